@@ -1,0 +1,103 @@
+# Orderflow build/run/test entry points (GNU make).
+# Every target is safe to re-run: stamp files make sure only missing or
+# out-of-date pieces are (re)installed.
+
+SHELL := /bin/bash
+
+VENV    = .venv
+PY      = $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+PYTEST_ARGS ?=
+CHROMIUM ?= /usr/bin/chromium
+
+export FLASK_APP=app
+
+VENV_STAMP   = $(VENV)/.installed
+NODE_STAMP   = node_modules/.installed
+VENDOR_DIR   = orderflow/static/vendor
+VENDOR_STAMP = $(VENDOR_DIR)/.built
+APP_JS_SRC   = $(shell find orderflow/static/src -type f -name '*.js' 2>/dev/null)
+
+TRANSLATIONS_DIR = orderflow/translations
+PO_FILES = $(wildcard $(TRANSLATIONS_DIR)/*/LC_MESSAGES/messages.po)
+MO_FILES = $(PO_FILES:.po=.mo)
+
+# Browser tests: `make test` makes sure chromium is present unless
+# ORDERFLOW_BROWSER_TESTS=0 (the tests skip themselves without it).
+TEST_PREREQS = setup
+ifneq ($(ORDERFLOW_BROWSER_TESTS),0)
+TEST_PREREQS += browser
+endif
+
+.PHONY: setup python node vendor translations browser run test bench clean help
+.DEFAULT_GOAL := setup
+
+help:
+	@echo "make setup   - venv + pip install -e '.[test]', npm ci, vendor assets, translations"
+	@echo "make run     - setup, init-db, deploy, seed-demo, flask run on $(HOST):$(PORT)"
+	@echo "make test    - setup (+ chromium unless ORDERFLOW_BROWSER_TESTS=0), pytest \$$PYTEST_ARGS"
+	@echo "make bench   - setup, bench/throughput.py"
+	@echo "make clean   - remove .venv, node_modules, vendor assets, .mo files, instance/*.sqlite*"
+
+setup: python node vendor translations
+
+python: $(VENV_STAMP)
+node: $(NODE_STAMP)
+vendor: $(VENDOR_STAMP)
+
+# --- Python -------------------------------------------------------------
+# Re-install when top-level packages appear (the editable finder maps them at install time).
+$(VENV_STAMP): pyproject.toml $(wildcard orderflow/__init__.py handlers/__init__.py)
+	@if ! $(PY) -m pip --version >/dev/null 2>&1; then \
+	  echo "==> creating $(VENV)"; \
+	  python3 -m venv $(VENV); \
+	fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install -e '.[test]'
+	@touch $@
+
+# --- Node / front-end assets --------------------------------------------
+$(NODE_STAMP): package-lock.json package.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+$(VENDOR_STAMP): $(NODE_STAMP) tools/build-vendor.mjs $(APP_JS_SRC)
+	npm run build
+	@touch $@
+
+# --- Translations (.mo files are build output, not committed) -----------
+translations: $(MO_FILES)
+
+$(TRANSLATIONS_DIR)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS_DIR)/%/LC_MESSAGES/messages.po | $(VENV_STAMP)
+	$(VENV)/bin/pybabel compile -d $(TRANSLATIONS_DIR) -l $*
+	@test -f $@ || echo "WARNING: $@ was not written (catalog marked '#, fuzzy'? remove that flag from the header)" >&2
+
+# --- System Chromium for Playwright browser tests -----------------------
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then \
+	  :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "==> $(CHROMIUM) missing; installing Debian chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation; \
+	else \
+	  echo "NOTICE: $(CHROMIUM) not found and not running as root;" \
+	       "browser tests will be skipped (install with: sudo apt-get install chromium)"; \
+	fi
+
+# --- Entry points -------------------------------------------------------
+run: setup
+	$(VENV)/bin/flask init-db
+	$(VENV)/bin/flask deploy
+	$(VENV)/bin/flask seed-demo
+	$(VENV)/bin/flask run --host $(HOST) --port $(PORT)
+
+test: $(TEST_PREREQS)
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) bench/throughput.py
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR_DIR)
+	rm -f instance/*.sqlite* $(MO_FILES)

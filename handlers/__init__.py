@@ -1,0 +1,8 @@
+"""Service-task handlers, registered by name in ``REGISTRY``.
+
+Importing this package imports every handler module, so ``REGISTRY`` is complete.
+"""
+from .registry import REGISTRY, handler
+from . import orders  # noqa: F401  (registers the order-flow handlers)
+
+__all__ = ["REGISTRY", "handler"]

@@ -1,0 +1,39 @@
+"""Handler registry: service tasks name a handler by its registered name.
+
+A handler is a plain function ``def name(ctx, **params) -> JSON-serialisable value``.
+``ctx`` is supplied by the service and offers ``data`` (read-only copy of the task data),
+``instance_id``, ``process_key``, ``config``, ``now()``, ``next_sequence(name)`` and
+``audit(action, detail)``. Handlers never import flask, orderflow or SpiffWorkflow.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+Handler = Callable[..., Any]
+
+#: name -> handler function; filled by the ``@handler`` decorator at import time.
+REGISTRY: dict[str, Handler] = {}
+
+
+def handler(name: str | Callable | None = None, *, asynchronous: bool = False) -> Any:
+    """Register a function as a service-task handler.
+
+    Use as ``@handler``, ``@handler()``, ``@handler("other_name")`` or
+    ``@handler(asynchronous=True)``. ``asynchronous`` marks a handler the service may run as a
+    background job instead of inline; it is stored on the function as ``handler_asynchronous``.
+    Registering two handlers under one name raises ``ValueError``.
+    """
+
+    def register(func: Handler, key: str | None = None) -> Handler:
+        key = key or func.__name__
+        if key in REGISTRY and REGISTRY[key] is not func:
+            raise ValueError(f"handler name {key!r} is already registered by "
+                             f"{REGISTRY[key].__module__}.{REGISTRY[key].__qualname__}")
+        func.handler_name = key  # type: ignore[attr-defined]
+        func.handler_asynchronous = asynchronous  # type: ignore[attr-defined]
+        REGISTRY[key] = func
+        return func
+
+    if callable(name):  # bare @handler
+        return register(name)
+    return lambda func: register(func, name)

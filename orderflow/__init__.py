@@ -1,0 +1,60 @@
+"""Orderflow: BPMN-driven order management on SpiffWorkflow."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import config as config_module
+from .platform import Platform
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secret_key(instance_path: str) -> str:
+    """A random key kept in instance/ so sessions survive restarts in development."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    os.chmod(path, 0o600)
+    return key
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_path=os.environ.get("ORDERFLOW_INSTANCE_PATH") or str(ROOT / "instance"),
+                instance_relative_config=True)
+    app.config.from_mapping(config_module.DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(config_module.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _secret_key(app.instance_path)
+    app.config["MAX_CONTENT_LENGTH"] = int(float(app.config["ORDERFLOW_MAX_UPLOAD_MB"]) * 1024 * 1024) + 64 * 1024
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.json.ensure_ascii = False
+
+    from handlers import REGISTRY
+
+    def _dir(key: str) -> Path:
+        path = Path(app.config[key])
+        return path if path.is_absolute() else ROOT / path
+
+    app.extensions["orderflow.platform"] = Platform(config=app.config, handlers=REGISTRY,
+                                                    forms_dir=_dir("ORDERFLOW_FORMS_DIR"))
+    app.config["ORDERFLOW_PROCESSES_PATH"] = _dir("ORDERFLOW_PROCESSES_DIR")
+
+    from . import cli, db
+    from .web import init_app as init_web
+
+    db.init_app(app)
+    init_web(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,77 @@
+"""Database engine and sessions: one session per request or job, committed once at the edge."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import Base
+from .platform import Platform
+
+
+def database_url(config: dict[str, Any], instance_path: str) -> str:
+    url = config.get("ORDERFLOW_DATABASE_URL") or ""
+    if url:
+        return url
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{Path(instance_path) / 'orderflow.sqlite'}"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # WAL: readers never wait for the writer
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Database:
+    def __init__(self, url: str, platform: Platform):
+        self.url = url
+        self.engine = make_engine(url)
+        self.platform = platform
+        self._factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        session = self._factory()
+        session.info["platform"] = self.platform
+        return session
+
+    def create_all(self) -> None:
+        Base.metadata.create_all(self.engine)
+
+
+def init_app(app) -> Database:
+    from flask import g
+
+    db = Database(database_url(app.config, app.instance_path), app.extensions["orderflow.platform"])
+    app.extensions["orderflow.db"] = db
+
+    @app.teardown_appcontext
+    def _close(exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            if exc is not None:
+                session.rollback()
+            session.close()
+    return db
+
+
+def get_session() -> Session:
+    """The request's session (created on first use)."""
+    from flask import current_app, g
+
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["orderflow.db"].session()
+    return g.db_session

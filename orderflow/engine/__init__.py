@@ -1,0 +1,12 @@
+"""The only package that imports SpiffWorkflow. See DESIGN.md for the traps it handles."""
+from .durations import due_at
+from .expressions import ExpressionError, check_expression, evaluate
+from .model import ElementInfo, Problem, ReadyTask, Snapshot
+from .runtime import Runtime
+from .scripting import Services
+from .specs import DeployRejected, ProcessDef, SpecCache, compile_bundle
+
+__all__ = [
+    "DeployRejected", "ElementInfo", "ExpressionError", "ProcessDef", "Problem", "ReadyTask", "Runtime",
+    "Services", "Snapshot", "SpecCache", "check_expression", "compile_bundle", "due_at", "evaluate",
+]

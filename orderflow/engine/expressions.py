@@ -1,0 +1,204 @@
+"""The safe expression language every diagram uses.
+
+Conditions, script lines, timer values, service parameters and correlations are all
+evaluated here with simpleeval over the task data: no builtins, no attribute access
+except a short list of harmless methods, no dunder names, bounded sizes. The same
+checks run at deploy time (``check_expression``/``parse_script``) so a diagram with an
+unsafe or malformed expression is refused before any order reaches it.
+"""
+from __future__ import annotations
+
+import ast
+import re
+import threading
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from typing import Any
+
+import simpleeval
+
+# ISO-8601 values are literals: users write PT2H, not "PT2H" (Camunda Modeler's way).
+_NUM = r"\d+(?:[.,]\d+)?"
+_DURATION = rf"P(?!$)(?:{_NUM}Y)?(?:{_NUM}M)?(?:\d+W)?(?:{_NUM}D)?(?:T(?=\d)(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?"
+_DATETIME = r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+_CYCLE = rf"R\d*/(?:(?:{_DATETIME})/)?{_DURATION}(?:/{_DATETIME})?"
+ISO_LITERAL = re.compile(rf"^(?:{_DURATION}|{_DATETIME}|{_CYCLE})$")
+
+SAFE_METHODS = frozenset({
+    "get", "keys", "values", "items", "lower", "upper", "strip", "startswith",
+    "endswith", "split", "count", "isdigit",
+})  # no join/replace/format: each can build a huge string from small inputs
+_ALLOWED_NODES = (
+    ast.Expression, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.IfExp,
+    ast.Call, ast.Constant, ast.Name, ast.Load, ast.Subscript, ast.Slice,
+    ast.List, ast.Tuple, ast.Dict, ast.Set, ast.Attribute, ast.keyword,
+    ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.comprehension, ast.Store,
+    ast.And, ast.Or, ast.Not, ast.USub, ast.UAdd, ast.Add, ast.Sub, ast.Mult, ast.Div,
+    ast.FloorDiv, ast.Mod, ast.Pow, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE,
+    ast.In, ast.NotIn, ast.Is, ast.IsNot,
+)
+
+
+class ExpressionError(Exception):
+    """An expression that is unsafe, malformed, or failed while evaluating."""
+
+    def __init__(self, message: str, expression: str = "", line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.expression = expression
+        self.line = line
+
+
+def _parse_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return datetime.fromisoformat(str(value)).date()
+
+
+def _days_between(start: Any, end: Any) -> int:
+    return (_parse_date(end) - _parse_date(start)).days
+
+
+def _add_days(value: Any, days: int) -> str:
+    return (_parse_date(value) + timedelta(days=int(days))).isoformat()
+
+
+def _sum(values: Any) -> float:
+    # builtin sum concatenates lists too, which can allocate without bound
+    total = 0
+    for value in values:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ExpressionError(f"sum() adds numbers only, not {type(value).__name__}.")
+        total += value
+    return total
+
+
+def _today() -> str:
+    return datetime.now(timezone.utc).date().isoformat()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+FUNCTIONS: dict[str, Any] = {
+    "round": round, "min": min, "max": max, "abs": abs, "len": len, "sum": _sum,
+    "int": int, "float": float, "str": str, "bool": bool, "sorted": sorted,
+    "any": any, "all": all, "today": _today, "now": _now,
+    "days_between": _days_between, "add_days": _add_days,
+}
+
+
+@lru_cache(maxsize=4096)
+def compile_expression(expression: str) -> ast.Expression:
+    """Parse and vet one expression; cached because diagrams repeat the same few."""
+    text = expression.strip()
+    if not text:
+        raise ExpressionError("The expression is empty.", expression)
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"Cannot read the expression: {exc.msg} (column {exc.offset}).", expression) from None
+    for node in ast.walk(tree):
+        if not isinstance(node, _ALLOWED_NODES):
+            raise ExpressionError(f"'{type(node).__name__}' is not allowed in an expression.", expression)
+        if isinstance(node, ast.Name) and (node.id.startswith("_") or node.id in {"self", "globals", "locals"}):
+            raise ExpressionError(f"The name '{node.id}' is not allowed.", expression)
+        if isinstance(node, ast.Attribute) and node.attr not in SAFE_METHODS:
+            raise ExpressionError(
+                f"'.{node.attr}' is not allowed; only {', '.join(sorted(SAFE_METHODS))} may follow a dot.",
+                expression)
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id not in FUNCTIONS:
+                raise ExpressionError(
+                    f"The function '{func.id}' is not available; use one of: {', '.join(sorted(FUNCTIONS))}.",
+                    expression)
+            if not isinstance(func, (ast.Name, ast.Attribute)):
+                raise ExpressionError("Only named functions may be called.", expression)
+    return tree
+
+
+def check_expression(expression: str) -> None:
+    """Raise ExpressionError if the expression would be refused at run time."""
+    if ISO_LITERAL.match(expression.strip()):
+        return
+    compile_expression(expression)
+
+
+@lru_cache(maxsize=1024)
+def parse_script(script: str) -> tuple[tuple[str, ast.Expression], ...]:
+    """A script is lines of ``name = expression``; anything else is refused."""
+    assignments = []
+    for number, raw in enumerate(script.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = re.match(r"^([A-Za-z][A-Za-z0-9_]*)\s*=(?!=)\s*(.+)$", line)
+        if not match:
+            raise ExpressionError(
+                "A script line must read 'name = expression' (no statements, loops or imports).",
+                line, number)
+        name, expression = match.groups()
+        try:
+            assignments.append((name, compile_expression(expression)))
+        except ExpressionError as exc:
+            raise ExpressionError(exc.message, line, number) from None
+    return tuple(assignments)
+
+
+class _Evaluator(simpleeval.EvalWithCompoundTypes):
+    def _eval_name(self, node: ast.Name) -> Any:
+        try:
+            return super()._eval_name(node)
+        except simpleeval.NameNotDefined:
+            raise ExpressionError(f"'{node.id}' is not in the order data yet.") from None
+
+
+_local = threading.local()
+
+
+def _evaluator() -> _Evaluator:
+    # Building a SimpleEval costs more than evaluating a condition: keep one per thread.
+    ev = getattr(_local, "ev", None)
+    if ev is None:
+        ev = _local.ev = _Evaluator(functions=dict(FUNCTIONS))
+    return ev
+
+
+def evaluate(expression: str, data: dict[str, Any]) -> Any:
+    """Evaluate an expression over ``data``; ISO-8601 literals evaluate to themselves."""
+    text = expression.strip()
+    if ISO_LITERAL.match(text):
+        return text
+    tree = compile_expression(text)
+    ev = _evaluator()
+    ev.names = data
+    try:
+        return ev.eval(text, previously_parsed=tree.body)
+    except ExpressionError as exc:
+        exc.expression = text
+        raise
+    except (simpleeval.InvalidExpression, ArithmeticError, TypeError, ValueError, KeyError,
+            IndexError, AttributeError, RecursionError, MemoryError) as exc:
+        raise ExpressionError(f"{type(exc).__name__}: {exc}", text) from None
+    finally:
+        ev.names = {}
+
+
+def run_script(script: str, data: dict[str, Any]) -> None:
+    """Run ``name = expression`` lines, each seeing the assignments before it."""
+    for number, (name, tree) in enumerate(parse_script(script), start=1):
+        ev = _evaluator()
+        ev.names = data
+        try:
+            data[name] = ev.eval(name, previously_parsed=tree.body)
+        except ExpressionError as exc:
+            raise ExpressionError(exc.message, f"{name} = …", number) from None
+        except (simpleeval.InvalidExpression, ArithmeticError, TypeError, ValueError, KeyError,
+                IndexError, AttributeError, RecursionError, MemoryError) as exc:
+            raise ExpressionError(f"{type(exc).__name__}: {exc}", name, number) from None
+        finally:
+            ev.names = {}

@@ -1,0 +1,138 @@
+"""Deploy-time lint: every mistake that SpiffWorkflow would only find when an order hits it.
+
+Each rule reports the element id and the source line. Expressions and scripts are vetted
+with the same checks the run-time evaluator applies, so nothing unsafe is ever deployed.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import jsonschema
+from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from .expressions import ISO_LITERAL, ExpressionError, check_expression, evaluate, parse_script
+from .model import ElementInfo, Problem
+from .xmlinfo import NS, local
+
+_EXPRESSION_TAGS = {"conditionExpression", "completionCondition", "loopCardinality", "condition"}
+_TIMER_TAGS = {"timeDuration", "timeDate", "timeCycle"}
+_SCRIPT_TAGS = {"script", "preScript", "postScript"}
+
+
+def _owner_id(el: etree._Element) -> str | None:
+    while el is not None:
+        if el.get("id") and local(el) not in {"conditionExpression", "timerEventDefinition",
+                                              "multiInstanceLoopCharacteristics"}:
+            return el.get("id")
+        el = el.getparent()
+    return None
+
+
+def _check_timer(text: str) -> str | None:
+    """Return a message if the timer value is neither a valid ISO-8601 literal nor a safe expression."""
+    value = text.strip()
+    if not ISO_LITERAL.match(value):
+        try:
+            check_expression(value)
+            if value[:1] not in "\"'":
+                return None  # computed from data at run time; checked as an expression
+            value = str(evaluate(value, {}))
+        except ExpressionError as exc:
+            return f"Timer value '{text.strip()}' is not an ISO-8601 date, duration or cycle ({exc.message})."
+    try:
+        if value.upper().startswith("R"):
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+        else:
+            TimerEventDefinition.parse_time_or_duration(value)
+    except Exception:
+        return f"Timer value '{value}' is not a valid ISO-8601 date, duration or cycle (e.g. PT2H, P3D, R3/PT10M)."
+    return None
+
+
+def _check_text(el: etree._Element, tag: str, text: str) -> str | None:
+    if tag in _TIMER_TAGS:
+        return _check_timer(text)
+    if text.strip().startswith(("${", "#{")):
+        return f"'{text.strip()}' is a JUEL expression; write it as a plain expression, e.g. amount > 1000."
+    try:
+        if tag in _SCRIPT_TAGS:
+            parse_script(text)
+        else:
+            check_expression(text)
+    except ExpressionError as exc:
+        where = f" (script line {exc.line})" if exc.line else ""
+        return f"{exc.message}{where}: '{exc.expression}'"
+    return None
+
+
+def _check_expressions(process: etree._Element, file: str | None) -> list[Problem]:
+    problems = []
+    for el in process.iter():
+        tag = local(el)
+        text = el.text or ""
+        if tag == "parameter" and el.get("value") is not None:
+            tag, text = "parameter", el.get("value", "")
+        elif tag not in _EXPRESSION_TAGS | _TIMER_TAGS | _SCRIPT_TAGS:
+            continue
+        if not text.strip():
+            continue
+        message = _check_text(el, tag, text)
+        if message:
+            problems.append(Problem(message, _owner_id(el), el.sourceline, file))
+    return problems
+
+
+def _check_gateways(process: etree._Element, file: str | None) -> list[Problem]:
+    problems = []
+    flows = {f.get("id"): f for f in process.iter(f"{{{NS['bpmn']}}}sequenceFlow")}
+    for gw in process.iter(f"{{{NS['bpmn']}}}exclusiveGateway"):
+        outgoing = [flows[o.text.strip()] for o in gw.iterfind("bpmn:outgoing", NS) if o.text and o.text.strip() in flows]
+        if len(outgoing) < 2:
+            continue
+        conditional = [f for f in outgoing if f.find("bpmn:conditionExpression", NS) is not None]
+        if conditional and not gw.get("default"):
+            problems.append(Problem(
+                "This exclusive gateway has conditions but no default flow: an order whose data "
+                "matches none of them would stop here. Mark one outgoing flow as the default.",
+                gw.get("id"), gw.sourceline, file))
+    return problems
+
+
+def _check_user_task(info: ElementInfo, find_form: Callable[[str], dict | None], file: str | None) -> list[Problem]:
+    problems = []
+    if info.kind == "userTask" and not info.group:
+        problems.append(Problem("This user task has no group: put it in a lane or set candidateGroups.",
+                                info.element_id, info.line, file))
+    if info.kind == "userTask" and not info.form_key:
+        problems.append(Problem("This user task has no form: set the formJsonSchemaFilename property.",
+                                info.element_id, info.line, file))
+    if info.form_key:
+        schema = find_form(info.form_key)
+        if schema is None:
+            problems.append(Problem(f"The form '{info.form_key}' is neither in the upload nor in forms/.",
+                                    info.element_id, info.line, file))
+        else:
+            try:
+                jsonschema.Draft202012Validator.check_schema(schema)
+            except jsonschema.SchemaError as exc:
+                problems.append(Problem(f"The form '{info.form_key}' is not a valid JSON Schema: {exc.message}",
+                                        info.element_id, info.line, file))
+    return problems
+
+
+def lint_process(process: etree._Element, elements: Mapping[str, ElementInfo], handlers: Mapping[str, Any],
+                 find_form: Callable[[str], dict | None], file: str | None) -> list[Problem]:
+    problems = _check_expressions(process, file) + _check_gateways(process, file)
+    for info in elements.values():
+        if info.kind in {"userTask", "startEvent"}:
+            problems.extend(_check_user_task(info, find_form, file))
+        if info.kind == "serviceTask":
+            if not info.handler:
+                problems.append(Problem("This service task names no handler (serviceTaskOperator).",
+                                        info.element_id, info.line, file))
+            elif info.handler not in handlers:
+                problems.append(Problem(
+                    f"Unknown handler '{info.handler}'. Known handlers: {', '.join(sorted(handlers))}.",
+                    info.element_id, info.line, file))
+    return problems

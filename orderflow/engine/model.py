@@ -1,0 +1,55 @@
+"""Plain data the engine hands to the rest of the service (no SpiffWorkflow types)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a diagram cannot be deployed, pointing at the element and line."""
+
+    message: str
+    element_id: str | None = None
+    line: int | None = None
+    file: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"element_id": self.element_id, "line": self.line, "message": self.message, "file": self.file}
+
+
+@dataclass(frozen=True)
+class ElementInfo:
+    """What the service needs to know about one BPMN element, read from the XML."""
+
+    element_id: str
+    name: str
+    kind: str                    # userTask, serviceTask, startEvent, ...
+    line: int | None = None
+    group: str | None = None     # lane id/name or candidateGroups
+    form_key: str | None = None
+    sla: str | None = None       # ISO-8601 duration from a boundary timer or 'sla' property
+    signature: bool = False      # re-enter the password to complete
+    handler: str | None = None   # service tasks
+
+
+@dataclass
+class ReadyTask:
+    """A user task waiting for a person."""
+
+    task_uuid: str
+    element_id: str
+    name: str
+    data: dict[str, Any]
+
+
+@dataclass
+class Snapshot:
+    """The state of an instance after an engine run, as the service stores it."""
+
+    ready: list[ReadyTask]
+    completed: bool
+    data: dict[str, Any]
+    next_timer_at: Any = None
+    finished_elements: list[str] = field(default_factory=list)
+    steps: int = 0

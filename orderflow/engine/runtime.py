@@ -1,0 +1,141 @@
+"""Run instances: start, complete a user task, snapshot. Returns plain dataclasses.
+
+Every engine run is bounded (``max_steps``) so a diagram that loops without waiting
+becomes a ``StepFailed`` instead of a hung worker. Engine and handler exceptions are
+translated into the service's own errors with the element that failed.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from ..errors import StepFailed, TaskNotReady
+from . import store
+from .expressions import ExpressionError
+from .model import ReadyTask, Snapshot
+from .scripting import HandlerFailed, SafeScriptEngine, Services
+from .specs import ProcessDef
+
+
+class _Runaway(Exception):
+    pass
+
+
+class Runtime:
+    def __init__(self, registry: Mapping[str, Any], max_steps: int = 5000):
+        self.registry = registry
+        self.max_steps = max_steps
+
+    def _engine(self, services: Services) -> SafeScriptEngine:
+        return SafeScriptEngine(self.registry, services)
+
+    def new(self, pdef: ProcessDef, services: Services) -> BpmnWorkflow:
+        return BpmnWorkflow(pdef.spec, pdef.subprocess_specs, script_engine=self._engine(services))
+
+    def load(self, pdef: ProcessDef, state: str, services: Services) -> BpmnWorkflow:
+        workflow = store.load(state, pdef)
+        workflow.script_engine = self._engine(services)
+        return workflow
+
+    dump = staticmethod(store.dump)
+
+    def start(self, workflow: BpmnWorkflow, data: dict[str, Any]) -> int:
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        return self._run(workflow)
+
+    def complete(self, workflow: BpmnWorkflow, task_uuid: str, data: dict[str, Any]) -> int:
+        task = self.find_task(workflow, task_uuid)
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise TaskNotReady("This task is no longer waiting for input: someone completed it or the order moved on.")
+        task.data.update(data)
+        return self._run(workflow, first=task)
+
+    @staticmethod
+    def find_task(workflow: BpmnWorkflow, task_uuid: str):
+        from uuid import UUID
+        try:
+            return workflow.get_task_from_id(UUID(task_uuid))
+        except (ValueError, KeyError, WorkflowException):
+            return None
+
+    def _run(self, workflow: BpmnWorkflow, first=None) -> int:
+        count = 0
+
+        def bound(_task) -> None:
+            nonlocal count
+            count += 1
+            if count > self.max_steps:
+                raise _Runaway()
+
+        current = first
+        try:
+            if first is not None:
+                first.run()
+                count += 1
+            current = None
+            workflow.do_engine_steps(did_complete_task=bound)
+        except _Runaway:
+            raise StepFailed(
+                f"The process ran {self.max_steps} steps without waiting for anyone; it is probably "
+                "looping. Nothing was saved; ask the process owner to check the loop.") from None
+        except HandlerFailed as exc:
+            raise StepFailed(str(exc), exc.element_id, f"{type(exc.cause).__name__}: {exc.cause}") from exc
+        except (SpiffWorkflowException, ExpressionError) as exc:
+            raise _step_failed(exc, current) from exc
+        return count
+
+    @staticmethod
+    def snapshot(workflow: BpmnWorkflow) -> Snapshot:
+        ready = []
+        for task in workflow.get_tasks(state=TaskState.READY):
+            if task.task_spec.manual:
+                ready.append(ReadyTask(str(task.id), task.task_spec.bpmn_id or task.task_spec.name,
+                                       task.task_spec.bpmn_name or task.task_spec.name, task.data))
+        finished = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
+                    if t.task_spec.bpmn_id]
+        return Snapshot(ready=ready, completed=workflow.is_completed(), data=instance_data(workflow),
+                        next_timer_at=next_timer_at(workflow), finished_elements=finished)
+
+
+def _step_failed(exc: Exception, task) -> StepFailed:
+    spiff_task = getattr(exc, "task", None) or task
+    element_id = None
+    if spiff_task is not None:
+        element_id = spiff_task.task_spec.bpmn_id or spiff_task.task_spec.name
+    cause = getattr(exc, "exception", None) or exc
+    detail = cause.message if isinstance(cause, ExpressionError) else str(cause)
+    if isinstance(cause, HandlerFailed):
+        return StepFailed(str(cause), cause.element_id, f"{type(cause.cause).__name__}: {cause.cause}")
+    where = f" at '{element_id}'" if element_id else ""
+    return StepFailed(f"The process stopped{where}: {detail}. Nothing was saved; "
+                      "correct the input or ask the process owner to fix the diagram.", element_id, detail)
+
+
+def instance_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The order's data as people think of it: the latest task's data plus every open branch."""
+    data: dict[str, Any] = {}
+    if workflow.last_task is not None:
+        data.update(workflow.last_task.data)
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        for key, value in task.data.items():
+            data.setdefault(key, value)
+    return data
+
+
+def next_timer_at(workflow: BpmnWorkflow) -> datetime | None:
+    times = []
+    for event in workflow.waiting_events():
+        value = getattr(event, "value", None)
+        if getattr(event, "event_type", "") in {"TimerEventDefinition", "DurationTimerEventDefinition",
+                                                 "TimeDateEventDefinition", "CycleTimerEventDefinition"}:
+            try:
+                when = datetime.fromisoformat(str(value))
+            except ValueError:
+                continue
+            times.append(when if when.tzinfo else when.replace(tzinfo=timezone.utc))
+    return min(times) if times else None

@@ -1,0 +1,118 @@
+"""SpiffWorkflow's script engine, replaced by the safe expression language.
+
+SpiffWorkflow 3.2.0 evaluates every expression with ``eval``/``exec`` and full builtins,
+and its ``call_service`` turns any handler error into ``NameError: script``. Both are
+overridden here: expressions go through ``expressions.evaluate``, scripts through
+``expressions.run_script``, and service tasks dispatch to the handler registry.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+
+from . import expressions
+
+
+class HandlerFailed(Exception):
+    """A service handler raised: carries the element, the handler and the cause."""
+
+    def __init__(self, element_id: str, handler: str, cause: BaseException):
+        super().__init__(f"The step '{element_id}' failed in handler '{handler}': {type(cause).__name__}: {cause}")
+        self.element_id = element_id
+        self.handler = handler
+        self.cause = cause
+
+
+@dataclass
+class Services:
+    """What the service lends to handlers during one engine run (DB counters, audit)."""
+
+    config: Mapping[str, Any] = field(default_factory=dict)
+    next_sequence: Callable[[str], int] | None = None
+    audit: Callable[[str, str, dict], None] | None = None
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    instance_id: int | None = None
+    process_key: str = ""
+
+
+@dataclass
+class HandlerContext:
+    """The ``ctx`` every handler receives; handlers never import the service."""
+
+    data: dict[str, Any]
+    instance_id: int | None
+    process_key: str
+    element_id: str
+    config: Mapping[str, Any]
+    _services: Services
+
+    def now(self) -> datetime:
+        return self._services.clock()
+
+    def next_sequence(self, name: str) -> int:
+        if self._services.next_sequence is None:
+            raise RuntimeError("No sequence store is attached to this engine run.")
+        return self._services.next_sequence(name)
+
+    def audit(self, action: str, detail: dict | None = None) -> None:
+        if self._services.audit is not None:
+            self._services.audit(action, self.element_id, dict(detail or {}))
+
+
+class SafeEnvironment(BasePythonScriptEngineEnvironment):
+    def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
+        if external_context:
+            context = {**external_context, **context}
+        return expressions.evaluate(expression, context)
+
+    def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
+        expressions.run_script(script, context)
+        return True
+
+    def call_service(self, context: dict, **kwargs: Any) -> str:  # pragma: no cover - engine calls ours
+        raise NotImplementedError
+
+
+class SafeScriptEngine(PythonScriptEngine):
+    """One per loaded workflow: it carries the services of the current request."""
+
+    def __init__(self, registry: Mapping[str, Callable[..., Any]], services: Services | None = None):
+        super().__init__(environment=SafeEnvironment())
+        self.registry = registry
+        self.services = services or Services()
+
+    def validate(self, expression: str) -> None:
+        expressions.check_expression(expression)
+
+    def execute(self, task, script, external_context=None):
+        try:
+            return self.environment.execute(script, task.data, external_context or {})
+        except expressions.ExpressionError as exc:
+            where = f" (line {exc.line})" if exc.line else ""
+            raise WorkflowTaskException(f"Script failed{where}: {exc.message}", task=task, exception=exc) from None
+
+    def call_service(self, task, operation_name: str = "", operation_params: dict | None = None, **_: Any) -> str:
+        element_id = task.task_spec.bpmn_id or task.task_spec.name
+        handler = self.registry.get(operation_name)
+        if handler is None:
+            raise HandlerFailed(element_id, operation_name, LookupError(f"no handler named '{operation_name}'"))
+        params = {name: spec["value"] for name, spec in (operation_params or {}).items()}
+        ctx = HandlerContext(
+            data=json.loads(json.dumps(task.data, default=str)),
+            instance_id=self.services.instance_id,
+            process_key=self.services.process_key,
+            element_id=element_id,
+            config=self.services.config,
+            _services=self.services,
+        )
+        try:
+            result = handler(ctx, **params)
+        except Exception as exc:  # the handler's failure is the step's failure, with its cause
+            raise HandlerFailed(element_id, operation_name, exc) from exc
+        return json.dumps(result, default=str)

@@ -1,0 +1,178 @@
+"""Deploy-time compilation: hardened parse, SpiffBpmnParser, lint, and a spec cache.
+
+A *bundle* is the set of files deployed together (BPMN, DMN, form JSON). Compiling it
+yields one ``ProcessDef`` per executable process, or the list of problems that stop it.
+Compiled specs are cached by the sha256 of their sources, so loading an instance never
+parses XML twice in a process's life.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+from .lint import lint_process
+from .model import ElementInfo, Problem
+from .xmlsafe import UnsafeXml, parse_xml
+from .xmlinfo import NS, describe_elements, line_of
+
+FormLoader = Callable[[str], "dict | None"]
+
+
+@dataclass
+class ProcessDef:
+    key: str
+    name: str
+    sha256: str
+    sources: dict[str, str]                      # filename -> XML text, all files it needs
+    elements: dict[str, ElementInfo]
+    forms: dict[str, dict]                       # form key -> JSON Schema
+    spec: Any = field(repr=False, default=None)  # BpmnProcessSpec
+    subprocess_specs: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @property
+    def start(self) -> ElementInfo | None:
+        starts = [e for e in self.elements.values() if e.kind == "startEvent" and e.form_key is not None]
+        plain = [e for e in self.elements.values() if e.kind == "startEvent"]
+        return (starts or plain or [None])[0]
+
+
+class DeployRejected(Exception):
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(p.message for p in problems[:3]))
+        self.problems = problems
+
+
+def sources_sha(sources: Mapping[str, str]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(sources):
+        digest.update(name.encode() + b"\0" + sources[name].encode() + b"\0")
+    return digest.hexdigest()
+
+
+def _spiff_problem(exc: Exception, roots: dict[str, etree._Element]) -> Problem:
+    element_id = getattr(exc, "id", None) or None
+    file = getattr(exc, "file_name", None) or None
+    line = getattr(exc, "line_number", None) or None
+    if element_id and not line:
+        for name, root in roots.items():
+            found = line_of(root, element_id)
+            if found:
+                line, file = found, file or name
+                break
+    message = str(exc.args[0]) if exc.args else type(exc).__name__
+    return Problem(message, element_id, line if isinstance(line, int) else None, file)
+
+
+def compile_bundle(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
+                   load_form: FormLoader, lint: bool = True) -> list[ProcessDef]:
+    """Parse and lint every file; return the executable processes or raise DeployRejected."""
+    problems: list[Problem] = []
+    roots: dict[str, etree._Element] = {}
+    texts: dict[str, str] = {}
+    bundle_forms: dict[str, dict] = {}
+    for name, content in files.items():
+        if name.endswith(".json"):
+            try:
+                bundle_forms[name[:-5].rsplit("/", 1)[-1]] = json.loads(content)
+            except (ValueError, UnicodeDecodeError) as exc:
+                problems.append(Problem(f"The form is not valid JSON: {exc}", file=name))
+            continue
+        try:
+            roots[name] = parse_xml(content)
+            texts[name] = content.decode("utf-8") if isinstance(content, bytes) else content
+        except UnsafeXml as exc:
+            problems.append(Problem(exc.message, line=exc.line, file=name))
+        except UnicodeDecodeError:
+            problems.append(Problem("The file is not UTF-8 text.", file=name))
+    if problems:
+        raise DeployRejected(problems)
+    if not roots:
+        raise DeployRejected([Problem("No BPMN file was uploaded.")])
+
+    def find_form(key: str) -> dict | None:
+        return bundle_forms.get(key) if key in bundle_forms else load_form(key)
+
+    parser = SpiffBpmnParser()
+    try:
+        for name, root in roots.items():
+            if root.tag == f"{{{NS['dmn']}}}definitions" or "dmn" in (root.nsmap.get(None) or "").lower():
+                parser.add_dmn_xml(root, filename=name)
+            elif root.tag == f"{{{NS['bpmn']}}}definitions":
+                parser.add_bpmn_xml(root, filename=name)
+            else:
+                problems.append(Problem(f"'{etree.QName(root).localname}' is not a BPMN or DMN document.", file=name))
+        if problems:
+            raise DeployRejected(problems)
+        process_ids = parser.get_process_ids()
+    except ValidationException as exc:
+        raise DeployRejected([_spiff_problem(exc, roots)]) from None
+    if not process_ids:
+        raise DeployRejected([Problem("The upload has no executable process (isExecutable=\"true\").")])
+
+    bpmn_sources = {n: t for n, t in texts.items()}
+    defs: list[ProcessDef] = []
+    for key in process_ids:
+        root_name, process_el = _find_process(roots, key)
+        elements = describe_elements(process_el)
+        if lint:
+            problems.extend(lint_process(process_el, elements, handlers, find_form, root_name))
+        try:
+            spec = parser.get_spec(key)
+            subprocess_specs = parser.get_subprocess_specs(key)
+        except (ValidationException, SpiffWorkflowException) as exc:
+            problems.append(_spiff_problem(exc, roots))
+            continue
+        except Exception as exc:  # the parser's own bugs must not become a 500
+            problems.append(Problem(f"The process could not be read: {type(exc).__name__}: {exc}", file=root_name))
+            continue
+        forms = {e.form_key: find_form(e.form_key) for e in elements.values() if e.form_key}
+        defs.append(ProcessDef(
+            key=key, name=process_el.get("name") or key, sha256=sources_sha(bpmn_sources),
+            sources=bpmn_sources, elements=elements,
+            forms={k: v for k, v in forms.items() if v is not None},
+            spec=spec, subprocess_specs=subprocess_specs,
+        ))
+    if problems:
+        raise DeployRejected(problems)
+    return defs
+
+
+def _find_process(roots: dict[str, etree._Element], key: str) -> tuple[str, etree._Element]:
+    for name, root in roots.items():
+        for process in root.iter(f"{{{NS['bpmn']}}}process"):
+            if process.get("id") == key:
+                return name, process
+    raise KeyError(key)
+
+
+class SpecCache:
+    """Compiled process definitions by (key, sha256); a deploy or a cold load fills it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._defs: dict[tuple[str, str], ProcessDef] = {}
+
+    def put(self, pdef: ProcessDef) -> None:
+        with self._lock:
+            self._defs[(pdef.key, pdef.sha256)] = pdef
+
+    def get(self, key: str, sha256: str, sources: Callable[[], dict[str, str]],
+            forms: Callable[[], dict[str, dict]], handlers: Mapping[str, Any]) -> ProcessDef:
+        found = self._defs.get((key, sha256))
+        if found is not None:
+            return found
+        stored_forms = forms()
+        defs = compile_bundle(sources(), handlers, lambda k: stored_forms.get(k), lint=False)
+        for pdef in defs:
+            pdef.forms = {**stored_forms, **pdef.forms}
+            self.put(pdef)
+        return self._defs[(key, sha256)]
+

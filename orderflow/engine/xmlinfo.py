@@ -1,0 +1,105 @@
+"""Facts about BPMN elements read straight from the XML (groups, forms, time limits).
+
+SpiffWorkflow gives a task's lane *name* and drops line numbers; the service needs the
+group id, the form key, the time limit and the source line, so it reads them here once
+per deploy.
+"""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from .model import ElementInfo
+
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "spiff": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+    "camunda": "http://camunda.org/schema/1.0/bpmn",
+    "dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/",
+    "xsi": "http://www.w3.org/2001/XMLSchema-instance",
+}
+_GROUP_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+FLOW_NODES = {
+    "userTask", "manualTask", "serviceTask", "scriptTask", "sendTask", "receiveTask",
+    "businessRuleTask", "task", "callActivity", "subProcess", "transaction",
+    "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent",
+    "boundaryEvent", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
+    "eventBasedGateway", "complexGateway",
+}
+
+
+def local(el: etree._Element) -> str:
+    return etree.QName(el).localname if isinstance(el.tag, str) else ""
+
+
+def line_of(root: etree._Element, element_id: str) -> int | None:
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.get("id") == element_id:
+            return el.sourceline
+    return None
+
+
+def properties(el: etree._Element) -> dict[str, str]:
+    """Spiff ``<spiffworkflow:property>`` and Camunda ``<camunda:property>`` values."""
+    props: dict[str, str] = {}
+    for prop in el.iterfind("bpmn:extensionElements/spiff:properties/spiff:property", NS):
+        props[prop.get("name", "")] = prop.get("value", "")
+    for prop in el.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS):
+        props.setdefault(prop.get("name", ""), prop.get("value", ""))
+    return props
+
+
+def _lane_groups(process: etree._Element) -> dict[str, str]:
+    groups: dict[str, str] = {}
+    for lane in process.iter(f"{{{NS['bpmn']}}}lane"):
+        name = (lane.get("name") or "").strip()
+        group = name if _GROUP_ID.match(name) else lane.get("id", "")
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
+            groups.setdefault((ref.text or "").strip(), group)
+    return groups
+
+
+def _form_key(el: etree._Element, props: dict[str, str]) -> str | None:
+    name = props.get("formJsonSchemaFilename") or el.get(f"{{{NS['camunda']}}}formKey")
+    if not name:
+        return None
+    name = name.strip().rsplit("/", 1)[-1]
+    return name[:-5] if name.endswith(".json") else name
+
+
+def _timer_slas(process: etree._Element) -> dict[str, str]:
+    slas: dict[str, str] = {}
+    for boundary in process.iter(f"{{{NS['bpmn']}}}boundaryEvent"):
+        duration = boundary.find("bpmn:timerEventDefinition/bpmn:timeDuration", NS)
+        if duration is not None and duration.text and boundary.get("attachedToRef"):
+            slas.setdefault(boundary.get("attachedToRef"), duration.text.strip().strip("'\""))
+    return slas
+
+
+def describe_elements(process: etree._Element) -> dict[str, ElementInfo]:
+    lanes = _lane_groups(process)
+    slas = _timer_slas(process)
+    elements: dict[str, ElementInfo] = {}
+    for el in process.iter():
+        kind = local(el)
+        if kind not in FLOW_NODES or not el.get("id"):
+            continue
+        element_id = el.get("id")
+        props = properties(el)
+        candidate = props.get("candidateGroups") or el.get(f"{{{NS['camunda']}}}candidateGroups")
+        group = candidate.split(",")[0].strip() if candidate else lanes.get(element_id)
+        operator = el.find("bpmn:extensionElements/spiff:serviceTaskOperator", NS)
+        handler = operator.get("id") if operator is not None else el.get(f"{{{NS['camunda']}}}topic")
+        elements[element_id] = ElementInfo(
+            element_id=element_id,
+            name=(el.get("name") or element_id).strip(),
+            kind=kind,
+            line=el.sourceline,
+            group=group,
+            form_key=_form_key(el, props),
+            sla=props.get("sla") or slas.get(element_id),
+            signature=props.get("signature", "").lower() in {"true", "1", "yes"},
+            handler=handler,
+        )
+    return elements

@@ -1,0 +1,163 @@
+"""JSON-Schema forms: pre-fill from order data, coerce posted strings, validate with
+per-field messages a person understands."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Mapping
+
+import jsonschema
+from jsonschema import Draft202012Validator
+
+from .errors import InvalidInput
+
+NEVER_PREFILLED = frozenset({"decision", "comment"})
+_FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
+
+
+def fields(schema: Mapping[str, Any]) -> list[tuple[str, dict]]:
+    """(name, property schema) in the form's display order."""
+    props = schema.get("properties", {})
+    order = list((schema.get("ui") or {}).get("order") or [])
+    names = [n for n in order if n in props] + [n for n in props if n not in order]
+    return [(n, props[n]) for n in names]
+
+
+def readonly(schema: Mapping[str, Any]) -> set[str]:
+    return set((schema.get("ui") or {}).get("readonly") or [])
+
+
+def prefill(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """Values the form shows before anyone types: the order's data, else the schema default."""
+    values: dict[str, Any] = {}
+    for name, prop in fields(schema):
+        if name in data and name not in NEVER_PREFILLED and data[name] is not None:
+            values[name] = data[name]
+        elif "default" in prop:
+            values[name] = prop["default"]
+    return values
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    v = error.validator
+    if v == "required":
+        return "This field is required."
+    if v == "enum":
+        return "Choose one of: " + ", ".join(str(x) for x in error.validator_value) + "."
+    if v == "type":
+        kinds = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        names = {"number": "a number", "integer": "a whole number", "string": "text", "boolean": "yes or no",
+                 "array": "a list", "object": "a set of fields"}
+        return "Enter " + " or ".join(names.get(k, k) for k in kinds) + "."
+    if v == "minimum":
+        return f"Must be at least {error.validator_value}."
+    if v == "maximum":
+        return f"Must be at most {error.validator_value}."
+    if v == "minLength":
+        return "This field is required." if error.validator_value == 1 else \
+            f"Enter at least {error.validator_value} characters."
+    if v == "maxLength":
+        return f"Enter at most {error.validator_value} characters."
+    if v == "minItems":
+        return f"Add at least {error.validator_value} row(s)."
+    if v == "format":
+        return f"Enter a valid {error.validator_value} (e.g. 2026-12-31)." if error.validator_value == "date" \
+            else f"Enter a valid {error.validator_value}."
+    if v == "const":
+        return f"Must be {error.validator_value!r}."
+    return error.message
+
+
+def _field_name(error: jsonschema.ValidationError) -> str:
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        path.append(missing)
+    return ".".join(path) or "_form"
+
+
+def validate(schema: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+    validator = Draft202012Validator({k: v for k, v in schema.items() if k != "ui"}, format_checker=_FORMAT_CHECKER)
+    errors: dict[str, str] = {}
+    for error in sorted(validator.iter_errors(dict(values)), key=lambda e: len(list(e.absolute_path))):
+        errors.setdefault(_field_name(error), _message(error))
+    if errors:
+        raise InvalidInput("Some fields need attention: " + ", ".join(sorted(errors)) + ".", fields=errors)
+
+
+def clean_submission(schema: Mapping[str, Any], submitted: Mapping[str, Any],
+                     known: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a submission; read-only fields keep the order's values whatever was sent.
+
+    Returns only the fields the form declares, so a client cannot slip other keys into
+    the order's data.
+    """
+    if not isinstance(submitted, Mapping):
+        raise InvalidInput("The form data must be a JSON object of field names and values.")
+    props = schema.get("properties", {})
+    locked = readonly(schema)
+    unknown = sorted(set(submitted) - set(props))
+    if unknown:
+        raise InvalidInput(f"Unknown field(s): {', '.join(unknown)}.",
+                           fields={k: "This form has no such field." for k in unknown})
+    values = {k: v for k, v in submitted.items() if k not in locked and v is not None and v != ""}
+    values.update({k: known[k] for k in locked if k in known})
+    validate(schema, values)
+    return {k: v for k, v in values.items() if k not in locked}
+
+
+def coerce(prop: Mapping[str, Any], raw: str) -> Any:
+    """A posted string to the schema's type; leaves it as text if it does not parse, so the
+    validator names the field."""
+    kind = prop.get("type")
+    raw = raw.strip() if isinstance(raw, str) else raw
+    if raw == "" or raw is None:
+        return None
+    try:
+        if kind == "integer":
+            return int(raw)
+        if kind == "number":
+            number = float(raw)
+            return int(number) if number.is_integer() and "." not in raw else number
+        if kind == "boolean":
+            return raw.lower() in {"on", "true", "1", "yes"}
+    except ValueError:
+        return raw
+    if prop.get("format") == "date":
+        try:
+            return date.fromisoformat(raw).isoformat()
+        except ValueError:
+            return raw
+    return raw
+
+
+def from_post(schema: Mapping[str, Any], form: Mapping[str, list[str]]) -> dict[str, Any]:
+    """Turn an HTML form post (name -> list of values) into typed JSON per the schema.
+
+    Arrays of objects arrive as ``lines-0-product``, ``lines-0-quantity``…; rows with every
+    cell empty are dropped (the table's spare row).
+    """
+    values: dict[str, Any] = {}
+    for name, prop in fields(schema):
+        if prop.get("type") == "array" and (prop.get("items") or {}).get("type") == "object":
+            values[name] = _rows(name, prop["items"], form)
+        elif prop.get("type") == "boolean":
+            values[name] = bool(form.get(name)) and coerce(prop, form[name][-1])
+        elif name in form:
+            values[name] = coerce(prop, form[name][-1])
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _rows(name: str, item: Mapping[str, Any], form: Mapping[str, list[str]]) -> list[dict]:
+    indexes = sorted({int(k.split("-")[1]) for k in form if k.startswith(f"{name}-") and k.count("-") >= 2
+                      and k.split("-")[1].isdigit()})
+    rows = []
+    for i in indexes:
+        row = {}
+        for col, prop in (item.get("properties") or {}).items():
+            raw = form.get(f"{name}-{i}-{col}", [""])[-1]
+            value = coerce(prop, raw)
+            if value is not None:
+                row[col] = value
+        if row:
+            rows.append(row)
+    return rows

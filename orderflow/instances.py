@@ -1,0 +1,202 @@
+"""Orders as process instances: start, advance, read, suspend, resume, terminate."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import audit, forms, processes
+from .engine import ProcessDef, Services, Snapshot, due_at
+from .errors import Conflict, InvalidInput, LostRace, NotFound
+from .models import HumanTask, Instance, ProcessVersion, Sequence, User
+from .permissions import require_instance_viewer, require_overseer, require_starter
+from .platform import platform_of
+
+BUSINESS_KEY_FIELDS = ("order_no", "business_key", "case_no")
+
+
+def _next_sequence(session: Session, name: str) -> int:
+    row = session.get(Sequence, name, with_for_update=True)
+    if row is None:
+        row = Sequence(name=name, value=0)
+        session.add(row)
+    row.value += 1
+    session.flush()
+    return row.value
+
+
+def services_for(session: Session, instance: Instance | None, actor: str | None, key: str) -> Services:
+    platform = platform_of(session)
+    holder: dict[str, Any] = {"instance": instance}
+
+    def _audit(action: str, element_id: str, detail: dict) -> None:
+        inst = holder["instance"]
+        audit.record(session, inst.id if inst is not None and inst.id else None, actor, action, element_id, detail)
+
+    return Services(config=platform.config, next_sequence=lambda n: _next_sequence(session, n),
+                    audit=_audit, clock=platform.clock,
+                    instance_id=instance.id if instance is not None else None, process_key=key)
+
+
+def start(session: Session, actor: User, key: str, data: dict[str, Any], version: int | None = None) -> Instance:
+    row = processes.get_version(session, key, version)
+    require_starter(actor, row)
+    if not isinstance(data, dict):
+        raise InvalidInput("'data' must be a JSON object with the start form's fields.")
+    schema = row.forms.get(row.start_form) if row.start_form else None
+    clean = forms.clean_submission(schema, data, {}) if schema else dict(data)
+    pdef = processes.definition(session, row)
+    platform = platform_of(session)
+    now = platform.clock()
+    instance = Instance(process_version_id=row.id, process_key=row.key, status="running", state="",
+                        started_by=actor.username, started_at=now, updated_at=now)
+    session.add(instance)
+    session.flush()
+    services = services_for(session, instance, actor.username, key)
+    workflow = platform.runtime.new(pdef, services)
+    platform.runtime.start(workflow, clean)
+    audit.record(session, instance.id, actor.username, "instance_started", pdef.start.element_id if pdef.start else None,
+                 {"process": key, "version": row.version, "data": clean})
+    store_workflow(session, instance, pdef, workflow)
+    return instance
+
+
+def load(session: Session, instance: Instance, actor: str | None):
+    """The instance's live workflow with a script engine bound to this session."""
+    pdef = processes.definition(session, instance.version)
+    platform = platform_of(session)
+    workflow = platform.runtime.load(pdef, instance.state, services_for(session, instance, actor, instance.process_key))
+    return pdef, workflow
+
+
+def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workflow) -> Snapshot:
+    """Persist the workflow and project it to the rows people query; one flush, no commit."""
+    platform = platform_of(session)
+    snap = platform.runtime.snapshot(workflow)
+    now = platform.clock()
+    instance.state = platform.runtime.dump(workflow)
+    instance.updated_at = now
+    instance.next_timer_at = snap.next_timer_at
+    _project_order_columns(instance, snap.data)
+    if snap.completed:
+        instance.status = "completed"
+        instance.ended_at = now
+        instance.next_timer_at = None
+        audit.record(session, instance.id, None, "instance_completed", None, {"outcome": snap.data.get("outcome")})
+    sync_tasks(session, instance, pdef, snap)
+    try:
+        session.flush()
+    except StaleDataError:  # the edge rolls the whole request back
+        raise LostRace("Someone else changed this order at the same moment; nothing of yours was saved. "
+                       "Reload the order and try again.") from None
+    return snap
+
+
+def _project_order_columns(instance: Instance, data: dict[str, Any]) -> None:
+    for name in BUSINESS_KEY_FIELDS:
+        if isinstance(data.get(name), str) and data[name]:
+            instance.business_key = data[name]
+            break
+    if isinstance(data.get("customer"), str):
+        instance.customer = data["customer"][:200]
+    if isinstance(data.get("order_total"), (int, float)) and not isinstance(data.get("order_total"), bool):
+        instance.order_total = float(data["order_total"])
+    if isinstance(data.get("promised_date"), str):
+        try:
+            instance.promised_date = date.fromisoformat(data["promised_date"])
+        except ValueError:
+            pass
+    if isinstance(data.get("outcome"), str):
+        instance.outcome = data["outcome"][:40]
+
+
+def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Snapshot) -> None:
+    """Make the ready rows of this instance equal the engine's ready user tasks."""
+    now = platform_of(session).clock()
+    open_rows = {t.task_uuid: t for t in session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
+    ready_ids = {r.task_uuid for r in snap.ready}
+    for uuid, row in open_rows.items():
+        if uuid not in ready_ids:
+            row.status = "cancelled"
+            row.completed_at = now
+    for ready in snap.ready:
+        if ready.task_uuid in open_rows:
+            continue
+        info = pdef.elements.get(ready.element_id)
+        session.add(HumanTask(
+            instance_id=instance.id, task_uuid=ready.task_uuid, element_id=ready.element_id,
+            name=info.name if info else ready.name, group_id=info.group if info else None,
+            form_key=info.form_key if info else None, status="ready", ready_at=now,
+            due_at=due_at(info.sla if info else None, now)))
+
+
+def get(session: Session, actor: User, instance_id: int) -> Instance:
+    instance = session.get(Instance, instance_id)
+    if instance is None:
+        raise NotFound(f"There is no order with id {instance_id}.")
+    require_instance_viewer(session, actor, instance)
+    return instance
+
+
+@dataclass
+class InstanceView:
+    instance: Instance
+    data: dict[str, Any]
+    open_tasks: list[HumanTask]
+    history: list[HumanTask]
+    finished_elements: list[str]
+    pdef: ProcessDef
+
+
+def view(session: Session, actor: User, instance_id: int) -> InstanceView:
+    instance = get(session, actor, instance_id)
+    pdef, workflow = load(session, instance, actor.username)
+    snap = platform_of(session).runtime.snapshot(workflow)
+    rows = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.id)))
+    history = sorted((r for r in rows if r.status == "completed"), key=lambda r: (r.completed_at, r.id))
+    return InstanceView(instance, snap.data, [r for r in rows if r.status == "ready"], history,
+                        snap.finished_elements, pdef)
+
+
+def _set_status(session: Session, actor: User, instance_id: int, allowed_from: set[str], status: str,
+                action: str, reason: str | None) -> Instance:
+    require_overseer(actor, f"{action.split('_')[-1]} orders")
+    instance = get(session, actor, instance_id)
+    if instance.status not in allowed_from:
+        raise Conflict(f"The order is {instance.status}; it cannot be {status} from that state.")
+    instance.status = status
+    instance.updated_at = platform_of(session).clock()
+    if status == "terminated":
+        instance.ended_at = instance.updated_at
+        instance.next_timer_at = None
+        for row in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                           HumanTask.status == "ready")):
+            row.status, row.completed_at = "cancelled", instance.updated_at
+    audit.record(session, instance.id, actor.username, action, None, {"reason": reason} if reason else None)
+    try:
+        session.flush()
+    except StaleDataError:  # the edge rolls the whole request back
+        raise LostRace("The order changed while you were acting on it; reload and try again.") from None
+    return instance
+
+
+def suspend(session: Session, actor: User, instance_id: int, reason: str | None = None) -> Instance:
+    return _set_status(session, actor, instance_id, {"running", "error"}, "suspended", "instance_suspended", reason)
+
+
+def resume(session: Session, actor: User, instance_id: int, reason: str | None = None) -> Instance:
+    return _set_status(session, actor, instance_id, {"suspended"}, "running", "instance_resumed", reason)
+
+
+def terminate(session: Session, actor: User, instance_id: int, reason: str | None = None) -> Instance:
+    return _set_status(session, actor, instance_id, {"running", "suspended", "error"}, "terminated",
+                       "instance_terminated", reason)
+
+
+def version_of(session: Session, instance: Instance) -> ProcessVersion:
+    return instance.version

@@ -1,0 +1,43 @@
+"""What every domain function needs besides the session and the actor.
+
+The platform rides on the SQLAlchemy session (``session.info['platform']``), so domain
+functions keep the plain ``(session, actor, ...)`` signature and never reach for Flask.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from sqlalchemy.orm import Session
+
+from .engine import Runtime, SpecCache
+
+
+@dataclass
+class Platform:
+    config: Mapping[str, Any]
+    handlers: Mapping[str, Callable[..., Any]]
+    forms_dir: Path
+    cache: SpecCache = field(default_factory=SpecCache)
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    runtime: Runtime = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.runtime is None:
+            self.runtime = Runtime(self.handlers, int(self.config.get("ORDERFLOW_MAX_ENGINE_STEPS", 5000)))
+
+    def load_form(self, key: str) -> dict | None:
+        """A form from forms/ by key; names with path parts are refused, not resolved."""
+        if not key or "/" in key or "\\" in key or key.startswith("."):
+            return None
+        path = self.forms_dir / f"{key}.json"
+        if not path.is_file():
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))
+
+
+def platform_of(session: Session) -> Platform:
+    return session.info["platform"]

@@ -1,0 +1,95 @@
+"""Deploying diagrams as numbered versions, and finding a version's compiled definition."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .engine import DeployRejected, ProcessDef, compile_bundle
+from .errors import DeployFailed, NotFound
+from .models import ProcessVersion, User
+from .permissions import require_deployer
+from .platform import platform_of
+
+
+def deploy(session: Session, actor: User | None, files: Mapping[str, bytes | str],
+           check_permission: bool = True) -> list[ProcessVersion]:
+    """Compile the bundle and store each executable process as version N+1 of its key.
+
+    Uploading exactly what the latest version already holds creates no new version, so
+    ``flask deploy`` on every start is harmless.
+    """
+    if check_permission and actor is not None:
+        require_deployer(actor)
+    platform = platform_of(session)
+    try:
+        defs = compile_bundle(files, platform.handlers, platform.load_form)
+    except DeployRejected as exc:
+        problems = [p.as_dict() for p in exc.problems]
+        raise DeployFailed(f"The diagram was not deployed: {len(problems)} problem(s) to fix. "
+                           f"First: {problems[0]['message']}", problems) from None
+    deployed = []
+    for pdef in defs:
+        latest = latest_version(session, pdef.key)
+        if latest is not None and latest.sha256 == pdef.sha256 and latest.forms == pdef.forms:
+            deployed.append(latest)
+            continue
+        number = (session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.key == pdef.key)) or 0) + 1
+        start = pdef.start
+        row = ProcessVersion(key=pdef.key, version=number, name=pdef.name, sha256=pdef.sha256,
+                             sources=pdef.sources, forms=pdef.forms,
+                             start_group=start.group if start else None,
+                             start_form=start.form_key if start else None,
+                             deployed_by=actor.username if actor else "system",
+                             deployed_at=platform.clock())
+        session.add(row)
+        session.flush()
+        platform.cache.put(pdef)
+        audit.record(session, None, row.deployed_by, "process_deployed", None,
+                     {"key": row.key, "version": row.version, "sha256": row.sha256})
+        deployed.append(row)
+    return deployed
+
+
+def deploy_directory(session: Session, folder: Path) -> list[ProcessVersion]:
+    """Deploy every .bpmn/.dmn in ``folder``, each BPMN file with all DMN files beside it."""
+    dmn = {p.name: p.read_bytes() for p in sorted(folder.glob("*.dmn"))}
+    deployed = []
+    for path in sorted(folder.glob("*.bpmn")):
+        deployed += deploy(session, None, {path.name: path.read_bytes(), **dmn}, check_permission=False)
+    return deployed
+
+
+def latest_version(session: Session, key: str) -> ProcessVersion | None:
+    return session.scalar(select(ProcessVersion).where(ProcessVersion.key == key)
+                          .order_by(ProcessVersion.version.desc()).limit(1))
+
+
+def get_version(session: Session, key: str, version: int | None = None) -> ProcessVersion:
+    if version is None:
+        row = latest_version(session, key)
+    else:
+        row = session.scalar(select(ProcessVersion).where(ProcessVersion.key == key,
+                                                          ProcessVersion.version == version))
+    if row is None:
+        raise NotFound(f"No process '{key}'" + (f" version {version}" if version else "") + " is deployed.")
+    return row
+
+
+def list_latest(session: Session) -> list[ProcessVersion]:
+    newest = select(ProcessVersion.key, func.max(ProcessVersion.version).label("v")).group_by(ProcessVersion.key).subquery()
+    return list(session.scalars(select(ProcessVersion).join(
+        newest, (ProcessVersion.key == newest.c.key) & (ProcessVersion.version == newest.c.v)).order_by(ProcessVersion.key)))
+
+
+def list_versions(session: Session) -> list[ProcessVersion]:
+    return list(session.scalars(select(ProcessVersion).order_by(ProcessVersion.key, ProcessVersion.version)))
+
+
+def definition(session: Session, row: ProcessVersion) -> ProcessDef:
+    """The compiled definition of a stored version, from the cache or compiled once."""
+    platform = platform_of(session)
+    return platform.cache.get(row.key, row.sha256, lambda: row.sources, lambda: row.forms, platform.handlers)

@@ -1,0 +1,53 @@
+"""Blueprints, login, CSRF, languages and the error mapping."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, jsonify, request, session
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+csrf = CSRFProtect()
+
+
+def select_locale() -> str:
+    languages = current_languages()
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def current_languages() -> list[str]:
+    from flask import current_app
+    return list(current_app.config["ORDERFLOW_LANGUAGES"])
+
+
+def init_app(app: Flask) -> None:
+    from . import api, auth, errors, pages, present
+
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).resolve().parent.parent / "translations"))
+    Babel(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    present.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # api.py checks the token itself when the caller uses the cookie
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok")
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; frame-ancestors 'none'")
+        return response

@@ -1,0 +1,248 @@
+"""HTTP API v1 (../shared/API.md): parse input → domain function → one commit → JSON."""
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from sqlalchemy import exists, select
+
+from .. import audit, instances, processes, tasks
+from ..db import get_session
+from ..errors import InvalidInput, NotFound
+from ..models import HumanTask, Instance, User
+from ..permissions import is_overseer, participation
+from . import csrf
+from .auth import current_actor
+from .present import history_json, instance_summary, iso, now, task_json
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.before_request
+def _authenticate() -> None:
+    current_actor()
+    if request.method not in {"GET", "HEAD", "OPTIONS"} and g.auth_method == "cookie":
+        csrf.protect()
+
+
+def _body() -> dict[str, Any]:
+    if not request.data:
+        return {}
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise InvalidInput("The request body must be a JSON object (Content-Type: application/json).")
+    return payload
+
+
+def _int_arg(name: str, default: int | None = None) -> int | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"'{name}' must be a whole number, not '{raw}'.", fields={name: "Enter a whole number."}) from None
+
+
+def _page() -> tuple[int, int]:
+    cfg = current_app.config
+    limit = _int_arg("limit", cfg["ORDERFLOW_PAGE_SIZE"])
+    if not 1 <= limit <= cfg["ORDERFLOW_MAX_PAGE_SIZE"]:
+        raise InvalidInput(f"'limit' must be between 1 and {cfg['ORDERFLOW_MAX_PAGE_SIZE']}.",
+                           fields={"limit": "out of range"})
+    cursor = request.args.get("cursor")
+    offset = 0
+    if cursor:
+        try:
+            offset = int(json.loads(base64.urlsafe_b64decode(cursor.encode()))["o"])
+        except (ValueError, KeyError, TypeError):
+            raise InvalidInput("The cursor is not one this service gave out.", fields={"cursor": "invalid"}) from None
+    return limit, max(offset, 0)
+
+
+def _listing(query, item, limit: int, offset: int) -> Response:
+    rows = list(get_session().scalars(query.offset(offset).limit(limit + 1)))
+    more = len(rows) > limit
+    cursor = base64.urlsafe_b64encode(json.dumps({"o": offset + limit}).encode()).decode() if more else None
+    return jsonify(items=[item(r) for r in rows[:limit]], next_cursor=cursor)
+
+
+def _names() -> dict[str, str]:
+    return dict(get_session().execute(select(User.username, User.display_name)).all())
+
+
+def _commit() -> None:
+    get_session().commit()
+
+
+# -- processes ---------------------------------------------------------------
+
+@bp.get("/processes")
+def list_processes():
+    latest = {p.key: p.version for p in processes.list_latest(get_session())}
+    return jsonify(items=[{
+        "key": p.key, "name": p.name, "version": p.version, "sha256": p.sha256, "deployed_at": iso(p.deployed_at),
+        "deployed_by": p.deployed_by, "latest": latest.get(p.key) == p.version,
+    } for p in processes.list_versions(get_session())], next_cursor=None)
+
+
+def _uploaded_files() -> dict[str, bytes]:
+    if request.mimetype in {"application/xml", "text/xml", "application/bpmn+xml"}:
+        return {"upload.bpmn": request.get_data()}
+    if request.mimetype == "multipart/form-data":
+        files = {f.filename or f"file{i}": f.read() for i, f in enumerate(request.files.getlist("files"))}
+        if not files:
+            raise InvalidInput("Send the diagram as parts named 'files'.", fields={"files": "No file was sent."})
+        bad = [n for n in files if not n.endswith((".bpmn", ".dmn", ".json", ".xml"))]
+        if bad:
+            raise InvalidInput(f"Only .bpmn, .dmn and form .json files can be deployed: {', '.join(bad)}.",
+                               fields={"files": "unsupported file type"})
+        return files
+    raise InvalidInput("Send BPMN XML (Content-Type: application/xml) or multipart/form-data with 'files'.")
+
+
+@bp.post("/processes")
+def deploy_processes():
+    rows = processes.deploy(get_session(), current_actor(), _uploaded_files())
+    result = [{"key": r.key, "version": r.version} for r in rows]
+    _commit()
+    return jsonify(deployed=result), 201
+
+
+@bp.get("/processes/<key>")
+def get_process(key: str):
+    row = processes.get_version(get_session(), key, _int_arg("version"))
+    return jsonify(key=row.key, name=row.name, version=row.version, sha256=row.sha256,
+                   start_form=row.forms.get(row.start_form) if row.start_form else None,
+                   start_groups=[row.start_group] if row.start_group else [])
+
+
+@bp.get("/processes/<key>/bpmn")
+def get_bpmn(key: str):
+    row = processes.get_version(get_session(), key, _int_arg("version"))
+    main = next((text for name, text in row.sources.items() if f'id="{key}"' in text), next(iter(row.sources.values())))
+    return Response(main, mimetype="application/xml")
+
+
+# -- instances ---------------------------------------------------------------
+
+@bp.post("/processes/<key>/instances")
+def start_instance(key: str):
+    body = _body()
+    instance = instances.start(get_session(), current_actor(), key, body.get("data", {}), _int_arg("version"))
+    result = _instance_brief(instance)
+    _commit()
+    return jsonify(result), 201
+
+
+def _instance_brief(instance: Instance) -> dict[str, Any]:
+    open_tasks = get_session().scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                               HumanTask.status == "ready").order_by(HumanTask.id))
+    return {"id": instance.id, "business_key": instance.business_key, "status": instance.status,
+            "open_tasks": [task_json(t) for t in open_tasks]}
+
+
+@bp.get("/instances")
+def list_instances():
+    actor = current_actor()
+    query = select(Instance)
+    if not is_overseer(actor):
+        query = query.where(participation(actor))
+    if request.args.get("process"):
+        query = query.where(Instance.process_key == request.args["process"])
+    if request.args.get("status"):
+        query = query.where(Instance.status == request.args["status"])
+    if request.args.get("business_key"):
+        query = query.where(Instance.business_key == request.args["business_key"])
+    waiting = exists().where(HumanTask.instance_id == Instance.id, HumanTask.status == "ready")
+    if request.args.get("element"):
+        query = query.where(waiting.where(HumanTask.element_id == request.args["element"]))
+    if request.args.get("overdue") in {"1", "true", "yes"}:
+        query = query.where(waiting.where(HumanTask.due_at < now()))
+    limit, offset = _page()
+    return _listing(query.order_by(Instance.id.desc()), instance_summary, limit, offset)
+
+
+@bp.get("/instances/<int:instance_id>")
+def get_instance(instance_id: int):
+    view = instances.view(get_session(), current_actor(), instance_id)
+    names = _names()
+    return jsonify(**instance_summary(view.instance), data=view.data,
+                   open_tasks=[task_json(t, names) for t in view.open_tasks],
+                   history=[history_json(t, names) for t in view.history], incidents=[])
+
+
+def _state_change(action):
+    def view(instance_id: int):
+        body = _body()
+        instance = action(get_session(), current_actor(), instance_id, body.get("reason"))
+        result = {"id": instance.id, "status": instance.status}
+        _commit()
+        return jsonify(result)
+    return view
+
+
+for _name in ("suspend", "resume", "terminate"):
+    bp.add_url_rule(f"/instances/<int:instance_id>/{_name}", f"{_name}_instance",
+                    _state_change(getattr(instances, _name)), methods=["POST"])
+
+
+@bp.get("/instances/<int:instance_id>/audit")
+def instance_audit(instance_id: int):
+    instances.get(get_session(), current_actor(), instance_id)
+    return jsonify(items=[{"at": iso(e.at), "actor": e.actor, "action": e.action, "element_id": e.element_id,
+                           "detail": e.detail} for e in audit.events(get_session(), instance_id)],
+                   next_cursor=None)
+
+
+# -- tasks -------------------------------------------------------------------
+
+@bp.get("/tasks")
+def list_tasks():
+    query = tasks.inbox_query(current_actor(), request.args.get("scope", "groups"), request.args.get("process"),
+                              request.args.get("business_key"), request.args.get("element"))
+    limit, offset = _page()
+    names = _names()
+    return _listing(query, lambda t: task_json(t, names), limit, offset)
+
+
+@bp.get("/tasks/<int:task_id>")
+def get_task(task_id: int):
+    view = tasks.form_for(get_session(), current_actor(), task_id)
+    return jsonify(**task_json(view.task, _names()), form=view.schema, values=view.values,
+                   signature=view.signature)
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+def claim_task(task_id: int):
+    task = tasks.claim(get_session(), current_actor(), task_id)
+    result = task_json(task)
+    _commit()
+    return jsonify(result)
+
+
+@bp.post("/tasks/<int:task_id>/release")
+def release_task(task_id: int):
+    task = tasks.release(get_session(), current_actor(), task_id)
+    result = task_json(task)
+    _commit()
+    return jsonify(result)
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+def complete_task(task_id: int):
+    body = _body()
+    if "data" in body and not isinstance(body["data"], dict):
+        raise InvalidInput("'data' must be a JSON object of the form's fields.", fields={"data": "not an object"})
+    task = tasks.complete(get_session(), current_actor(), task_id, body.get("data", {}), body.get("password"))
+    instance = task.instance
+    result = _instance_brief(instance)
+    _commit()
+    return jsonify(instance={"id": instance.id, "status": instance.status}, open_tasks=result["open_tasks"])
+
+
+@bp.errorhandler(404)
+def _not_found(error):
+    raise NotFound(f"There is no API endpoint {request.method} {request.path}.")

@@ -1,0 +1,102 @@
+"""Login: session cookie for people, HTTP Basic for API clients."""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Callable
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+
+from .. import accounts
+from ..db import get_session
+from ..errors import NotAuthenticated
+from ..models import User
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+
+
+class SessionUser(UserMixin):
+    def __init__(self, user: User):
+        self.user = user
+        self.id = str(user.id)
+
+
+@login_manager.user_loader
+def _load(user_id: str) -> SessionUser | None:
+    user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
+    return SessionUser(user) if user is not None and user.active else None
+
+
+def current_actor(required: bool = True) -> User | None:
+    """The caller: HTTP Basic credentials if sent, else the session's user."""
+    if "actor" in g:
+        return g.actor
+    actor, method = None, None
+    auth = request.authorization
+    if auth is not None and auth.type == "basic":
+        actor = accounts.authenticate(get_session(), auth.username or "", auth.password or "")
+        if actor is None:
+            raise NotAuthenticated("The user name or password is wrong.")
+        method = "basic"
+    elif auth is not None:
+        raise NotAuthenticated("Unsupported authorization scheme; use HTTP Basic or log in.")
+    elif current_user.is_authenticated:
+        actor, method = current_user.user, "cookie"
+    if actor is None and required:
+        raise NotAuthenticated("Log in first.")
+    g.actor, g.auth_method = actor, method
+    return actor
+
+
+def login_required(view: Callable) -> Callable:
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_actor(required=False) is None:
+            return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def _safe_next(target: str | None) -> str:
+    if not target:
+        return url_for("pages.inbox")
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc and target.startswith("/") else url_for("pages.inbox")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        user = accounts.authenticate(get_session(), request.form.get("username", "").strip(),
+                                     request.form.get("password", ""))
+        if user is not None:
+            session.clear()
+            login_user(SessionUser(user))
+            return redirect(_safe_next(request.args.get("next")))
+        error = _("The user name or password is wrong.")
+    return render_template("login.html", error=error), (401 if error else 200)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+def language():
+    from . import current_languages
+    chosen = request.form.get("lang")
+    if chosen in current_languages():
+        session["lang"] = chosen
+    return redirect(_safe_next(request.form.get("next") or request.referrer and urlsplit(request.referrer).path))
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"

@@ -1,0 +1,175 @@
+"""The pages people use: inbox, task forms, new order, orders and one order."""
+from __future__ import annotations
+
+import hashlib
+import io
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+
+from .. import forms, instances, processes, tasks
+from ..db import get_session
+from ..errors import InvalidInput, NotFound
+from ..models import Attachment, Instance, User
+from ..permissions import is_overseer, participation, require_instance_viewer
+from .auth import current_actor, login_required
+from .present import now
+
+bp = Blueprint("pages", __name__)
+ORDER_PROCESS = "order_flow"
+
+
+def _names() -> dict[str, str]:
+    return dict(get_session().execute(select(User.username, User.display_name)).all())
+
+
+@bp.get("/")
+@login_required
+def home():
+    return redirect(url_for("pages.inbox"))
+
+
+@bp.get("/inbox")
+@login_required
+def inbox():
+    actor = current_actor()
+    scope = request.args.get("scope", "groups")
+    rows = list(get_session().scalars(tasks.inbox_query(actor, scope).limit(500)))
+    return render_template("inbox.html", tasks=rows, scope=scope, names=_names(),
+                           overseer=is_overseer(actor), now=now())
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@login_required
+def claim(task_id: int):
+    tasks.claim(get_session(), current_actor(), task_id)
+    get_session().commit()
+    return _back_to_task_list(task_id)
+
+
+@bp.post("/tasks/<int:task_id>/release")
+@login_required
+def release(task_id: int):
+    tasks.release(get_session(), current_actor(), task_id)
+    get_session().commit()
+    return _back_to_task_list(task_id)
+
+
+def _back_to_task_list(task_id: int):
+    if request.headers.get("HX-Request"):
+        task = tasks.get(get_session(), current_actor(), task_id)
+        return render_template("partials/task_row.html", task=task, names=_names(), now=now())
+    return redirect(request.form.get("next") or url_for("pages.inbox"))
+
+
+def _save_files(schema: dict[str, Any], instance_id: int | None, actor: User) -> dict[str, str]:
+    """Store uploaded files as attachments; the form value becomes 'attachment:<id>:<name>'."""
+    saved = {}
+    for name, prop in forms.fields(schema):
+        upload: FileStorage | None = request.files.get(name)
+        if prop.get("format") != "attachment" or upload is None or not upload.filename:
+            continue
+        content = upload.read()
+        row = Attachment(instance_id=instance_id, filename=upload.filename[:300],
+                         content_type=upload.mimetype or "application/octet-stream", size=len(content),
+                         sha256=hashlib.sha256(content).hexdigest(), content=content, uploaded_by=actor.username)
+        get_session().add(row)
+        get_session().flush()
+        saved[name] = f"attachment:{row.id}:{row.filename}"
+    return saved
+
+
+@bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
+@login_required
+def task_page(task_id: int):
+    session, actor = get_session(), current_actor()
+    view = tasks.form_for(session, actor, task_id)
+    errors: dict[str, str] = {}
+    values = view.values
+    if request.method == "POST":
+        submitted = forms.from_post(view.schema, request.form.to_dict(flat=False))
+        submitted.update(_save_files(view.schema, view.task.instance_id, actor))
+        try:
+            tasks.complete(session, actor, task_id, submitted, request.form.get("password"))
+            session.commit()
+            flash(_("Done: %(name)s", name=view.task.name), "success")
+            return redirect(url_for("pages.inbox"))
+        except InvalidInput as exc:
+            session.rollback()
+            view = tasks.form_for(session, actor, task_id)
+            errors, values = exc.fields, {**view.values, **submitted}
+    return render_template("task.html", view=view, values=values, errors=errors,
+                           names=_names(), now=now()), (422 if errors else 200)
+
+
+@bp.route("/processes/<key>/start", methods=["GET", "POST"])
+@login_required
+def start(key: str):
+    session, actor = get_session(), current_actor()
+    row = processes.get_version(session, key)
+    schema = row.forms.get(row.start_form or "", {"type": "object", "properties": {}})
+    errors: dict[str, str] = {}
+    values = forms.prefill(schema, {})
+    if request.method == "POST":
+        submitted = forms.from_post(schema, request.form.to_dict(flat=False))
+        submitted.update(_save_files(schema, None, actor))
+        try:
+            instance = instances.start(session, actor, key, submitted)
+            for value in submitted.values():  # files uploaded before the order had an id
+                if isinstance(value, str) and value.startswith("attachment:"):
+                    session.get(Attachment, int(value.split(":")[1])).instance_id = instance.id
+            session.commit()
+            flash(_("Order %(no)s entered.", no=instance.business_key or instance.id), "success")
+            return redirect(url_for("pages.order", instance_id=instance.id))
+        except InvalidInput as exc:
+            session.rollback()
+            errors, values = exc.fields, submitted
+    return render_template("start.html", process=row, schema=schema, values=values, errors=errors), \
+        (422 if errors else 200)
+
+
+@bp.get("/orders/new")
+@login_required
+def new_order():
+    return redirect(url_for("pages.start", key=ORDER_PROCESS))
+
+
+@bp.get("/orders")
+@login_required
+def orders():
+    actor = current_actor()
+    query = select(Instance).order_by(Instance.id.desc()).limit(200)
+    if not is_overseer(actor):
+        query = query.where(participation(actor))
+    if request.args.get("q"):
+        term = f"%{request.args['q'].strip()}%"
+        query = query.where((Instance.business_key.like(term)) | (Instance.customer.like(term)))
+    return render_template("orders.html", orders=list(get_session().scalars(query)), q=request.args.get("q", ""))
+
+
+@bp.get("/orders/<int:instance_id>")
+@login_required
+def order(instance_id: int):
+    session = get_session()
+    view = instances.view(session, current_actor(), instance_id)
+    from .. import audit
+    return render_template("order.html", view=view, events=audit.events(session, instance_id),
+                           names=_names(), now=now())
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int):
+    session, actor = get_session(), current_actor()
+    row = session.get(Attachment, attachment_id)
+    if row is None:
+        raise NotFound("There is no such attachment.")
+    if row.instance_id is not None:
+        require_instance_viewer(session, actor, session.get(Instance, row.instance_id))
+    elif row.uploaded_by != actor.username:
+        abort(404)
+    return send_file(io.BytesIO(row.content), mimetype="application/octet-stream", as_attachment=True,
+                     download_name=row.filename)

@@ -1,0 +1,87 @@
+"""How things look to people and API clients: JSON shapes, times, bilingual labels."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+from flask_babel import get_locale
+
+from ..models import HumanTask, Instance, User
+from ..tasks import is_overdue
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.astimezone(timezone.utc).isoformat() if value is not None else None
+
+
+def now() -> datetime:
+    return current_app.extensions["orderflow.platform"].clock()
+
+
+def task_json(task: HumanTask, names: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "id": task.id, "instance_id": task.instance_id, "business_key": task.instance.business_key,
+        "process": task.instance.process_key, "element_id": task.element_id, "name": task.name,
+        "group": task.group_id, "assignee": task.assignee,
+        "assignee_name": (names or {}).get(task.assignee or "", task.assignee),
+        "form_key": task.form_key, "status": task.status, "ready_at": iso(task.ready_at),
+        "due_at": iso(task.due_at), "overdue": is_overdue(task, now()),
+    }
+
+
+def history_json(task: HumanTask, names: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"element_id": task.element_id, "name": task.name, "completed_by": task.completed_by,
+            "completed_by_name": (names or {}).get(task.completed_by or "", task.completed_by),
+            "completed_at": iso(task.completed_at), "data": task.data}
+
+
+def instance_summary(instance: Instance) -> dict[str, Any]:
+    return {
+        "id": instance.id, "business_key": instance.business_key, "process": instance.process_key,
+        "version": instance.version.version, "status": instance.status, "started_by": instance.started_by,
+        "started_at": iso(instance.started_at), "updated_at": iso(instance.updated_at),
+        "ended_at": iso(instance.ended_at), "customer": instance.customer, "order_total": instance.order_total,
+        "promised_date": instance.promised_date.isoformat() if instance.promised_date else None,
+        "outcome": instance.outcome,
+    }
+
+
+def lang() -> str:
+    locale = get_locale()
+    return locale.language if locale else "en"
+
+
+def label(obj: dict[str, Any] | None, key: str = "title", fallback: str = "") -> str:
+    """A schema's title (or any key) in the user's language: ``title_zh`` beside ``title``."""
+    if not obj:
+        return fallback
+    return obj.get(f"{key}_{lang()}") or obj.get(key) or fallback
+
+
+def bilingual(name: str) -> str:
+    """Element names are 'English 中文'; show the part in the user's language."""
+    if not name:
+        return name
+    for i, ch in enumerate(name):
+        if "\u4e00" <= ch <= "\u9fff":
+            english, chinese = name[:i].strip(), name[i:].strip()
+            return (chinese if lang() == "zh" else english) or name
+    return name
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    zone = ZoneInfo(current_app.config["ORDERFLOW_DISPLAY_TIMEZONE"])
+    return value.astimezone(zone).strftime(fmt)
+
+
+def display_names(users: list[User]) -> dict[str, str]:
+    return {u.username: u.display_name for u in users}
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(local_time=local_time, bilingual=bilingual, label=label)
+    app.jinja_env.globals.update(now=now, is_overdue=is_overdue, lang=lang)

@@ -1,0 +1,40 @@
+"""Fixtures: a real SQLite file per test, the app with processes deployed and demo users seeded."""
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from orderflow import create_app
+from tests.browser_support import browser_type_launch_args  # noqa: F401  (pytest-playwright override)
+from tests.helpers import Api
+
+
+@pytest.fixture
+def app(tmp_path: Path):
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "ORDERFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'orderflow.sqlite'}",
+    })
+    runner = app.test_cli_runner()
+    for command in (["init-db"], ["deploy"], ["seed-demo"]):
+        result = runner.invoke(args=command)
+        assert result.exit_code == 0, result.output
+    yield app
+    app.extensions["orderflow.db"].engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def api(client) -> Api:
+    return Api(client)
+
+
+def basic(user: str, password: str = "demo") -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}

@@ -1,0 +1,98 @@
+"""Test helpers: an API client per demo user and a form filler driven by the JSON Schemas.
+
+The filler reads only what the API gives (the form schema and the pre-filled values),
+so the story test proves an order can be driven by the demo users and the schemas alone.
+"""
+from __future__ import annotations
+
+import base64
+from datetime import date, timedelta
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+NEW_ORDER = {
+    "customer": "Shenzhen Bright Electronics", "customer_tier": "standard", "channel": "email",
+    "lines": [{"product": "TV-32", "spec": "32 inch, DVB-T2", "quantity": 200, "unit_price": 85.5}],
+    "promised_date": (date.today() + timedelta(days=60)).isoformat(), "payment_terms": "tt",
+    "shipping_address": "Room 5, Harbour Road, Hong Kong", "contact_name": "Ms Li", "contact_phone": "+852 5555 0101",
+}
+
+
+class Api:
+    def __init__(self, client):
+        self.client = client
+
+    @staticmethod
+    def auth(user: str, password: str = "demo") -> dict[str, str]:
+        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+    def get(self, user: str, path: str, **kw):
+        return self.client.get(path, headers=self.auth(user), **kw)
+
+    def post(self, user: str, path: str, json: Any = None, **kw):
+        return self.client.post(path, headers=self.auth(user), json=json, **kw)
+
+    def start_order(self, user: str = "sales1", **overrides) -> dict:
+        resp = self.post(user, "/api/v1/processes/order_flow/instances", {"data": {**NEW_ORDER, **overrides}})
+        assert resp.status_code == 201, resp.json
+        return resp.json
+
+    def open_tasks(self, instance_id: int) -> list[dict]:
+        return self.get("manager1", f"/api/v1/instances/{instance_id}").json["open_tasks"]
+
+    def task(self, instance_id: int, element_id: str) -> dict:
+        found = [t for t in self.open_tasks(instance_id) if t["element_id"] == element_id]
+        assert found, f"{element_id} not open; open: {[t['element_id'] for t in self.open_tasks(instance_id)]}"
+        return found[0]
+
+    def complete(self, user: str, task_id: int, decision: str | None = None, password: str | None = None,
+                 **values) -> Any:
+        detail = self.get(user, f"/api/v1/tasks/{task_id}")
+        assert detail.status_code == 200, detail.json
+        data = fill(detail.json["form"], detail.json["values"], decision, **values)
+        body = {"data": data}
+        if password is not None:
+            body["password"] = password
+        return self.post(user, f"/api/v1/tasks/{task_id}/complete", body)
+
+
+def _sample(name: str, prop: dict) -> Any:
+    if "enum" in prop:
+        return prop["enum"][0]
+    kind = prop.get("type")
+    if kind == "boolean":
+        return True
+    if kind in ("integer", "number"):
+        if "maximum" in prop:
+            return prop["maximum"]
+        return max(prop.get("minimum", 1), 1)
+    if kind == "array":
+        item = prop.get("items", {})
+        return [_sample(name, item)] if item else []
+    if kind == "object":
+        return {k: _sample(k, p) for k, p in prop.get("properties", {}).items()}
+    if prop.get("format") == "date":
+        return date.today().isoformat()
+    if prop.get("format") == "attachment":
+        return None
+    return f"{name} text"
+
+
+def fill(schema: dict, values: dict, decision: str | None = None, **overrides) -> dict:
+    """Every field the form accepts, with the pre-filled values kept and a decision chosen."""
+    readonly = set((schema.get("ui") or {}).get("readonly") or [])
+    data = {}
+    for name, prop in schema.get("properties", {}).items():
+        if name in readonly:
+            continue
+        value = values.get(name, _sample(name, prop))
+        if value is not None:
+            data[name] = value
+    if decision is not None:
+        data["decision"] = decision
+    data.update(overrides)
+    errors = list(Draft202012Validator({k: v for k, v in schema.items() if k != "ui"}).iter_errors(
+        {**{k: values[k] for k in readonly if k in values}, **data}))
+    assert not errors, [e.message for e in errors]
+    return data
