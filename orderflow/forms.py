@@ -137,7 +137,10 @@ def from_post(schema: Mapping[str, Any], form: Mapping[str, list[str]]) -> dict[
     cell empty are dropped (the table's spare row).
     """
     values: dict[str, Any] = {}
+    locked = readonly(schema)
     for name, prop in fields(schema):
+        if name in locked:
+            continue
         if prop.get("type") == "array" and (prop.get("items") or {}).get("type") == "object":
             values[name] = _rows(name, prop["items"], form)
         elif prop.get("type") == "boolean":

@@ -79,7 +79,9 @@ def _open_for(actor: User, task: HumanTask) -> None:
 def claim(session: Session, actor: User, task_id: int) -> HumanTask:
     task = get(session, actor, task_id)
     _open_for(actor, task)
-    if task.assignee and task.assignee != actor.username:
+    if task.assignee == actor.username:
+        return task
+    if task.assignee:
         raise Conflict(f"{task.assignee} has already claimed this task.")
     task.assignee = actor.username
     audit.record(session, task.instance_id, actor.username, "task_claimed", task.element_id, {"task_id": task.id})

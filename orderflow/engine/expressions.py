@@ -149,7 +149,56 @@ def parse_script(script: str) -> tuple[tuple[str, ast.Expression], ...]:
     return tuple(assignments)
 
 
+# Elements (and characters) one evaluation may build in all; stops nested repetition such as
+# [[1]*99999]*99999, which simpleeval's per-operation limits let through.
+ALLOCATION_BUDGET = 1_000_000
+
+
+def _weight(value: Any, cap: int) -> int:
+    """Elements in nested containers plus string lengths, counted up to ``cap``."""
+    total, stack = 0, [value]
+    while stack and total <= cap:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            total += len(item)
+            stack.extend(item)
+        elif isinstance(item, dict):
+            total += len(item)
+            stack.extend(item.values())
+    return total
+
+
 class _Evaluator(simpleeval.EvalWithCompoundTypes):
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.operators = {**self.operators, ast.Mult: self._mult, ast.Add: self._add}
+        self.spent = 0
+
+    def _charge(self, result: Any) -> Any:
+        if isinstance(result, (str, list, tuple, dict, set)):
+            self.spent += _weight(result, ALLOCATION_BUDGET - self.spent + 1)
+            if self.spent > ALLOCATION_BUDGET:
+                raise ExpressionError("The expression builds too much data; simplify it.")
+        return result
+
+    def _mult(self, a: Any, b: Any) -> Any:
+        seq, times = (a, b) if isinstance(a, (str, list, tuple)) else (b, a)
+        if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and \
+                _weight(seq, ALLOCATION_BUDGET) * max(times, 0) > ALLOCATION_BUDGET:
+            raise ExpressionError("The expression builds too much data; simplify it.")
+        return self._charge(simpleeval.safe_mult(a, b))
+
+    def _add(self, a: Any, b: Any) -> Any:
+        return self._charge(simpleeval.safe_add(a, b))
+
+    def _check_disallowed_items(self, item: Any) -> None:
+        # simpleeval walks every nested element on every node (quadratic on big lists); task
+        # data is JSON and the names hold only allow-listed functions, so the top level suffices
+        if isinstance(item, type(simpleeval)) or (callable(item) and item in simpleeval.DISALLOW_FUNCTIONS):
+            raise ExpressionError("That value is not available in expressions.")
+
     def _eval_name(self, node: ast.Name) -> Any:
         try:
             return super()._eval_name(node)
@@ -175,7 +224,7 @@ def evaluate(expression: str, data: dict[str, Any]) -> Any:
         return text
     tree = compile_expression(text)
     ev = _evaluator()
-    ev.names = data
+    ev.names, ev.spent = data, 0
     try:
         return ev.eval(text, previously_parsed=tree.body)
     except ExpressionError as exc:
@@ -192,7 +241,7 @@ def run_script(script: str, data: dict[str, Any]) -> None:
     """Run ``name = expression`` lines, each seeing the assignments before it."""
     for number, (name, tree) in enumerate(parse_script(script), start=1):
         ev = _evaluator()
-        ev.names = data
+        ev.names, ev.spent = data, 0
         try:
             data[name] = ev.eval(name, previously_parsed=tree.body)
         except ExpressionError as exc:

@@ -60,7 +60,7 @@ def login_required(view: Callable) -> Callable:
     return wrapped
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     if not target:
         return url_for("pages.inbox")
     parts = urlsplit(target)
@@ -76,7 +76,7 @@ def login():
         if user is not None:
             session.clear()
             login_user(SessionUser(user))
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         error = _("The user name or password is wrong.")
     return render_template("login.html", error=error), (401 if error else 200)
 
@@ -94,7 +94,7 @@ def language():
     chosen = request.form.get("lang")
     if chosen in current_languages():
         session["lang"] = chosen
-    return redirect(_safe_next(request.form.get("next") or request.referrer and urlsplit(request.referrer).path))
+    return redirect(safe_next(request.form.get("next") or request.referrer and urlsplit(request.referrer).path))
 
 
 def init_app(app: Flask) -> None:

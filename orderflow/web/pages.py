@@ -15,7 +15,8 @@ from ..db import get_session
 from ..errors import InvalidInput, NotFound
 from ..models import Attachment, Instance, User
 from ..permissions import is_overseer, participation, require_instance_viewer
-from .auth import current_actor, login_required
+from .auth import current_actor, login_required, safe_next
+from .present import bilingual
 from .present import now
 
 bp = Blueprint("pages", __name__)
@@ -62,7 +63,7 @@ def _back_to_task_list(task_id: int):
     if request.headers.get("HX-Request"):
         task = tasks.get(get_session(), current_actor(), task_id)
         return render_template("partials/task_row.html", task=task, names=_names(), now=now())
-    return redirect(request.form.get("next") or url_for("pages.inbox"))
+    return redirect(safe_next(request.form.get("next")))
 
 
 def _save_files(schema: dict[str, Any], instance_id: int | None, actor: User) -> dict[str, str]:
@@ -91,16 +92,17 @@ def task_page(task_id: int):
     values = view.values
     if request.method == "POST":
         submitted = forms.from_post(view.schema, request.form.to_dict(flat=False))
-        submitted.update(_save_files(view.schema, view.task.instance_id, actor))
+        files = _save_files(view.schema, view.task.instance_id, actor)
+        submitted.update(files)
         try:
             tasks.complete(session, actor, task_id, submitted, request.form.get("password"))
             session.commit()
-            flash(_("Done: %(name)s", name=view.task.name), "success")
+            flash(_("Done: %(name)s", name=bilingual(view.task.name)), "success")
             return redirect(url_for("pages.inbox"))
         except InvalidInput as exc:
             session.rollback()
-            view = tasks.form_for(session, actor, task_id)
-            errors, values = exc.fields, {**view.values, **submitted}
+            view = tasks.form_for(session, actor, task_id)  # the rollback dropped this request's files
+            errors, values = exc.fields, {**view.values, **{k: v for k, v in submitted.items() if k not in files}}
     return render_template("task.html", view=view, values=values, errors=errors,
                            names=_names(), now=now()), (422 if errors else 200)
 
@@ -115,7 +117,8 @@ def start(key: str):
     values = forms.prefill(schema, {})
     if request.method == "POST":
         submitted = forms.from_post(schema, request.form.to_dict(flat=False))
-        submitted.update(_save_files(schema, None, actor))
+        files = _save_files(schema, None, actor)
+        submitted.update(files)
         try:
             instance = instances.start(session, actor, key, submitted)
             for value in submitted.values():  # files uploaded before the order had an id
@@ -125,8 +128,8 @@ def start(key: str):
             flash(_("Order %(no)s entered.", no=instance.business_key or instance.id), "success")
             return redirect(url_for("pages.order", instance_id=instance.id))
         except InvalidInput as exc:
-            session.rollback()
-            errors, values = exc.fields, submitted
+            session.rollback()  # drops this request's files too: ask for them again
+            errors, values = exc.fields, {k: v for k, v in submitted.items() if k not in files}
     return render_template("start.html", process=row, schema=schema, values=values, errors=errors), \
         (422 if errors else 200)
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app
 from flask_babel import get_locale
 
-from ..models import HumanTask, Instance, User
+from ..models import HumanTask, Instance
 from ..tasks import is_overdue
 
 
@@ -66,7 +66,7 @@ def bilingual(name: str) -> str:
         return name
     for i, ch in enumerate(name):
         if "\u4e00" <= ch <= "\u9fff":
-            english, chinese = name[:i].strip(), name[i:].strip()
+            english, chinese = name[:i].strip().rstrip("/").strip(), name[i:].strip()
             return (chinese if lang() == "zh" else english) or name
     return name
 
@@ -78,10 +78,14 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(zone).strftime(fmt)
 
 
-def display_names(users: list[User]) -> dict[str, str]:
-    return {u.username: u.display_name for u in users}
+def group_label(group_id: str | None) -> str:
+    from ..accounts import GROUPS
+    names = GROUPS.get(group_id or "")
+    if not names:
+        return group_id or ""
+    return names[1] if lang() == "zh" else names[0]
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(local_time=local_time, bilingual=bilingual, label=label)
-    app.jinja_env.globals.update(now=now, is_overdue=is_overdue, lang=lang)
+    app.jinja_env.globals.update(now=now, is_overdue=is_overdue, lang=lang, group_label=group_label)
