@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import audit, forms, processes
 from .engine import ProcessDef, Services, Snapshot, due_at
 from .errors import Conflict, InvalidInput, LostRace, NotFound
+from .i18n import Msg, status_word
 from .models import HumanTask, Instance, ProcessVersion, Sequence, User
 from .permissions import require_instance_viewer, require_overseer, require_starter
 from .platform import platform_of
@@ -46,7 +47,7 @@ def start(session: Session, actor: User, key: str, data: dict[str, Any], version
     row = processes.get_version(session, key, version)
     require_starter(actor, row)
     if not isinstance(data, dict):
-        raise InvalidInput("'data' must be a JSON object with the start form's fields.")
+        raise InvalidInput(Msg("'data' must be a JSON object with the start form's fields."))
     schema = row.forms.get(row.start_form) if row.start_form else None
     clean = forms.clean_submission(schema, data, {}) if schema else dict(data)
     pdef = processes.definition(session, row)
@@ -87,12 +88,12 @@ def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workf
         instance.ended_at = now
         instance.next_timer_at = None
         audit.record(session, instance.id, None, "instance_completed", None, {"outcome": snap.data.get("outcome")})
-    sync_tasks(session, instance, pdef, snap)
-    try:
+    try:  # any flush may be the one that finds the stored copy changed under us
+        sync_tasks(session, instance, pdef, snap)
         session.flush()
     except StaleDataError:  # the edge rolls the whole request back
-        raise LostRace("Someone else changed this order at the same moment; nothing of yours was saved. "
-                       "Reload the order and try again.") from None
+        raise LostRace(Msg("Someone else changed this order at the same moment; nothing of yours was saved. "
+                           "Reload the order and try again.")) from None
     return snap
 
 
@@ -138,7 +139,7 @@ def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Sna
 def get(session: Session, actor: User, instance_id: int) -> Instance:
     instance = session.get(Instance, instance_id)
     if instance is None:
-        raise NotFound(f"There is no order with id {instance_id}.")
+        raise NotFound(Msg("There is no order with id %(id)s.", id=instance_id))
     require_instance_viewer(session, actor, instance)
     return instance
 
@@ -163,12 +164,21 @@ def view(session: Session, actor: User, instance_id: int) -> InstanceView:
                         snap.finished_elements, pdef)
 
 
+# What require_overseer says a person may not do ("Only managers ... may <what>.").
+_OVERSEER_ACTIONS = {
+    "instance_suspended": Msg("suspended orders"),
+    "instance_resumed": Msg("resumed orders"),
+    "instance_terminated": Msg("terminated orders"),
+}
+
+
 def _set_status(session: Session, actor: User, instance_id: int, allowed_from: set[str], status: str,
                 action: str, reason: str | None) -> Instance:
-    require_overseer(actor, f"{action.split('_')[-1]} orders")
+    require_overseer(actor, _OVERSEER_ACTIONS[action])
     instance = get(session, actor, instance_id)
     if instance.status not in allowed_from:
-        raise Conflict(f"The order is {instance.status}; it cannot be {status} from that state.")
+        raise Conflict(Msg("The order is %(current)s; it cannot be %(target)s from that state.",
+                           current=status_word(instance.status), target=status_word(status)))
     instance.status = status
     instance.updated_at = platform_of(session).clock()
     if status == "terminated":
@@ -181,7 +191,7 @@ def _set_status(session: Session, actor: User, instance_id: int, allowed_from: s
     try:
         session.flush()
     except StaleDataError:  # the edge rolls the whole request back
-        raise LostRace("The order changed while you were acting on it; reload and try again.") from None
+        raise LostRace(Msg("The order changed while you were acting on it; reload and try again.")) from None
     return instance
 
 
