@@ -1,7 +1,8 @@
 """One exception hierarchy; ``web/errors.py`` maps it to HTML, htmx fragments and JSON.
 
 Every error carries a stable ``code`` and a sentence for a person: what happened, the
-value involved, and what to do next.
+value involved, and what to do next. The sentence (and each ``InvalidInput.fields`` value) is
+an ``orderflow.i18n.Msg``: English as a ``str``, translated at the web edge.
 """
 from __future__ import annotations
 

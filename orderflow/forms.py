@@ -9,6 +9,7 @@ import jsonschema
 from jsonschema import Draft202012Validator
 
 from .errors import InvalidInput
+from .i18n import Msg, either
 
 NEVER_PREFILLED = frozenset({"decision", "comment"})
 _FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
@@ -37,33 +38,40 @@ def prefill(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any
     return values
 
 
+_KIND_NAMES = {"number": Msg("a number"), "integer": Msg("a whole number"), "string": Msg("text"),
+               "boolean": Msg("yes or no"), "array": Msg("a list"), "object": Msg("a set of fields")}
+
+
 def _message(error: jsonschema.ValidationError) -> str:
-    v = error.validator
+    """A field message as a ``Msg`` (English str; the web edge shows it in the user's language)."""
+    v, value = error.validator, error.validator_value
     if v == "required":
-        return "This field is required."
+        return Msg("This field is required.")
     if v == "enum":
-        return "Choose one of: " + ", ".join(str(x) for x in error.validator_value) + "."
+        return Msg("Choose one of: %(choices)s.", choices=", ".join(str(x) for x in value))
     if v == "type":
-        kinds = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        names = {"number": "a number", "integer": "a whole number", "string": "text", "boolean": "yes or no",
-                 "array": "a list", "object": "a set of fields"}
-        return "Enter " + " or ".join(names.get(k, k) for k in kinds) + "."
+        kinds = value if isinstance(value, list) else [value]
+        names = [_KIND_NAMES.get(k, k) for k in kinds]
+        choice = names[0]
+        for name in names[1:]:
+            choice = either(choice, name)
+        return Msg("Enter %(kind)s.", kind=choice)
     if v == "minimum":
-        return f"Must be at least {error.validator_value}."
+        return Msg("Must be at least %(value)s.", value=value)
     if v == "maximum":
-        return f"Must be at most {error.validator_value}."
+        return Msg("Must be at most %(value)s.", value=value)
     if v == "minLength":
-        return "This field is required." if error.validator_value == 1 else \
-            f"Enter at least {error.validator_value} characters."
+        return Msg("This field is required.") if value == 1 else \
+            Msg("Enter at least %(count)s characters.", count=value)
     if v == "maxLength":
-        return f"Enter at most {error.validator_value} characters."
+        return Msg("Enter at most %(count)s characters.", count=value)
     if v == "minItems":
-        return f"Add at least {error.validator_value} row(s)."
+        return Msg("Add at least %(count)s row(s).", count=value)
     if v == "format":
-        return f"Enter a valid {error.validator_value} (e.g. 2026-12-31)." if error.validator_value == "date" \
-            else f"Enter a valid {error.validator_value}."
+        return Msg("Enter a valid date (e.g. 2026-12-31).") if value == "date" \
+            else Msg("Enter a valid %(format)s.", format=value)
     if v == "const":
-        return f"Must be {error.validator_value!r}."
+        return Msg("Must be %(value)s.", value=repr(value))
     return error.message
 
 
@@ -81,7 +89,8 @@ def validate(schema: Mapping[str, Any], values: Mapping[str, Any]) -> None:
     for error in sorted(validator.iter_errors(dict(values)), key=lambda e: len(list(e.absolute_path))):
         errors.setdefault(_field_name(error), _message(error))
     if errors:
-        raise InvalidInput("Some fields need attention: " + ", ".join(sorted(errors)) + ".", fields=errors)
+        raise InvalidInput(Msg("Some fields need attention: %(fields)s.", fields=", ".join(sorted(errors))),
+                           fields=errors)
 
 
 def clean_submission(schema: Mapping[str, Any], submitted: Mapping[str, Any],
@@ -92,13 +101,13 @@ def clean_submission(schema: Mapping[str, Any], submitted: Mapping[str, Any],
     the order's data.
     """
     if not isinstance(submitted, Mapping):
-        raise InvalidInput("The form data must be a JSON object of field names and values.")
+        raise InvalidInput(Msg("The form data must be a JSON object of field names and values."))
     props = schema.get("properties", {})
     locked = readonly(schema)
     unknown = sorted(set(submitted) - set(props))
     if unknown:
-        raise InvalidInput(f"Unknown field(s): {', '.join(unknown)}.",
-                           fields={k: "This form has no such field." for k in unknown})
+        raise InvalidInput(Msg("Unknown field(s): %(fields)s.", fields=", ".join(unknown)),
+                           fields={k: Msg("This form has no such field.") for k in unknown})
     values = {k: v for k, v in submitted.items() if k not in locked and v is not None and v != ""}
     values.update({k: known[k] for k in locked if k in known})
     validate(schema, values)

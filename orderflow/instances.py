@@ -164,7 +164,8 @@ def view(session: Session, actor: User, instance_id: int) -> InstanceView:
                         snap.finished_elements, pdef)
 
 
-# What require_overseer says a person may not do ("Only managers ... may <what>.").
+# What require_overseer says a person may not do: "Only managers and administrators may %(what)s."
+# The English is kept word for word from before translation (it reads "may suspended orders").
 _OVERSEER_ACTIONS = {
     "instance_suspended": Msg("suspended orders"),
     "instance_resumed": Msg("resumed orders"),

@@ -5,6 +5,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from .errors import Forbidden
+from .i18n import Msg
 from .models import HumanTask, Instance, ProcessVersion, User
 
 OVERSEERS = frozenset({"manager", "admin"})
@@ -15,34 +16,36 @@ def is_overseer(user: User) -> bool:
 
 
 def require_overseer(user: User, what: str) -> None:
+    """``what`` completes "Only managers and administrators may ..."; pass a ``Msg`` so it is translated."""
     if not is_overseer(user):
-        raise Forbidden(f"Only managers and administrators may {what}.")
+        raise Forbidden(Msg("Only managers and administrators may %(what)s.", what=what))
 
 
 def require_deployer(user: User) -> None:
     if not user.group_ids & {"process_owner", "admin"}:
-        raise Forbidden("Only process owners and administrators may deploy diagrams.")
+        raise Forbidden(Msg("Only process owners and administrators may deploy diagrams."))
 
 
 def require_integration(user: User) -> None:
     if not user.group_ids & {"integration", "admin"}:
-        raise Forbidden("Only integration users and administrators may deliver messages.")
+        raise Forbidden(Msg("Only integration users and administrators may deliver messages."))
 
 
 def require_starter(user: User, version: ProcessVersion) -> None:
     if "admin" in user.group_ids or (version.start_group and version.start_group in user.group_ids):
         return
-    raise Forbidden(f"Only the '{version.start_group or 'admin'}' group may start '{version.key}'.")
+    raise Forbidden(Msg("Only the '%(group)s' group may start '%(process)s'.",
+                        group=version.start_group or "admin", process=version.key))
 
 
 def require_task_member(user: User, task: HumanTask) -> None:
     if task.group_id not in user.group_ids:
-        raise Forbidden(f"This task belongs to the '{task.group_id}' group, and you are not in it.")
+        raise Forbidden(Msg("This task belongs to the '%(group)s' group, and you are not in it.", group=task.group_id))
 
 
 def require_task_viewer(user: User, task: HumanTask) -> None:
     if task.group_id not in user.group_ids and not is_overseer(user):
-        raise Forbidden(f"This task belongs to the '{task.group_id}' group, and you are not in it.")
+        raise Forbidden(Msg("This task belongs to the '%(group)s' group, and you are not in it.", group=task.group_id))
 
 
 def participation(user: User):
@@ -59,4 +62,4 @@ def require_instance_viewer(session: Session, user: User, instance: Instance) ->
         return
     allowed = session.scalar(select(Instance.id).where(Instance.id == instance.id, participation(user)))
     if allowed is None:
-        raise Forbidden("You have taken no part in this order; ask a manager if you need to see it.")
+        raise Forbidden(Msg("You have taken no part in this order; ask a manager if you need to see it."))

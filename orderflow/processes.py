@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from . import audit
 from .engine import DeployRejected, ProcessDef, compile_bundle
 from .errors import DeployFailed, NotFound
+from .i18n import Msg
 from .models import ProcessVersion, User
 from .permissions import require_deployer
 from .platform import platform_of
@@ -29,8 +30,8 @@ def deploy(session: Session, actor: User | None, files: Mapping[str, bytes | str
         defs = compile_bundle(files, platform.handlers, platform.load_form)
     except DeployRejected as exc:
         problems = [p.as_dict() for p in exc.problems]
-        raise DeployFailed(f"The diagram was not deployed: {len(problems)} problem(s) to fix. "
-                           f"First: {problems[0]['message']}", problems) from None
+        raise DeployFailed(Msg("The diagram was not deployed: %(count)s problem(s) to fix. First: %(first)s",
+                               count=len(problems), first=problems[0]["message"]), problems) from None
     deployed = []
     for pdef in defs:
         latest = latest_version(session, pdef.key)
@@ -75,7 +76,8 @@ def get_version(session: Session, key: str, version: int | None = None) -> Proce
         row = session.scalar(select(ProcessVersion).where(ProcessVersion.key == key,
                                                           ProcessVersion.version == version))
     if row is None:
-        raise NotFound(f"No process '{key}'" + (f" version {version}" if version else "") + " is deployed.")
+        raise NotFound(Msg("No process '%(key)s' version %(version)s is deployed.", key=key, version=version)
+                       if version else Msg("No process '%(key)s' is deployed.", key=key))
     return row
 
 

@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash
 
 from . import audit, forms, instances
 from .errors import Conflict, InvalidInput, NotFound, TaskNotReady
+from .i18n import Msg, status_word
 from .models import HumanTask, Instance, User
 from .permissions import is_overseer, require_task_member, require_task_viewer
 from .platform import platform_of
@@ -22,7 +23,8 @@ def inbox_query(actor: User, scope: str = "groups", process: str | None = None,
                 business_key: str | None = None, element: str | None = None) -> Select:
     """Ready tasks the actor may see, soonest due first (no due time last)."""
     if scope not in SCOPES:
-        raise InvalidInput(f"scope must be one of {', '.join(SCOPES)}, not '{scope}'.", fields={"scope": "unknown scope"})
+        raise InvalidInput(Msg("scope must be one of %(choices)s, not '%(scope)s'.", choices=", ".join(SCOPES),
+                               scope=scope), fields={"scope": Msg("unknown scope")})
     query = select(HumanTask).join(Instance).where(HumanTask.status == "ready", Instance.status == "running")
     if scope == "mine":
         query = query.where(HumanTask.assignee == actor.username)
@@ -44,7 +46,7 @@ def is_overdue(task: HumanTask, now: datetime) -> bool:
 def get(session: Session, actor: User, task_id: int) -> HumanTask:
     task = session.get(HumanTask, task_id)
     if task is None:
-        raise NotFound(f"There is no task with id {task_id}.")
+        raise NotFound(Msg("There is no task with id %(id)s.", id=task_id))
     require_task_viewer(actor, task)
     return task
 
@@ -70,9 +72,11 @@ def form_for(session: Session, actor: User, task_id: int) -> TaskForm:
 
 def _open_for(actor: User, task: HumanTask) -> None:
     if task.status != "ready":
-        raise TaskNotReady(f"This task is already {task.status}; there is nothing left to do here.")
+        raise TaskNotReady(Msg("This task is already %(status)s; there is nothing left to do here.",
+                                 status=status_word(task.status)))
     if task.instance.status != "running":
-        raise Conflict(f"The order is {task.instance.status}; its tasks cannot change until it runs again.")
+        raise Conflict(Msg("The order is %(status)s; its tasks cannot change until it runs again.",
+                           status=status_word(task.instance.status)))
     require_task_member(actor, task)
 
 
@@ -82,7 +86,7 @@ def claim(session: Session, actor: User, task_id: int) -> HumanTask:
     if task.assignee == actor.username:
         return task
     if task.assignee:
-        raise Conflict(f"{task.assignee} has already claimed this task.")
+        raise Conflict(Msg("%(user)s has already claimed this task.", user=task.assignee))
     task.assignee = actor.username
     audit.record(session, task.instance_id, actor.username, "task_claimed", task.element_id, {"task_id": task.id})
     return task
@@ -92,7 +96,7 @@ def release(session: Session, actor: User, task_id: int) -> HumanTask:
     task = get(session, actor, task_id)
     _open_for(actor, task)
     if task.assignee and task.assignee != actor.username and not is_overseer(actor):
-        raise Conflict(f"{task.assignee} holds this task; only they or a manager can release it.")
+        raise Conflict(Msg("%(user)s holds this task; only they or a manager can release it.", user=task.assignee))
     task.assignee = None
     audit.record(session, task.instance_id, actor.username, "task_released", task.element_id, {"task_id": task.id})
     return task
@@ -103,11 +107,12 @@ def complete(session: Session, actor: User, task_id: int, data: Any, password: s
     task = get(session, actor, task_id)
     _open_for(actor, task)
     if task.assignee and task.assignee != actor.username:
-        raise Conflict(f"{task.assignee} has claimed this task; ask them or a manager to release it.")
+        raise Conflict(Msg("%(user)s has claimed this task; ask them or a manager to release it.",
+                           user=task.assignee))
     view = form_for(session, actor, task_id)
     if view.signature and not (password and check_password_hash(actor.password_hash, password)):
-        raise InvalidInput("This step is an electronic signature: re-enter your password to sign.",
-                           fields={"password": "Your password is needed to sign."})
+        raise InvalidInput(Msg("This step is an electronic signature: re-enter your password to sign."),
+                           fields={"password": Msg("Your password is needed to sign.")})
     clean = forms.clean_submission(view.schema, data if data is not None else {}, view.order)
     pdef, workflow = instances.load(session, task.instance, actor.username)
     platform_of(session).runtime.complete(workflow, task.task_uuid, clean)

@@ -14,6 +14,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from ..errors import StepFailed, TaskNotReady
+from ..i18n import Msg
 from . import store
 from .expressions import ExpressionError
 from .model import ReadyTask, Snapshot
@@ -51,7 +52,8 @@ class Runtime:
     def complete(self, workflow: BpmnWorkflow, task_uuid: str, data: dict[str, Any]) -> int:
         task = self.find_task(workflow, task_uuid)
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
-            raise TaskNotReady("This task is no longer waiting for input: someone completed it or the order moved on.")
+            raise TaskNotReady(Msg("This task is no longer waiting for input: someone completed it or the order "
+                                   "moved on."))
         task.data.update(data)
         return self._run(workflow, first=task)
 
@@ -80,11 +82,11 @@ class Runtime:
             current = None
             workflow.do_engine_steps(did_complete_task=bound)
         except _Runaway:
-            raise StepFailed(
-                f"The process ran {self.max_steps} steps without waiting for anyone; it is probably "
-                "looping. Nothing was saved; ask the process owner to check the loop.") from None
+            raise StepFailed(Msg(
+                "The process ran %(steps)s steps without waiting for anyone; it is probably "
+                "looping. Nothing was saved; ask the process owner to check the loop.", steps=self.max_steps)) from None
         except HandlerFailed as exc:
-            raise StepFailed(str(exc), exc.element_id, f"{type(exc.cause).__name__}: {exc.cause}") from exc
+            raise _handler_failed(exc) from exc
         except (SpiffWorkflowException, ExpressionError) as exc:
             raise _step_failed(exc, current) from exc
         return count
@@ -110,10 +112,22 @@ def _step_failed(exc: Exception, task) -> StepFailed:
     cause = getattr(exc, "exception", None) or exc
     detail = cause.message if isinstance(cause, ExpressionError) else str(cause)
     if isinstance(cause, HandlerFailed):
-        return StepFailed(str(cause), cause.element_id, f"{type(cause.cause).__name__}: {cause.cause}")
-    where = f" at '{element_id}'" if element_id else ""
-    return StepFailed(f"The process stopped{where}: {detail}. Nothing was saved; "
-                      "correct the input or ask the process owner to fix the diagram.", element_id, detail)
+        return _handler_failed(cause)
+    if element_id:
+        message = Msg("The process stopped at '%(element)s': %(detail)s. Nothing was saved; "
+                      "correct the input or ask the process owner to fix the diagram.", element=element_id, detail=detail)
+    else:
+        message = Msg("The process stopped: %(detail)s. Nothing was saved; "
+                      "correct the input or ask the process owner to fix the diagram.", detail=detail)
+    return StepFailed(message, element_id, detail)
+
+
+def _handler_failed(exc: HandlerFailed) -> StepFailed:
+    """Same English as ``str(exc)`` (scripting.HandlerFailed), as a translatable message."""
+    cause = f"{type(exc.cause).__name__}: {exc.cause}"
+    message = Msg("The step '%(element)s' failed in handler '%(handler)s': %(cause)s",
+                  element=exc.element_id, handler=exc.handler, cause=cause)
+    return StepFailed(message, exc.element_id, cause)
 
 
 def instance_data(workflow: BpmnWorkflow) -> dict[str, Any]:

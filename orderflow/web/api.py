@@ -11,6 +11,7 @@ from sqlalchemy import exists, select
 from .. import audit, instances, processes, tasks
 from ..db import get_session
 from ..errors import InvalidInput, NotFound
+from ..i18n import Msg
 from ..models import HumanTask, Instance, User
 from ..permissions import is_overseer, participation
 from . import csrf
@@ -32,7 +33,7 @@ def _body() -> dict[str, Any]:
         return {}
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
-        raise InvalidInput("The request body must be a JSON object (Content-Type: application/json).")
+        raise InvalidInput(Msg("The request body must be a JSON object (Content-Type: application/json)."))
     return payload
 
 
@@ -43,22 +44,24 @@ def _int_arg(name: str, default: int | None = None) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise InvalidInput(f"'{name}' must be a whole number, not '{raw}'.", fields={name: "Enter a whole number."}) from None
+        raise InvalidInput(Msg("'%(name)s' must be a whole number, not '%(value)s'.", name=name, value=raw),
+                           fields={name: Msg("Enter a whole number.")}) from None
 
 
 def _page() -> tuple[int, int]:
     cfg = current_app.config
     limit = _int_arg("limit", cfg["ORDERFLOW_PAGE_SIZE"])
     if not 1 <= limit <= cfg["ORDERFLOW_MAX_PAGE_SIZE"]:
-        raise InvalidInput(f"'limit' must be between 1 and {cfg['ORDERFLOW_MAX_PAGE_SIZE']}.",
-                           fields={"limit": "out of range"})
+        raise InvalidInput(Msg("'limit' must be between 1 and %(max)s.", max=cfg["ORDERFLOW_MAX_PAGE_SIZE"]),
+                           fields={"limit": Msg("out of range")})
     cursor = request.args.get("cursor")
     offset = 0
     if cursor:
         try:
             offset = int(json.loads(base64.urlsafe_b64decode(cursor.encode()))["o"])
         except (ValueError, KeyError, TypeError):
-            raise InvalidInput("The cursor is not one this service gave out.", fields={"cursor": "invalid"}) from None
+            raise InvalidInput(Msg("The cursor is not one this service gave out."),
+                               fields={"cursor": Msg("invalid")}) from None
     return limit, max(offset, 0)
 
 
@@ -94,13 +97,14 @@ def _uploaded_files() -> dict[str, bytes]:
     if request.mimetype == "multipart/form-data":
         files = {f.filename or f"file{i}": f.read() for i, f in enumerate(request.files.getlist("files"))}
         if not files:
-            raise InvalidInput("Send the diagram as parts named 'files'.", fields={"files": "No file was sent."})
+            raise InvalidInput(Msg("Send the diagram as parts named 'files'."),
+                               fields={"files": Msg("No file was sent.")})
         bad = [n for n in files if not n.endswith((".bpmn", ".dmn", ".json", ".xml"))]
         if bad:
-            raise InvalidInput(f"Only .bpmn, .dmn and form .json files can be deployed: {', '.join(bad)}.",
-                               fields={"files": "unsupported file type"})
+            raise InvalidInput(Msg("Only .bpmn, .dmn and form .json files can be deployed: %(files)s.",
+                                   files=", ".join(bad)), fields={"files": Msg("unsupported file type")})
         return files
-    raise InvalidInput("Send BPMN XML (Content-Type: application/xml) or multipart/form-data with 'files'.")
+    raise InvalidInput(Msg("Send BPMN XML (Content-Type: application/xml) or multipart/form-data with 'files'."))
 
 
 @bp.post("/processes")
@@ -235,7 +239,8 @@ def release_task(task_id: int):
 def complete_task(task_id: int):
     body = _body()
     if "data" in body and not isinstance(body["data"], dict):
-        raise InvalidInput("'data' must be a JSON object of the form's fields.", fields={"data": "not an object"})
+        raise InvalidInput(Msg("'data' must be a JSON object of the form's fields."),
+                           fields={"data": Msg("not an object")})
     task = tasks.complete(get_session(), current_actor(), task_id, body.get("data", {}), body.get("password"))
     instance = task.instance
     result = _instance_brief(instance)
@@ -245,4 +250,4 @@ def complete_task(task_id: int):
 
 @bp.errorhandler(404)
 def _not_found(error):
-    raise NotFound(f"There is no API endpoint {request.method} {request.path}.")
+    raise NotFound(Msg("There is no API endpoint %(method)s %(path)s.", method=request.method, path=request.path))

@@ -12,6 +12,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from .. import accounts
 from ..db import get_session
 from ..errors import NotAuthenticated
+from ..i18n import Msg
 from ..models import User
 
 bp = Blueprint("auth", __name__)
@@ -39,14 +40,14 @@ def current_actor(required: bool = True) -> User | None:
     if auth is not None and auth.type == "basic":
         actor = accounts.authenticate(get_session(), auth.username or "", auth.password or "")
         if actor is None:
-            raise NotAuthenticated("The user name or password is wrong.")
+            raise NotAuthenticated(Msg("The user name or password is wrong."))
         method = "basic"
     elif auth is not None:
-        raise NotAuthenticated("Unsupported authorization scheme; use HTTP Basic or log in.")
+        raise NotAuthenticated(Msg("Unsupported authorization scheme; use HTTP Basic or log in."))
     elif current_user.is_authenticated:
         actor, method = current_user.user, "cookie"
     if actor is None and required:
-        raise NotAuthenticated("Log in first.")
+        raise NotAuthenticated(Msg("Log in first."))
     g.actor, g.auth_method = actor, method
     return actor
 

@@ -1,4 +1,9 @@
-"""The one place errors become responses: JSON under /api/, a fragment for htmx, else a page."""
+"""The one place errors become responses: JSON under /api/, a fragment for htmx, else a page.
+
+Messages are translated here, at the edge, into the request's language (``present.localize``):
+the JSON ``message`` and ``fields`` values too, so API clients that send ``Accept-Language: zh``
+read Chinese and clients that send none read English.
+"""
 from __future__ import annotations
 
 import logging
@@ -9,8 +14,28 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..errors import Conflict, OrderflowError, TooLarge
+from ..i18n import Msg, N_
+from .present import localize
 
 log = logging.getLogger(__name__)
+
+# Werkzeug's own descriptions of common HTTP errors, marked so the catalog translates them.
+_HTTP_DESCRIPTIONS = (
+    N_("The browser (or proxy) sent a request that this server could not understand."),
+    N_("The server could not verify that you are authorized to access the URL requested. You either supplied "
+       "the wrong credentials (e.g. a bad password), or your browser doesn't understand how to supply the "
+       "credentials required."),
+    N_("You don't have the permission to access the requested resource. It is either read-protected or not "
+       "readable by the server."),
+    N_("The requested URL was not found on the server. If you entered the URL manually please check your "
+       "spelling and try again."),
+    N_("The method is not allowed for the requested URL."),
+    N_("The data value transmitted exceeds the capacity limit."),
+    N_("The server does not support the media type transmitted in the request."),
+    N_("This user has exceeded an allotted request count. Try again later."),
+    N_("The server encountered an internal error and was unable to complete your request. Either the server "
+       "is overloaded or there is an error in the application."),
+)
 
 
 def wants_json() -> bool:
@@ -24,7 +49,11 @@ def respond(error: OrderflowError):
     from ..db import get_session
     get_session().rollback()
     if wants_json():
-        response = jsonify(error={k: v for k, v in error.as_dict().items() if v is not None or k == "message"})
+        body = error.as_dict()
+        body["message"] = localize(body.get("message"))
+        if isinstance(body.get("fields"), dict):
+            body["fields"] = {k: localize(v) for k, v in body["fields"].items()}
+        response = jsonify(error={k: v for k, v in body.items() if v is not None or k == "message"})
     elif request.headers.get("HX-Request"):
         response = render_template("partials/error.html", error=error)
     else:
@@ -39,26 +68,26 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
-        e = OrderflowError("The form expired or did not come from this site; reload the page and submit again.")
+        e = OrderflowError(Msg("The form expired or did not come from this site; reload the page and submit again."))
         e.code = "csrf_failed"
         return respond(e)
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(error):
         limit = app.config["ORDERFLOW_MAX_UPLOAD_MB"]
-        return respond(TooLarge(f"The upload is larger than {limit} MB; send a smaller file."))
+        return respond(TooLarge(Msg("The upload is larger than %(limit)s MB; send a smaller file.", limit=limit)))
 
     @app.errorhandler(IntegrityError)
     def _integrity(error):
         log.warning("integrity error: %s", error)
-        return respond(Conflict("The change conflicts with data saved at the same moment; reload and try again."))
+        return respond(Conflict(Msg("The change conflicts with data saved at the same moment; reload and try again.")))
 
     @app.errorhandler(OperationalError)
     def _busy(error):
         if "locked" not in str(error) and "could not serialize" not in str(error):
             return _unexpected(error)
         log.warning("database busy: %s", error)
-        e = Conflict("The database was busy; nothing was saved. Try again in a moment.")
+        e = Conflict(Msg("The database was busy; nothing was saved. Try again in a moment."))
         e.code = "busy"
         return respond(e)
 
@@ -72,6 +101,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         log.exception("unexpected error")
-        e = OrderflowError("Something went wrong on our side; nothing was saved. The error has been logged.")
+        e = OrderflowError(Msg("Something went wrong on our side; nothing was saved. The error has been logged."))
         e.status, e.code = 500, "internal_error"
         return respond(e)

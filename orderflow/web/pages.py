@@ -13,11 +13,11 @@ from werkzeug.datastructures import FileStorage
 from .. import forms, instances, processes, tasks
 from ..db import get_session
 from ..errors import InvalidInput, NotFound
+from ..i18n import Msg
 from ..models import Attachment, Instance, User
 from ..permissions import is_overseer, participation, require_instance_viewer
 from .auth import current_actor, login_required, safe_next
-from .present import bilingual
-from .present import now
+from .present import bilingual, localize_fields, now
 
 bp = Blueprint("pages", __name__)
 ORDER_PROCESS = "order_flow"
@@ -102,7 +102,8 @@ def task_page(task_id: int):
         except InvalidInput as exc:
             session.rollback()
             view = tasks.form_for(session, actor, task_id)  # the rollback dropped this request's files
-            errors, values = exc.fields, {**view.values, **{k: v for k, v in submitted.items() if k not in files}}
+            errors = localize_fields(exc.fields)
+            values = {**view.values, **{k: v for k, v in submitted.items() if k not in files}}
     return render_template("task.html", view=view, values=values, errors=errors,
                            names=_names(), now=now()), (422 if errors else 200)
 
@@ -129,7 +130,7 @@ def start(key: str):
             return redirect(url_for("pages.order", instance_id=instance.id))
         except InvalidInput as exc:
             session.rollback()  # drops this request's files too: ask for them again
-            errors, values = exc.fields, {k: v for k, v in submitted.items() if k not in files}
+            errors, values = localize_fields(exc.fields), {k: v for k, v in submitted.items() if k not in files}
     return render_template("start.html", process=row, schema=schema, values=values, errors=errors), \
         (422 if errors else 200)
 
@@ -169,7 +170,7 @@ def attachment(attachment_id: int):
     session, actor = get_session(), current_actor()
     row = session.get(Attachment, attachment_id)
     if row is None:
-        raise NotFound("There is no such attachment.")
+        raise NotFound(Msg("There is no such attachment."))
     if row.instance_id is not None:
         require_instance_viewer(session, actor, session.get(Instance, row.instance_id))
     elif row.uploaded_by != actor.username:

@@ -1,15 +1,44 @@
 """How things look to people and API clients: JSON shapes, times, bilingual labels."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 
+from ..i18n import Msg
 from ..models import HumanTask, Instance
 from ..tasks import is_overdue
+
+
+log = logging.getLogger(__name__)
+
+
+def localize(message: Any) -> Any:
+    """A message in the request's language.
+
+    A ``Msg`` is looked up by its template and formatted with its params (params that are
+    ``Msg`` themselves are translated first); any other non-empty str is looked up as is
+    (unknown text comes back unchanged). A broken translation falls back to the English.
+    """
+    if isinstance(message, Msg):
+        params = {k: localize(v) if isinstance(v, Msg) else v for k, v in message.params.items()}
+        try:
+            return gettext(message.template, **params) if params else gettext(message.template)
+        except (KeyError, ValueError, TypeError):
+            log.warning("bad translation for %r", message.template)
+            return str(message)
+    if isinstance(message, str) and message:
+        return gettext(message)
+    return message
+
+
+def localize_fields(fields: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Field name -> message, messages in the request's language (names stay as they are)."""
+    return {name: localize(message) for name, message in (fields or {}).items()}
 
 
 def iso(value: datetime | None) -> str | None:
@@ -87,5 +116,5 @@ def group_label(group_id: str | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(local_time=local_time, bilingual=bilingual, label=label)
+    app.jinja_env.filters.update(local_time=local_time, bilingual=bilingual, label=label, localize=localize)
     app.jinja_env.globals.update(now=now, is_overdue=is_overdue, lang=lang, group_label=group_label)

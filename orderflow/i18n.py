@@ -1,0 +1,70 @@
+"""Translatable messages for domain code, which never imports Flask.
+
+A domain module raises ``Forbidden(Msg("This task belongs to the '%(group)s' group, and you
+are not in it.", group=task.group_id))``. ``Msg`` is a ``str`` whose value is the English
+sentence, so logs, tests and ``str(error)`` read as before; it also keeps the ``template``
+(the catalog's msgid) and the ``params``, so the web edge can look the template up in the
+user's language and format it there (``orderflow.web.present.localize``).
+
+Rules for templates (``pybabel extract -k Msg`` collects them):
+- the first argument is a literal string with %-style *named* placeholders, never an f-string;
+- a literal ``%`` must be written ``%%`` when the message has params;
+- a param may itself be a ``Msg`` (e.g. a status word); it is translated too.
+  Plain ``str`` params (user names, ids, values people typed) are never translated.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class Msg(str):
+    """English text of ``template % params`` that remembers how it was built."""
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, **params: Any) -> "Msg":
+        text = template % params if params else template
+        self = super().__new__(cls, text)
+        self.template = template
+        self.params = params
+        return self
+
+    def __repr__(self) -> str:
+        return f"Msg({self.template!r}{''.join(f', {k}={v!r}' for k, v in self.params.items())})"
+
+    def __reduce__(self):  # pickling/copying keeps template and params
+        return (_rebuild, (self.template, self.params))
+
+
+def _rebuild(template: str, params: dict[str, Any]) -> Msg:
+    return Msg(template, **params)
+
+
+def N_(text: str) -> str:
+    """Mark a string for extraction without translating it here (translate at the edge)."""
+    return text
+
+
+def either(first: Any, second: Any) -> Msg:
+    """'a or b' in the reader's language; nests for three or more choices."""
+    # TRANSLATORS: two choices in a field message, e.g. "Enter a number or text."
+    return Msg("%(first)s or %(second)s", first=first, second=second)
+
+
+# Instance and task statuses as words inside a sentence ("The order is suspended; ...").
+# The English word is the stored status itself, so messages read exactly as before.
+STATUS_WORDS: dict[str, Msg] = {
+    "running": Msg("running"),
+    "completed": Msg("completed"),
+    "suspended": Msg("suspended"),
+    "terminated": Msg("terminated"),
+    "error": Msg("error"),
+    "ready": Msg("ready"),
+    "cancelled": Msg("cancelled"),
+}
+
+
+def status_word(status: str | None) -> Any:
+    """The status as a translatable word; unknown statuses stay as they are."""
+    return STATUS_WORDS.get(status or "", status)
