@@ -132,7 +132,7 @@ def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Sna
         session.add(HumanTask(
             instance_id=instance.id, task_uuid=ready.task_uuid, element_id=ready.element_id,
             name=info.name if info else ready.name, group_id=info.group if info else None,
-            form_key=info.form_key if info else None, status="ready", ready_at=now,
+            form_key=info.form_key if info else None, status="ready", ready_at=now, context=ready.data,
             due_at=due_at(info.sla if info else None, now)))
 
 
@@ -165,11 +165,10 @@ def view(session: Session, actor: User, instance_id: int) -> InstanceView:
 
 
 # What require_overseer says a person may not do: "Only managers and administrators may %(what)s."
-# The English is kept word for word from before translation (it reads "may suspended orders").
 _OVERSEER_ACTIONS = {
-    "instance_suspended": Msg("suspended orders"),
-    "instance_resumed": Msg("resumed orders"),
-    "instance_terminated": Msg("terminated orders"),
+    "instance_suspended": Msg("suspend orders"),
+    "instance_resumed": Msg("resume orders"),
+    "instance_terminated": Msg("terminate orders"),
 }
 
 

@@ -126,6 +126,9 @@ class HumanTask(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict | None] = mapped_column(JSON)   # what the person entered
+    # the order's data as the task saw it when it became ready: forms pre-fill from it without
+    # loading the engine state (a ready task's data does not change until it runs)
+    context: Mapped[dict | None] = mapped_column(JSON)
 
     instance: Mapped[Instance] = relationship(lazy="joined")
 

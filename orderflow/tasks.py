@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
-from . import audit, forms, instances
+from . import audit, forms, instances, processes
 from .errors import Conflict, InvalidInput, NotFound, TaskNotReady
 from .i18n import Msg, status_word
 from .models import HumanTask, Instance, User
@@ -61,12 +61,13 @@ class TaskForm:
 
 
 def form_for(session: Session, actor: User, task_id: int) -> TaskForm:
-    task = get(session, actor, task_id)
-    pdef, workflow = instances.load(session, task.instance, actor.username)
-    spiff_task = platform_of(session).runtime.find_task(workflow, task.task_uuid)
-    data = dict(spiff_task.data) if spiff_task is not None else {}
+    return _form(session, get(session, actor, task_id))
+
+
+def _form(session: Session, task: HumanTask) -> TaskForm:
+    data = dict(task.context or {})
     schema = task.instance.version.forms.get(task.form_key or "", {"type": "object", "properties": {}})
-    info = pdef.elements.get(task.element_id)
+    info = processes.definition(session, task.instance.version).elements.get(task.element_id)
     return TaskForm(task, schema, forms.prefill(schema, data), data, bool(info and info.signature))
 
 
@@ -109,7 +110,7 @@ def complete(session: Session, actor: User, task_id: int, data: Any, password: s
     if task.assignee and task.assignee != actor.username:
         raise Conflict(Msg("%(user)s has claimed this task; ask them or a manager to release it.",
                            user=task.assignee))
-    view = form_for(session, actor, task_id)
+    view = _form(session, task)
     if view.signature and not (password and check_password_hash(actor.password_hash, password)):
         raise InvalidInput(Msg("This step is an electronic signature: re-enter your password to sign."),
                            fields={"password": Msg("Your password is needed to sign.")})

@@ -10,7 +10,7 @@ from sqlalchemy import exists, select
 
 from .. import audit, instances, processes, tasks
 from ..db import get_session
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput
 from ..i18n import Msg
 from ..models import HumanTask, Instance, User
 from ..permissions import is_overseer, participation
@@ -246,8 +246,3 @@ def complete_task(task_id: int):
     result = _instance_brief(instance)
     _commit()
     return jsonify(instance={"id": instance.id, "status": instance.status}, open_tasks=result["open_tasks"])
-
-
-@bp.errorhandler(404)
-def _not_found(error):
-    raise NotFound(Msg("There is no API endpoint %(method)s %(path)s.", method=request.method, path=request.path))

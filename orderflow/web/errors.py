@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ..errors import Conflict, OrderflowError, TooLarge
+from ..errors import Conflict, NotFound, OrderflowError, TooLarge
 from ..i18n import Msg, N_
 from .present import localize
 
@@ -93,6 +93,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
+        if error.code == 404 and request.path.startswith("/api/"):  # no route matched: name the endpoint
+            return respond(NotFound(Msg("There is no API endpoint %(method)s %(path)s.",
+                                        method=request.method, path=request.path)))
         e = OrderflowError(error.description or error.name)
         e.status = error.code or 500
         e.code = (error.name or "error").lower().replace(" ", "_")
