@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, forms, processes
+from . import attachments, audit, forms, processes
 from .engine import ProcessDef, Services, Snapshot, due_at
 from .errors import Conflict, InvalidInput, LostRace, NotFound
 from .i18n import Msg, status_word
@@ -50,6 +50,7 @@ def start(session: Session, actor: User, key: str, data: dict[str, Any], version
         raise InvalidInput(Msg("'data' must be a JSON object with the start form's fields."))
     schema = row.forms.get(row.start_form) if row.start_form else None
     clean = forms.clean_submission(schema, data, {}) if schema else dict(data)
+    files = attachments.check_refs(session, actor, schema, clean, None) if schema else []
     pdef = processes.definition(session, row)
     platform = platform_of(session)
     now = platform.clock()
@@ -57,6 +58,7 @@ def start(session: Session, actor: User, key: str, data: dict[str, Any], version
                         started_by=actor.username, started_at=now, updated_at=now)
     session.add(instance)
     session.flush()
+    attachments.bind(files, instance.id)
     services = services_for(session, instance, actor.username, key)
     workflow = platform.runtime.new(pdef, services)
     platform.runtime.start(workflow, clean)

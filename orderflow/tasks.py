@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
-from . import audit, forms, instances, processes
+from . import attachments, audit, forms, instances, processes
 from .errors import Conflict, InvalidInput, NotFound, TaskNotReady
 from .i18n import Msg, status_word
 from .models import HumanTask, Instance, User
@@ -115,6 +115,7 @@ def complete(session: Session, actor: User, task_id: int, data: Any, password: s
         raise InvalidInput(Msg("This step is an electronic signature: re-enter your password to sign."),
                            fields={"password": Msg("Your password is needed to sign.")})
     clean = forms.clean_submission(view.schema, data if data is not None else {}, view.order)
+    attachments.check_refs(session, actor, view.schema, clean, task.instance_id)
     pdef, workflow = instances.load(session, task.instance, actor.username)
     platform_of(session).runtime.complete(workflow, task.task_uuid, clean)
     now = platform_of(session).clock()

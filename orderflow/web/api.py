@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import exists, select
 
-from .. import audit, instances, processes, tasks
+from .. import attachments, audit, instances, processes, tasks
 from ..db import get_session
 from ..errors import InvalidInput
 from ..i18n import Msg
@@ -28,7 +28,23 @@ def _authenticate() -> None:
         csrf.protect()
 
 
-def _body() -> dict[str, Any]:
+def _body(instance_id: int | None = None) -> dict[str, Any]:
+    """The JSON body; or multipart/form-data with a JSON part ``body`` (or ``data``, the form
+    fields alone) and one file part per attachment field, stored before the domain sees them."""
+    if request.mimetype == "multipart/form-data":
+        try:
+            payload = json.loads(request.form.get("body") or "{}")
+            if "data" in request.form:
+                payload["data"] = json.loads(request.form["data"])
+        except ValueError:
+            raise InvalidInput(Msg("The 'body' and 'data' parts must hold JSON.")) from None
+        if not isinstance(payload, dict) or not isinstance(payload.get("data", {}), dict):
+            raise InvalidInput(Msg("'data' must be a JSON object of the form's fields."))
+        data = payload.setdefault("data", {})
+        for name, upload in request.files.items():
+            data[name] = attachments.save(get_session(), current_actor(), instance_id, upload.filename or name,
+                                          upload.mimetype, upload.read())
+        return payload
     if not request.data:
         return {}
     payload = request.get_json(silent=True)
@@ -237,7 +253,7 @@ def release_task(task_id: int):
 
 @bp.post("/tasks/<int:task_id>/complete")
 def complete_task(task_id: int):
-    body = _body()
+    body = _body(tasks.get(get_session(), current_actor(), task_id).instance_id)
     if "data" in body and not isinstance(body["data"], dict):
         raise InvalidInput(Msg("'data' must be a JSON object of the form's fields."),
                            fields={"data": Msg("not an object")})

@@ -1,21 +1,19 @@
 """The pages people use: inbox, task forms, new order, orders and one order."""
 from __future__ import annotations
 
-import hashlib
 import io
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
-from .. import forms, instances, processes, tasks
+from .. import attachments, forms, instances, processes, tasks
 from ..db import get_session
-from ..errors import InvalidInput, NotFound
-from ..i18n import Msg
-from ..models import Attachment, Instance, User
-from ..permissions import is_overseer, participation, require_instance_viewer
+from ..errors import InvalidInput
+from ..models import Instance, User
+from ..permissions import is_overseer, participation
 from .auth import current_actor, login_required, safe_next
 from .present import bilingual, localize_fields, now
 
@@ -66,20 +64,14 @@ def _back_to_task_list(task_id: int):
     return redirect(safe_next(request.form.get("next")))
 
 
-def _save_files(schema: dict[str, Any], instance_id: int | None, actor: User) -> dict[str, str]:
-    """Store uploaded files as attachments; the form value becomes 'attachment:<id>:<name>'."""
+def save_uploads(schema: dict[str, Any], instance_id: int | None, actor: User) -> dict[str, str]:
+    """Store the request's files for the form's attachment fields; values are their references."""
     saved = {}
     for name, prop in forms.fields(schema):
         upload: FileStorage | None = request.files.get(name)
-        if prop.get("format") != "attachment" or upload is None or not upload.filename:
-            continue
-        content = upload.read()
-        row = Attachment(instance_id=instance_id, filename=upload.filename[:300],
-                         content_type=upload.mimetype or "application/octet-stream", size=len(content),
-                         sha256=hashlib.sha256(content).hexdigest(), content=content, uploaded_by=actor.username)
-        get_session().add(row)
-        get_session().flush()
-        saved[name] = f"attachment:{row.id}:{row.filename}"
+        if prop.get("format") == "attachment" and upload is not None and upload.filename:
+            saved[name] = attachments.save(get_session(), actor, instance_id, upload.filename, upload.mimetype,
+                                           upload.read())
     return saved
 
 
@@ -92,7 +84,7 @@ def task_page(task_id: int):
     values = view.values
     if request.method == "POST":
         submitted = forms.from_post(view.schema, request.form.to_dict(flat=False))
-        files = _save_files(view.schema, view.task.instance_id, actor)
+        files = save_uploads(view.schema, view.task.instance_id, actor)
         submitted.update(files)
         try:
             tasks.complete(session, actor, task_id, submitted, request.form.get("password"))
@@ -118,13 +110,10 @@ def start(key: str):
     values = forms.prefill(schema, {})
     if request.method == "POST":
         submitted = forms.from_post(schema, request.form.to_dict(flat=False))
-        files = _save_files(schema, None, actor)
+        files = save_uploads(schema, None, actor)
         submitted.update(files)
         try:
             instance = instances.start(session, actor, key, submitted)
-            for value in submitted.values():  # files uploaded before the order had an id
-                if isinstance(value, str) and value.startswith("attachment:"):
-                    session.get(Attachment, int(value.split(":")[1])).instance_id = instance.id
             session.commit()
             flash(_("Order %(no)s entered.", no=instance.business_key or instance.id), "success")
             return redirect(url_for("pages.order", instance_id=instance.id))
@@ -167,13 +156,6 @@ def order(instance_id: int):
 @bp.get("/attachments/<int:attachment_id>")
 @login_required
 def attachment(attachment_id: int):
-    session, actor = get_session(), current_actor()
-    row = session.get(Attachment, attachment_id)
-    if row is None:
-        raise NotFound(Msg("There is no such attachment."))
-    if row.instance_id is not None:
-        require_instance_viewer(session, actor, session.get(Instance, row.instance_id))
-    elif row.uploaded_by != actor.username:
-        abort(404)
+    row = attachments.get(get_session(), current_actor(), attachment_id)
     return send_file(io.BytesIO(row.content), mimetype="application/octet-stream", as_attachment=True,
                      download_name=row.filename)
