@@ -51,10 +51,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                                                     forms_dir=_dir("ORDERFLOW_FORMS_DIR"))
     app.config["ORDERFLOW_PROCESSES_PATH"] = _dir("ORDERFLOW_PROCESSES_DIR")
 
-    from . import cli, db
+    from . import cli, db, scheduler
     from .web import init_app as init_web
 
     db.init_app(app)
     init_web(app)
     cli.init_app(app)
+    scheduler.init_app(app)
     return app

@@ -58,6 +58,25 @@ def seed_demo() -> None:
     click.echo(f"Demo users ready ({created} created).")
 
 
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run what is due now, then exit.")
+@with_appcontext
+def worker(once: bool) -> None:
+    """Run timers, service calls and reminders (for nodes started with ORDERFLOW_SCHEDULER=off)."""
+    import signal
+    import threading
+
+    scheduler = current_app.extensions["orderflow.scheduler"]
+    if once:
+        click.echo(f"{scheduler.sweep()} job(s) run.")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"Worker {scheduler.owner} running; Ctrl+C stops it.")
+    scheduler.run_forever(stop)
+
+
 def init_app(app: Flask) -> None:
-    for command in (init_db, deploy, seed_demo):
+    for command in (init_db, deploy, seed_demo, worker):
         app.cli.add_command(command)

@@ -28,9 +28,35 @@ DEFAULTS: dict[str, Any] = {
     "ORDERFLOW_LANGUAGES": ["en", "zh"],
     # Time zone used to show times to people (stored times are UTC)
     "ORDERFLOW_DISPLAY_TIMEZONE": "Asia/Shanghai",
+    # "on": this process runs due timers and jobs in the background; "off" for nodes that only
+    # serve pages (run `flask worker` somewhere then)
+    "ORDERFLOW_SCHEDULER": "on",
+    # Longest pause between two looks at the jobs table (seconds); due jobs wake it sooner
+    "ORDERFLOW_SWEEP_SECONDS": 1.0,
+    # Jobs one worker claims at a time
+    "ORDERFLOW_JOB_BATCH": 50,
+    # How often an overdue task's group managers are reminded until it is done
+    "ORDERFLOW_REMINDER_INTERVAL": "PT4H",
+    # Retries of an asynchronous service call when neither handler nor diagram says
+    "ORDERFLOW_DEFAULT_RETRY": "R3/PT10S",
     # Page size of lists when the caller gives no limit, and the largest allowed
     "ORDERFLOW_PAGE_SIZE": 50,
     "ORDERFLOW_MAX_PAGE_SIZE": 500,
+    # Who hears about an overdue task: its group -> the group to tell ("*" for any other group)
+    "ORDERFLOW_ESCALATION_GROUPS": {"sales": "sales_manager", "*": "manager"},
+    # "outbox": mails are kept for the outbox page, not sent; "smtp": sent through the SMTP server below
+    "ORDERFLOW_MAIL_MODE": "outbox",
+    # SMTP server for ORDERFLOW_MAIL_MODE=smtp (user and password empty: no login)
+    "ORDERFLOW_SMTP_HOST": "localhost",
+    "ORDERFLOW_SMTP_PORT": 25,
+    "ORDERFLOW_SMTP_USER": "",
+    "ORDERFLOW_SMTP_PASSWORD": "",
+    # Upgrade the SMTP connection with STARTTLS before logging in and sending
+    "ORDERFLOW_SMTP_STARTTLS": False,
+    # Sender address of the mails the service sends
+    "ORDERFLOW_MAIL_FROM": "orderflow@localhost",
+    # Address of the service as people reach it, for absolute links in mails
+    "ORDERFLOW_BASE_URL": "http://127.0.0.1:5000",
 }
 
 
@@ -43,6 +69,11 @@ def _parse(value: str, default: Any) -> Any:
         return float(value)
     if isinstance(default, list):
         return json.loads(value) if value.startswith("[") else [v.strip() for v in value.split(",")]
+    if isinstance(default, dict):
+        parsed = json.loads(value)
+        if not isinstance(parsed, dict):
+            raise ValueError(f"expected a JSON object, got {value!r}")
+        return parsed
     return value
 
 

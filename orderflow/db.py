@@ -42,6 +42,14 @@ class Database:
         self.engine = make_engine(url)
         self.platform = platform
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._factory, "after_commit", self._after_commit)
+        event.listen(self._factory, "after_soft_rollback", lambda session, _tx: session.info.pop("wake_at", None))
+
+    def _after_commit(self, session: Session) -> None:
+        """Jobs created in the transaction are due at ``wake_at``: tell this process's scheduler."""
+        at = session.info.pop("wake_at", None)
+        if at is not None and self.platform.wake is not None:
+            self.platform.wake(at)
 
     def session(self) -> Session:
         session = self._factory()

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import attachments, audit, forms, processes
-from .engine import ProcessDef, Services, Snapshot, due_at
+from . import attachments, audit, forms, incidents, jobs, messages, processes
+from .engine import ProcessDef, Runaway, Services, Snapshot, due_at
 from .errors import Conflict, InvalidInput, LostRace, NotFound
 from .i18n import Msg, status_word
 from .models import HumanTask, Instance, ProcessVersion, Sequence, User
@@ -30,17 +30,30 @@ def _next_sequence(session: Session, name: str) -> int:
     return row.value
 
 
-def services_for(session: Session, instance: Instance | None, actor: str | None, key: str) -> Services:
+def services_for(session: Session, instance: Instance, pdef: ProcessDef, actor: str | None) -> Services:
+    """What handlers and waiting service tasks reach during one engine run on ``instance``."""
     platform = platform_of(session)
-    holder: dict[str, Any] = {"instance": instance}
 
     def _audit(action: str, element_id: str, detail: dict) -> None:
-        inst = holder["instance"]
-        audit.record(session, inst.id if inst is not None and inst.id else None, actor, action, element_id, detail)
+        audit.record(session, instance.id, actor, action, element_id, detail)
+
+    def _defer(task_uuid: str, element_id: str, handler: str, delays: list[float], error: str | None) -> None:
+        job = jobs.enqueue(session, "service", platform.clock() + timedelta(seconds=delays[0]), instance.id,
+                           task_uuid, element_id, retry_delays=delays[1:], last_error=error)
+        job.attempts = 1 if error else 0
+        audit.record(session, instance.id, actor, "service_deferred", element_id,
+                     {"handler": handler, "error": error, "retries_left": len(delays) - 1})
+
+    def _fail(task_uuid: str, element_id: str, handler: str, message: str, trace: str) -> None:
+        job = jobs.enqueue(session, "service", platform.clock(), instance.id, task_uuid, element_id)
+        job.attempts = 1
+        session.flush()
+        incidents.open_incident(session, instance, job, message, trace, handler)
 
     return Services(config=platform.config, next_sequence=lambda n: _next_sequence(session, n),
-                    audit=_audit, clock=platform.clock,
-                    instance_id=instance.id if instance is not None else None, process_key=key)
+                    audit=_audit, clock=platform.clock, instance_id=instance.id, process_key=instance.process_key,
+                    elements=pdef.elements, defer=_defer, fail=_fail,
+                    default_async_retry=str(platform.config.get("ORDERFLOW_DEFAULT_RETRY", "R3/PT10S")))
 
 
 def start(session: Session, actor: User, key: str, data: dict[str, Any], version: int | None = None) -> Instance:
@@ -59,25 +72,40 @@ def start(session: Session, actor: User, key: str, data: dict[str, Any], version
     session.add(instance)
     session.flush()
     attachments.bind(files, instance.id)
-    services = services_for(session, instance, actor.username, key)
+    services = services_for(session, instance, pdef, actor.username)
     workflow = platform.runtime.new(pdef, services)
-    platform.runtime.start(workflow, clean)
+    runaway = bounded(lambda: platform.runtime.start(workflow, clean))
     audit.record(session, instance.id, actor.username, "instance_started", pdef.start.element_id if pdef.start else None,
                  {"process": key, "version": row.version, "data": clean})
-    store_workflow(session, instance, pdef, workflow)
+    store_workflow(session, instance, pdef, workflow, runaway)
     return instance
+
+
+def bounded(run) -> Runaway | None:
+    """Run the engine; a loop stopped at the step bound is returned, not raised: the state is
+    consistent up to the last step and becomes an incident when stored."""
+    try:
+        run()
+    except Runaway as exc:
+        return exc
+    return None
 
 
 def load(session: Session, instance: Instance, actor: str | None):
     """The instance's live workflow with a script engine bound to this session."""
     pdef = processes.definition(session, instance.version)
     platform = platform_of(session)
-    workflow = platform.runtime.load(pdef, instance.state, services_for(session, instance, actor, instance.process_key))
+    workflow = platform.runtime.load(pdef, instance.state, services_for(session, instance, pdef, actor))
     return pdef, workflow
 
 
-def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workflow) -> Snapshot:
-    """Persist the workflow and project it to the rows people query; one flush, no commit."""
+def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workflow,
+                   runaway: Runaway | None = None) -> Snapshot:
+    """Persist the workflow and project it to the rows people query; one flush, no commit.
+
+    ``runaway``: the run was stopped at the step bound; the instance waits behind an incident
+    whose retry resumes it.
+    """
     platform = platform_of(session)
     snap = platform.runtime.snapshot(workflow)
     now = platform.clock()
@@ -90,8 +118,14 @@ def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workf
         instance.ended_at = now
         instance.next_timer_at = None
         audit.record(session, instance.id, None, "instance_completed", None, {"outcome": snap.data.get("outcome")})
+    if runaway is not None:
+        job = jobs.enqueue(session, "resume", now, instance.id, element_id=runaway.element_id)
+        session.flush()
+        incidents.open_incident(session, instance, job, runaway.message, None)
     try:  # any flush may be the one that finds the stored copy changed under us
         sync_tasks(session, instance, pdef, snap)
+        jobs.sync_timer(session, instance)
+        messages.sync_correlations(session, instance, pdef, snap)
         session.flush()
     except StaleDataError:  # the edge rolls the whole request back
         raise LostRace(Msg("Someone else changed this order at the same moment; nothing of yours was saved. "
@@ -127,15 +161,23 @@ def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Sna
         if uuid not in ready_ids:
             row.status = "cancelled"
             row.completed_at = now
+    new_rows = []
     for ready in snap.ready:
         if ready.task_uuid in open_rows:
             continue
         info = pdef.elements.get(ready.element_id)
-        session.add(HumanTask(
+        new_rows.append(HumanTask(
             instance_id=instance.id, task_uuid=ready.task_uuid, element_id=ready.element_id,
             name=info.name if info else ready.name, group_id=info.group if info else None,
             form_key=info.form_key if info else None, status="ready", ready_at=now, context=ready.data,
             due_at=due_at(info.sla if info else None, now)))
+    session.add_all(new_rows)
+    session.flush()
+    still_open = [row.id for uuid, row in open_rows.items() if uuid in ready_ids] + [r.id for r in new_rows]
+    jobs.close_sla_jobs(session, instance.id, keep=still_open)
+    for row in new_rows:
+        if row.due_at is not None:  # escalate when the time limit passes, then remind
+            jobs.enqueue(session, "sla", row.due_at, instance.id, str(row.id), row.element_id)
 
 
 def get(session: Session, actor: User, instance_id: int) -> Instance:
@@ -154,6 +196,7 @@ class InstanceView:
     history: list[HumanTask]
     finished_elements: list[str]
     pdef: ProcessDef
+    incidents: list  # unresolved Incident rows
 
 
 def view(session: Session, actor: User, instance_id: int) -> InstanceView:
@@ -163,7 +206,7 @@ def view(session: Session, actor: User, instance_id: int) -> InstanceView:
     rows = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.id)))
     history = sorted((r for r in rows if r.status == "completed"), key=lambda r: (r.completed_at, r.id))
     return InstanceView(instance, snap.data, [r for r in rows if r.status == "ready"], history,
-                        snap.finished_elements, pdef)
+                        snap.finished_elements, pdef, incidents.unresolved(session, instance.id))
 
 
 # What require_overseer says a person may not do: "Only managers and administrators may %(what)s."
@@ -189,6 +232,9 @@ def _set_status(session: Session, actor: User, instance_id: int, allowed_from: s
         for row in session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                            HumanTask.status == "ready")):
             row.status, row.completed_at = "cancelled", instance.updated_at
+        messages.forget(session, instance.id)
+        jobs.close_sla_jobs(session, instance.id, keep=[])
+    jobs.sync_timer(session, instance)  # suspended or ended: no timer job; resumed: one again
     audit.record(session, instance.id, actor.username, action, None, {"reason": reason} if reason else None)
     try:
         session.flush()

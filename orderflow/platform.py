@@ -24,10 +24,12 @@ class Platform:
     cache: SpecCache = field(default_factory=SpecCache)
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     runtime: Runtime = None  # type: ignore[assignment]
+    wake: Callable[[datetime], None] | None = None  # set by the scheduler running in this process
 
     def __post_init__(self) -> None:
         if self.runtime is None:
-            self.runtime = Runtime(self.handlers, int(self.config.get("ORDERFLOW_MAX_ENGINE_STEPS", 5000)))
+            self.runtime = Runtime(self.handlers, int(self.config.get("ORDERFLOW_MAX_ENGINE_STEPS", 5000)),
+                                   clock=lambda: self.clock())  # late-bound: tests swap the clock
 
     def load_form(self, key: str) -> dict | None:
         """A form from forms/ by key; names with path parts are refused, not resolved."""

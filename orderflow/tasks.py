@@ -117,7 +117,7 @@ def complete(session: Session, actor: User, task_id: int, data: Any, password: s
     clean = forms.clean_submission(view.schema, data if data is not None else {}, view.order)
     attachments.check_refs(session, actor, view.schema, clean, task.instance_id)
     pdef, workflow = instances.load(session, task.instance, actor.username)
-    platform_of(session).runtime.complete(workflow, task.task_uuid, clean)
+    runaway = instances.bounded(lambda: platform_of(session).runtime.complete(workflow, task.task_uuid, clean))
     now = platform_of(session).clock()
     task.status, task.completed_at, task.completed_by, task.data = "completed", now, actor.username, clean
     if view.signature:
@@ -127,6 +127,6 @@ def complete(session: Session, actor: User, task_id: int, data: Any, password: s
         task.data = clean_record
     audit.record(session, task.instance_id, actor.username, "task_completed", task.element_id,
                  {"task_id": task.id, "data": clean})
-    instances.store_workflow(session, task.instance, pdef, workflow)
+    instances.store_workflow(session, task.instance, pdef, workflow, runaway)
     return task
 

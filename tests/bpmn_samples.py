@@ -71,3 +71,36 @@ XXE = ('<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passw
 BILLION_LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
                   + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
                   + ']>\n' + script_process("a = 1").split("\n", 1)[1].replace('name="Calculate"', 'name="&lol9;"'))
+
+
+def timer_process(duration: str = "PT1S", pid: str = "timed") -> str:
+    return process(f'''
+  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:intermediateCatchEvent id="wait" name="Wait"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    <bpmn:timerEventDefinition><bpmn:timeDuration>{duration}</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+  <bpmn:scriptTask id="after" name="After"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+    <bpmn:script>waited = True</bpmn:script></bpmn:scriptTask>
+  <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="after"/>
+  <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="end"/>''', pid)
+
+
+def service_then_task(handler: str, props: str = "", pid: str = "calling") -> str:
+    """start → service task (handler) → user task 'review' (lane sales, form review_order) → end"""
+    lanes = ('<bpmn:laneSet id="ls"><bpmn:lane id="sales" name="Sales"><bpmn:flowNodeRef>start</bpmn:flowNodeRef>'
+             '<bpmn:flowNodeRef>call</bpmn:flowNodeRef><bpmn:flowNodeRef>review</bpmn:flowNodeRef>'
+             '<bpmn:flowNodeRef>end</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>\n')
+    return process(f'''
+  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:serviceTask id="call" name="Call the bank"><bpmn:extensionElements>
+    <spiffworkflow:serviceTaskOperator id="{handler}" resultVariable="result"/>
+    <spiffworkflow:properties>{props}</spiffworkflow:properties></bpmn:extensionElements>
+    <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:serviceTask>
+  <bpmn:userTask id="review" name="Review"><bpmn:extensionElements><spiffworkflow:properties>
+    <spiffworkflow:property name="formJsonSchemaFilename" value="release_order.json"/></spiffworkflow:properties>
+    </bpmn:extensionElements><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+  <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="review"/>
+  <bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="end"/>''', pid, lanes)

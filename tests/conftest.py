@@ -38,3 +38,25 @@ def api(client) -> Api:
 
 def basic(user: str, password: str = "demo") -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+class FakeClock:
+    """The platform's clock, moved by hand: timers and SLAs without waiting."""
+
+    def __init__(self):
+        from datetime import datetime, timezone
+        self.value = datetime.now(timezone.utc)
+
+    def __call__(self):
+        return self.value
+
+    def advance(self, **delta):
+        from datetime import timedelta
+        self.value += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(app) -> FakeClock:
+    fake = FakeClock()
+    app.extensions["orderflow.platform"].clock = fake
+    return fake

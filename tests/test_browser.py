@@ -25,6 +25,7 @@ def live_server(tmp_path: Path):
     thread.start()
     yield app, f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    app.extensions["orderflow.scheduler"].shutdown()
     app.extensions["orderflow.db"].engine.dispose()
 
 

@@ -69,7 +69,11 @@ def test_state_holds_the_spec_by_reference(order_def):
     state = rt.dump(wf)
     from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
     from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-    stock = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG)).serialize_json(wf)
+    from SpiffWorkflow.spiff.specs.defaults import ServiceTask
+
+    from orderflow.engine.service_tasks import DeferrableServiceTask
+    config = {**SPIFF_CONFIG, DeferrableServiceTask: SPIFF_CONFIG[ServiceTask]}
+    stock = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config)).serialize_json(wf)
     assert "task_specs" in stock and "task_specs" not in state
     assert len(state) * 2 < len(stock)
     assert rt.snapshot(rt.load(order_def, state, services())).ready[0].element_id == "check_stock"

@@ -2,11 +2,11 @@
 from .durations import due_at
 from .expressions import ExpressionError, check_expression, evaluate
 from .model import ElementInfo, Problem, ReadyTask, Snapshot
-from .runtime import Runtime
+from .runtime import Runaway, Runtime
 from .scripting import Services
 from .specs import DeployRejected, ProcessDef, SpecCache, compile_bundle
 
 __all__ = [
-    "DeployRejected", "ElementInfo", "ExpressionError", "ProcessDef", "Problem", "ReadyTask", "Runtime",
+    "DeployRejected", "ElementInfo", "ExpressionError", "ProcessDef", "Problem", "ReadyTask", "Runaway", "Runtime",
     "Services", "Snapshot", "SpecCache", "check_expression", "compile_bundle", "due_at", "evaluate",
 ]

@@ -19,3 +19,18 @@ def due_at(limit: str | None, start: datetime) -> datetime | None:
         return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
     except Exception:  # a limit computed from data cannot be known here
         return None
+
+
+def retry_delays(written: str) -> list[float]:
+    """Seconds before each retry: Camunda's ``R3/PT10S`` or a list ``PT10S,PT1M,PT10M``."""
+    value = written.strip()
+    if value.upper().startswith("R"):
+        count, _, duration = value[1:].partition("/")
+        return [_seconds(duration)] * int(count or 1)
+    return [_seconds(part) for part in value.split(",") if part.strip()]
+
+
+def _seconds(duration: str) -> float:
+    parsed = TimerEventDefinition.parse_iso_duration(duration.strip())
+    start = datetime.now(timezone.utc)
+    return TimerEventDefinition.get_timedelta_from_start(parsed, start).total_seconds()

@@ -11,6 +11,7 @@ import jsonschema
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from .durations import retry_delays
 from .expressions import ISO_LITERAL, ExpressionError, check_expression, evaluate, parse_script
 from .model import ElementInfo, Problem
 from .xmlinfo import NS, local
@@ -127,6 +128,13 @@ def lint_process(process: etree._Element, elements: Mapping[str, ElementInfo], h
     for info in elements.values():
         if info.kind in {"userTask", "startEvent"}:
             problems.extend(_check_user_task(info, find_form, file))
+        if info.retry:
+            try:
+                retry_delays(info.retry)
+            except Exception:
+                problems.append(Problem(
+                    f"Retry policy '{info.retry}' is not R<count>/<duration> or a list like PT10S,PT1M.",
+                    info.element_id, info.line, file))
         if info.kind == "serviceTask":
             if not info.handler:
                 problems.append(Problem("This service task names no handler (serviceTaskOperator).",

@@ -31,6 +31,8 @@ class ElementInfo:
     sla: str | None = None       # ISO-8601 duration from a boundary timer or 'sla' property
     signature: bool = False      # re-enter the password to complete
     handler: str | None = None   # service tasks
+    asynchronous: bool = False   # run the handler as a background job after the step commits
+    retry: str | None = None     # R3/PT10S or PT10S,PT1M,PT10M
 
 
 @dataclass
@@ -52,4 +54,5 @@ class Snapshot:
     data: dict[str, Any]
     next_timer_at: Any = None
     finished_elements: list[str] = field(default_factory=list)
+    waiting_messages: list[str] = field(default_factory=list)
     steps: int = 0

@@ -7,8 +7,11 @@ translated into the service's own errors with the element that failed.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -16,9 +19,11 @@ from SpiffWorkflow.util.task import TaskState
 from ..errors import StepFailed, TaskNotReady
 from ..i18n import Msg
 from . import store
+from .clock import engine_clock
 from .expressions import ExpressionError
 from .model import ReadyTask, Snapshot
 from .scripting import HandlerFailed, SafeScriptEngine, Services
+from .service_tasks import describe
 from .specs import ProcessDef
 
 
@@ -26,10 +31,18 @@ class _Runaway(Exception):
     pass
 
 
+class Runaway(StepFailed):
+    """The engine-step bound stopped a run; the workflow is consistent up to the last step."""
+
+    code = "runaway"
+
+
 class Runtime:
-    def __init__(self, registry: Mapping[str, Any], max_steps: int = 5000):
+    def __init__(self, registry: Mapping[str, Any], max_steps: int = 5000,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         self.registry = registry
         self.max_steps = max_steps
+        self.clock = clock
 
     def _engine(self, services: Services) -> SafeScriptEngine:
         return SafeScriptEngine(self.registry, services)
@@ -57,6 +70,50 @@ class Runtime:
         task.data.update(data)
         return self._run(workflow, first=task)
 
+    def fire_timers(self, workflow: BpmnWorkflow) -> list[str]:
+        """Let every timer whose time has come fire, run what follows; the timers that fired."""
+        waiting = [t for t in workflow.get_tasks(state=TaskState.WAITING)
+                   if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)]
+        with engine_clock(self.clock):
+            workflow.refresh_timers()
+        fired = [t.task_spec.bpmn_id or t.task_spec.name for t in waiting
+                 if t.state != TaskState.WAITING or t.internal_data.get("event_fired")]
+        self._run(workflow)
+        return fired
+
+    def resume(self, workflow: BpmnWorkflow) -> int:
+        """Run what is runnable again (after a stopped run or a failed condition was fixed)."""
+        return self._run(workflow)
+
+    def finish_service(self, workflow: BpmnWorkflow, task_uuid: str, result: Any = None,
+                       call: bool = True, idempotency_key: str | None = None) -> int:
+        """Complete a waiting service task: call its handler (``call``) or take ``result`` as given."""
+        task = self.find_task(workflow, task_uuid)
+        if task is None or task.state != TaskState.STARTED or not hasattr(task.task_spec, "operation_name"):
+            raise TaskNotReady(Msg("This step is no longer waiting for its service call."))
+        if call:
+            with engine_clock(self.clock):
+                try:
+                    result = workflow.script_engine.invoke(task, task.task_spec, idempotency_key)
+                except HandlerFailed as exc:
+                    raise _handler_failed(exc) from exc
+        task.data[task.task_spec.result_variable] = result
+        with engine_clock(self.clock):
+            task.complete()
+        return self._run(workflow)
+
+    def deliver_message(self, workflow: BpmnWorkflow, name: str, payload: dict[str, Any]) -> str:
+        """Hand a message from outside to the event waiting for it; returns that event's element id."""
+        for task in workflow.get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if isinstance(definition, MessageEventDefinition) and definition.name == name:
+                event = BpmnEvent(definition, payload=payload, correlations=dict(workflow.correlations))
+                with engine_clock(self.clock):
+                    workflow.send_event(event)
+                self._run(workflow)
+                return task.task_spec.bpmn_id or task.task_spec.name
+        raise TaskNotReady(Msg("This order is not waiting for the message '%(name)s'.", name=name))
+
     @staticmethod
     def find_task(workflow: BpmnWorkflow, task_uuid: str):
         from uuid import UUID
@@ -68,23 +125,28 @@ class Runtime:
     def _run(self, workflow: BpmnWorkflow, first=None) -> int:
         count = 0
 
-        def bound(_task) -> None:
-            nonlocal count
+        last = None
+
+        def bound(task) -> None:
+            nonlocal count, last
             count += 1
+            last = task.task_spec.bpmn_id or task.task_spec.name
             if count > self.max_steps:
                 raise _Runaway()
 
         current = first
         try:
-            if first is not None:
-                first.run()
-                count += 1
-            current = None
-            workflow.do_engine_steps(did_complete_task=bound)
+            with engine_clock(self.clock):
+                if first is not None:
+                    first.run()
+                    count += 1
+                current = None
+                workflow.do_engine_steps(did_complete_task=bound)
         except _Runaway:
-            raise StepFailed(Msg(
-                "The process ran %(steps)s steps without waiting for anyone; it is probably "
-                "looping. Nothing was saved; ask the process owner to check the loop.", steps=self.max_steps)) from None
+            raise Runaway(Msg(
+                "The process ran %(steps)s steps without waiting for anyone and was stopped at '%(element)s'; "
+                "it is probably looping. Ask the process owner to check the loop, then retry or terminate "
+                "the order.", steps=self.max_steps, element=last), element_id=last) from None
         except HandlerFailed as exc:
             raise _handler_failed(exc) from exc
         except (SpiffWorkflowException, ExpressionError) as exc:
@@ -100,8 +162,9 @@ class Runtime:
                                        task.task_spec.bpmn_name or task.task_spec.name, task.data))
         finished = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
                     if t.task_spec.bpmn_id]
+        messages = sorted({e.name for e in workflow.waiting_events() if e.event_type == "MessageEventDefinition"})
         return Snapshot(ready=ready, completed=workflow.is_completed(), data=instance_data(workflow),
-                        next_timer_at=next_timer_at(workflow), finished_elements=finished)
+                        next_timer_at=next_timer_at(workflow), finished_elements=finished, waiting_messages=messages)
 
 
 def _step_failed(exc: Exception, task) -> StepFailed:
@@ -127,7 +190,9 @@ def _handler_failed(exc: HandlerFailed) -> StepFailed:
     cause = f"{type(exc.cause).__name__}: {exc.cause}"
     message = Msg("The step '%(element)s' failed in handler '%(handler)s': %(cause)s",
                   element=exc.element_id, handler=exc.handler, cause=cause)
-    return StepFailed(message, exc.element_id, cause)
+    failed = StepFailed(message, exc.element_id, cause)
+    failed.traceback = describe(exc.cause)[1]
+    return failed
 
 
 def instance_data(workflow: BpmnWorkflow) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from . import expressions
+from .service_tasks import describe, policy, result_json
 
 
 class HandlerFailed(Exception):
@@ -39,6 +40,12 @@ class Services:
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     instance_id: int | None = None
     process_key: str = ""
+    elements: Mapping[str, Any] = field(default_factory=dict)   # element id -> ElementInfo
+    # defer(task_uuid, element_id, handler, delays, error) -> None: run later as a job
+    defer: Callable[..., None] | None = None
+    # fail(task_uuid, element_id, handler, message, traceback) -> None: park as an incident
+    fail: Callable[..., None] | None = None
+    default_async_retry: str = "R3/PT10S"
 
 
 @dataclass
@@ -50,6 +57,7 @@ class HandlerContext:
     process_key: str
     element_id: str
     config: Mapping[str, Any]
+    idempotency_key: str
     _services: Services
 
     def now(self) -> datetime:
@@ -97,22 +105,51 @@ class SafeScriptEngine(PythonScriptEngine):
             where = f" (line {exc.line})" if exc.line else ""
             raise WorkflowTaskException(f"Script failed{where}: {exc.message}", task=task, exception=exc) from None
 
-    def call_service(self, task, operation_name: str = "", operation_params: dict | None = None, **_: Any) -> str:
+    def context(self, task, idempotency_key: str | None = None) -> HandlerContext:
         element_id = task.task_spec.bpmn_id or task.task_spec.name
-        handler = self.registry.get(operation_name)
-        if handler is None:
-            raise HandlerFailed(element_id, operation_name, LookupError(f"no handler named '{operation_name}'"))
-        params = {name: spec["value"] for name, spec in (operation_params or {}).items()}
-        ctx = HandlerContext(
+        return HandlerContext(
             data=json.loads(json.dumps(task.data, default=str)),
             instance_id=self.services.instance_id,
             process_key=self.services.process_key,
             element_id=element_id,
             config=self.services.config,
+            idempotency_key=idempotency_key or f"{self.services.instance_id}:{task.id}",
             _services=self.services,
         )
+
+    def invoke(self, task, spec, idempotency_key: str | None = None) -> Any:
+        """Call the task's handler; raises HandlerFailed with the element and the cause."""
+        element_id = task.task_spec.bpmn_id or task.task_spec.name
+        handler = self.registry.get(spec.operation_name)
+        if handler is None:
+            raise HandlerFailed(element_id, spec.operation_name, LookupError(f"no handler named '{spec.operation_name}'"))
+        params = {name: value["value"] for name, value in spec.evaluate_params(task).items()}
         try:
-            result = handler(ctx, **params)
+            return result_json(handler(self.context(task, idempotency_key), **params))
         except Exception as exc:  # the handler's failure is the step's failure, with its cause
-            raise HandlerFailed(element_id, operation_name, exc) from exc
-        return json.dumps(result, default=str)
+            raise HandlerFailed(element_id, spec.operation_name, exc) from exc
+
+    def run_service(self, task, spec) -> bool | None:
+        """Inline when it can; None (task waits) when deferred to a job or parked as an incident."""
+        element_id = task.task_spec.bpmn_id or task.task_spec.name
+        handler = self.registry.get(spec.operation_name)
+        asynchronous, delays = policy(spec, handler, self.services.elements.get(element_id),
+                                      self.services.default_async_retry)
+        if asynchronous and self.services.defer is not None:
+            self.services.defer(str(task.id), element_id, spec.operation_name, [0.0] + delays, None)
+            return None
+        try:
+            task.data[spec.result_variable] = self.invoke(task, spec)
+            return True
+        except HandlerFailed as exc:
+            if self.services.fail is None:
+                raise
+            message, trace = describe(exc.cause)
+            if delays and self.services.defer is not None:
+                self.services.defer(str(task.id), element_id, spec.operation_name, delays, message)
+            else:
+                self.services.fail(str(task.id), element_id, spec.operation_name, message, trace)
+            return None
+
+    def call_service(self, task, operation_name: str = "", operation_params: dict | None = None, **_: Any) -> str:
+        raise NotImplementedError("service tasks run through run_service")  # pragma: no cover

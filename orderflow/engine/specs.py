@@ -16,12 +16,12 @@ from typing import Any, Callable, Mapping
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from .lint import lint_process
 from .model import ElementInfo, Problem
+from .service_tasks import OrderflowParser
 from .xmlsafe import UnsafeXml, parse_xml
-from .xmlinfo import NS, describe_elements, line_of
+from .xmlinfo import NS, describe_elements, line_of, message_keys
 
 FormLoader = Callable[[str], "dict | None"]
 
@@ -36,6 +36,7 @@ class ProcessDef:
     forms: dict[str, dict]                       # form key -> JSON Schema
     spec: Any = field(repr=False, default=None)  # BpmnProcessSpec
     subprocess_specs: dict[str, Any] = field(repr=False, default_factory=dict)
+    message_keys: dict[str, list[str]] = field(default_factory=dict)  # message -> correlation property ids
 
     @property
     def start(self) -> ElementInfo | None:
@@ -100,7 +101,7 @@ def compile_bundle(files: Mapping[str, bytes | str], handlers: Mapping[str, Any]
     def find_form(key: str) -> dict | None:
         return bundle_forms.get(key) if key in bundle_forms else load_form(key)
 
-    parser = SpiffBpmnParser()
+    parser = OrderflowParser()
     try:
         for name, root in roots.items():
             if root.tag == f"{{{NS['dmn']}}}definitions" or "dmn" in (root.nsmap.get(None) or "").lower():
@@ -138,7 +139,7 @@ def compile_bundle(files: Mapping[str, bytes | str], handlers: Mapping[str, Any]
             key=key, name=process_el.get("name") or key, sha256=sources_sha(bpmn_sources),
             sources=bpmn_sources, elements=elements,
             forms={k: v for k, v in forms.items() if v is not None},
-            spec=spec, subprocess_specs=subprocess_specs,
+            spec=spec, subprocess_specs=subprocess_specs, message_keys=message_keys(roots[root_name]),
         ))
     if problems:
         raise DeployRejected(problems)

@@ -77,6 +77,23 @@ def _timer_slas(process: etree._Element) -> dict[str, str]:
     return slas
 
 
+def message_keys(root: etree._Element) -> dict[str, list[str]]:
+    """Message name -> the correlation property ids that identify its receiver (e.g. order_no)."""
+    names = {m.get("id"): m.get("name") or m.get("id") for m in root.iter(f"{{{NS['bpmn']}}}message")}
+    keys: dict[str, list[str]] = {name: [] for name in names.values()}
+    for prop in root.iter(f"{{{NS['bpmn']}}}correlationProperty"):
+        for expr in prop.iterfind("bpmn:correlationPropertyRetrievalExpression", NS):
+            name = names.get(expr.get("messageRef"))
+            if name is not None and prop.get("id") not in keys[name]:
+                keys[name].append(prop.get("id"))
+    return keys
+
+
+def _camunda_retry(el: etree._Element) -> str | None:
+    cycle = el.find("bpmn:extensionElements/camunda:failedJobRetryTimeCycle", NS)
+    return cycle.text.strip() if cycle is not None and cycle.text else None
+
+
 def describe_elements(process: etree._Element) -> dict[str, ElementInfo]:
     lanes = _lane_groups(process)
     slas = _timer_slas(process)
@@ -101,5 +118,9 @@ def describe_elements(process: etree._Element) -> dict[str, ElementInfo]:
             sla=props.get("sla") or slas.get(element_id),
             signature=props.get("signature", "").lower() in {"true", "1", "yes"},
             handler=handler,
+            asynchronous=(props.get("async", "").lower() in {"true", "1", "yes"}
+                          or el.get(f"{{{NS['camunda']}}}asyncBefore") == "true"
+                          or el.get(f"{{{NS['camunda']}}}async") == "true"),
+            retry=props.get("retry") or _camunda_retry(el),
         )
     return elements

@@ -24,7 +24,7 @@ def current_languages() -> list[str]:
 
 
 def init_app(app: Flask) -> None:
-    from . import api, auth, errors, pages, present
+    from . import api, auth, errors, notifications, pages, present
 
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).resolve().parent.parent / "translations"))
     Babel(app, locale_selector=select_locale)
@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(notifications.bp)  # also GET /api/v1/notifications
     csrf.exempt(api.bp)  # api.py checks the token itself when the caller uses the cookie
 
     @app.get("/healthz")

@@ -8,15 +8,15 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import exists, select
 
-from .. import attachments, audit, instances, processes, tasks
+from .. import attachments, audit, incidents, instances, messages, processes, tasks
 from ..db import get_session
 from ..errors import InvalidInput
 from ..i18n import Msg
-from ..models import HumanTask, Instance, User
+from ..models import HumanTask, Incident, Instance, User
 from ..permissions import is_overseer, participation
 from . import csrf
 from .auth import current_actor
-from .present import history_json, instance_summary, iso, now, task_json
+from .present import history_json, incident_json, instance_summary, iso, now, task_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -191,7 +191,8 @@ def get_instance(instance_id: int):
     names = _names()
     return jsonify(**instance_summary(view.instance), data=view.data,
                    open_tasks=[task_json(t, names) for t in view.open_tasks],
-                   history=[history_json(t, names) for t in view.history], incidents=[])
+                   history=[history_json(t, names) for t in view.history],
+                   incidents=[incident_json(i) for i in view.incidents])
 
 
 def _state_change(action):
@@ -262,3 +263,44 @@ def complete_task(task_id: int):
     result = _instance_brief(instance)
     _commit()
     return jsonify(instance={"id": instance.id, "status": instance.status}, open_tasks=result["open_tasks"])
+
+
+# -- incidents ---------------------------------------------------------------
+
+@bp.get("/incidents")
+def list_incidents():
+    query = incidents.listing(get_session(), current_actor(), request.args.get("resolved") in {"1", "true"})
+    if request.args.get("instance_id"):
+        query = query.where(Incident.instance_id == _int_arg("instance_id"))
+    limit, offset = _page()
+    return _listing(query, incident_json, limit, offset)
+
+
+@bp.post("/incidents/<int:incident_id>/retry")
+def retry_incident(incident_id: int):
+    incident = incidents.retry(get_session(), current_actor(), incident_id)
+    result = incident_json(incident)
+    _commit()
+    return jsonify(result)
+
+
+@bp.post("/incidents/<int:incident_id>/complete")
+def complete_incident(incident_id: int):
+    body = _body()
+    incident = incidents.complete_by_hand(get_session(), current_actor(), incident_id, body.get("data"))
+    result = incident_json(incident)
+    _commit()
+    return jsonify(result)
+
+
+# -- messages ----------------------------------------------------------------
+
+@bp.post("/messages/<name>")
+def deliver_message(name: str):
+    body = _body()
+    instance, element_id = messages.deliver(get_session(), current_actor(), name, body.get("correlation"),
+                                            body.get("payload", {}))
+    result = {"instance_id": instance.id, "business_key": instance.business_key, "element_id": element_id,
+              "status": instance.status}
+    _commit()
+    return jsonify(result)

@@ -66,6 +66,14 @@ def history_json(task: HumanTask, names: dict[str, str] | None = None) -> dict[s
             "completed_at": iso(task.completed_at), "data": task.data}
 
 
+def incident_json(incident) -> dict[str, Any]:
+    return {"id": incident.id, "instance_id": incident.instance_id, "element_id": incident.element_id,
+            "handler": incident.handler, "message": incident.message, "traceback": incident.traceback,
+            "attempts": incident.attempts, "created_at": iso(incident.created_at),
+            "resolved_at": iso(incident.resolved_at), "resolved_by": incident.resolved_by,
+            "resolution": incident.resolution}
+
+
 def instance_summary(instance: Instance) -> dict[str, Any]:
     return {
         "id": instance.id, "business_key": instance.business_key, "process": instance.process_key,

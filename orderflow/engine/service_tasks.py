@@ -1,0 +1,50 @@
+"""Service tasks that may wait: run inline, or defer to a background job, or park as an incident.
+
+SpiffWorkflow's service task calls its operator inline and either completes or fails the
+whole run. Here a service task returns ``None`` (the task stays STARTED, i.e. waiting)
+when its handler is asynchronous or has failed; the service records a job or an incident
+and later completes the task with the handler's result.
+"""
+from __future__ import annotations
+
+import json
+import traceback
+from typing import Any
+
+from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask
+
+from .durations import retry_delays
+
+
+class DeferrableServiceTask(ServiceTask):
+    def _execute(self, task) -> bool | None:
+        return task.workflow.script_engine.run_service(task, self)
+
+
+class OrderflowParser(SpiffBpmnParser):
+    OVERRIDE_PARSER_CLASSES = {**SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+                               full_tag("serviceTask"): (ServiceTaskParser, DeferrableServiceTask)}
+
+
+def policy(spec: ServiceTask, handler: Any, info: Any, default_async_retry: str) -> tuple[bool, list[float]]:
+    """(asynchronous?, delays before each retry) from the diagram, then the handler's registration."""
+    asynchronous = bool(getattr(info, "asynchronous", False) or getattr(handler, "handler_asynchronous", False))
+    written = getattr(info, "retry", None) or getattr(handler, "handler_retry", None)
+    if written:
+        return asynchronous, retry_delays(written)
+    if spec.retries:
+        base = spec.retry_backoff_base or 2
+        return asynchronous, [float(base ** n) for n in range(1, int(spec.retries) + 1)]
+    return asynchronous, retry_delays(default_async_retry) if asynchronous else []
+
+
+def result_json(result: Any) -> Any:
+    """What the handler returned, as JSON data (SpiffWorkflow stores JSON-loaded results)."""
+    return json.loads(json.dumps(result, default=str))
+
+
+def describe(exc: BaseException) -> tuple[str, str]:
+    return f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc))[-8000:]

@@ -1,0 +1,125 @@
+"""APScheduler wiring. The scheduler holds no work itself: it only decides *when* to sweep
+the jobs table (jobs.py); the rows decide *what* runs, so any number of app nodes and
+``flask worker`` processes can share one database.
+
+A sweep runs what is due, delivers queued mail, then sleeps until the next due job (at most
+``ORDERFLOW_SWEEP_SECONDS``). A commit that creates a job due sooner wakes it early.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta, timezone
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from . import job_kinds, jobs  # noqa: F401  (job_kinds registers the runners)
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, db, config):
+        self.db = db
+        self.config = config
+        self.owner = jobs.worker_id()
+        self.interval = float(config.get("ORDERFLOW_SWEEP_SECONDS", 1.0))
+        self.batch = int(config.get("ORDERFLOW_JOB_BATCH", 50))
+        self._aps: BackgroundScheduler | None = None
+        self._lock = threading.Lock()
+        self._next: datetime | None = None
+
+    def now(self) -> datetime:
+        return self.db.platform.clock()
+
+    def sweep(self) -> int:
+        """Run everything due now; returns how many jobs ran. Safe to call from any thread."""
+        from . import notify
+        ran = 0
+        try:
+            while True:
+                count = jobs.run_due(self.db, self.owner, self.batch)
+                ran += count
+                if count < self.batch:
+                    break
+            with self.db.session() as session:
+                notify.deliver_mail(session, self.config)
+                session.commit()
+        except Exception:  # the database may be briefly unavailable: try again next sweep
+            log.exception("sweep failed")
+        return ran
+
+    def next_sweep_at(self) -> datetime:
+        limit = self.now() + timedelta(seconds=self.interval)
+        try:
+            with self.db.session() as session:
+                due = jobs.next_due_at(session)
+        except Exception:
+            log.exception("could not read the next due job")
+            due = None
+        return min(due, limit) if due is not None else limit
+
+    # -- in-process (BackgroundScheduler) -------------------------------------------------
+
+    def start(self) -> None:
+        if self._aps is not None:
+            return
+        self._aps = BackgroundScheduler(timezone=timezone.utc)
+        self._aps.start()
+        self.db.platform.wake = self.wake
+        self._schedule(self.now())  # after a restart, whatever fell due runs at once
+
+    def shutdown(self) -> None:
+        if self._aps is not None:
+            self._aps.shutdown(wait=False)
+            self._aps = None
+        self.db.platform.wake = None
+
+    def _tick(self) -> None:
+        self.sweep()
+        self._schedule(self.next_sweep_at())
+
+    def _schedule(self, at: datetime) -> None:
+        if self._aps is None:
+            return
+        with self._lock:
+            self._next = at
+            # real time for APScheduler, whatever clock the platform uses
+            delay = max((at - self.now()).total_seconds(), 0)
+            self._aps.add_job(self._tick, "date", run_date=datetime.now(timezone.utc) + timedelta(seconds=delay),
+                              id="sweep", replace_existing=True, max_instances=1, misfire_grace_time=None)
+
+    def wake(self, at: datetime) -> None:
+        """Called after a commit that created a job due at ``at``."""
+        if self._next is None or at < self._next:
+            self._schedule(at)
+
+    # -- dedicated worker process (flask worker) -----------------------------------------
+
+    def run_forever(self, stop: threading.Event | None = None) -> None:
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            self.sweep()
+            delay = (self.next_sweep_at() - self.now()).total_seconds()
+            if delay > 0:
+                stop.wait(min(delay, self.interval))
+
+
+def init_app(app) -> Scheduler | None:
+    """Start the in-process scheduler when this process serves requests and it is not off."""
+    db = app.extensions["orderflow.db"]
+    scheduler = Scheduler(db, app.config)
+    app.extensions["orderflow.scheduler"] = scheduler
+    if str(app.config.get("ORDERFLOW_SCHEDULER", "on")).lower() == "on" and not app.testing and _serving():
+        scheduler.start()
+    return scheduler
+
+
+def _serving() -> bool:
+    """False for `flask init-db` and other one-off commands; true for `flask run`, gunicorn, …"""
+    import sys
+    program = sys.argv[0] if sys.argv else ""
+    if program.endswith("flask") or program.endswith("flask/__main__.py"):
+        return "run" in sys.argv[1:]
+    return True
+

@@ -1,0 +1,98 @@
+"""Notifications (page, mark read, JSON), the outbox of e-mails, and the navbar's unread badge."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from .. import notify
+from ..db import get_session
+from ..i18n import Msg
+from ..models import Mail, Notification, User
+from ..permissions import is_overseer, require_overseer
+from .auth import current_actor, login_required, safe_next
+from .present import iso
+
+bp = Blueprint("notifications", __name__)
+
+MAIL_STATUSES = ("queued", "sending", "sent", "kept", "failed")
+OUTBOX_LIMIT = 200
+
+
+def internal_link(link: str | None) -> str | None:
+    """Only links within this site become hrefs (never ``javascript:`` or another host)."""
+    if link and link.startswith("/") and not link.startswith("//") and "\\" not in link:
+        return link
+    return None
+
+
+def notification_json(row: Notification) -> dict[str, Any]:
+    return {"id": row.id, "kind": row.kind, "subject": row.subject, "body": row.body, "link": row.link,
+            "instance_id": row.instance_id, "created_at": iso(row.created_at), "read_at": iso(row.read_at),
+            "read": row.read_at is not None}
+
+
+@bp.get("/notifications")
+@login_required
+def index():
+    actor = current_actor()
+    rows = notify.recent(get_session(), actor.username)
+    return render_template("notifications.html", notifications=rows, link=internal_link)
+
+
+@bp.post("/notifications/read")
+@login_required
+def read():
+    ids: list[int] | None
+    if request.form.get("all"):
+        ids = None
+    else:
+        ids = [int(v) for v in request.form.getlist("ids") if v.strip().isdigit()]
+    notify.mark_read(get_session(), current_actor().username, ids)
+    get_session().commit()
+    return redirect(safe_next(request.form.get("next") or url_for("notifications.index")))
+
+
+@bp.get("/outbox")
+@login_required
+def outbox():
+    require_overseer(current_actor(), Msg("see the outbox"))
+    status = request.args.get("status", "")
+    query = select(Mail).order_by(Mail.id.desc()).limit(OUTBOX_LIMIT)
+    if status in MAIL_STATUSES:
+        query = query.where(Mail.status == status)
+    else:
+        status = ""
+    return render_template("outbox.html", mails=list(get_session().scalars(query)), status=status,
+                           statuses=MAIL_STATUSES, mode=current_app.config.get("ORDERFLOW_MAIL_MODE", "outbox"))
+
+
+@bp.get("/api/v1/notifications")
+def api_list():
+    actor = current_actor()
+    session = get_session()
+    rows = notify.recent(session, actor.username)
+    return jsonify(items=[notification_json(r) for r in rows], next_cursor=None,
+                   unread=notify.unread_count(session, actor.username))
+
+
+def _unread_for(actor: User) -> int:
+    """The badge's number, one COUNT per request, computed only when a page asks for it."""
+    if "unread_notifications" not in g:
+        try:
+            g.unread_notifications = notify.unread_count(get_session(), actor.username)
+        except SQLAlchemyError:  # a badge must never break the page (e.g. the error page itself)
+            current_app.logger.warning("unread count failed", exc_info=True)
+            g.unread_notifications = 0
+    return g.unread_notifications
+
+
+@bp.app_context_processor
+def _navbar() -> dict[str, Any]:
+    actor = g.get("actor") or (current_user.user if current_user and current_user.is_authenticated else None)
+    if actor is None:
+        return {"unread_notifications": lambda: 0, "can_see_outbox": False}
+    return {"unread_notifications": lambda: _unread_for(actor), "can_see_outbox": is_overseer(actor)}

@@ -1,0 +1,188 @@
+"""Timers, SLA escalation, deferred and failing service calls, incidents, runaway loops."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from handlers import REGISTRY
+from orderflow import jobs
+from orderflow.models import AuditEvent, Job, Notification
+from tests import bpmn_samples as samples
+from tests.helpers import Api
+
+
+def deploy(api: Api, xml: str) -> None:
+    resp = api.client.post("/api/v1/processes", data=xml.encode(),
+                           headers={**api.auth("owner1"), "Content-Type": "application/xml"})
+    assert resp.status_code == 201, resp.json
+
+
+def run_jobs(app) -> int:
+    return jobs.run_due(app.extensions["orderflow.db"], "test-worker")
+
+
+def audit_count(app, instance_id: int, action: str) -> int:
+    with app.extensions["orderflow.db"].session() as s:
+        return s.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.instance_id == instance_id, AuditEvent.action == action))
+
+
+def start(api: Api, key: str, user: str = "admin", data: dict | None = None) -> dict:
+    resp = api.post(user, f"/api/v1/processes/{key}/instances", {"data": data or {}})
+    assert resp.status_code == 201, resp.json
+    return resp.json
+
+
+def instance(api: Api, instance_id: int) -> dict:
+    return api.get("manager1", f"/api/v1/instances/{instance_id}").json
+
+
+def test_an_intermediate_timer_fires_when_due_and_only_once(app, api, clock):
+    deploy(api, samples.timer_process("PT30M"))
+    started = start(api, "timed")
+    assert instance(api, started["id"])["status"] == "running"
+    assert run_jobs(app) == 0                      # not due yet
+    clock.advance(minutes=29)
+    run_jobs(app)
+    assert instance(api, started["id"])["status"] == "running"
+    clock.advance(minutes=2)
+    assert run_jobs(app) == 1
+    detail = instance(api, started["id"])
+    assert detail["status"] == "completed" and detail["data"]["waited"] is True
+    assert audit_count(app, started["id"], "timer_fired") == 1
+    clock.advance(hours=1)
+    assert run_jobs(app) == 0
+
+
+def test_overdue_task_escalates_to_managers_and_reminds(app, api, clock):
+    started = api.start_order()                    # check_stock (warehouse) has a 3 h limit
+    clock.advance(hours=3, minutes=1)
+    run_jobs(app)
+    with app.extensions["orderflow.db"].session() as s:
+        notes = s.scalars(select(Notification).where(Notification.username == "manager1")).all()
+        assert [n.kind for n in notes] == ["sla_breached"]
+        assert started["business_key"] in notes[0].subject
+    assert audit_count(app, started["id"], "sla_breached") == 1      # the diagram's boundary timer fired too
+    assert [t["element_id"] for t in api.open_tasks(started["id"])] == ["check_stock"]  # non-interrupting
+    overdue = api.get("warehouse1", "/api/v1/tasks").json["items"][0]
+    assert overdue["overdue"] is True
+    clock.advance(hours=4, minutes=1)              # the reminder cadence (ORDERFLOW_REMINDER_INTERVAL)
+    run_jobs(app)
+    with app.extensions["orderflow.db"].session() as s:
+        kinds = s.scalars(select(Notification.kind).where(Notification.username == "manager1")).all()
+    assert sorted(kinds) == ["sla_breached", "sla_reminder"]
+    # once done, no more reminders
+    assert api.complete("warehouse1", overdue["id"]).status_code == 200
+    clock.advance(hours=5)
+    run_jobs(app)
+    with app.extensions["orderflow.db"].session() as s:
+        assert s.scalar(select(func.count()).select_from(Notification).where(
+            Notification.username == "manager1", Notification.kind == "sla_reminder")) == 1
+
+
+@pytest.fixture
+def flaky(monkeypatch):
+    """A handler that fails ``fail_times`` times, then answers; it records its idempotency keys."""
+    state = {"fail_times": 0, "calls": 0, "keys": []}
+
+    def bank_transfer(ctx):
+        """Ask the bank for the transfer status."""
+        state["calls"] += 1
+        state["keys"].append(ctx.idempotency_key)
+        if state["calls"] <= state["fail_times"]:
+            raise ConnectionError("bank unreachable")
+        return {"status": "paid"}
+    monkeypatch.setitem(REGISTRY, "bank_transfer", bank_transfer)
+    return state
+
+
+def test_asynchronous_call_runs_after_the_commit(app, api, clock, flaky):
+    deploy(api, samples.service_then_task("bank_transfer", '<spiffworkflow:property name="async" value="true"/>'))
+    started = start(api, "calling", "sales1")
+    assert started["open_tasks"] == [] and flaky["calls"] == 0
+    run_jobs(app)
+    detail = instance(api, started["id"])
+    assert detail["data"]["result"] == {"status": "paid"}
+    assert [t["element_id"] for t in detail["open_tasks"]] == ["review"]
+
+
+def test_retries_then_incident_then_manual_retry(app, api, clock, flaky):
+    flaky["fail_times"] = 3
+    deploy(api, samples.service_then_task(
+        "bank_transfer", '<spiffworkflow:property name="async" value="true"/>'
+                         '<spiffworkflow:property name="retry" value="PT10S,PT1M"/>'))
+    started = start(api, "calling", "sales1")
+    run_jobs(app)                                   # attempt 1 fails, next in 10 s
+    assert flaky["calls"] == 1 and instance(api, started["id"])["status"] == "running"
+    clock.advance(seconds=11)
+    run_jobs(app)                                   # attempt 2 fails, next in 1 min
+    clock.advance(seconds=30)
+    assert run_jobs(app) == 0
+    clock.advance(seconds=31)
+    run_jobs(app)                                   # attempt 3 fails: retries spent
+    detail = instance(api, started["id"])
+    assert detail["status"] == "error"
+    [incident] = detail["incidents"]
+    assert incident["attempts"] == 3 and "bank unreachable" in incident["message"]
+    assert "ConnectionError" in incident["traceback"]
+    assert api.get("manager1", "/api/v1/incidents").json["items"][0]["id"] == incident["id"]
+    assert api.get("sales1", "/api/v1/incidents").status_code == 403
+    assert len(set(flaky["keys"])) == 1             # one idempotency key for every attempt
+
+    assert api.post("sales1", f"/api/v1/incidents/{incident['id']}/retry").status_code == 403
+    assert api.post("manager1", f"/api/v1/incidents/{incident['id']}/retry").status_code == 200
+    run_jobs(app)                                   # attempt 4 succeeds
+    detail = instance(api, started["id"])
+    assert detail["status"] == "running" and detail["incidents"] == []
+    assert detail["data"]["result"] == {"status": "paid"}
+    assert api.post("manager1", f"/api/v1/incidents/{incident['id']}/retry").status_code == 409
+
+
+def test_a_failing_synchronous_call_is_an_incident_not_an_error_page(app, api, clock, flaky):
+    flaky["fail_times"] = 1
+    deploy(api, samples.service_then_task("bank_transfer"))
+    started = start(api, "calling", "sales1")      # the user's submission is accepted
+    detail = instance(api, started["id"])
+    assert detail["status"] == "error" and len(detail["incidents"]) == 1
+    incident = detail["incidents"][0]
+    resp = api.post("manager1", f"/api/v1/incidents/{incident['id']}/complete", {"data": {"status": "by hand"}})
+    assert resp.status_code == 200, resp.json
+    detail = instance(api, started["id"])
+    assert detail["status"] == "running" and detail["data"]["result"] == {"status": "by hand"}
+    assert [t["element_id"] for t in detail["open_tasks"]] == ["review"]
+    events = api.get("manager1", f"/api/v1/instances/{started['id']}/audit").json["items"]
+    assert any(e["action"] == "incident_completed_by_hand" and e["actor"] == "manager1" for e in events)
+
+
+def test_a_loop_without_wait_becomes_an_incident(app, api):
+    app.config["ORDERFLOW_MAX_ENGINE_STEPS"] = 200
+    app.extensions["orderflow.platform"].runtime.max_steps = 200
+    deploy(api, samples.LOOP_FOREVER)
+    started = start(api, "looping")
+    detail = instance(api, started["id"])
+    assert detail["status"] == "error"
+    assert "200 steps" in detail["incidents"][0]["message"]
+    assert api.get("manager1", "/healthz").status_code == 200
+    assert api.post("manager1", f"/api/v1/incidents/{detail['incidents'][0]['id']}/retry").status_code == 200
+    run_jobs(app)                                   # it loops again: a new incident, the server still serves
+    assert len(instance(api, started["id"])["incidents"]) == 1
+    assert api.post("manager1", f"/api/v1/instances/{started['id']}/terminate").json["status"] == "terminated"
+
+
+def test_claimed_jobs_are_not_claimed_twice(app, api, clock):
+    deploy(api, samples.timer_process("PT1S"))
+    for _ in range(5):
+        start(api, "timed")
+    clock.advance(seconds=2)
+    db = app.extensions["orderflow.db"]
+    with db.session() as a:
+        first = jobs.claim(a, "worker-a", 3)
+    with db.session() as b:
+        second = jobs.claim(b, "worker-b", 10)
+    assert len(first) == 3 and len(second) == 2 and not set(first) & set(second)
+    clock.advance(minutes=2)                       # worker-a died: its lease expires
+    with db.session() as c:
+        third = jobs.claim(c, "worker-c", 10)
+    assert sorted(third) == sorted(first + second)
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Job).where(Job.lock_owner == "worker-c")) == 5

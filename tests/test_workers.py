@@ -1,0 +1,86 @@
+"""Several processes on one database, and the in-process scheduler in real time."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from orderflow import create_app
+from orderflow.models import AuditEvent, Instance
+from tests import bpmn_samples as samples
+from tests.helpers import Api
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _app(db_file: Path, **config):
+    app = create_app({"SECRET_KEY": "w", "ORDERFLOW_DATABASE_URL": f"sqlite:///{db_file}", **config})
+    runner = app.test_cli_runner()
+    for command in (["init-db"], ["deploy"], ["seed-demo"]):
+        assert runner.invoke(args=command).exit_code == 0
+    return app
+
+
+def _deploy_and_start(app, count: int, duration: str) -> list[int]:
+    api = Api(app.test_client())
+    resp = api.client.post("/api/v1/processes", data=samples.timer_process(duration).encode(),
+                           headers={**api.auth("owner1"), "Content-Type": "application/xml"})
+    assert resp.status_code == 201
+    return [api.post("admin", "/api/v1/processes/timed/instances", {"data": {}}).json["id"] for _ in range(count)]
+
+
+def _wait_until(predicate, seconds: float) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return predicate()
+
+
+def test_two_worker_processes_fire_each_timer_once(tmp_path: Path):
+    db_file = tmp_path / "shared.sqlite"
+    app = _app(db_file, TESTING=True)
+    ids = _deploy_and_start(app, 120, "PT1S")
+    env = {**os.environ, "ORDERFLOW_DATABASE_URL": f"sqlite:///{db_file}",
+           "ORDERFLOW_INSTANCE_PATH": str(tmp_path / "instance"), "ORDERFLOW_SECRET_KEY": "w", "FLASK_APP": "app"}
+    flask = str(Path(sys.executable).parent / "flask")
+    workers = [subprocess.Popen([flask, "worker"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT) for _ in range(2)]
+    db = app.extensions["orderflow.db"]
+
+    def all_done() -> bool:
+        with db.session() as s:
+            return s.scalar(select(func.count()).select_from(Instance).where(Instance.status == "completed")) == len(ids)
+    try:
+        assert _wait_until(all_done, 90), "the workers did not finish the timers"
+    finally:
+        for w in workers:
+            w.terminate()
+        outputs = [w.communicate(timeout=20)[0].decode() for w in workers]
+    with db.session() as s:
+        fired = dict(s.execute(select(AuditEvent.instance_id, func.count()).where(
+            AuditEvent.action == "timer_fired").group_by(AuditEvent.instance_id)).all())
+    assert fired == {i: 1 for i in ids}, outputs
+    assert all("Traceback" not in out for out in outputs), outputs
+
+
+def test_the_in_process_scheduler_fires_a_timer_on_its_own(tmp_path: Path):
+    app = _app(tmp_path / "live.sqlite", ORDERFLOW_SCHEDULER="on", ORDERFLOW_SWEEP_SECONDS=30)
+    scheduler = app.extensions["orderflow.scheduler"]
+    scheduler.start()                                # the app fixture is TESTING; start it by hand
+    try:
+        [instance_id] = _deploy_and_start(app, 1, "PT1S")
+        db = app.extensions["orderflow.db"]
+
+        def done() -> bool:
+            with db.session() as s:
+                return s.get(Instance, instance_id).status == "completed"
+        # the sweep interval is 30 s: only the wake-up at the timer's due time can make it in time
+        assert _wait_until(done, 10)
+    finally:
+        scheduler.shutdown()
