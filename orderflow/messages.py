@@ -85,7 +85,9 @@ def deliver(session: Session, actor: User, name: str, correlation: Any, payload:
         raise Conflict(Msg("The order is %(status)s; it takes no messages until it runs again.",
                            status=status_word(instance.status)))
     pdef, workflow = instances.load(session, instance, actor.username)
-    element_id = platform_of(session).runtime.deliver_message(workflow, name, dict(payload))
+    # the message carries its correlation values, as BPMN's retrieval expressions expect
+    body = {**{k: v for k, v in correlation.items() if k != "business_key"}, **payload}
+    element_id = platform_of(session).runtime.deliver_message(workflow, name, body)
     audit.record(session, instance.id, actor.username, "message_received", element_id,
                  {"message": name, "correlation": keys, "payload": dict(payload)})
     instances.store_workflow(session, instance, pdef, workflow)

@@ -104,3 +104,24 @@ def service_then_task(handler: str, props: str = "", pid: str = "calling") -> st
   <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call"/>
   <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="review"/>
   <bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="end"/>''', pid, lanes)
+
+
+MESSAGE_WAIT = (HEAD.replace('targetNamespace="http://x">', 'targetNamespace="http://x">') + '''
+<bpmn:message id="paid_msg" name="payment_received"><bpmn:extensionElements>
+  <spiffworkflow:messageVariable>payment</spiffworkflow:messageVariable></bpmn:extensionElements></bpmn:message>
+<bpmn:correlationProperty id="order_ref" name="Order reference">
+  <bpmn:correlationPropertyRetrievalExpression messageRef="paid_msg"><bpmn:messagePath>order_ref</bpmn:messagePath>
+  </bpmn:correlationPropertyRetrievalExpression></bpmn:correlationProperty>
+<bpmn:process id="paying" isExecutable="true">
+  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:intermediateCatchEvent id="wait_payment" name="Payment"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    <bpmn:messageEventDefinition messageRef="paid_msg"/></bpmn:intermediateCatchEvent>
+  <bpmn:scriptTask id="book" name="Book"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+    <bpmn:script>paid_amount = payment["amount"]</bpmn:script></bpmn:scriptTask>
+  <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait_payment"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="wait_payment" targetRef="book"/>
+  <bpmn:sequenceFlow id="f3" sourceRef="book" targetRef="end"/>
+</bpmn:process>
+</bpmn:definitions>
+''')

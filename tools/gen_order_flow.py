@@ -4,8 +4,10 @@
 The model is declared below as data (lanes, nodes on a column/row grid, sequence flows); the
 script writes the semantic XML (Spiff dialect) and lays out the diagram: every node sits in its
 lane's band at its column, every user task gets a non-interrupting SLA boundary timer that leads to
-an ``escalate_overdue`` service task and an end event (placed under the task), and every sequence
-flow is routed orthogonally around the shapes (A* over a visibility grid).
+an ``escalate_overdue`` service task and an end event (placed under the task), every message from
+outside (bank notices, customer answers; see ``MESSAGES``) interrupts the task waiting for it through
+a boundary message event and a script task that records the payload (placed two rows under the
+task), and every sequence flow is routed orthogonally around the shapes (A* over a visibility grid).
 
     python tools/gen_order_flow.py [output.bpmn]      # default: processes/order_flow.bpmn
 
@@ -55,7 +57,7 @@ LANES = [
 @dataclass
 class Node:
     id: str
-    kind: str  # start, end, user, service, script, xor, and
+    kind: str  # start, end, user, service, script, xor, and (+ timer, message: boundary events)
     name: str
     lane: str
     col: float
@@ -296,6 +298,43 @@ F = [
     ("set_outcome_completed", "order_completed", None, None),
 ]
 
+# Messages from outside: the service delivers them (POST /api/v1/messages/<name>) to the instance
+# waiting for them, correlated by the order number. (message id = name, message variable that
+# receives the payload in the catching task's data.)
+MESSAGES = [
+    ("deposit_notice", "bank_deposit"),
+    ("balance_notice", "bank_balance"),
+    ("sample_confirmed", "customer_sample"),
+    ("change_requested", "customer_change"),
+]
+# The one correlation property: (id, name, path of the value in every message's payload).
+CORRELATION = ("order_no", "Order number", "order_no")
+
+# Interrupting boundary message events: (task waiting, message, event name, script id, script name,
+# script, where the flow goes on). The boundary event gets the id msg_<task>; its script records the
+# payload in the task's own form fields and continues where the task's positive outcome leads, so
+# whichever comes first (the person's answer or the message) moves the order on.
+M = [
+    ("confirm_deposit", "deposit_notice", "Bank notice: deposit 银行到账通知",
+     "record_bank_deposit", "Record bank deposit 登记银行到账",
+     'deposit_amount = bank_deposit["amount"]\n'
+     'deposit_payer = bank_deposit["payer"]\n'
+     'deposit_date = bank_deposit["date"]\n'
+     'deposit_kind = bank_deposit.get("kind", "tt")', "release_order"),
+    ("confirm_sample", "sample_confirmed", "Customer confirms the sample 客户确认样机",
+     "record_customer_sample", "Record sample confirmation 登记样机确认",
+     'sample_feedback = customer_sample.get("feedback", "")', "spec_sheet"),
+    # a change request stops production for the engineering test and the customer's confirmation
+    ("produce", "change_requested", "Customer change request 客户变更请求",
+     "record_customer_change", "Record change request 登记变更请求",
+     'change_description = customer_change["description"]', "test_change"),
+    ("confirm_balance", "balance_notice", "Bank notice: balance 余款到账通知",
+     "record_bank_balance", "Record bank balance 登记余款到账",
+     'balance_amount = bank_balance["amount"]\n'
+     'balance_payer = bank_balance.get("payer", "")\n'
+     'balance_date = bank_balance["date"]', "prepare_sales_list"),
+]
+
 # --------------------------------------------------------------------------- layout constants
 
 POOL_X, POOL_Y = 160, 80
@@ -308,8 +347,13 @@ LANE_PAD_BOTTOM = 16
 BORDER_CLEAR = 14  # no flow runs closer than this along a lane or pool border
 FIRST_COL_X = POOL_X + POOL_HEADER + LANE_HEADER + 30
 SIZES = {"user": (100, 80), "service": (100, 80), "script": (100, 80), "xor": (50, 50),
-         "and": (50, 50), "start": (36, 36), "end": (36, 36), "timer": (36, 36)}
+         "and": (50, 50), "start": (36, 36), "end": (36, 36), "timer": (36, 36),
+         "message": (36, 36)}
 ESC_END_GAP = 24  # between an escalation task and its end event
+TIMER_X = 70  # centre of the SLA timer on its task's bottom border, from the task's left edge
+MESSAGE_X = 25  # centre of a message boundary on the same border, left of the timer
+# a task with a message boundary: its escalation moves right, clear of the message's flow down
+ESC_SHIFT_FOR_MESSAGE = 50
 
 
 @dataclass
@@ -362,11 +406,35 @@ def expand_sla_nodes() -> tuple[list[Node], list[tuple]]:
         esc = Node(f"escalate_{n.id}", "service", "Escalate overdue 超时升级", n.lane, n.col,
                    n.row + 1, operator="escalate_overdue", result="escalation",
                    params={"step": q(n.id)})
+        if n.id in {m[0] for m in M}:
+            esc.dx = ESC_SHIFT_FOR_MESSAGE
         end = Node(f"escalated_{n.id}", "end", "Escalated 已升级", n.lane, n.col, n.row + 1)
         end.after = esc.id
         extra += [timer, esc, end]
         flows += [(timer.id, esc.id, None, None), (esc.id, end.id, None, None)]
     return extra, flows
+
+
+def expand_message_nodes() -> tuple[list[Node], list[tuple]]:
+    """Per entry of M: boundary message event -> script task (two rows under the task) -> target."""
+    by_id = {n.id: n for n in N}
+    messages = {m for m, _ in MESSAGES}
+    boundaries, scripts, flows = [], [], []
+    for task_id, message, name, script_id, script_name, code, target in M:
+        task = by_id.get(task_id)
+        if task is None or task.kind != "user":
+            raise SystemExit(f"message boundary on {task_id}: not a user task")
+        if message not in messages:
+            raise SystemExit(f"message boundary on {task_id}: unknown message {message}")
+        boundary = Node(f"msg_{task_id}", "message", name, task.lane, task.col, task.row)
+        boundary.attached_to = task_id
+        boundary.message = message
+        rec = Node(script_id, "script", script_name, task.lane, task.col, task.row + 2, script=code)
+        rec.below = boundary.id
+        boundaries.append(boundary)
+        scripts.append(rec)
+        flows += [(boundary.id, rec.id, None, None), (rec.id, target, None, None)]
+    return boundaries + scripts, flows
 
 
 def layout(nodes: list[Node]) -> tuple[dict[str, Shape], dict[str, Shape], Shape]:
@@ -390,15 +458,19 @@ def layout(nodes: list[Node]) -> tuple[dict[str, Shape], dict[str, Shape], Shape
         w, h = SIZES[n.kind]
         cell_x = FIRST_COL_X + n.col * COL_W
         row_cy = lane_top[n.lane] + LANE_PAD_TOP + n.row * ROW_H + ROW_H / 2
-        if n.kind == "timer":
+        if n.kind in ("timer", "message"):
             task = shapes[n.attached_to]
-            shapes[n.id] = Shape(n.id, task.x + 70 - w / 2, task.bottom - h / 2, w, h)
+            at = TIMER_X if n.kind == "timer" else MESSAGE_X
+            shapes[n.id] = Shape(n.id, task.x + at - w / 2, task.bottom - h / 2, w, h)
             continue
         if getattr(n, "after", None):
             prev = shapes[n.after]
             shapes[n.id] = Shape(n.id, prev.right + ESC_END_GAP, prev.cy - h / 2, w, h)
             continue
-        cx = cell_x + 50
+        if getattr(n, "below", None):  # straight under its boundary event
+            shapes[n.id] = Shape(n.id, shapes[n.below].cx - w / 2, row_cy - h / 2, w, h)
+            continue
+        cx = cell_x + 50 + getattr(n, "dx", 0)
         shapes[n.id] = Shape(n.id, cx - w / 2, row_cy - h / 2, w, h)
     # No two shapes may overlap (boundary timers overlap their own task by design).
     items = [s for s in shapes.values()]
@@ -422,7 +494,7 @@ PORT_REUSE = 150  # cost of leaving/entering a side another flow already uses
 
 
 def ports(shape: Shape, kind: str, outgoing: bool) -> list[tuple[str, float, float]]:
-    if kind == "timer":
+    if kind in ("timer", "message"):
         return [("bottom", shape.cx, shape.bottom)] if outgoing else []
     sides = [("right", shape.right, shape.cy), ("top", shape.cx, shape.y),
              ("bottom", shape.cx, shape.bottom), ("left", shape.x, shape.cy)]
@@ -473,9 +545,10 @@ class Router:
     def route(self, src: str, tgt: str, hints: dict | None = None) -> list[tuple[float, float]]:
         hints = hints or {}
         s, t = self.shapes[src], self.shapes[tgt]
-        if self.kinds[src] == "timer" or (src.startswith("escalate_") and tgt.startswith("escalated_")):
-            # straight down from a boundary timer / straight right to the escalation end
-            if self.kinds[src] == "timer":
+        boundary = self.kinds[src] in ("timer", "message")
+        if boundary or (src.startswith("escalate_") and tgt.startswith("escalated_")):
+            # straight down from a boundary event / straight right to the escalation end
+            if boundary:
                 pts = [(s.cx, s.bottom), (s.cx, t.y)]
             else:
                 pts = [(s.right, s.cy), (t.x, t.cy)]
@@ -650,12 +723,15 @@ def fmt(v: float) -> str:
 
 TAGS = {"start": "bpmn:startEvent", "end": "bpmn:endEvent", "user": "bpmn:userTask",
         "service": "bpmn:serviceTask", "script": "bpmn:scriptTask", "xor": "bpmn:exclusiveGateway",
-        "and": "bpmn:parallelGateway", "timer": "bpmn:boundaryEvent"}
+        "and": "bpmn:parallelGateway", "timer": "bpmn:boundaryEvent",
+        "message": "bpmn:boundaryEvent"}
 
 
 def build() -> etree._Element:
     extra_nodes, extra_flows = expand_sla_nodes()
-    nodes = N + extra_nodes
+    msg_nodes, msg_flows = expand_message_nodes()
+    nodes = N + extra_nodes + msg_nodes
+    extra_flows = extra_flows + msg_flows
     by_id = {n.id: n for n in nodes}
     if len(by_id) != len(nodes):
         raise SystemExit("duplicate node ids")
@@ -663,6 +739,9 @@ def build() -> etree._Element:
     clash = {n.operator for n in nodes if n.operator} & set(by_id)
     if clash:
         raise SystemExit(f"node ids equal to service operator ids: {sorted(clash)}")
+    clash = ({m for m, _ in MESSAGES} | {CORRELATION[0], PROCESS_ID}) & set(by_id)
+    if clash:
+        raise SystemExit(f"node ids equal to message / correlation ids: {sorted(clash)}")
     flows = []
     for src, tgt, name, cond, *hints in F + extra_flows:
         for end in (src, tgt):
@@ -682,10 +761,20 @@ def build() -> etree._Element:
         "exporter": "tools/gen_order_flow.py", "exporterVersion": "1"})
     collab = sub(root, "bpmn:collaboration", id="order_flow_collaboration")
     sub(collab, "bpmn:participant", id="order_flow_pool", name=PROCESS_NAME, processRef=PROCESS_ID)
+    for message, variable in MESSAGES:
+        me = sub(root, "bpmn:message", id=message, name=message)
+        sub(sub(me, "bpmn:extensionElements"), "spiffworkflow:messageVariable", variable)
+    prop_id, prop_name, path = CORRELATION
+    cp = sub(root, "bpmn:correlationProperty", id=prop_id, name=prop_name)
+    for message, _ in MESSAGES:
+        rx = sub(cp, "bpmn:correlationPropertyRetrievalExpression", messageRef=message)
+        sub(rx, "bpmn:messagePath", path)
     proc = sub(root, "bpmn:process", id=PROCESS_ID, name=PROCESS_NAME, isExecutable="true")
     sub(proc, "bpmn:documentation",
         "Order management flow (BS-OM-F003 订单流程管理标准), 19 steps. Lanes are user groups. "
-        "Every user task has a non-interrupting SLA timer that escalates to the group's manager.")
+        "Every user task has a non-interrupting SLA timer that escalates to the group's manager. "
+        "Bank notices and customer answers (messages correlated by the order number) interrupt the "
+        "task waiting for them and move the order on.")
     lane_set = sub(proc, "bpmn:laneSet", id="order_flow_lanes")
     for lane, name in LANES:
         lane_el = sub(lane_set, "bpmn:lane", id=lane, name=name)
@@ -697,6 +786,8 @@ def build() -> etree._Element:
         attrs = {"id": n.id, "name": n.name}
         if n.kind == "timer":
             attrs.update(attachedToRef=n.attached_to, cancelActivity="false")
+        if n.kind == "message":
+            attrs.update(attachedToRef=n.attached_to, cancelActivity="true")
         if n.id in defaults:
             attrs["default"] = defaults[n.id]
         el = sub(proc, TAGS[n.kind], **attrs)
@@ -728,6 +819,8 @@ def build() -> etree._Element:
             ted = sub(el, "bpmn:timerEventDefinition", id=f"{n.id}_definition")
             td = sub(ted, "bpmn:timeDuration", n.duration)
             td.set(B("xsi:type"), "bpmn:tFormalExpression")
+        if n.kind == "message":
+            sub(el, "bpmn:messageEventDefinition", id=f"{n.id}_definition", messageRef=n.message)
     for f in flows:
         attrs = {"id": f["id"], "sourceRef": f["src"], "targetRef": f["tgt"]}
         if f["name"]:
@@ -756,8 +849,10 @@ def build() -> etree._Element:
     borders_y = [pool.y, pool.bottom] + [ls.y for ls in lane_shapes.values()]
     borders_x = [pool.x + POOL_HEADER + LANE_HEADER, pool.right]
     router = Router(shapes, kinds, pool, borders_y, borders_x)
-    # route the main line first, then branches and loops, then the SLA stubs
+    # route the main line first, then branches and loops, then the message paths, then the SLA stubs
+    messaging = {m[3] for m in M}
     order = sorted(flows, key=lambda f: (kinds[f["src"]] == "timer" or f["src"].startswith("escalate_"),
+                                          kinds[f["src"]] == "message" or f["src"] in messaging,
                                           f["cond"] is not None))
     routes = {f["id"]: router.route(f["src"], f["tgt"], f["hints"]) for f in order}
     labels = LabelPlacer(shapes.values(), routes.values())
@@ -768,7 +863,7 @@ def build() -> etree._Element:
             attrs["isMarkerVisible"] = "true"
         es = sub(plane, "bpmndi:BPMNShape", **attrs)
         bounds(es, s)
-        if n.kind in ("start", "end", "xor", "and", "timer"):
+        if n.kind in ("start", "end", "xor", "and", "timer", "message"):
             bounds(sub(es, "bpmndi:BPMNLabel"), labels.for_node(s, n.kind))
     for f in flows:
         pts = routes[f["id"]]
@@ -815,6 +910,10 @@ class LabelPlacer:
             w = 80
             return self.pick([Shape("", s.right + 2, s.bottom - 12, w, h),
                               Shape("", s.x - w - 2, s.bottom - 12, w, h)])
+        if kind == "message":  # left of the event: the SLA timer sits on its right
+            w = 80
+            return self.pick([Shape("", s.x - w - 2, s.bottom - 12, w, h),
+                              Shape("", s.x - w - 2, s.y - h + 4, w, h)])
         below_c = Shape("", s.cx - w / 2, s.bottom + 4, w, h)
         above_c = Shape("", s.cx - w / 2, s.y - h - 4, w, h)
         up_left = Shape("", s.cx - w - 2, s.y - h - 2, w, h)
