@@ -96,3 +96,13 @@ def fill(schema: dict, values: dict, decision: str | None = None, **overrides) -
         {**{k: values[k] for k in readonly if k in values}, **data}))
     assert not errors, [e.message for e in errors]
     return data
+
+
+def login(client, user: str, password: str = "demo") -> str:
+    """Log in through the form like a person; returns a CSRF token for later posts."""
+    import re
+    page = client.get("/login").data.decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    resp = client.post("/login", data={"username": user, "password": password, "csrf_token": token})
+    assert resp.status_code == 302, resp.data[:300]
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/inbox").data.decode()).group(1)

@@ -186,3 +186,24 @@ def test_claimed_jobs_are_not_claimed_twice(app, api, clock):
     assert sorted(third) == sorted(first + second)
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Job).where(Job.lock_owner == "worker-c")) == 5
+
+
+def test_a_manager_retries_an_incident_from_the_order_page(app, api, clock, flaky):
+    from tests.helpers import login
+    flaky["fail_times"] = 1
+    deploy(api, samples.service_then_task("bank_transfer"))
+    started = start(api, "calling", "sales1")
+    incident = instance(api, started["id"])["incidents"][0]
+    client = app.test_client()
+    token = login(client, "manager1")
+    page = client.get(f"/orders/{started['id']}").data.decode()
+    assert 'id="incidents"' in page and "bank unreachable" in page
+    resp = client.post(f"/incidents/{incident['id']}/retry", data={"csrf_token": token})
+    assert resp.status_code == 302
+    run_jobs(app)
+    detail = instance(api, started["id"])
+    assert detail["status"] == "running" and detail["data"]["result"] == {"status": "paid"}
+    assert 'id="incidents"' not in client.get(f"/orders/{started['id']}").data.decode()
+    other = app.test_client()
+    token = login(other, "sales1")
+    assert other.post(f"/incidents/{incident['id']}/retry", data={"csrf_token": token}).status_code == 403

@@ -322,7 +322,7 @@ M = [
      'deposit_date = bank_deposit["date"]\n'
      'deposit_kind = bank_deposit.get("kind", "tt")', "release_order"),
     ("confirm_sample", "sample_confirmed", "Customer confirms the sample 客户确认样机",
-     "record_customer_sample", "Record sample confirmation 登记样机确认",
+     "record_customer_sample", "Record sample reply 登记样机确认",
      'sample_feedback = customer_sample.get("feedback", "")', "spec_sheet"),
     # a change request stops production for the engineering test and the customer's confirmation
     ("produce", "change_requested", "Customer change request 客户变更请求",

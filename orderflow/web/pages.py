@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
@@ -9,9 +10,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
-from .. import attachments, forms, instances, processes, tasks
+from .. import attachments, forms, incidents, instances, processes, tasks
 from ..db import get_session
 from ..errors import InvalidInput
+from ..i18n import Msg
 from ..models import Instance, User
 from ..permissions import is_overseer, participation
 from .auth import current_actor, login_required, safe_next
@@ -150,7 +152,38 @@ def order(instance_id: int):
     view = instances.view(session, current_actor(), instance_id)
     from .. import audit
     return render_template("order.html", view=view, events=audit.events(session, instance_id),
-                           names=_names(), now=now())
+                           names=_names(), now=now(), overseer=is_overseer(current_actor()))
+
+
+@bp.post("/orders/<int:instance_id>/<any(suspend, resume, terminate):action>")
+@login_required
+def order_action(instance_id: int, action: str):
+    getattr(instances, action)(get_session(), current_actor(), instance_id, request.form.get("reason") or None)
+    get_session().commit()
+    return redirect(url_for("pages.order", instance_id=instance_id))
+
+
+@bp.post("/incidents/<int:incident_id>/retry")
+@login_required
+def incident_retry(incident_id: int):
+    incident = incidents.retry(get_session(), current_actor(), incident_id)
+    get_session().commit()
+    flash(_("The step will run again in a moment."), "success")
+    return redirect(url_for("pages.order", instance_id=incident.instance_id))
+
+
+@bp.post("/incidents/<int:incident_id>/complete")
+@login_required
+def incident_complete(incident_id: int):
+    raw = request.form.get("result", "").strip()
+    try:
+        result = json.loads(raw) if raw else None
+    except ValueError:
+        raise InvalidInput(Msg("The result must be JSON."), fields={"result": Msg("not JSON")}) from None
+    incident = incidents.complete_by_hand(get_session(), current_actor(), incident_id, result)
+    get_session().commit()
+    flash(_("The step was completed by hand."), "success")
+    return redirect(url_for("pages.order", instance_id=incident.instance_id))
 
 
 @bp.get("/attachments/<int:attachment_id>")
