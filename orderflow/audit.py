@@ -25,14 +25,18 @@ def _digest(prev: str | None, at: datetime, actor: str | None, action: str, elem
 def record(session: Session, instance_id: int | None, actor: str | None, action: str,
            element_id: str | None = None, detail: dict[str, Any] | None = None) -> AuditEvent:
     prev = None
+    tails = session.info.setdefault("audit_tails", {})  # cleared at commit and rollback (db.py)
     if instance_id is not None:
-        prev = session.scalar(select(AuditEvent.hash).where(AuditEvent.instance_id == instance_id)
-                              .order_by(AuditEvent.id.desc()).limit(1))
+        prev = tails[instance_id] if instance_id in tails else session.scalar(
+            select(AuditEvent.hash).where(AuditEvent.instance_id == instance_id)
+            .order_by(AuditEvent.id.desc()).limit(1))
     at = platform_of(session).clock()
     event = AuditEvent(instance_id=instance_id, at=at, actor=actor, action=action, element_id=element_id,
                        detail=detail, prev_hash=prev)
     event.hash = _digest(prev, at, actor, action, element_id, detail)
-    session.add(event)  # autoflush puts it before the next chain lookup
+    session.add(event)
+    if instance_id is not None:
+        tails[instance_id] = event.hash
     return event
 
 

@@ -43,10 +43,16 @@ class Database:
         self.platform = platform
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
         event.listen(self._factory, "after_commit", self._after_commit)
-        event.listen(self._factory, "after_soft_rollback", lambda session, _tx: session.info.pop("wake_at", None))
+        event.listen(self._factory, "after_soft_rollback", self._after_rollback)
+
+    @staticmethod
+    def _after_rollback(session: Session, _transaction) -> None:
+        session.info.pop("wake_at", None)
+        session.info.pop("audit_tails", None)
 
     def _after_commit(self, session: Session) -> None:
         """Jobs created in the transaction are due at ``wake_at``: tell this process's scheduler."""
+        session.info.pop("audit_tails", None)  # others may append once we have committed
         at = session.info.pop("wake_at", None)
         if at is not None and self.platform.wake is not None:
             self.platform.wake(at)

@@ -157,10 +157,12 @@ def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Sna
     open_rows = {t.task_uuid: t for t in session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
     ready_ids = {r.task_uuid for r in snap.ready}
+    left = []
     for uuid, row in open_rows.items():
-        if uuid not in ready_ids:
-            row.status = "cancelled"
-            row.completed_at = now
+        if uuid not in ready_ids:  # interrupted by a boundary event or a message
+            row.status, row.completed_at = "cancelled", now
+            left.append(row.id)
+    jobs.close_sla_jobs(session, left)
     new_rows = []
     for ready in snap.ready:
         if ready.task_uuid in open_rows:
@@ -171,10 +173,10 @@ def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Sna
             name=info.name if info else ready.name, group_id=info.group if info else None,
             form_key=info.form_key if info else None, status="ready", ready_at=now, context=ready.data,
             due_at=due_at(info.sla if info else None, now)))
+    if not new_rows:
+        return
     session.add_all(new_rows)
     session.flush()
-    still_open = [row.id for uuid, row in open_rows.items() if uuid in ready_ids] + [r.id for r in new_rows]
-    jobs.close_sla_jobs(session, instance.id, keep=still_open)
     for row in new_rows:
         if row.due_at is not None:  # escalate when the time limit passes, then remind
             jobs.enqueue(session, "sla", row.due_at, instance.id, str(row.id), row.element_id)
@@ -233,7 +235,7 @@ def _set_status(session: Session, actor: User, instance_id: int, allowed_from: s
                                                            HumanTask.status == "ready")):
             row.status, row.completed_at = "cancelled", instance.updated_at
         messages.forget(session, instance.id)
-        jobs.close_sla_jobs(session, instance.id, keep=[])
+        jobs.close_instance_jobs(session, instance.id)
     jobs.sync_timer(session, instance)  # suspended or ended: no timer job; resumed: one again
     audit.record(session, instance.id, actor.username, action, None, {"reason": reason} if reason else None)
     try:

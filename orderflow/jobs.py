@@ -60,10 +60,18 @@ def sync_timer(session: Session, instance: Instance) -> None:
         wake(session, due)
 
 
-def close_sla_jobs(session: Session, instance_id: int, keep: list[int]) -> None:
-    """SLA reminders end with their task: close those of tasks no longer open."""
-    session.execute(update(Job).where(Job.instance_id == instance_id, Job.kind == "sla", Job.status == "pending",
-                                      Job.task_ref.not_in([str(i) for i in keep]))
+def close_sla_jobs(session: Session, human_task_ids: list[int]) -> None:
+    """SLA reminders end with their task."""
+    if human_task_ids:
+        session.execute(update(Job).where(Job.kind == "sla", Job.status == "pending",
+                                          Job.task_ref.in_([str(i) for i in human_task_ids]))
+                        .values(status="done", finished_at=platform_of(session).clock())
+                        .execution_options(synchronize_session=False))
+
+
+def close_instance_jobs(session: Session, instance_id: int) -> None:
+    """An ended instance has nothing left to wait for."""
+    session.execute(update(Job).where(Job.instance_id == instance_id, Job.status == "pending")
                     .values(status="done", finished_at=platform_of(session).clock())
                     .execution_options(synchronize_session=False))
 

@@ -23,6 +23,8 @@ from .platform import platform_of
 
 
 def sync_correlations(session: Session, instance: Instance, pdef: ProcessDef, snap: Snapshot) -> None:
+    if not pdef.message_keys:  # the diagram defines no messages: nothing to index
+        return
     wanted: set[tuple[str, str, str]] = set()
     if instance.status in {"running", "error", "suspended"}:
         for message in snap.waiting_messages:

@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
-from . import attachments, audit, forms, instances, processes
+from . import attachments, audit, forms, instances, jobs, processes
 from .errors import Conflict, InvalidInput, NotFound, TaskNotReady
 from .i18n import Msg, status_word
 from .models import HumanTask, Instance, User
@@ -120,6 +120,7 @@ def complete(session: Session, actor: User, task_id: int, data: Any, password: s
     runaway = instances.bounded(lambda: platform_of(session).runtime.complete(workflow, task.task_uuid, clean))
     now = platform_of(session).clock()
     task.status, task.completed_at, task.completed_by, task.data = "completed", now, actor.username, clean
+    jobs.close_sla_jobs(session, [task.id])
     if view.signature:
         clean_record = {**clean, "signed": True}
         audit.record(session, task.instance_id, actor.username, "signature", task.element_id,

@@ -48,3 +48,22 @@ def test_message_errors(app, api):
     api.post("admin", "/api/v1/processes/paying/instances", {"data": {"order_ref": "A"}})
     ambiguous = api.post("bank1", url, {"correlation": {"order_ref": "A"}, "payload": {"amount": 1}})
     assert ambiguous.status_code == 409
+
+
+def test_the_banks_deposit_notice_moves_the_order_on(api: Api):
+    started = api.start_order()
+    for _ in range(30):
+        task = api.open_tasks(started["id"])[0]
+        if task["element_id"] == "confirm_deposit":
+            break
+        assert api.complete(f"{task['group']}1", task["id"]).status_code == 200
+    resp = api.post("bank1", "/api/v1/messages/deposit_notice", {
+        "correlation": {"order_no": started["business_key"]},
+        "payload": {"amount": 5130.0, "payer": "Shenzhen Bright Electronics", "date": "2026-12-01"}})
+    assert resp.status_code == 200, resp.json
+    assert resp.json["instance_id"] == started["id"]
+    detail = api.get("manager1", f"/api/v1/instances/{started['id']}").json
+    assert [t["element_id"] for t in detail["open_tasks"]] == ["release_order"]
+    assert detail["data"]["deposit_amount"] == 5130.0
+    # finance's manual confirmation is gone: whichever came first moved the order on
+    assert api.complete("finance1", task["id"]).status_code == 409

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -75,6 +76,14 @@ def _spiff_problem(exc: Exception, roots: dict[str, etree._Element]) -> Problem:
 def compile_bundle(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
                    load_form: FormLoader, lint: bool = True) -> list[ProcessDef]:
     """Parse and lint every file; return the executable processes or raise DeployRejected."""
+    with warnings.catch_warnings():
+        # SpiffWorkflow 3.2 warns about messageVariable on <bpmn:message>, where it reads it from
+        warnings.filterwarnings("ignore", message="spiffworkflow:messagePayload", category=DeprecationWarning)
+        return _compile(files, handlers, load_form, lint)
+
+
+def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
+             load_form: FormLoader, lint: bool) -> list[ProcessDef]:
     problems: list[Problem] = []
     roots: dict[str, etree._Element] = {}
     texts: dict[str, str] = {}
