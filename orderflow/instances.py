@@ -81,6 +81,32 @@ def start(session: Session, actor: User, key: str, data: dict[str, Any], version
     return instance
 
 
+def schedule_timer_start(session: Session, row: ProcessVersion, pdef: ProcessDef) -> Instance:
+    """A process with a timer start event (a daily report, say) gets an instance waiting for its
+    timer; instances of earlier versions whose start timer has not fired yet are retired."""
+    platform = platform_of(session)
+    now = platform.clock()
+    for older in session.scalars(select(Instance).where(Instance.process_key == row.key, Instance.status == "running",
+                                                        Instance.started_by == "scheduler",
+                                                        Instance.process_version_id != row.id)):
+        older_def, workflow = load(session, older, None)
+        if not platform.runtime.snapshot(workflow).finished_elements:
+            older.status, older.ended_at, older.next_timer_at = "terminated", now, None
+            jobs.sync_timer(session, older)
+            audit.record(session, older.id, "scheduler", "instance_terminated", None,
+                         {"reason": f"replaced by version {row.version}"})
+    instance = Instance(process_version_id=row.id, process_key=row.key, status="running", state="",
+                        started_by="scheduler", started_at=now, updated_at=now)
+    session.add(instance)
+    session.flush()
+    workflow = platform.runtime.new(pdef, services_for(session, instance, pdef, None))
+    runaway = bounded(lambda: platform.runtime.start(workflow, {}))
+    audit.record(session, instance.id, "scheduler", "instance_started", pdef.start.element_id,
+                 {"process": row.key, "version": row.version, "timer": pdef.start.timer})
+    store_workflow(session, instance, pdef, workflow, runaway)
+    return instance
+
+
 def bounded(run) -> Runaway | None:
     """Run the engine; a loop stopped at the step bound is returned, not raised: the state is
     consistent up to the last step and becomes an incident when stored."""

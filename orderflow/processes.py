@@ -51,6 +51,9 @@ def deploy(session: Session, actor: User | None, files: Mapping[str, bytes | str
         platform.cache.put(pdef)
         audit.record(session, None, row.deployed_by, "process_deployed", None,
                      {"key": row.key, "version": row.version, "sha256": row.sha256})
+        if pdef.start is not None and pdef.start.timer:
+            from . import instances
+            instances.schedule_timer_start(session, row, pdef)
         deployed.append(row)
     return deployed
 

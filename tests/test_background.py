@@ -207,3 +207,28 @@ def test_a_manager_retries_an_incident_from_the_order_page(app, api, clock, flak
     other = app.test_client()
     token = login(other, "sales1")
     assert other.post(f"/incidents/{incident['id']}/retry", data={"csrf_token": token}).status_code == 403
+
+
+TIMER_START = samples.process('''
+  <bpmn:startEvent id="daily" name="Every day"><bpmn:outgoing>f1</bpmn:outgoing>
+    <bpmn:timerEventDefinition><bpmn:timeCycle>R3/PT24H</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:startEvent>
+  <bpmn:scriptTask id="report" name="Report"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    <bpmn:script>reported = True</bpmn:script></bpmn:scriptTask>
+  <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="daily" targetRef="report"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="report" targetRef="end"/>''', "daily_report")
+
+
+def test_a_timer_start_event_runs_on_its_cycle_and_a_new_version_replaces_it(app, api, clock):
+    deploy(api, TIMER_START)
+    [waiting] = api.get("manager1", "/api/v1/instances?process=daily_report").json["items"]
+    assert waiting["status"] == "running" and waiting["started_by"] == "scheduler"
+    for day in range(3):
+        clock.advance(hours=24, seconds=1)
+        run_jobs(app)
+        assert audit_count(app, waiting["id"], "timer_fired") == day + 1
+    assert instance(api, waiting["id"])["status"] == "completed"   # R3: three reports, then done
+    deploy(api, TIMER_START.replace("R3/PT24H", "R5/PT12H"))
+    deploy(api, TIMER_START.replace("R3/PT24H", "R5/PT6H"))       # version 3 retires version 2's waiting one
+    items = api.get("manager1", "/api/v1/instances?process=daily_report").json["items"]
+    assert [(i["version"], i["status"]) for i in items] == [(3, "running"), (2, "terminated"), (1, "completed")]

@@ -33,6 +33,7 @@ class ElementInfo:
     handler: str | None = None   # service tasks
     asynchronous: bool = False   # run the handler as a background job after the step commits
     retry: str | None = None     # R3/PT10S or PT10S,PT1M,PT10M
+    timer: str | None = None     # the timer's date, duration or cycle, for timer events
 
 
 @dataclass

@@ -6,6 +6,7 @@ translated into the service's own errors with the element that failed.
 """
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
@@ -72,12 +73,14 @@ class Runtime:
 
     def fire_timers(self, workflow: BpmnWorkflow) -> list[str]:
         """Let every timer whose time has come fire, run what follows; the timers that fired."""
-        waiting = [t for t in workflow.get_tasks(state=TaskState.WAITING)
-                   if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)]
+        waiting = {t: copy.deepcopy(t.internal_data.get("event_value")) for t in workflow.get_tasks(state=TaskState.WAITING)
+                   if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)}
         with engine_clock(self.clock):
             workflow.refresh_timers()
-        fired = [t.task_spec.bpmn_id or t.task_spec.name for t in waiting
-                 if t.state != TaskState.WAITING or t.internal_data.get("event_fired")]
+        # a cycle stays WAITING and counts down; the others leave WAITING or are marked fired
+        fired = [t.task_spec.bpmn_id or t.task_spec.name for t, before in waiting.items()
+                 if t.state != TaskState.WAITING or t.internal_data.get("event_fired")
+                 or t.internal_data.get("event_value") != before]
         self._run(workflow)
         return fired
 

@@ -89,6 +89,14 @@ def message_keys(root: etree._Element) -> dict[str, list[str]]:
     return keys
 
 
+def _timer_text(el: etree._Element) -> str | None:
+    for tag in ("timeDate", "timeDuration", "timeCycle"):
+        found = el.find(f"bpmn:timerEventDefinition/bpmn:{tag}", NS)
+        if found is not None and found.text:
+            return found.text.strip()
+    return None
+
+
 def _camunda_retry(el: etree._Element) -> str | None:
     cycle = el.find("bpmn:extensionElements/camunda:failedJobRetryTimeCycle", NS)
     return cycle.text.strip() if cycle is not None and cycle.text else None
@@ -122,5 +130,6 @@ def describe_elements(process: etree._Element) -> dict[str, ElementInfo]:
                           or el.get(f"{{{NS['camunda']}}}asyncBefore") == "true"
                           or el.get(f"{{{NS['camunda']}}}async") == "true"),
             retry=props.get("retry") or _camunda_retry(el),
+            timer=_timer_text(el),
         )
     return elements
