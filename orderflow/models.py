@@ -93,7 +93,7 @@ class Instance(Base):
     started_by: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     next_timer_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     # typed order columns the managers filter on
     customer: Mapped[str | None] = mapped_column(String(200), index=True)
@@ -111,6 +111,7 @@ class HumanTask(Base):
         Index("ix_human_tasks_inbox", "status", "group_id", "due_at"),
         Index("ix_human_tasks_instance", "instance_id", "status"),
         Index("ix_human_tasks_assignee", "assignee", "status"),
+        Index("ix_human_tasks_element", "element_id", "status", "ready_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
@@ -255,3 +256,33 @@ class CorrelationKey(Base):
     message: Mapped[str] = mapped_column(String(200))
     property: Mapped[str] = mapped_column(String(200))
     value: Mapped[str] = mapped_column(String(300))
+
+
+class SavedFilter(Base):
+    """A board filter someone saved: its query string, private or shared with everyone."""
+
+    __tablename__ = "saved_filters"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    query: Mapped[str] = mapped_column(Text)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class TaskStat(Base):
+    """Daily roll-up of finished human tasks per step, kept as tasks complete, so analytics
+    never scan the task rows: counts, time limits met, durations and a duration histogram
+    (bucket i counts durations in [2**i, 2**(i+1)) seconds) for medians and p90s."""
+
+    __tablename__ = "task_stats"
+    process_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    element_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True, default="")
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    with_due: Mapped[int] = mapped_column(Integer, default=0)
+    on_time: Mapped[int] = mapped_column(Integer, default=0)
+    total_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    buckets: Mapped[list] = mapped_column(JSON, default=list)
+    decisions: Mapped[dict] = mapped_column(JSON, default=dict)   # decision value -> count

@@ -24,7 +24,7 @@ def current_languages() -> list[str]:
 
 
 def init_app(app: Flask) -> None:
-    from . import api, auth, errors, notifications, pages, present
+    from . import analytics, api, auth, board, errors, monitor, notifications, pages, present
 
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).resolve().parent.parent / "translations"))
     Babel(app, locale_selector=select_locale)
@@ -36,6 +36,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(notifications.bp)  # also GET /api/v1/notifications
+    app.register_blueprint(board.bp)
+    app.register_blueprint(monitor.bp)
+    app.register_blueprint(analytics.bp)
     csrf.exempt(api.bp)  # api.py checks the token itself when the caller uses the cookie
 
     @app.get("/healthz")
