@@ -195,7 +195,8 @@ def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Sna
             continue
         info = pdef.elements.get(ready.element_id)
         new_rows.append(HumanTask(
-            instance_id=instance.id, task_uuid=ready.task_uuid, element_id=ready.element_id,
+            instance_id=instance.id, process_key=instance.process_key,
+            process_version_id=instance.process_version_id, task_uuid=ready.task_uuid, element_id=ready.element_id,
             name=info.name if info else ready.name, group_id=info.group if info else None,
             form_key=info.form_key if info else None, status="ready", ready_at=now, context=ready.data,
             due_at=due_at(info.sla if info else None, now)))

@@ -112,9 +112,15 @@ class HumanTask(Base):
         Index("ix_human_tasks_instance", "instance_id", "status"),
         Index("ix_human_tasks_assignee", "assignee", "status"),
         Index("ix_human_tasks_element", "element_id", "status", "ready_at"),
+        # the monitor counts waiting tasks per element without touching instances
+        Index("ix_human_tasks_monitor", "status", "process_key", "process_version_id", "element_id",
+              "ready_at", "due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    # copied from the instance (they never change) so managers' queries need no join
+    process_key: Mapped[str | None] = mapped_column(String(200))
+    process_version_id: Mapped[int | None] = mapped_column(Integer)
     task_uuid: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(300))
