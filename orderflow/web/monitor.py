@@ -1,11 +1,47 @@
-"""Managers: the diagram view with live counts."""
+"""Managers: the diagram view with live counts on each element."""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, jsonify, render_template, request
+
+from .. import monitor, processes
+from ..db import get_session
+from ..errors import InvalidInput
+from ..i18n import Msg
+from ..permissions import require_overseer
+from .auth import current_actor, login_required
+from .present import iso
 
 bp = Blueprint("monitor", __name__)
 
 
+def _version_arg() -> int | None:
+    raw = request.args.get("version") or None
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise InvalidInput(Msg("'version' must be a whole number."), fields={"version": Msg("Enter a whole number.")})
+    return int(raw)
+
+
+@bp.get("/api/v1/monitor/elements")
+def elements_api():
+    key = request.args.get("process") or ""
+    if not key:
+        raise InvalidInput(Msg("Name the process: ?process=<key>."), fields={"process": Msg("required")})
+    loads = monitor.elements(get_session(), current_actor(), key, _version_arg())
+    return jsonify([{"element_id": e.element_id, "name": e.name, "group": e.group, "waiting": e.waiting,
+                     "overdue": e.overdue, "oldest_ready_at": iso(e.oldest_ready_at), "incidents": e.incidents}
+                    for e in loads])
+
+
 @bp.get("/monitor")
+@login_required
 def diagram():
-    return "coming soon"  # placeholder: replaced by the real page
+    session, actor = get_session(), current_actor()
+    require_overseer(actor, Msg("see where orders wait"))
+    latest = processes.list_latest(session)
+    key = request.args.get("process") or (latest[0].key if latest else "")
+    version = _version_arg()
+    row = processes.get_version(session, key, version) if key else None
+    versions = [v for v in processes.list_versions(session) if v.key == key]
+    return render_template("monitor.html", processes=latest, row=row, versions=versions, version=version)

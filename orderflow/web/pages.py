@@ -14,7 +14,7 @@ from .. import attachments, forms, incidents, instances, processes, tasks
 from ..db import get_session
 from ..errors import InvalidInput
 from ..i18n import Msg
-from ..models import Instance, User
+from ..models import Instance, Membership, User
 from ..permissions import is_overseer, participation
 from .auth import current_actor, login_required, safe_next
 from .present import bilingual, localize_fields, now
@@ -151,8 +151,14 @@ def order(instance_id: int):
     session = get_session()
     view = instances.view(session, current_actor(), instance_id)
     from .. import audit
+    groups = {t.group_id for t in view.open_tasks if t.group_id}
+    contacts: dict[str, list[User]] = {}
+    for user in session.scalars(select(User).join(Membership, Membership.user_id == User.id)
+                                .where(Membership.group_id.in_(groups), User.active.is_(True)).distinct()):
+        for group in groups & user.group_ids:
+            contacts.setdefault(group, []).append(user)
     return render_template("order.html", view=view, events=audit.events(session, instance_id),
-                           names=_names(), now=now(), overseer=is_overseer(current_actor()))
+                           names=_names(), now=now(), overseer=is_overseer(current_actor()), contacts=contacts)
 
 
 @bp.post("/orders/<int:instance_id>/<any(suspend, resume, terminate):action>")

@@ -115,6 +115,18 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return value.astimezone(zone).strftime(fmt)
 
 
+def duration(seconds: float) -> str:
+    """A span of time the way a person says it: 2 d 3 h, 3 h 5 min, 12 min."""
+    from flask_babel import gettext
+    minutes = int(seconds // 60)
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    if days:
+        return gettext("%(d)s d %(h)s h", d=days, h=hours)
+    if hours:
+        return gettext("%(h)s h %(m)s min", h=hours, m=mins)
+    return gettext("%(m)s min", m=mins)
+
+
 def group_label(group_id: str | None) -> str:
     from ..accounts import GROUPS
     names = GROUPS.get(group_id or "")
@@ -124,5 +136,5 @@ def group_label(group_id: str | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(local_time=local_time, bilingual=bilingual, label=label, localize=localize)
+    app.jinja_env.filters.update(duration=duration, local_time=local_time, bilingual=bilingual, label=label, localize=localize)
     app.jinja_env.globals.update(now=now, is_overdue=is_overdue, lang=lang, group_label=group_label)

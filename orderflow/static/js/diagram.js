@@ -93,6 +93,9 @@
       current.forEach(function (id) {
         if (registry.get(id)) { canvas.addMarker(id, 'of-current'); }
       });
+      parseIds(container.getAttribute('data-failed')).forEach(function (id) {
+        if (registry.get(id)) { canvas.addMarker(id, 'of-failed'); }
+      });
       // A large process fitted into the box is too small to read: start at the open tasks.
       if (canvas.viewbox().scale < MIN_READABLE_SCALE) { focusOn(viewer, container, current); }
       container.bpmnViewer = viewer;
