@@ -7,12 +7,13 @@ the job behind an incident, so a manager's retry runs exactly that step again.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Callable
 
 from sqlalchemy.orm import Session
 
 from . import audit, incidents, instances, jobs
 from .engine import due_at
-from .errors import LostRace, StepFailed, TaskNotReady
+from .errors import StepFailed, TaskNotReady
 from .models import HumanTask, Instance, Job
 from .platform import platform_of
 
@@ -35,63 +36,54 @@ def _park(session: Session, job: Job, exc: StepFailed) -> None:
                             getattr(exc, "handler", None))
 
 
+def _advance(session: Session, job: Job, step: Callable, on_failure: Callable | None = None) -> None:
+    """Load the job's instance, let ``step(runtime, workflow, instance)`` move it, store it.
+
+    A failing step rolls back and goes to ``on_failure`` (default: park behind an incident).
+    """
+    instance = _instance(session, job)
+    if instance is None:
+        return
+    pdef, workflow = instances.load(session, instance, None)
+    try:
+        step(platform_of(session).runtime, workflow, instance)
+    except TaskNotReady:  # someone finished the step by other means (by hand, a message)
+        return
+    except StepFailed as exc:
+        return (on_failure or _park)(session, job, exc)
+    instances.store_workflow(session, instance, pdef, workflow)
+
+
 def run_timer(session: Session, job: Job) -> None:
-    instance = _instance(session, job)
-    if instance is None:
-        return
-    pdef, workflow = instances.load(session, instance, None)
-    runtime = platform_of(session).runtime
-    try:
-        fired = runtime.fire_timers(workflow)
-    except LostRace:
-        raise
-    except StepFailed as exc:
-        return _park(session, job, exc)
-    for element_id in fired:
-        audit.record(session, instance.id, None, "timer_fired", element_id, {"job_id": job.id})
-    instances.store_workflow(session, instance, pdef, workflow)
-
-
-def run_service(session: Session, job: Job) -> None:
-    instance = _instance(session, job)
-    if instance is None:
-        return
-    pdef, workflow = instances.load(session, instance, None)
-    try:
-        platform_of(session).runtime.finish_service(workflow, job.task_ref,
-                                                    idempotency_key=f"{instance.id}:{job.task_ref}")
-    except TaskNotReady:
-        return
-    except LostRace:
-        raise
-    except StepFailed as exc:
-        delays = list(job.retry_delays or [])
-        if not delays:
-            return _park(session, job, exc)
-        job_id, attempts = job.id, job.attempts
-        session.rollback()  # the handler's partial writes go; the attempt is recorded
-        job = session.get(Job, job_id)
-        job.attempts, job.last_error, job.retry_delays = attempts + 1, exc.cause or exc.message, delays[1:]
-        job.status, job.lock_owner, job.lock_expires_at = "pending", None, None
-        job.due_at = platform_of(session).clock() + timedelta(seconds=delays[0])
-        jobs.wake(session, job.due_at)
-        return
-    audit.record(session, instance.id, None, "service_completed", job.element_id, {"attempts": job.attempts + 1})
-    instances.store_workflow(session, instance, pdef, workflow)
+    def step(runtime, workflow, instance) -> None:
+        for element_id in runtime.fire_timers(workflow):
+            audit.record(session, instance.id, None, "timer_fired", element_id, {"job_id": job.id})
+    _advance(session, job, step)
 
 
 def run_resume(session: Session, job: Job) -> None:
-    instance = _instance(session, job)
-    if instance is None:
-        return
-    pdef, workflow = instances.load(session, instance, None)
-    try:
-        platform_of(session).runtime.resume(workflow)
-    except LostRace:
-        raise
-    except StepFailed as exc:
+    _advance(session, job, lambda runtime, workflow, instance: runtime.resume(workflow))
+
+
+def run_service(session: Session, job: Job) -> None:
+    def step(runtime, workflow, instance) -> None:
+        runtime.finish_service(workflow, job.task_ref, idempotency_key=f"{instance.id}:{job.task_ref}")
+        audit.record(session, instance.id, None, "service_completed", job.element_id, {"attempts": job.attempts + 1})
+    _advance(session, job, step, _retry_or_park)
+
+
+def _retry_or_park(session: Session, job: Job, exc: StepFailed) -> None:
+    """A failed attempt: try again after the next delay, or park when the retries are spent."""
+    delays = list(job.retry_delays or [])
+    if not delays:
         return _park(session, job, exc)
-    instances.store_workflow(session, instance, pdef, workflow)
+    job_id, attempts = job.id, job.attempts
+    session.rollback()  # the handler's partial writes go; the attempt is recorded
+    job = session.get(Job, job_id)
+    job.attempts, job.last_error, job.retry_delays = attempts + 1, exc.cause or exc.message, delays[1:]
+    job.status, job.lock_owner, job.lock_expires_at = "pending", None, None
+    job.due_at = platform_of(session).clock() + timedelta(seconds=delays[0])
+    jobs.wake(session, job.due_at)
 
 
 def run_sla(session: Session, job: Job) -> None:

@@ -8,18 +8,9 @@ import re
 from tests.helpers import Api, fill
 
 
-def drive_to(api: Api, instance_id: int, element: str) -> dict:
-    for _ in range(30):
-        task = api.open_tasks(instance_id)[0]
-        if task["element_id"] == element:
-            return task
-        assert api.complete(f"{task['group']}1", task["id"]).status_code == 200
-    raise AssertionError(f"never reached {element}")
-
-
 def test_api_upload_with_the_form_and_download(api: Api):
     started = api.start_order()
-    task = drive_to(api, started["id"], "draft_contract")
+    task = api.drive_to(started["id"], "draft_contract")
     detail = api.get("sales1", f"/api/v1/tasks/{task['id']}").json
     data = fill(detail["form"], detail["values"])
     data.pop("contract_file", None)
@@ -37,7 +28,7 @@ def test_api_upload_with_the_form_and_download(api: Api):
 
 def test_a_form_cannot_claim_another_orders_file(api: Api):
     first, second = api.start_order(), api.start_order()
-    task1 = drive_to(api, first["id"], "draft_contract")
+    task1 = api.drive_to(first["id"], "draft_contract")
     detail = api.get("sales1", f"/api/v1/tasks/{task1['id']}").json
     data = fill(detail["form"], detail["values"])
     resp = api.client.post(f"/api/v1/tasks/{task1['id']}/complete", headers=api.auth("sales1"),
@@ -45,7 +36,7 @@ def test_a_form_cannot_claim_another_orders_file(api: Api):
                            content_type="multipart/form-data")
     ref = [h for h in api.get("manager1", f"/api/v1/instances/{first['id']}").json["history"]
            if h["element_id"] == "draft_contract"][0]["data"]["contract_file"]
-    task2 = drive_to(api, second["id"], "draft_contract")
+    task2 = api.drive_to(second["id"], "draft_contract")
     detail = api.get("sales1", f"/api/v1/tasks/{task2['id']}").json
     resp = api.post("sales1", f"/api/v1/tasks/{task2['id']}/complete",
                     {"data": fill(detail["form"], detail["values"], contract_file=ref)})

@@ -52,11 +52,7 @@ def test_message_errors(app, api):
 
 def test_the_banks_deposit_notice_moves_the_order_on(api: Api):
     started = api.start_order()
-    for _ in range(30):
-        task = api.open_tasks(started["id"])[0]
-        if task["element_id"] == "confirm_deposit":
-            break
-        assert api.complete(f"{task['group']}1", task["id"]).status_code == 200
+    task = api.drive_to(started["id"], "confirm_deposit")
     resp = api.post("bank1", "/api/v1/messages/deposit_notice", {
         "correlation": {"order_no": started["business_key"]},
         "payload": {"amount": 5130.0, "payer": "Shenzhen Bright Electronics", "date": "2026-12-01"}})
