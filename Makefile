@@ -35,7 +35,7 @@ endif
 
 help:
 	@echo "make setup   - venv + pip install -e '.[test]', npm ci, vendor assets, translations"
-	@echo "make run     - setup, init-db, deploy, seed-demo, flask run on $(HOST):$(PORT)"
+	@echo "make run     - setup, init-db, deploy, seed-demo, demo orders (once), flask run on $(HOST):$(PORT)"
 	@echo "make test    - setup (+ chromium unless ORDERFLOW_BROWSER_TESTS=0), pytest \$$PYTEST_ARGS"
 	@echo "make bench   - setup, bench/throughput.py"
 	@echo "make clean   - remove .venv, node_modules, vendor assets, .mo files, instance/*.sqlite*"
@@ -90,6 +90,7 @@ run: setup
 	$(VENV)/bin/flask init-db
 	$(VENV)/bin/flask deploy
 	$(VENV)/bin/flask seed-demo
+	$(VENV)/bin/flask simulate --orders 60 --if-empty
 	$(VENV)/bin/flask run --host $(HOST) --port $(PORT)
 
 test: $(TEST_PREREQS)

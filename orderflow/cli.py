@@ -1,4 +1,4 @@
-"""`flask` commands: init-db, deploy, seed-demo."""
+"""`flask` commands: init-db, deploy, seed-demo, simulate, worker."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -58,6 +58,32 @@ def seed_demo() -> None:
     click.echo(f"Demo users ready ({created} created).")
 
 
+@click.command("simulate")
+@click.option("--orders", default=60, show_default=True, type=click.IntRange(min=1), help="How many orders.")
+@click.option("--seed", type=int, default=None, help="Random seed, to repeat a run (default: a new one).")
+@click.option("--days", default=60, show_default=True, type=click.IntRange(min=1),
+              help="Spread the orders over this many past days.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when orders exist already (for `make run`).")
+@with_appcontext
+def simulate(orders: int, seed: int | None, days: int, if_empty: bool) -> None:
+    """Demo data: drive orders through the flow over the past days (users from seed-demo); never in production."""
+    from . import simulate as simulation
+
+    database = _db()
+    with database.session() as session:
+        if if_empty and simulation.has_orders(session):
+            click.echo("Orders exist already; nothing simulated.")
+            return
+    with click.progressbar(length=orders, label=f"Simulating {orders} orders over {days} days") as bar:
+        try:
+            result = simulation.run(database, orders=orders, seed=seed, days=days, progress=bar.update)
+        except LookupError as exc:  # no deployed order_flow or no demo users
+            raise click.ClickException(f"{exc}. Run `flask deploy` and `flask seed-demo` first.") from None
+    click.echo(f"{result.orders} orders (seed {result.seed}): {result.completed} completed, "
+               f"{result.in_flight} in flight, {result.overdue_tasks} overdue task(s); "
+               f"{result.steps} steps, {result.jobs} background job(s), {result.escalations} SLA escalation(s).")
+
+
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Run what is due now, then exit.")
 @with_appcontext
@@ -78,5 +104,5 @@ def worker(once: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_db, deploy, seed_demo, worker):
+    for command in (init_db, deploy, seed_demo, simulate, worker):
         app.cli.add_command(command)

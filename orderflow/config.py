@@ -57,6 +57,12 @@ DEFAULTS: dict[str, Any] = {
     "ORDERFLOW_MAIL_FROM": "orderflow@localhost",
     # Address of the service as people reach it, for absolute links in mails
     "ORDERFLOW_BASE_URL": "http://127.0.0.1:5000",
+    # Board: an order not yet delivered is at risk this many days before its promised date (and after)
+    "ORDERFLOW_RISK_DAYS": 7,
+    # The user task whose completion delivers an order (board: delivered yet?; analytics: on time?)
+    "ORDERFLOW_DELIVERY_STEP": "ship_order",
+    # Analytics: the inspection step whose "fail" decisions are the rework rate
+    "ORDERFLOW_QC_STEP": "qc_inspection",
 }
 
 

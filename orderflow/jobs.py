@@ -20,6 +20,7 @@ from .platform import platform_of
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
+TIMER_MARGIN = timedelta(milliseconds=1)
 KINDS: dict[str, Callable[[Session, Job], None]] = {}  # kind -> runner, filled by job_kinds.py
 
 
@@ -48,7 +49,8 @@ def sync_timer(session: Session, instance: Instance) -> None:
     """Keep exactly one pending timer job per instance, due at its next timer."""
     pending = session.scalar(select(Job).where(Job.instance_id == instance.id, Job.kind == "timer",
                                                Job.status == "pending"))
-    due = instance.next_timer_at if instance.status == "running" else None
+    # SpiffWorkflow fires a timer only once its time has strictly passed: look just after it
+    due = instance.next_timer_at + TIMER_MARGIN if instance.status == "running" and instance.next_timer_at else None
     if due is None:
         if pending is not None:
             pending.status, pending.finished_at = "done", platform_of(session).clock()

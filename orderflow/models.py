@@ -83,6 +83,12 @@ class ProcessVersion(Base):
 
 class Instance(Base):
     __tablename__ = "instances"
+    __table_args__ = (
+        # the board filters and sorts open orders on this index alone: the order columns sit
+        # after the engine state in the row, where SQLite reaches them through overflow pages
+        Index("ix_instances_board", "status", "process_key", "process_version_id", "started_at", "promised_date",
+              "order_total", "business_key", "customer", "started_by"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"), index=True)
     process_key: Mapped[str] = mapped_column(String(200), index=True)
@@ -101,7 +107,9 @@ class Instance(Base):
     promised_date: Mapped[date | None] = mapped_column(Date)
     outcome: Mapped[str | None] = mapped_column(String(40))
 
-    version: Mapped[ProcessVersion] = relationship(lazy="joined")
+    # loaded once per version through the identity map: a join would copy the version's large
+    # JSON (sources, forms) into every inbox row
+    version: Mapped[ProcessVersion] = relationship(lazy="select")
     __mapper_args__ = {"version_id_col": lock_version}
 
 
@@ -115,6 +123,10 @@ class HumanTask(Base):
         # the monitor counts waiting tasks per element without touching instances
         Index("ix_human_tasks_monitor", "status", "process_key", "process_version_id", "element_id",
               "ready_at", "due_at"),
+        # the board: ready tasks by order with everything it filters and sorts on (covering);
+        # also "has this order done its delivery step" in one seek
+        Index("ix_human_tasks_board", "status", "instance_id", "element_id", "due_at", "ready_at", "group_id",
+              "assignee", "process_key", "process_version_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))

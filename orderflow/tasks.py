@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
-from . import attachments, audit, forms, instances, jobs, processes
+from . import analytics, attachments, audit, forms, instances, jobs, processes
 from .errors import Conflict, InvalidInput, NotFound, TaskNotReady
 from .i18n import Msg, status_word
 from .models import HumanTask, Instance, User
@@ -36,7 +36,8 @@ def inbox_query(actor: User, scope: str = "groups", process: str | None = None,
         query = query.where(Instance.business_key == business_key)
     if element:
         query = query.where(HumanTask.element_id == element)
-    return query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+    # NULLS LAST keeps the (status, group_id, due_at) index usable where "due_at IS NULL" would not
+    return query.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.id)
 
 
 def is_overdue(task: HumanTask, now: datetime) -> bool:
@@ -120,6 +121,7 @@ def complete(session: Session, actor: User, task_id: int, data: Any, password: s
     runaway = instances.bounded(lambda: platform_of(session).runtime.complete(workflow, task.task_uuid, clean))
     now = platform_of(session).clock()
     task.status, task.completed_at, task.completed_by, task.data = "completed", now, actor.username, clean
+    analytics.record_completion(session, task)
     jobs.close_sla_jobs(session, [task.id])
     if view.signature:
         clean_record = {**clean, "signed": True}

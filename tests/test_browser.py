@@ -88,3 +88,20 @@ def test_new_order_in_the_browser_and_the_diagram(live_server, page):
     diagram.and_(page.locator("[data-loaded='true']")).wait_for(timeout=15000)
     assert page.locator(".djs-element.of-current").count() >= 1
     assert page.locator(".djs-element.of-done").count() >= 1
+
+
+def test_diagram_view_badges_lead_to_the_filtered_board(live_server, page):
+    app, base = live_server
+    api = Api(app.test_client())
+    for _ in range(2):
+        api.start_order()
+    login(page, base, "manager1")
+    page.goto(f"{base}/monitor?process=order_flow")
+    page.locator("#monitor-diagram[data-loaded='true']").wait_for(timeout=15000)
+    badge = page.locator(".of-badge[data-element='check_stock']")
+    assert badge.locator(".of-badge-count").inner_text() == "2"
+    badge.click()
+    page.wait_for_url("**/board?**element=check_stock**")
+    rows = page.locator("table tbody tr")
+    assert rows.count() == 2
+    assert all("SO-" in rows.nth(i).inner_text() for i in range(2))

@@ -1,0 +1,486 @@
+"""Analytics for performance reviews: the task_stats roll-up and the managers' report.
+
+``record_completion`` runs in the transaction that completes a human task and adds it to its
+step's daily row in ``task_stats`` (counts, time limits met, seconds, a duration histogram,
+decisions). ``report`` reads those rows, the instances' indexed start and end times and, for
+on-time delivery, the delivery step's finished tasks in the period (through their index); it
+never scans ``human_tasks`` for durations. ``rebuild`` recomputes the roll-up from the tasks.
+
+Days and weeks are UTC days; a week starts on Monday (ISO weeks). SQLite and PostgreSQL.
+"""
+from __future__ import annotations
+
+import csv as _csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from itertools import zip_longest
+from typing import Any, Callable, Iterable
+
+from sqlalchemy import String, case, cast, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
+
+from . import processes
+from .errors import InvalidInput
+from .i18n import Msg
+from .models import HumanTask, Instance, TaskStat, User
+from .permissions import require_overseer
+from .platform import platform_of
+
+MAX_BUCKETS = 40                 # bucket i holds durations in [2**i, 2**(i+1)) seconds; 2**40 s is 34,000 years
+MAX_RANGE_DAYS = 5 * 366         # a report covers at most five years
+AFTER_SALES_PROCESS = "after_sales"
+FAIL_DECISION = "fail"
+SEE_ANALYTICS = Msg("see analytics")   # completes "Only managers and administrators may ..."
+_KEY = ("process_key", "element_id", "day", "group_id")
+
+
+# -- keeping the roll-up -------------------------------------------------------------------
+
+def bucket_of(seconds: float) -> int:
+    """floor(log2(max(seconds, 1))), capped at the last bucket."""
+    return min(int(max(seconds, 1.0)).bit_length() - 1, MAX_BUCKETS - 1)
+
+
+@dataclass
+class _Completion:
+    key: tuple            # (process_key, element_id, UTC day, group_id or "")
+    seconds: float        # ready -> completed
+    has_due: bool
+    on_time: bool
+    decision: str | None
+
+
+def _measure(process_key: str, element_id: str, group_id: str | None, ready_at: datetime | None,
+             due_at: datetime | None, completed_at: datetime, decision: Any) -> _Completion:
+    seconds = max((completed_at - ready_at).total_seconds(), 0.0) if ready_at else 0.0
+    return _Completion((process_key, element_id, completed_at.astimezone(timezone.utc).date(), group_id or ""),
+                       seconds, due_at is not None, due_at is not None and completed_at <= due_at,
+                       None if decision in (None, "") else str(decision))
+
+
+def _add(buckets: list[int] | None, decisions: dict[str, int] | None, done: _Completion) -> tuple[list, dict]:
+    """The histogram and decision counts with one more completion (new objects)."""
+    buckets = list(buckets or [])
+    index = bucket_of(done.seconds)
+    buckets.extend([0] * (index + 1 - len(buckets)))
+    buckets[index] += 1
+    decisions = dict(decisions or {})
+    if done.decision is not None:
+        decisions[done.decision] = decisions.get(done.decision, 0) + 1
+    return buckets, decisions
+
+
+def record_completion(session: Session, task: HumanTask) -> None:
+    """Add a just-completed task to its step's row for the day; safe under concurrent commits.
+
+    The row is created empty if missing (INSERT … ON CONFLICT DO NOTHING, so two transactions
+    creating it at once both go on), read under its lock (``FOR UPDATE`` on PostgreSQL; on
+    SQLite the insert has already taken the database's write lock) and updated with
+    ``completed = completed + 1`` style increments in the same statement as the histogram.
+    """
+    if task.completed_at is None:
+        return
+    done = _measure(task.process_key or task.instance.process_key, task.element_id, task.group_id, task.ready_at,
+                    task.due_at, task.completed_at,
+                    task.data.get("decision") if isinstance(task.data, dict) else None)
+    _create_zero_row(session, done.key)
+    row = session.get(TaskStat, done.key, with_for_update=True, populate_existing=True)
+    buckets, decisions = _add(row.buckets, row.decisions, done)
+    session.execute(
+        update(TaskStat).where(*_key_filter(done.key)).values(
+            completed=TaskStat.completed + 1, with_due=TaskStat.with_due + int(done.has_due),
+            on_time=TaskStat.on_time + int(done.on_time), total_seconds=TaskStat.total_seconds + done.seconds,
+            buckets=buckets, decisions=decisions,
+        ).execution_options(synchronize_session=False))
+    session.expire(row)   # the counters changed in SQL; read them again if anyone asks
+
+
+def rebuild(session: Session) -> int:
+    """Recompute all of task_stats from the completed human tasks; returns how many were counted.
+
+    For data from before the roll-up existed or after a bulk import: it reads every completed
+    task once (the report never does). Run it when few people are working: completions that
+    commit while it runs may be counted twice or not at all. No commit.
+    """
+    session.execute(delete(TaskStat))
+    rows: dict[tuple, TaskStat] = {}
+    query = (select(func.coalesce(HumanTask.process_key, Instance.process_key), HumanTask.element_id,
+                    HumanTask.group_id, HumanTask.ready_at, HumanTask.due_at, HumanTask.completed_at,
+                    HumanTask.data["decision"].as_string())
+             .join(Instance, Instance.id == HumanTask.instance_id)
+             .where(HumanTask.status == "completed", HumanTask.completed_at.is_not(None)))
+    counted = 0
+    for values in session.execute(query.execution_options(yield_per=5000)):
+        done = _measure(*values)
+        row = rows.get(done.key)
+        if row is None:
+            row = rows[done.key] = TaskStat(**dict(zip(_KEY, done.key)), completed=0, with_due=0, on_time=0,
+                                            total_seconds=0.0, buckets=[], decisions={})
+        row.buckets, row.decisions = _add(row.buckets, row.decisions, done)
+        row.completed += 1
+        row.with_due += int(done.has_due)
+        row.on_time += int(done.on_time)
+        row.total_seconds += done.seconds
+        counted += 1
+    session.add_all(rows.values())
+    session.flush()
+    return counted
+
+
+def _key_filter(key: tuple) -> list:
+    return [getattr(TaskStat, name) == value for name, value in zip(_KEY, key)]
+
+
+def _create_zero_row(session: Session, key: tuple) -> None:
+    values = dict(zip(_KEY, key), completed=0, with_due=0, on_time=0, total_seconds=0.0, buckets=[],
+                  decisions={})
+    make = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
+    session.execute(make(TaskStat.__table__).values(**values).on_conflict_do_nothing(index_elements=list(_KEY)))
+
+
+# -- the report ------------------------------------------------------------------------------
+
+@dataclass
+class Rate:
+    """``part`` of ``whole``; ``value`` is None when there is nothing to divide by."""
+
+    part: int = 0
+    whole: int = 0
+
+    @property
+    def value(self) -> float | None:
+        return self.part / self.whole if self.whole else None
+
+
+@dataclass
+class StepRow:
+    process_key: str
+    element_id: str
+    name: str
+    group: str
+    count: int
+    with_due: int
+    on_time: int
+    mean_seconds: float | None
+    median_seconds: float | None
+    p90_seconds: float | None
+
+    @property
+    def compliance(self) -> float | None:
+        return Rate(self.on_time, self.with_due).value
+
+
+@dataclass
+class GroupRow:
+    group: str
+    count: int = 0
+    with_due: int = 0
+    on_time: int = 0
+
+    @property
+    def compliance(self) -> float | None:
+        return Rate(self.on_time, self.with_due).value
+
+
+@dataclass
+class WeekRow:
+    week_start: date    # the Monday
+    started: int = 0
+    finished: int = 0
+
+    @property
+    def label(self) -> str:
+        year, week, _ = self.week_start.isocalendar()
+        return f"{year}-W{week:02d}"
+
+
+@dataclass
+class Report:
+    start: date
+    end: date
+    process: str | None
+    steps: list[StepRow] = field(default_factory=list)
+    groups: list[GroupRow] = field(default_factory=list)
+    weeks: list[WeekRow] = field(default_factory=list)
+    delivery: Rate = field(default_factory=Rate)   # shipped on or before the promised date / shipped
+    rework: Rate = field(default_factory=Rate)     # QC fails / QC inspections
+    returns: Rate = field(default_factory=Rate)    # after-sales cases / orders completed
+    delivery_step: str = "ship_order"
+    qc_step: str = "qc_inspection"
+
+
+def report(session: Session, actor: User, start: date, end: date, process: str | None = None) -> Report:
+    """Cycle times and time limits per step and department, orders per week, headline rates."""
+    require_overseer(actor, SEE_ANALYTICS)
+    _check_range(start, end)
+    if process:
+        processes.get_version(session, process)   # 404 for a process that was never deployed
+    config = platform_of(session).config
+    result = Report(start, end, process or None,
+                    delivery_step=config.get("ORDERFLOW_DELIVERY_STEP", "ship_order"),
+                    qc_step=config.get("ORDERFLOW_QC_STEP", "qc_inspection"))
+    result.steps = _steps(session, start, end, result.process)
+    result.groups = _groups(result.steps)
+    result.weeks = _weeks(session, start, end, result.process)
+    result.delivery = _delivery(session, start, end, result.process, result.delivery_step)
+    result.rework = _rework(session, start, end, result.process, result.qc_step)
+    finished = sum(w.finished for w in result.weeks)
+    result.returns = Rate(_count_started(session, start, end, AFTER_SALES_PROCESS), finished)
+    return result
+
+
+def _check_range(start: date, end: date) -> None:
+    if start > end:
+        raise InvalidInput(Msg("The start date %(start)s is after the end date %(end)s; swap them.",
+                               start=start.isoformat(), end=end.isoformat()),
+                           fields={"from": Msg("after the end date")})
+    if (end - start).days >= MAX_RANGE_DAYS:
+        raise InvalidInput(Msg("A report covers at most %(days)s days; choose a shorter period.",
+                               days=MAX_RANGE_DAYS), fields={"from": Msg("too far back")})
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start 00:00 UTC, the day after end 00:00 UTC)."""
+    return (datetime.combine(start, time.min, tzinfo=timezone.utc),
+            datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc))
+
+
+def _stat_filter(start: date, end: date, process: str | None) -> list:
+    where = [TaskStat.day >= start, TaskStat.day <= end]
+    if process:
+        where.append(TaskStat.process_key == process)
+    return where
+
+
+def _steps(session: Session, start: date, end: date, process: str | None) -> list[StepRow]:
+    rows = session.execute(select(
+        TaskStat.process_key, TaskStat.element_id, TaskStat.group_id, TaskStat.completed, TaskStat.with_due,
+        TaskStat.on_time, TaskStat.total_seconds, cast(TaskStat.buckets, String),
+    ).where(*_stat_filter(start, end, process)))
+    merged: dict[tuple[str, str, str], list] = {}
+    for process_key, element_id, group_id, completed, with_due, on_time, seconds, buckets in rows:
+        acc = merged.get((process_key, element_id, group_id))
+        if acc is None:
+            acc = merged[(process_key, element_id, group_id)] = [0, 0, 0, 0.0, []]
+        acc[0] += completed
+        acc[1] += with_due
+        acc[2] += on_time
+        acc[3] += seconds
+        acc[4].append(buckets or "[]")
+    names = _StepNames(session)
+    steps = []
+    for (pk, element, group), (n, due, ok, secs, texts) in merged.items():
+        # one json.loads per step, not per row: the histograms are added column by column
+        hist = [sum(column) for column in zip_longest(*json.loads("[" + ",".join(texts) + "]"), fillvalue=0)]
+        steps.append(StepRow(pk, element, names.name(pk, element), group, n, due, ok, (secs / n) if n else None,
+                             quantile(hist, 0.5), quantile(hist, 0.9)))
+    steps.sort(key=lambda s: (s.process_key, names.position(s.process_key, s.element_id), s.element_id, s.group))
+    return steps
+
+
+class _StepNames:
+    """Step names and diagram order from the latest version of each process."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.elements: dict[str, dict] = {}
+
+    def _of(self, process_key: str) -> dict:
+        if process_key not in self.elements:
+            row = processes.latest_version(self.session, process_key)
+            self.elements[process_key] = processes.definition(self.session, row).elements if row else {}
+        return self.elements[process_key]
+
+    def name(self, process_key: str, element_id: str) -> str:
+        info = self._of(process_key).get(element_id)
+        return info.name if info else element_id
+
+    def position(self, process_key: str, element_id: str) -> int:
+        order = self._of(process_key)
+        return list(order).index(element_id) if element_id in order else len(order)
+
+
+def quantile(buckets: list[int], q: float) -> float | None:
+    """The q-quantile of a log2 histogram: find the bucket holding rank q·n, interpolate linearly
+    inside it (bucket 0 spans [0, 2) s, bucket i [2**i, 2**(i+1)) s). None without data."""
+    total = sum(buckets)
+    if total <= 0:
+        return None
+    rank = q * total
+    seen = 0
+    for i, n in enumerate(buckets):
+        if n and seen + n >= rank:
+            low, high = (0.0 if i == 0 else float(2 ** i)), float(2 ** (i + 1))
+            return low + (high - low) * (rank - seen) / n
+        seen += n
+    return float(2 ** len(buckets))   # unreachable: rank <= total
+
+
+def _groups(steps: Iterable[StepRow]) -> list[GroupRow]:
+    from .accounts import GROUPS
+    found: dict[str, GroupRow] = {}
+    for step in steps:
+        row = found.setdefault(step.group, GroupRow(step.group))
+        row.count += step.count
+        row.with_due += step.with_due
+        row.on_time += step.on_time
+    order = list(GROUPS)
+    return sorted(found.values(), key=lambda g: (order.index(g.group) if g.group in order else len(order), g.group))
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _unindexed(session: Session, column):
+    """The column behind SQLite's unary ``+``, which keeps its planner off that column's indexes.
+
+    The instance row holds the engine state (tens of KB) before started_at, ended_at and
+    promised_date, so SQLite reads those through overflow pages: the report must take them from
+    their own indexes, never from a scan that picks rows by status or process first. PostgreSQL
+    keeps large values out of line and plans from statistics: the column as it is.
+    """
+    if _dialect(session) == "sqlite":
+        return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
+    return column
+
+
+def _week_of(session: Session, column):
+    """The Monday of the column's UTC week, as SQL for this database."""
+    if _dialect(session) == "postgresql":
+        return func.to_char(func.date_trunc("week", func.timezone("UTC", column)), "YYYY-MM-DD")
+    return func.strftime("%Y-%m-%d", column, "weekday 0", "-6 days")
+
+
+def _weeks(session: Session, start: date, end: date, process: str | None) -> list[WeekRow]:
+    low, high = _bounds(start, end)
+    first = start - timedelta(days=start.weekday())
+    weeks = {first + timedelta(weeks=i): WeekRow(first + timedelta(weeks=i))
+             for i in range((end - first).days // 7 + 1)}
+    finished = [_unindexed(session, Instance.status) == "completed"]
+    for column, attr, extra in ((Instance.started_at, "started", []), (Instance.ended_at, "finished", finished)):
+        week = _week_of(session, column).label("week")
+        query = select(week, func.count()).where(column >= low, column < high, *extra)
+        if process:
+            query = query.where(_unindexed(session, Instance.process_key) == process)
+        for value, count in session.execute(query.group_by(week)):
+            row = weeks.get(date.fromisoformat(value))
+            if row is not None:
+                setattr(row, attr, count)
+    return list(weeks.values())
+
+
+def _longest(session: Session, step: str, process: str | None) -> timedelta | None:
+    """An upper bound of the step's durations: the top of the highest histogram bucket in use
+    (a list of n buckets holds durations under 2**n s). None when the step has no statistics.
+    Sound because every completion is counted (``record_completion``; ``rebuild`` for older data)."""
+    query = select(func.max(func.json_array_length(TaskStat.buckets))).where(TaskStat.element_id == step)
+    if process:
+        query = query.where(TaskStat.process_key == process)
+    length = session.scalar(query)
+    return timedelta(seconds=2 ** min(int(length), MAX_BUCKETS)) if length else None
+
+
+def _delivery(session: Session, start: date, end: date, process: str | None, step: str) -> Rate:
+    """Orders whose delivery step finished in the period: how many on or before the promised date.
+
+    The promised date is the one the delivery task was given with the order's data (its
+    ``context``); the order's own column is read only for a task without one, because reading
+    it means SQLite walks the order's stored engine state. Dates compare as ISO text, UTC days.
+    """
+    low, high = _bounds(start, end)
+    if _dialect(session) == "postgresql":
+        shipped_on = func.to_char(func.timezone("UTC", HumanTask.completed_at), "YYYY-MM-DD")
+    else:
+        shipped_on = func.date(HumanTask.completed_at)
+    of_order = select(cast(Instance.promised_date, String)).where(Instance.id == HumanTask.instance_id)
+    promised = func.coalesce(HumanTask.context["promised_date"].as_string(), of_order.scalar_subquery())
+    query = (select(func.count(promised), func.coalesce(func.sum(case((shipped_on <= promised, 1), else_=0)), 0))
+             .where(HumanTask.element_id == step, HumanTask.status == "completed", HumanTask.ready_at < high,
+                    HumanTask.completed_at >= low, HumanTask.completed_at < high))
+    longest = _longest(session, step, process)
+    if longest is not None:   # a task finished in the period became ready at most `longest` before it
+        query = query.where(HumanTask.ready_at >= low - longest)
+    if process:
+        query = query.where(HumanTask.process_key == process)
+    judged, on_time = session.execute(query).one()
+    return Rate(int(on_time or 0), int(judged or 0))
+
+
+def _rework(session: Session, start: date, end: date, process: str | None, step: str) -> Rate:
+    fails = inspections = 0
+    for completed, decisions in session.execute(select(TaskStat.completed, TaskStat.decisions).where(
+            TaskStat.element_id == step, *_stat_filter(start, end, process))):
+        inspections += completed
+        fails += int((decisions or {}).get(FAIL_DECISION, 0))
+    return Rate(fails, inspections)
+
+
+def _count_started(session: Session, start: date, end: date, process: str) -> int:
+    """Instances of ``process`` started in the period (0 at once when there has never been one)."""
+    if session.scalar(select(Instance.id).where(Instance.process_key == process).limit(1)) is None:
+        return 0
+    low, high = _bounds(start, end)
+    return session.scalar(select(func.count()).select_from(Instance).where(
+        Instance.started_at >= low, Instance.started_at < high,
+        _unindexed(session, Instance.process_key) == process)) or 0
+
+
+# -- shapes for the edge -----------------------------------------------------------------------
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return round(value, digits) if value is not None else None
+
+
+def as_dict(result: Report) -> dict[str, Any]:
+    """The report as JSON: seconds for durations, shares as fractions (0.95 = 95 %)."""
+    def rate(r: Rate) -> dict[str, Any]:
+        return {"part": r.part, "whole": r.whole, "rate": _round(r.value, 4)}
+    return {
+        "from": result.start.isoformat(), "to": result.end.isoformat(), "process": result.process,
+        "steps": [{"process": s.process_key, "element_id": s.element_id, "name": s.name, "group": s.group,
+                   "count": s.count, "with_due": s.with_due, "on_time": s.on_time,
+                   "compliance": _round(s.compliance, 4), "mean_seconds": _round(s.mean_seconds),
+                   "median_seconds": _round(s.median_seconds), "p90_seconds": _round(s.p90_seconds)}
+                  for s in result.steps],
+        "groups": [{"group": g.group, "count": g.count, "with_due": g.with_due, "on_time": g.on_time,
+                    "compliance": _round(g.compliance, 4)} for g in result.groups],
+        "weeks": [{"week": w.label, "week_start": w.week_start.isoformat(), "started": w.started,
+                   "finished": w.finished} for w in result.weeks],
+        "on_time_delivery": {**rate(result.delivery), "step": result.delivery_step},
+        "rework": {**rate(result.rework), "step": result.qc_step},
+        "returns": {**rate(result.returns), "process": AFTER_SALES_PROCESS},
+    }
+
+
+STEP_COLUMNS = (Msg("Process"), Msg("Step"), Msg("Step name"), Msg("Department"), Msg("Completed"),
+                Msg("Median (h)"), Msg("90th percentile (h)"), Msg("Mean (h)"), Msg("With time limit"),
+                Msg("Within time limit"), Msg("Compliance (share)"))
+WEEK_COLUMNS = (Msg("Week"), Msg("Week starts"), Msg("Orders started"), Msg("Orders finished"))
+
+
+def _hours(seconds: float | None) -> str:
+    return f"{seconds / 3600:.2f}" if seconds is not None else ""
+
+
+def csv(result: Report, translate: Callable[[Any], str] = str) -> str:
+    """The step table, a blank line, the weekly table: UTF-8 text with a BOM so Excel reads it."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = _csv.writer(out)
+    writer.writerow([translate(c) for c in STEP_COLUMNS])
+    for s in result.steps:
+        writer.writerow([s.process_key, s.element_id, s.name, s.group, s.count, _hours(s.median_seconds),
+                         _hours(s.p90_seconds), _hours(s.mean_seconds), s.with_due, s.on_time,
+                         "" if s.compliance is None else f"{s.compliance:.4f}"])
+    writer.writerow([])
+    writer.writerow([translate(c) for c in WEEK_COLUMNS])
+    for w in result.weeks:
+        writer.writerow([w.label, w.week_start.isoformat(), w.started, w.finished])
+    return out.getvalue()

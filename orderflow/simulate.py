@@ -1,0 +1,561 @@
+"""Demo data: orders driven through the real domain layer, backdated over the past weeks.
+
+Every order is started with ``instances.start`` and every step completed with
+``tasks.complete`` by the demo user ``<group>1``, with form data filled from the step's JSON
+Schema, so the rows, the audit trail, timers and SLA escalations are the ones the service
+itself writes. The platform clock is moved instead of waiting: events of all orders run in
+time order (a heap of (time, order)), and the background jobs that fall due in between (SLA
+timers, escalations, reminders) run at their own due time, as a worker would have run them.
+
+About two thirds of the orders are planned to finish before now; the others are left in
+flight wherever their clock stood "now", so the board and the diagram show waiting work, some
+of it overdue. Each step waits a log-normal time around its time limit: most on time, about
+15 % late, a few very late. Exceptions are drawn per order: QC failures, deposit shortfalls,
+change requests during production, big orders needing the vp, rejections at review.
+
+Never run this against a production database.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Callable
+
+from sqlalchemy import func, select
+
+from . import instances, job_kinds, jobs, processes, tasks  # noqa: F401  (job_kinds registers the runners)
+from .engine import due_at
+from .models import HumanTask, Instance, Notification, User
+
+PROCESS = "order_flow"
+PASSWORD = "demo"  # the demo users' password: sign_release is an electronic signature
+
+# Log-normal wait around a step's time limit: median 0.5 x limit, sigma 0.75 -> ~18 % beyond
+# the limit; VERY_LATE of the steps additionally wait 2-4 times longer.
+MEDIAN, SIGMA, VERY_LATE = 0.5, 0.75, 0.02
+MEAN_FACTOR = 0.72             # mean of the wait / limit with the tail above, for planning
+LONG_LIMIT = timedelta(days=3)  # steps with longer limits are compressed for orders that must finish
+DEFAULT_LIMIT = timedelta(days=1)
+COMMIT_EVERY = 20
+JOB_LAG = timedelta(seconds=1)  # a worker runs a job this long after it falls due
+
+# Share of orders with each exception (the rest go straight through).
+RATES = {"reject": 0.03, "big": 0.05, "deposit_shortfall": 0.08, "change": 0.05, "qc_fail": 0.10,
+         "stock_shortage": 0.05, "shortage_cancel": 0.15, "sample_revise": 0.06, "contract_revise": 0.04,
+         "material_shortage": 0.07, "schedule_revise": 0.03, "balance_shortfall": 0.04}
+IN_FLIGHT = 1 / 3
+STALLED = 0.35       # share of the orders in flight stuck at a step whose limit passed lately
+STALL_WINDOW = 0.15  # "lately": within this share of the simulated days
+
+# The happy path, in order; a tuple holds parallel branches (each a sequence of steps).
+MAIN_PATH: list[Any] = [
+    "check_stock", "review_order", "approve_order_manager", "confirm_sample", "spec_sheet", "draft_contract",
+    "review_contract", "confirm_deposit", "release_order",
+    (("make_bom", "purchase_materials"), ("design_artwork",), ("contract_review",)),
+    "track_materials", "schedule_production", "approve_schedule", "produce", "qc_inspection", "goods_in",
+    "confirm_balance", "prepare_sales_list", "sign_release", "ship_order", "confirm_receipt", "archive_documents",
+]
+
+CUSTOMERS = [
+    ("Shenzhen Bright Electronics", "standard", "Bao'an District, Shenzhen", "Ms Li", "+86 755 2555 0101"),
+    ("Guangzhou Pearl Trading", "key", "Tianhe Road 88, Guangzhou", "Mr Chen", "+86 20 3888 0102"),
+    ("Hong Kong Vision Ltd", "strategic", "Room 5, Harbour Road, Hong Kong", "Ms Wong", "+852 5555 0103"),
+    ("Dubai Star Home Appliances", "key", "Deira, Dubai, UAE", "Mr Al Mansouri", "+971 4 555 0104"),
+    ("Lagos Digital Homes", "standard", "Ikeja, Lagos, Nigeria", "Mr Okafor", "+234 1 555 0105"),
+    ("Nairobi Screens Co.", "standard", "Industrial Area, Nairobi, Kenya", "Ms Wanjiru", "+254 20 555 0106"),
+    ("Sao Paulo Eletronicos", "key", "Av. Paulista 1000, Sao Paulo", "Sr Silva", "+55 11 5555 0107"),
+    ("Istanbul Teknoloji A.S.", "standard", "Ikitelli OSB, Istanbul", "Mr Yilmaz", "+90 212 555 0108"),
+    ("Warsaw Media Group", "standard", "ul. Prosta 20, Warsaw", "Ms Nowak", "+48 22 555 0109"),
+    ("Manila Consumer Tech", "standard", "Makati City, Manila", "Mr Reyes", "+63 2 5555 0110"),
+    ("Jakarta Elektronik Mandiri", "key", "Cikarang, Jakarta", "Mr Santoso", "+62 21 555 0111"),
+    ("Hanoi Smart TV JSC", "standard", "Cau Giay, Hanoi", "Ms Nguyen", "+84 24 5555 0112"),
+    ("Karachi Home Entertainment", "standard", "SITE Area, Karachi", "Mr Khan", "+92 21 555 0113"),
+    ("Cairo Sat Systems", "key", "Nasr City, Cairo", "Mr Hassan", "+20 2 555 0114"),
+    ("Mexico Cable Partners", "strategic", "Col. Polanco, Mexico City", "Sra Garcia", "+52 55 5555 0115"),
+    ("Tashkent Telecom Supply", "standard", "Chilonzor, Tashkent", "Mr Karimov", "+998 71 555 0116"),
+    ("Dhaka Vision Traders", "standard", "Tejgaon, Dhaka", "Mr Rahman", "+880 2 555 0117"),
+    ("Riyadh Digital Trading", "key", "Olaya Street, Riyadh", "Mr Al Qahtani", "+966 11 555 0118"),
+    ("Lima Teleco SAC", "standard", "Miraflores, Lima", "Sra Torres", "+51 1 555 0119"),
+    ("Almaty Satellite TV", "standard", "Medeu District, Almaty", "Ms Abenova", "+7 727 555 0120"),
+    ("Ningbo Hotel Supplies", "standard", "Yinzhou District, Ningbo", "Mr Zhao", "+86 574 555 0121"),
+    ("Chengdu Operator Services", "strategic", "Hi-tech Zone, Chengdu", "Ms Yang", "+86 28 555 0122"),
+]
+PRODUCTS = [  # product, spec, unit price range (USD)
+    ("TV-24", "24 inch HD, DVB-T2", (38, 52)), ("TV-32", "32 inch HD, DVB-T2/S2", (62, 90)),
+    ("TV-43", "43 inch FHD, Android TV", (118, 160)), ("TV-55", "55 inch UHD, Android TV", (210, 290)),
+    ("STB-T2", "DVB-T2 set-top box, H.265", (9, 15)), ("STB-S2", "DVB-S2 satellite receiver", (11, 18)),
+    ("STB-IPTV", "IPTV/OTT box, 2 GB RAM", (19, 32)), ("RC-U1", "Universal remote control", (1.2, 2.5)),
+]
+CARRIERS = ["SF Express", "DHL Global Forwarding", "COSCO Shipping", "Maersk", "Kerry Logistics", "Yunda Freight"]
+SUPPLIERS = ["BOE Display", "MStar Semiconductor", "Realtek", "Shenzhen Power Tech", "Dongguan Plastics",
+             "Xiamen Packaging"]
+LINES = ["SMT-1", "SMT-2", "SMT-3", "Assembly A", "Assembly B"]
+NOTES = {
+    "shortage_items": ["32 inch panels: 40 % of the quantity", "Main boards MSD6683 short by 300 pcs",
+                       "Remote controls on back order"],
+    "customer_reply": ["Customer agrees to wait two weeks for restock", "Customer accepts the substitute panel",
+                       "Customer takes a partial delivery now, the rest later"],
+    "approval_reason": ["Good customer history, price within policy", "Margin acceptable for this volume"],
+    "review_reason": ["Data complete, credit checked", "Price confirmed against the price list"],
+    "sample_feedback": ["Boot logo colour to change", "OSD language order to fix", "Samples approved by customer QA"],
+    "revision_notes": ["New boot logo and OSD language order", "Changed remote key layout"],
+    "contract_terms": ["30 % T/T deposit, 70 % before shipment; FOB Shenzhen; warranty 1 year",
+                       "L/C at sight; CIF destination port; 1 % spare parts"],
+    "deposit_chase_notes": ["Called the customer's accounts department; payment promised this week"],
+    "balance_chase_notes": ["Reminder sent with the inspection report; transfer promised"],
+    "bom_notes": ["BOM entered in ERP; main board and panel long-lead"],
+    "purchase_notes": ["Panels ordered with priority"],
+    "artwork_notes": ["Gift box and manual approved by the customer"],
+    "cr_solution": ["MStar MSD6683 solution, Android 11"], "cr_cautions": ["Customer logo on boot screen only"],
+    "cr_participants": ["Sales, engineering, QC, PMC"],
+    "material_shortage": ["Panel delivery slipped by one week"], "expedite_notes": ["Supplier confirmed air freight"],
+    "schedule_notes": ["Line booked; overtime on Saturday"],
+    "production_anomaly": ["Solder defects on first batch, fixed"],
+    "change_description": ["Customer asks for a new boot logo and an extra OSD language",
+                           "Customer changes the remote control layout"],
+    "change_test_result": ["Software change tested on 20 units, no regressions"],
+    "change_customer_reply": ["Customer confirmed the change by e-mail"],
+    "rework_notes": ["Reworked solder joints on the power board", "Replaced faulty panels and retested"],
+    "location": ["WH-A-03", "WH-B-11", "WH-C-07"], "sales_list_notes": ["Balance received in full"],
+    "receipt_notes": ["Goods received in good condition"], "archive_location": ["Archive cabinet 3, shelf 2"],
+    "comment": ["OK", "Checked", "See attached report"],
+    "cr_hw_sw_config": ["MSD6683 main board, Android 11, 1.5 GB RAM, 8 GB flash", "DVB-T2 tuner, H.265, 4 languages"],
+    "alternative_details": ["Substitute panel from BOE, same size and resolution"],
+}
+SPEC = {"spec_main_board": "MSD6683 main board", "spec_chip_solution": "MStar MSD6683",
+        "spec_languages": "English, Arabic, French", "spec_display": "BOE panel", "spec_power_board": "Built-in PSU",
+        "spec_boot_logo": "Customer logo", "spec_gift_box": "Colour box, 5-layer", "spec_carton": "2 sets per carton",
+        "spec_manual": "English/French manual", "spec_front_frame": "Black plastic", "spec_material": "ABS",
+        "spec_hole_positions": "VESA 100 x 100", "spec_set_size": "730 x 430 x 80 mm",
+        "spec_osd": "Customer menu colours, 4 languages", "spec_software_special": "Hotel mode",
+        "spec_accessories_other": "Wall bracket", "spec_artwork_needs": "Gift box, manual and silkscreen with logo"}
+
+
+@dataclass
+class Result:
+    orders: int = 0
+    completed: int = 0
+    in_flight: int = 0
+    overdue_tasks: int = 0
+    escalations: int = 0
+    steps: int = 0
+    jobs: int = 0
+    seed: int = 0
+
+
+@dataclass
+class Plan:
+    index: int
+    start: datetime
+    finish: bool                 # planned to finish before now
+    deadline: datetime | None    # orders that must finish end before this
+    pace: float                  # long steps take pace x their usual time
+    flags: dict[str, bool]
+    progress_updates: int        # production progress reports before "finish"
+    change_at: int               # which production report is the change request (-1: none)
+    stalled: bool = False        # in flight and stuck: a task whose limit ran out lately stays open
+    instance_id: int | None = None
+    visits: dict[str, int] = field(default_factory=dict)
+    scheduled: set[int] = field(default_factory=set)
+
+
+class _Clock:
+    def __init__(self, value: datetime):
+        self.value = value
+
+    def __call__(self) -> datetime:
+        return self.value
+
+
+def _limit(pdef, element_id: str, at: datetime) -> timedelta:
+    info = pdef.elements.get(element_id)
+    due = due_at(info.sla if info else None, at)
+    return (due - at) if due is not None else DEFAULT_LIMIT
+
+
+def _path_mean(pdef, steps, at: datetime, long: bool) -> float:
+    """Mean seconds the main path spends in steps with short (or long) limits."""
+    total = 0.0
+    for step in steps:
+        if isinstance(step, tuple):
+            total += max(_path_mean(pdef, branch, at, long) for branch in step)
+            continue
+        limit = _limit(pdef, step, at)
+        if (limit > LONG_LIMIT) == long:
+            total += MEAN_FACTOR * limit.total_seconds()
+    return total
+
+
+# -- form data ------------------------------------------------------------------------
+
+def _text(rng: random.Random, name: str, prop: dict) -> str:
+    if name in NOTES:
+        return rng.choice(NOTES[name])
+    if name in SPEC:
+        return SPEC[name]
+    title = str(prop.get("title") or name.replace("_", " "))
+    return f"{title}: see order file"
+
+
+def _value(rng: random.Random, name: str, prop: dict, order: dict, today: date) -> Any:
+    """A plausible value for one field of a form (by its name first, then by its type)."""
+    days = lambda lo, hi: (today + timedelta(days=rng.randint(lo, hi))).isoformat()  # noqa: E731
+    special: dict[str, Callable[[], Any]] = {
+        "contract_no": lambda: f"CT-{today:%Y}-{rng.randint(1000, 9999)}",
+        "bom_no": lambda: f"BOM-{rng.randint(10000, 99999)}",
+        "sales_list_no": lambda: f"SL-{today:%Y%m}-{rng.randint(100, 999)}",
+        "change_record_no": lambda: f"CR-{rng.randint(100, 999)}",
+        "tracking_no": lambda: f"{rng.choice(['SF', 'DHL', 'COSU', 'MAEU'])}{rng.randint(10**9, 10**10 - 1)}",
+        "carrier": lambda: rng.choice(CARRIERS),
+        "driver_name": lambda: rng.choice(["Wang Wei", "Liu Yang", "Zhang Lei", "Huang Jun"]),
+        "vehicle_no": lambda: f"粤B·{rng.randint(10000, 99999)}",
+        "production_line": lambda: rng.choice(LINES),
+        "planned_start": lambda: days(2, 7),
+        "planned_ship_date": lambda: days(18, 35),
+        "materials_expected_date": lambda: days(5, 20),
+        "deposit_promised_date": lambda: days(2, 7), "balance_promised_date": lambda: days(2, 7),
+        "revised_sample_date": lambda: days(3, 10),
+        "sample_qty": lambda: rng.randint(1, 2),
+        "sample_size": lambda: rng.choice([50, 80, 125, 200]),
+        "rework_qty": lambda: rng.randint(5, 40),
+        "quantity_in": lambda: sum(int(line.get("quantity", 0)) for line in order.get("lines") or []) or 1,
+        "deposit_payer": lambda: order.get("customer") or "Customer",
+        "balance_payer": lambda: order.get("customer") or "Customer",
+        "deposit_kind": lambda: order.get("payment_terms") or "tt",
+        "balance_kind": lambda: order.get("payment_terms") or "tt",
+        "change_type": lambda: rng.choice(["software", "software", "hardware", "structure"]),
+        "purchase_orders": lambda: [{"po_no": f"PO-{rng.randint(100000, 999999)}", "supplier": s,
+                                     "material": m, "expected_date": days(5, 15)}
+                                    for s, m in rng.sample(list(zip(SUPPLIERS, ["Panel", "Main board", "Chipset",
+                                                                                  "Power board", "Housing",
+                                                                                  "Gift box"])), 2)],
+        "spec_cables": lambda: [{"cable": c, "length_m": 1.5, "material": "PVC"}
+                                for c in rng.sample(["av", "hdmi", "rf"], 2)],
+    }
+    if name in special:
+        return special[name]()
+    kind = prop.get("type")
+    if "enum" in prop:
+        return prop["enum"][0]
+    if kind == "boolean":
+        return True
+    if kind in ("integer", "number"):
+        low = prop.get("minimum", 0)
+        return max(low, 1)
+    if kind == "array":
+        return []
+    if prop.get("format") == "date":
+        return today.isoformat()
+    if prop.get("format") == "attachment":
+        return None
+    if kind == "string":
+        return _text(rng, name, prop)
+    return None
+
+
+def fill_form(schema: dict, values: dict, order: dict, rng: random.Random, today: date,
+              overrides: dict | None = None) -> dict:
+    """What a careful clerk enters: every required field, most optional ones, the pre-filled
+    values kept; ``overrides`` (the decision and what goes with it) win."""
+    readonly = set((schema.get("ui") or {}).get("readonly") or [])
+    required = set(schema.get("required") or [])
+    overrides = overrides or {}
+    data: dict[str, Any] = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        if name in readonly:
+            continue
+        if name in overrides:
+            value = overrides[name]
+        elif name in values and values[name] is not None:
+            value = values[name]
+        elif name in required or name == "decision" or rng.random() < 0.5:
+            value = _value(rng, name, prop, order, today)
+        else:
+            continue
+        if value is not None and value != "":
+            data[name] = value
+    return data
+
+
+def new_order(rng: random.Random, start: datetime, threshold: float, big: bool) -> dict:
+    customer, tier, address, contact, phone = rng.choice(CUSTOMERS)
+    lines = []
+    for product, spec, (low, high) in rng.sample(PRODUCTS, rng.choice([1, 1, 1, 2, 2, 3])):
+        quantity = rng.choice([50, 100, 200, 300, 500, 800, 1000, 1500, 2000])
+        lines.append({"product": product, "spec": spec, "quantity": quantity,
+                      "unit_price": round(rng.uniform(low, high), 2)})
+    total = sum(line["quantity"] * line["unit_price"] for line in lines)
+    target = threshold * rng.uniform(1.2, 3.0) if big else min(total, threshold * rng.uniform(0.05, 0.9))
+    scale = target / total if total else 1
+    for line in lines:  # keep the product mix, fit the amount
+        line["quantity"] = max(1, int(round(line["quantity"] * scale)))
+    if big:
+        while sum(line["quantity"] * line["unit_price"] for line in lines) <= threshold:
+            lines[0]["quantity"] += max(1, lines[0]["quantity"] // 5)
+    promised = rng.randint(14, 30) if rng.random() < 0.2 else rng.randint(35, 80)  # a fifth are rush orders
+    data = {"customer": customer, "customer_tier": tier,
+            "channel": rng.choice(["email", "email", "phone", "web", "fax", "visit", "trade_fair"]),
+            "lines": lines, "promised_date": (start.date() + timedelta(days=promised)).isoformat(),
+            "payment_terms": rng.choices(["tt", "lc", "bank_acceptance"], weights=[70, 20, 10])[0],
+            "shipping_address": address, "contact_name": contact, "contact_phone": phone}
+    if rng.random() < 0.3:
+        data["notes"] = rng.choice(["Urgent: trade fair stock", "Repeat order", "Customer logo on gift box"])
+    return data
+
+
+# -- the simulation ----------------------------------------------------------------------
+
+class Simulation:
+    def __init__(self, db, orders: int, seed: int, days: int, now: datetime | None = None,
+                 progress: Callable[[int], None] | None = None):
+        self.db, self.count, self.days = db, orders, days
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self.real_now = now or datetime.now(timezone.utc)
+        self.progress = progress or (lambda n: None)
+        self.platform = db.platform
+        self.clock = _Clock(self.real_now - timedelta(days=days))
+        self.owner = f"simulate-{jobs.worker_id()}"
+        self.heap: list[tuple[datetime, int, int, int | None]] = []
+        self._seq = 0
+        self.result = Result(seed=seed)
+
+    # planning ------------------------------------------------------------------------
+    def _plans(self, pdef) -> list[Plan]:
+        rng, now, span = self.rng, self.real_now, timedelta(days=self.days)
+        short = _path_mean(pdef, MAIN_PATH, now, long=False)
+        long_ = _path_mean(pdef, MAIN_PATH, now, long=True)
+        flight = set(rng.sample(range(self.count), round(self.count * IN_FLIGHT)))
+        plans = []
+        for index in range(self.count):
+            flags = {name: rng.random() < rate for name, rate in RATES.items()}
+            flags["shortage_cancel"] = flags["stock_shortage"] and flags["shortage_cancel"]
+            finish = index not in flight
+            if finish:
+                start = self._office_hours(now - span * rng.uniform(0.35, 1.0))
+                deadline = now - span * rng.uniform(0.01, 0.1)
+                if deadline <= start:
+                    deadline = start + (now - start) / 2
+                window = (deadline - start).total_seconds()
+                pace = min(1.0, max(0.03, (window - 1.2 * short) / (1.2 * long_))) if long_ else 1.0
+            else:  # anywhere in the window; they stop wherever "now" finds them
+                start, deadline, pace = self._office_hours(now - span * rng.random()), None, 1.0
+            stalled = not finish and rng.random() < STALLED  # the board's overdue work
+            updates = rng.choice([0, 1, 1, 2])
+            change_at = rng.randint(0, updates) if flags["change"] else -1
+            plans.append(Plan(index, start, finish, deadline, pace, flags, updates, change_at, stalled))
+        return plans
+
+    def _office_hours(self, at: datetime) -> datetime:
+        """Orders arrive 09:00-18:00 China time (01:00-10:00 UTC), never after now."""
+        moved = at.replace(hour=self.rng.randint(1, 9), minute=self.rng.randint(0, 59), second=self.rng.randint(0, 59))
+        return moved if moved < self.real_now else at
+
+    def _wait(self, plan: Plan, pdef, element_id: str, ready_at: datetime) -> timedelta:
+        limit = _limit(pdef, element_id, ready_at)
+        lately = self.real_now - timedelta(days=self.days) * STALL_WINDOW
+        if plan.stalled and lately <= ready_at + limit <= self.real_now:
+            return self.real_now - ready_at + timedelta(days=365)  # overdue lately and still open now
+        factor = math.exp(self.rng.gauss(math.log(MEDIAN), SIGMA))
+        if self.rng.random() < VERY_LATE:
+            factor = max(factor, 1.0) * self.rng.uniform(2.0, 4.0)
+        if element_id == "produce":  # the limit covers the whole run; reports split it
+            factor /= plan.progress_updates + 1
+        if limit > LONG_LIMIT:
+            factor *= plan.pace
+        wait = limit * factor
+        if plan.deadline is not None and ready_at + wait >= plan.deadline:
+            # finishing orders never run past their deadline: take a share of what is left
+            wait = (plan.deadline - ready_at) * self.rng.uniform(0.15, 0.5)
+        return max(wait, timedelta(minutes=2))
+
+    def _push(self, at: datetime, plan: Plan, task_id: int | None) -> None:
+        self._seq += 1
+        heapq.heappush(self.heap, (at, self._seq, plan.index, task_id))
+
+    # decisions -------------------------------------------------------------------------
+    def _decision(self, plan: Plan, element_id: str, order: dict) -> dict:
+        """The decision for this visit of the step and the fields that go with it."""
+        rng, f = self.rng, plan.flags
+        first = plan.visits.get(element_id, 0) == 0
+        if element_id == "check_stock":
+            if f["stock_shortage"] and first:
+                return {"decision": "shortage", "shortage_items": rng.choice(NOTES["shortage_items"])}
+            return {"decision": "sufficient"}
+        if element_id == "handle_shortage":
+            return {"decision": "cancel" if f["shortage_cancel"] else rng.choice(["wait", "substitute", "partial"])}
+        if element_id == "review_order":
+            if f["reject"]:
+                return {"decision": "reject", "review_reason": "Customer credit not confirmed", "credit_ok": False}
+            return {"decision": "approve"}
+        if element_id == "confirm_sample":
+            if f["sample_revise"] and first:
+                return {"decision": "revise", "sample_feedback": rng.choice(NOTES["sample_feedback"][:2])}
+            return {"decision": "confirm"}
+        if element_id == "review_contract":
+            return {"decision": "revise", "comment": "Payment terms to clarify"} \
+                if f["contract_revise"] and first else {"decision": "approve"}
+        if element_id == "confirm_deposit":
+            expected = float(order.get("deposit_expected") or 0)
+            if f["deposit_shortfall"] and first:
+                return {"decision": "shortfall", "deposit_amount": round(expected * rng.uniform(0.3, 0.9), 2),
+                        "comment": "Bank charges deducted / partial transfer"}
+            return {"decision": "confirm", "deposit_amount": expected}
+        if element_id == "track_materials":
+            if f["material_shortage"] and first:
+                return {"decision": "shortage", "material_shortage": rng.choice(NOTES["material_shortage"])}
+            return {"decision": "complete"}
+        if element_id == "approve_schedule":
+            return {"decision": "revise", "comment": "Move to an earlier line slot"} \
+                if f["schedule_revise"] and first else {"decision": "approve"}
+        if element_id == "produce":
+            report = plan.visits.get(element_id, 0)
+            if report == plan.change_at and plan.visits.get("test_change", 0) == 0:
+                return {"decision": "change_request", "production_stage": "smt",
+                        "progress_percent": rng.randint(10, 40),
+                        "change_description": rng.choice(NOTES["change_description"])}
+            if report < plan.progress_updates + (1 if plan.change_at >= 0 else 0):
+                return {"decision": "progress",
+                        "production_stage": rng.choice(["smt", "insertion", "test", "assembly"]),
+                        "progress_percent": min(95, 25 * (report + 1) + rng.randint(0, 15))}
+            return {"decision": "finish", "production_stage": "packing", "progress_percent": 100}
+        if element_id == "qc_inspection":
+            if f["qc_fail"] and first:
+                return {"decision": "fail", "qc_defects": rng.randint(6, 25),
+                        "comment": "Defect rate above AQL 1.0: rework"}
+            return {"decision": "pass", "qc_defects": rng.randint(0, 2)}
+        if element_id == "confirm_balance":
+            expected = float(order.get("balance_expected") or 0)
+            if f["balance_shortfall"] and first:
+                return {"decision": "shortfall", "balance_amount": round(expected * rng.uniform(0.5, 0.95), 2)}
+            return {"decision": "confirm", "balance_amount": expected}
+        if element_id == "confirm_change":
+            return {"decision": "confirm"}
+        return {}
+
+    # driving ---------------------------------------------------------------------------
+    def run(self) -> Result:
+        original = self.platform.clock
+        self.platform.clock = self.clock
+        try:
+            with self.db.session() as session:
+                self.session = session
+                self._run(session)
+        finally:
+            self.platform.clock = original
+            self.session = None
+        return self.result
+
+    def _run(self, session) -> None:
+        row = processes.latest_version(session, PROCESS)
+        if row is None:
+            raise LookupError(f"process '{PROCESS}' is not deployed")
+        pdef = processes.definition(session, row)
+        users = {u.username: u for u in session.scalars(select(User))}
+        missing = {f"{g}1" for g in {info.group for info in pdef.elements.values() if info.group}} - set(users)
+        if "sales1" not in users or missing:
+            raise LookupError(f"demo users missing ({', '.join(sorted(missing or {'sales1'}))}): run seed-demo first")
+        threshold = float(self.platform.config.get("ORDERFLOW_APPROVAL_THRESHOLD", 100000))
+        plans = self._plans(pdef)
+        for plan in plans:
+            self._push(plan.start, plan, None)
+        done: set[int] = set()
+        pending = 0
+        while self.heap and self.heap[0][0] <= self.real_now:
+            at, _, index, task_id = heapq.heappop(self.heap)
+            plan = plans[index]
+            if self._run_jobs_until(session, at):
+                pending = 0
+            self.clock.value = max(self.clock.value, at)
+            if task_id is None:
+                data = new_order(self.rng, at, threshold, plan.flags["big"])
+                instance = instances.start(session, users["sales1"], PROCESS, data)
+                plan.instance_id = instance.id
+                self.result.orders += 1
+            else:
+                task = session.get(HumanTask, task_id)
+                if task is None or task.status != "ready" or task.instance.status != "running":
+                    continue
+                actor = users[f"{task.group_id}1"]
+                view = tasks.form_for(session, actor, task.id)
+                overrides = self._decision(plan, task.element_id, view.order)
+                data = fill_form(view.schema, view.values, view.order, self.rng, at.date(), overrides)
+                tasks.complete(session, actor, task.id, data, password=PASSWORD)
+                plan.visits[task.element_id] = plan.visits.get(task.element_id, 0) + 1
+            self.result.steps += 1
+            pending += 1
+            self._schedule(session, plan, pdef)
+            instance = session.get(Instance, plan.instance_id)
+            if instance.status != "running" and index not in done:
+                done.add(index)
+                self.progress(1)
+            if pending >= COMMIT_EVERY:
+                session.commit()
+                pending = 0
+        session.commit()
+        # everything that fell due until now runs at its time; then the real clock again
+        self._run_jobs_until(session, self.real_now)
+        self.clock.value = max(self.clock.value, self.real_now)
+        self.progress(self.count - len(done))
+        self._summarize(session, plans)
+
+    def _schedule(self, session, plan: Plan, pdef) -> None:
+        """Give each newly ready task of the order the time its group will act on it."""
+        for task_id, element_id, ready_at in session.execute(
+                select(HumanTask.id, HumanTask.element_id, HumanTask.ready_at)
+                .where(HumanTask.instance_id == plan.instance_id, HumanTask.status == "ready")):
+            if task_id in plan.scheduled:
+                continue
+            plan.scheduled.add(task_id)
+            self._push(ready_at + self._wait(plan, pdef, element_id, ready_at), plan, task_id)
+
+    def _run_jobs_until(self, session, until: datetime) -> bool:
+        """Run the background jobs due up to ``until``, each batch just after its due time (as a
+        worker would: SpiffWorkflow fires a timer only once its time has passed)."""
+        ran, last, repeats = False, None, 0
+        while True:
+            due = jobs.next_due_at(session)
+            if due is None or due > until:
+                return ran
+            if not ran:
+                session.commit()  # the jobs' transactions must see our work (and SQLite has one writer)
+                ran = True
+            repeats = repeats + 1 if due == last else 0
+            if repeats > 20:
+                raise RuntimeError(f"a background job due at {due.isoformat()} keeps falling due again")
+            last = due
+            self.clock.value = max(self.clock.value, due + JOB_LAG * (repeats + 1))
+            self.result.jobs += jobs.run_due(self.db, self.owner)
+            for obj in list(session.identity_map.values()):  # jobs changed these under us (lock versions)
+                if isinstance(obj, (Instance, HumanTask)):
+                    session.expire(obj)
+
+    def _summarize(self, session, plans: list[Plan]) -> None:
+        ids = [p.instance_id for p in plans if p.instance_id is not None]
+        if not ids:
+            return
+        statuses = dict(session.execute(select(Instance.status, func.count()).where(Instance.id.in_(ids))
+                                        .group_by(Instance.status)).all())
+        self.result.completed = statuses.get("completed", 0)
+        self.result.in_flight = statuses.get("running", 0)
+        self.result.overdue_tasks = session.scalar(
+            select(func.count()).select_from(HumanTask).where(
+                HumanTask.instance_id.in_(ids), HumanTask.status == "ready", HumanTask.due_at < self.real_now))
+        self.result.escalations = session.scalar(
+            select(func.count()).select_from(Notification).where(
+                Notification.instance_id.in_(ids), Notification.kind == "sla_breached"))
+
+
+def has_orders(session) -> bool:
+    return session.scalar(select(Instance.id).where(Instance.process_key == PROCESS).limit(1)) is not None
+
+
+def run(db, orders: int = 60, seed: int | None = None, days: int = 60,
+        progress: Callable[[int], None] | None = None, now: datetime | None = None) -> Result:
+    """Simulate ``orders`` orders over the last ``days`` days; the platform clock is restored."""
+    if seed is None:
+        seed = random.SystemRandom().randrange(1_000_000)
+    return Simulation(db, orders, seed, days, now, progress).run()

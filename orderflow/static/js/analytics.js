@@ -1,0 +1,94 @@
+/* Analytics page: draws the charts from the JSON block #analytics-data with Chart.js (global
+ * `Chart`). CSP allows no inline code, so the page passes its numbers as JSON, not as script.
+ * The tables beside each chart hold the same numbers for readers who cannot see the charts.
+ */
+(function () {
+  'use strict';
+
+  var COLORS = {
+    median: 'rgba(13, 110, 253, 0.75)',
+    p90: 'rgba(253, 126, 20, 0.75)',
+    compliance: 'rgba(25, 135, 84, 0.75)',
+    started: 'rgb(13, 110, 253)',
+    finished: 'rgb(25, 135, 84)'
+  };
+
+  function readData() {
+    var block = document.getElementById('analytics-data');
+    if (!block) { return null; }
+    try {
+      return JSON.parse(block.textContent);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function bar(canvasId, labels, datasets, yTitle, max) {
+    var canvas = document.getElementById(canvasId);
+    if (!canvas || !labels.length) { return null; }
+    var horizontal = labels.length > 8;
+    var valueAxis = {
+      beginAtZero: true,
+      title: { display: true, text: yTitle }
+    };
+    if (max) { valueAxis.max = max; }
+    return new Chart(canvas, {
+      type: 'bar',
+      data: { labels: labels, datasets: datasets },
+      options: {
+        indexAxis: horizontal ? 'y' : 'x',
+        responsive: true,
+        maintainAspectRatio: true,
+        aspectRatio: horizontal ? Math.max(0.6, 2.2 - labels.length * 0.05) : 2,
+        animation: false,
+        scales: horizontal ? { x: valueAxis } : { y: valueAxis },
+        plugins: { legend: { display: datasets.length > 1 } }
+      }
+    });
+  }
+
+  function line(canvasId, labels, datasets) {
+    var canvas = document.getElementById(canvasId);
+    if (!canvas || !labels.length) { return null; }
+    return new Chart(canvas, {
+      type: 'line',
+      data: { labels: labels, datasets: datasets },
+      options: {
+        responsive: true,
+        animation: false,
+        scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
+        interaction: { mode: 'index', intersect: false }
+      }
+    });
+  }
+
+  function draw(data) {
+    var t = data.text;
+    bar('chart-cycle', data.steps.labels, [
+      { label: t.median, data: data.steps.median, backgroundColor: COLORS.median },
+      { label: t.p90, data: data.steps.p90, backgroundColor: COLORS.p90 }
+    ], t.hours);
+    bar('chart-sla-step', data.steps.labels, [
+      { label: t.compliance, data: data.steps.compliance, backgroundColor: COLORS.compliance }
+    ], t.percent, 100);
+    bar('chart-sla-group', data.groups.labels, [
+      { label: t.compliance, data: data.groups.compliance, backgroundColor: COLORS.compliance }
+    ], t.percent, 100);
+    line('chart-weeks', data.weeks.labels, [
+      { label: t.started, data: data.weeks.started, borderColor: COLORS.started, backgroundColor: COLORS.started, tension: 0.2 },
+      { label: t.finished, data: data.weeks.finished, borderColor: COLORS.finished, backgroundColor: COLORS.finished, tension: 0.2 }
+    ]);
+  }
+
+  function start() {
+    var data = readData();
+    if (!data || typeof Chart === 'undefined') { return; }
+    draw(data);
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', start);
+  } else {
+    start();
+  }
+}());
