@@ -31,6 +31,7 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA cache_size=-65536")  # 64 MB: managers' queries walk large indexes
             cur.close()
         return engine
     return create_engine(url, pool_pre_ping=True)
