@@ -295,9 +295,9 @@ def test_every_way_to_a_page_agrees_with_the_full_listing(scene, app, monkeypatc
     """Pages come from task-first, order-first, id-list or sampled queries; the CSV from one LEFT
     JOIN. ``few=0`` sends order-level filters down the many-orders path, ``chunk=1`` splits every
     id list (and passes them as JSON), ``sample=1`` makes the sampled page fall back."""
-    monkeypatch.setattr(board, "FEW_ORDERS", few)
-    monkeypatch.setattr(board, "_CHUNK", chunk)
-    monkeypatch.setattr(board, "SAMPLE_MAX", sample)
+    monkeypatch.setattr(board.sql, "FEW_ORDERS", few)
+    monkeypatch.setattr(board.sql, "_CHUNK", chunk)
+    monkeypatch.setattr(board.sql, "SAMPLE_MAX", sample)
     filters = [{}, {"group": "warehouse"}, {"amount_max": "150000"}, {"q": "a"}, {"overdue": "1"},
                {"at_risk": "1"}, {"process": "order_flow", "amount_min": "1"}, {"element": "check_stock",
                                                                                "customer": "a"}]

@@ -1,257 +1,23 @@
-"""The managers' order board: every open order, where it waits and since when.
-
-One row per ready human task of an open order (running, error, suspended); an open order
-that waits on no person (a timer, a service call, an incident) appears once, without a step.
-Rows with a step come first in every sort on a task column; in sorts on an order column the
-rows of one order stay together.
-
-How it stays fast with 100,000 orders (SQLite):
-
-- An instance row holds the engine state (tens of KB) *before* the order columns, so SQLite
-  reaches ``customer``, ``order_total``... through the row's overflow pages. Only the page's
-  own rows are read from the tables; filtering, sorting and counting read two covering
-  indexes: ``ix_instances_board`` (open orders' filter and sort columns) and
-  ``ix_human_tasks_board`` (ready tasks by instance, with their filter and sort columns).
-- A ready task always belongs to an open order (ending or terminating an order cancels its
-  tasks), so without order-level filters the rows with a step are found in ``human_tasks``
-  alone (process and version are copied onto the task).
-- Order-level filters (customer, total, dates, search, at risk, a non-manager's own orders)
-  are answered by ``ix_instances_board``. If at most FEW_ORDERS orders match, their ids go
-  to the task queries as a list (index probes). If more match, the page is cut from the
-  first rows of the board without those filters, keeping the rows whose order passes (with
-  task filters too: from all matching tasks, when at most SAMPLE_MAX); the total is the
-  matching orders plus the further tasks of those waiting on several. Only when that does
-  not suffice does SQLite scan the ready tasks against the set of matching ids.
-- Phase one finds the page's (order id, task id) keys; phase two reads those rows' columns
-  by primary key, in three small queries. Totals come from COUNTs over the same indexes,
-  skipped when the first page is not full.
-"""
+"""The board's SQL (see the package docstring for why it is shaped this way)."""
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any, Iterable, Iterator, Mapping
-from urllib.parse import parse_qsl, urlencode
+from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, distinct, func, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from .errors import Forbidden, InvalidInput, NotFound
-from .i18n import Msg
-from .models import HumanTask, Instance, ProcessVersion, SavedFilter, User
-from .permissions import is_overseer, participation
-from .platform import platform_of
+from ..models import HumanTask, Instance, ProcessVersion, User
+from ..permissions import is_overseer, participation
+from ..platform import platform_of
+from .filters import _UNKNOWN, OPEN_STATUSES, TASK_SORTS, BoardFilter, BoardRow
+from .helpers import _chunks, _plus0
 
-OPEN_STATUSES = ("running", "error", "suspended")
-SORTS = ("business_key", "customer", "order_total", "promised_date", "step", "group", "assignee", "ready_at",
-         "due_at", "started_at")
-TASK_SORTS = frozenset({"step", "group", "assignee", "ready_at", "due_at"})
-DIRECTIONS = ("asc", "desc")
-DEFAULT_SORT, DEFAULT_DIR = "due_at", "asc"
-PER_PAGE, MAX_PER_PAGE = 50, 200
-MAX_PAGE = 1_000_000
-MAX_TEXT = 200
-FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
-_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 _CHUNK = 500  # ids per IN list
 FEW_ORDERS = 5_000  # order-level filters matching at most this many orders are resolved to ids first
 SAMPLE_MAX = 20_000  # most task rows read at once when many orders pass the order-level filters
-_UNKNOWN = object()
-
-
-@dataclass(frozen=True)
-class BoardFilter:
-    """What the board shows; ``from_args`` reads it from a query string, ``to_args`` writes it back."""
-
-    process: str | None = None
-    version: int | None = None
-    element: str | None = None
-    group: str | None = None
-    customer: str | None = None
-    amount_min: float | None = None
-    amount_max: float | None = None
-    overdue: bool = False
-    at_risk: bool = False
-    started_from: date | None = None
-    started_to: date | None = None
-    q: str | None = None
-    sort: str = DEFAULT_SORT
-    dir: str = DEFAULT_DIR
-    page: int = 1
-    per_page: int = PER_PAGE
-
-    @classmethod
-    def from_args(cls, args: Mapping[str, Any]) -> "BoardFilter":
-        """Parse a query-string mapping (a werkzeug MultiDict, a dict of str or of lists).
-
-        Empty values mean "no filter"; unknown keys are ignored. Raises ``InvalidInput`` with
-        one message per bad field.
-        """
-        problems: dict[str, Msg] = {}
-        values: dict[str, Any] = {}
-
-        def raw(name: str) -> str | None:
-            value = args.get(name)
-            if isinstance(value, (list, tuple)):
-                value = value[0] if value else None
-            if value is None:
-                return None
-            return str(value).strip() or None
-
-        for name in ("process", "element", "group", "customer", "q"):
-            text = raw(name)
-            if text is not None and len(text) > MAX_TEXT:
-                problems[name] = Msg("Enter at most %(max)s characters.", max=MAX_TEXT)
-            else:
-                values[name] = text
-        for name, low, high in (("version", 1, MAX_PAGE), ("page", 1, MAX_PAGE), ("per_page", 1, MAX_PER_PAGE)):
-            text = raw(name)
-            if text is None:
-                continue
-            number = int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
-            if number is None or not low <= number <= high:
-                problems[name] = Msg("'%(value)s' is not a whole number from %(min)s to %(max)s.",
-                                     value=text[:40], min=low, max=high)
-            else:
-                values[name] = number
-        for name in ("amount_min", "amount_max"):
-            text = raw(name)
-            if text is None:
-                continue
-            try:
-                number = float(text)
-            except ValueError:
-                number = math.nan
-            if not math.isfinite(number):
-                problems[name] = Msg("'%(value)s' is not a number.", value=text[:40])
-            else:
-                values[name] = number
-        for name in ("started_from", "started_to"):
-            text = raw(name)
-            if text is None:
-                continue
-            try:
-                day = date.fromisoformat(text)
-            except ValueError:
-                day = None
-            if day is None or not FIRST_DAY <= day <= LAST_DAY:  # (far ends would overflow as times)
-                problems[name] = Msg("'%(value)s' is not a date (YYYY-MM-DD).", value=text[:40])
-            else:
-                values[name] = day
-        for name in ("overdue", "at_risk"):
-            text = raw(name)
-            if text is None or text.lower() in _FALSE:
-                continue
-            if text.lower() in _TRUE:
-                values[name] = True
-            else:
-                problems[name] = Msg("'%(value)s' is not yes or no (1 or 0).", value=text[:40])
-        sort = raw("sort")
-        if sort is not None:
-            if sort in SORTS:
-                values["sort"] = sort
-            else:
-                problems["sort"] = Msg("Sort by one of %(choices)s, not '%(value)s'.", choices=", ".join(SORTS),
-                                       value=sort[:40])
-        direction = raw("dir")
-        if direction is not None:
-            if direction.lower() in DIRECTIONS:
-                values["dir"] = direction.lower()
-            else:
-                problems["dir"] = Msg("The direction is asc or desc, not '%(value)s'.", value=direction[:40])
-        low, high = values.get("amount_min"), values.get("amount_max")
-        if low is not None and high is not None and high < low:
-            problems["amount_max"] = Msg("The maximum is below the minimum.")
-        start, end = values.get("started_from"), values.get("started_to")
-        if start is not None and end is not None and end < start:
-            problems["started_to"] = Msg("The end date is before the start date.")
-        if problems:
-            name, problem = next(iter(problems.items()))
-            raise InvalidInput(Msg("The board filter '%(field)s' is not valid: %(problem)s", field=name,
-                                   problem=problem), fields=problems)
-        return cls(**{k: v for k, v in values.items() if v is not None})
-
-    @classmethod
-    def from_query_string(cls, query: str) -> "BoardFilter":
-        return cls.from_args(dict(parse_qsl(query.lstrip("?"), keep_blank_values=True)))
-
-    def to_args(self, **changes: Any) -> dict[str, str]:
-        """The query-string form of this filter (defaults left out) after applying ``changes``."""
-        current = replace(self, **changes) if changes else self
-        out: dict[str, str] = {}
-        for item in fields(current):
-            value = getattr(current, item.name)
-            if value is None or value == item.default:
-                continue
-            if isinstance(value, bool):
-                out[item.name] = "1"
-            elif isinstance(value, float):
-                out[item.name] = str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-            elif isinstance(value, date):
-                out[item.name] = value.isoformat()
-            else:
-                out[item.name] = str(value)
-        return out
-
-    def query_string(self, **changes: Any) -> str:
-        return urlencode(self.to_args(**changes))
-
-    @property
-    def task_filtered(self) -> bool:
-        """Only rows with a step can match (orders waiting on no person drop out)."""
-        return bool(self.element or self.group or self.overdue)
-
-
-@dataclass(frozen=True)
-class BoardRow:
-    instance_id: int
-    business_key: str | None
-    process: str
-    customer: str | None
-    order_total: float | None
-    promised_date: date | None
-    status: str
-    started_at: datetime
-    task_id: int | None
-    element_id: str | None
-    step: str | None          # the element's name as drawn: 'English 中文'
-    group: str | None
-    assignee: str | None
-    ready_at: datetime | None
-    due_at: datetime | None
-    overdue: bool
-    at_risk: bool
-
-
-@dataclass(frozen=True)
-class BoardPage:
-    rows: list[BoardRow]
-    total: int
-    page: int
-    pages: int
-
-
-def rows(session: Session, actor: User, f: BoardFilter) -> BoardPage:
-    """One page of the board: overseers see every open order, others the orders they take part in."""
-    board = _Board(session, actor, f)
-    offset = (f.page - 1) * f.per_page
-    keys = board.page_keys(offset, f.per_page)
-    if f.page == 1 and len(keys) < f.per_page:
-        total = len(keys)
-    else:
-        total = board.count()
-    return BoardPage(board.materialize(keys), total, f.page, max(1, math.ceil(total / f.per_page)))
-
-
-def csv_rows(session: Session, actor: User, f: BoardFilter) -> Iterator[BoardRow]:
-    """Every row of the board for ``f`` (all pages, the page order), streamed."""
-    board = _Board(session, actor, f)
-    query = board.full_query().execution_options(yield_per=1000)
-    for row in session.execute(query):
-        yield board.make_row(row, row.shipped)
 
 
 class _Board:
@@ -565,15 +331,15 @@ class _Board:
             return []
         ids = sorted({i for i, _ in keys})
         task_ids = sorted({k for _, k in keys if k is not None})
-        orders = {r.id: r for chunk in _chunks(ids)
+        orders = {r.id: r for chunk in _chunks(ids, _CHUNK)
                   for r in self.session.execute(select(*self._ORDER_COLUMNS).where(Instance.id.in_(chunk)))}
         tasks = {}
-        for chunk in _chunks(task_ids):
+        for chunk in _chunks(task_ids, _CHUNK):
             query = select(*self._task_columns(HumanTask)).where(HumanTask.id.in_(chunk))
             tasks.update({r.task_id: r for r in self.session.execute(query)})
         near = [i for i in ids if i in orders and self._near(orders[i].promised_date)]
         shipped: set[int] = set()
-        for chunk in _chunks(near):
+        for chunk in _chunks(near, _CHUNK):
             shipped.update(self.session.scalars(
                 select(HumanTask.instance_id).where(HumanTask.status == "completed", HumanTask.instance_id.in_(chunk),
                                                     HumanTask.element_id == self.delivery)))
@@ -623,55 +389,3 @@ class _Board:
 
     def make_row(self, row, shipped: bool) -> BoardRow:
         return self._row(row, row if row.task_id is not None else None, bool(shipped))
-
-
-def _plus0(column):
-    """``column + 0``: the same value, but SQLite no longer looks it up through an index (or the
-    table's rowid), so it scans the covering index it was given instead."""
-    return column + literal_column("0")
-
-
-def _chunks(items: list, size: int | None = None) -> Iterable[list]:
-    size = size or _CHUNK
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-# -- saved filters ---------------------------------------------------------------
-
-def save_filter(session: Session, actor: User, name: str, query: str, shared: bool = False) -> SavedFilter:
-    """Keep a board filter under a name (saving an existing name of yours replaces it).
-
-    The query string is checked and stored without its page number.
-    """
-    name = (name or "").strip()
-    if not name or len(name) > MAX_TEXT:
-        raise InvalidInput(Msg("Give the filter a name of 1 to %(max)s characters.", max=MAX_TEXT),
-                           fields={"name": Msg("Enter a name.") if not name else
-                                   Msg("Enter at most %(max)s characters.", max=MAX_TEXT)})
-    clean = BoardFilter.from_query_string(query or "").query_string(page=1)
-    row = session.scalar(select(SavedFilter).where(SavedFilter.owner == actor.username, SavedFilter.name == name))
-    if row is None:
-        row = SavedFilter(owner=actor.username, name=name, created_at=platform_of(session).clock())
-        session.add(row)
-    row.query, row.shared = clean, bool(shared)
-    session.flush()
-    return row
-
-
-def list_filters(session: Session, actor: User) -> list[SavedFilter]:
-    """The actor's own filters and those others shared, by name."""
-    return list(session.scalars(select(SavedFilter)
-                                .where(or_(SavedFilter.owner == actor.username, SavedFilter.shared.is_(True)))
-                                .order_by(SavedFilter.name, SavedFilter.id)))
-
-
-def delete_filter(session: Session, actor: User, filter_id: int) -> None:
-    """Only the one who saved a filter may delete it."""
-    row = session.get(SavedFilter, filter_id)
-    if row is None:
-        raise NotFound(Msg("There is no saved filter with id %(id)s.", id=filter_id))
-    if row.owner != actor.username:
-        raise Forbidden(Msg("Only %(owner)s, who saved this filter, may delete it.", owner=row.owner))
-    session.delete(row)
-    session.flush()
