@@ -1,0 +1,12 @@
+"""Analytics for performance reviews: the task_stats roll-up and the managers' report.
+
+``record_completion`` runs in the transaction that completes a human task and adds it to its
+step's daily row in ``task_stats`` (counts, time limits met, seconds, a duration histogram,
+decisions). ``report`` reads those rows, the instances' indexed start and end times and, for
+on-time delivery, the delivery step's finished tasks in the period (through their index); it
+never scans ``human_tasks`` for durations. ``rebuild`` recomputes the roll-up from the tasks.
+
+Days and weeks are UTC days; a week starts on Monday (ISO weeks). SQLite and PostgreSQL.
+"""
+from .report import SEE_ANALYTICS, GroupRow, Rate, Report, StepRow, WeekRow, as_dict, csv, quantile, report  # noqa: F401
+from .rollup import bucket_of, rebuild, record_completion  # noqa: F401
