@@ -35,7 +35,8 @@ from sqlalchemy import insert, select, text  # noqa: E402
 
 from orderflow import processes  # noqa: E402
 from orderflow.models import HumanTask, Instance, TaskStat  # noqa: E402
-from orderflow.simulate import CUSTOMERS, MAIN_PATH, MEDIAN, SIGMA  # noqa: E402
+from orderflow.demo_data import CUSTOMERS  # noqa: E402
+from orderflow.simulate import MAIN_PATH, MEDIAN, SIGMA  # noqa: E402
 
 try:  # the analytics roll-up's own histogram and measures, so the rows match what it writes
     from orderflow.analytics import bucket_of

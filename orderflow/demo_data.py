@@ -1,0 +1,200 @@
+"""Demo order data for `flask simulate`: customers, products, and form values drawn from each
+step's JSON Schema."""
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta
+from typing import Any, Callable
+
+
+
+CUSTOMERS = [
+    ("Shenzhen Bright Electronics", "standard", "Bao'an District, Shenzhen", "Ms Li", "+86 755 2555 0101"),
+    ("Guangzhou Pearl Trading", "key", "Tianhe Road 88, Guangzhou", "Mr Chen", "+86 20 3888 0102"),
+    ("Hong Kong Vision Ltd", "strategic", "Room 5, Harbour Road, Hong Kong", "Ms Wong", "+852 5555 0103"),
+    ("Dubai Star Home Appliances", "key", "Deira, Dubai, UAE", "Mr Al Mansouri", "+971 4 555 0104"),
+    ("Lagos Digital Homes", "standard", "Ikeja, Lagos, Nigeria", "Mr Okafor", "+234 1 555 0105"),
+    ("Nairobi Screens Co.", "standard", "Industrial Area, Nairobi, Kenya", "Ms Wanjiru", "+254 20 555 0106"),
+    ("Sao Paulo Eletronicos", "key", "Av. Paulista 1000, Sao Paulo", "Sr Silva", "+55 11 5555 0107"),
+    ("Istanbul Teknoloji A.S.", "standard", "Ikitelli OSB, Istanbul", "Mr Yilmaz", "+90 212 555 0108"),
+    ("Warsaw Media Group", "standard", "ul. Prosta 20, Warsaw", "Ms Nowak", "+48 22 555 0109"),
+    ("Manila Consumer Tech", "standard", "Makati City, Manila", "Mr Reyes", "+63 2 5555 0110"),
+    ("Jakarta Elektronik Mandiri", "key", "Cikarang, Jakarta", "Mr Santoso", "+62 21 555 0111"),
+    ("Hanoi Smart TV JSC", "standard", "Cau Giay, Hanoi", "Ms Nguyen", "+84 24 5555 0112"),
+    ("Karachi Home Entertainment", "standard", "SITE Area, Karachi", "Mr Khan", "+92 21 555 0113"),
+    ("Cairo Sat Systems", "key", "Nasr City, Cairo", "Mr Hassan", "+20 2 555 0114"),
+    ("Mexico Cable Partners", "strategic", "Col. Polanco, Mexico City", "Sra Garcia", "+52 55 5555 0115"),
+    ("Tashkent Telecom Supply", "standard", "Chilonzor, Tashkent", "Mr Karimov", "+998 71 555 0116"),
+    ("Dhaka Vision Traders", "standard", "Tejgaon, Dhaka", "Mr Rahman", "+880 2 555 0117"),
+    ("Riyadh Digital Trading", "key", "Olaya Street, Riyadh", "Mr Al Qahtani", "+966 11 555 0118"),
+    ("Lima Teleco SAC", "standard", "Miraflores, Lima", "Sra Torres", "+51 1 555 0119"),
+    ("Almaty Satellite TV", "standard", "Medeu District, Almaty", "Ms Abenova", "+7 727 555 0120"),
+    ("Ningbo Hotel Supplies", "standard", "Yinzhou District, Ningbo", "Mr Zhao", "+86 574 555 0121"),
+    ("Chengdu Operator Services", "strategic", "Hi-tech Zone, Chengdu", "Ms Yang", "+86 28 555 0122"),
+]
+PRODUCTS = [  # product, spec, unit price range (USD)
+    ("TV-24", "24 inch HD, DVB-T2", (38, 52)), ("TV-32", "32 inch HD, DVB-T2/S2", (62, 90)),
+    ("TV-43", "43 inch FHD, Android TV", (118, 160)), ("TV-55", "55 inch UHD, Android TV", (210, 290)),
+    ("STB-T2", "DVB-T2 set-top box, H.265", (9, 15)), ("STB-S2", "DVB-S2 satellite receiver", (11, 18)),
+    ("STB-IPTV", "IPTV/OTT box, 2 GB RAM", (19, 32)), ("RC-U1", "Universal remote control", (1.2, 2.5)),
+]
+CARRIERS = ["SF Express", "DHL Global Forwarding", "COSCO Shipping", "Maersk", "Kerry Logistics", "Yunda Freight"]
+SUPPLIERS = ["BOE Display", "MStar Semiconductor", "Realtek", "Shenzhen Power Tech", "Dongguan Plastics",
+             "Xiamen Packaging"]
+LINES = ["SMT-1", "SMT-2", "SMT-3", "Assembly A", "Assembly B"]
+NOTES = {
+    "shortage_items": ["32 inch panels: 40 % of the quantity", "Main boards MSD6683 short by 300 pcs",
+                       "Remote controls on back order"],
+    "customer_reply": ["Customer agrees to wait two weeks for restock", "Customer accepts the substitute panel",
+                       "Customer takes a partial delivery now, the rest later"],
+    "approval_reason": ["Good customer history, price within policy", "Margin acceptable for this volume"],
+    "review_reason": ["Data complete, credit checked", "Price confirmed against the price list"],
+    "sample_feedback": ["Boot logo colour to change", "OSD language order to fix", "Samples approved by customer QA"],
+    "revision_notes": ["New boot logo and OSD language order", "Changed remote key layout"],
+    "contract_terms": ["30 % T/T deposit, 70 % before shipment; FOB Shenzhen; warranty 1 year",
+                       "L/C at sight; CIF destination port; 1 % spare parts"],
+    "deposit_chase_notes": ["Called the customer's accounts department; payment promised this week"],
+    "balance_chase_notes": ["Reminder sent with the inspection report; transfer promised"],
+    "bom_notes": ["BOM entered in ERP; main board and panel long-lead"],
+    "purchase_notes": ["Panels ordered with priority"],
+    "artwork_notes": ["Gift box and manual approved by the customer"],
+    "cr_solution": ["MStar MSD6683 solution, Android 11"], "cr_cautions": ["Customer logo on boot screen only"],
+    "cr_participants": ["Sales, engineering, QC, PMC"],
+    "material_shortage": ["Panel delivery slipped by one week"], "expedite_notes": ["Supplier confirmed air freight"],
+    "schedule_notes": ["Line booked; overtime on Saturday"],
+    "production_anomaly": ["Solder defects on first batch, fixed"],
+    "change_description": ["Customer asks for a new boot logo and an extra OSD language",
+                           "Customer changes the remote control layout"],
+    "change_test_result": ["Software change tested on 20 units, no regressions"],
+    "change_customer_reply": ["Customer confirmed the change by e-mail"],
+    "rework_notes": ["Reworked solder joints on the power board", "Replaced faulty panels and retested"],
+    "location": ["WH-A-03", "WH-B-11", "WH-C-07"], "sales_list_notes": ["Balance received in full"],
+    "receipt_notes": ["Goods received in good condition"], "archive_location": ["Archive cabinet 3, shelf 2"],
+    "comment": ["OK", "Checked", "See attached report"],
+    "cr_hw_sw_config": ["MSD6683 main board, Android 11, 1.5 GB RAM, 8 GB flash", "DVB-T2 tuner, H.265, 4 languages"],
+    "alternative_details": ["Substitute panel from BOE, same size and resolution"],
+}
+SPEC = {"spec_main_board": "MSD6683 main board", "spec_chip_solution": "MStar MSD6683",
+        "spec_languages": "English, Arabic, French", "spec_display": "BOE panel", "spec_power_board": "Built-in PSU",
+        "spec_boot_logo": "Customer logo", "spec_gift_box": "Colour box, 5-layer", "spec_carton": "2 sets per carton",
+        "spec_manual": "English/French manual", "spec_front_frame": "Black plastic", "spec_material": "ABS",
+        "spec_hole_positions": "VESA 100 x 100", "spec_set_size": "730 x 430 x 80 mm",
+        "spec_osd": "Customer menu colours, 4 languages", "spec_software_special": "Hotel mode",
+        "spec_accessories_other": "Wall bracket", "spec_artwork_needs": "Gift box, manual and silkscreen with logo"}
+
+
+# -- form data ------------------------------------------------------------------------
+
+def _text(rng: random.Random, name: str, prop: dict) -> str:
+    if name in NOTES:
+        return rng.choice(NOTES[name])
+    if name in SPEC:
+        return SPEC[name]
+    title = str(prop.get("title") or name.replace("_", " "))
+    return f"{title}: see order file"
+
+
+def _value(rng: random.Random, name: str, prop: dict, order: dict, today: date) -> Any:
+    """A plausible value for one field of a form (by its name first, then by its type)."""
+    days = lambda lo, hi: (today + timedelta(days=rng.randint(lo, hi))).isoformat()  # noqa: E731
+    special: dict[str, Callable[[], Any]] = {
+        "contract_no": lambda: f"CT-{today:%Y}-{rng.randint(1000, 9999)}",
+        "bom_no": lambda: f"BOM-{rng.randint(10000, 99999)}",
+        "sales_list_no": lambda: f"SL-{today:%Y%m}-{rng.randint(100, 999)}",
+        "change_record_no": lambda: f"CR-{rng.randint(100, 999)}",
+        "tracking_no": lambda: f"{rng.choice(['SF', 'DHL', 'COSU', 'MAEU'])}{rng.randint(10**9, 10**10 - 1)}",
+        "carrier": lambda: rng.choice(CARRIERS),
+        "driver_name": lambda: rng.choice(["Wang Wei", "Liu Yang", "Zhang Lei", "Huang Jun"]),
+        "vehicle_no": lambda: f"粤B·{rng.randint(10000, 99999)}",
+        "production_line": lambda: rng.choice(LINES),
+        "planned_start": lambda: days(2, 7),
+        "planned_ship_date": lambda: days(18, 35),
+        "materials_expected_date": lambda: days(5, 20),
+        "deposit_promised_date": lambda: days(2, 7), "balance_promised_date": lambda: days(2, 7),
+        "revised_sample_date": lambda: days(3, 10),
+        "sample_qty": lambda: rng.randint(1, 2),
+        "sample_size": lambda: rng.choice([50, 80, 125, 200]),
+        "rework_qty": lambda: rng.randint(5, 40),
+        "quantity_in": lambda: sum(int(line.get("quantity", 0)) for line in order.get("lines") or []) or 1,
+        "deposit_payer": lambda: order.get("customer") or "Customer",
+        "balance_payer": lambda: order.get("customer") or "Customer",
+        "deposit_kind": lambda: order.get("payment_terms") or "tt",
+        "balance_kind": lambda: order.get("payment_terms") or "tt",
+        "change_type": lambda: rng.choice(["software", "software", "hardware", "structure"]),
+        "purchase_orders": lambda: [{"po_no": f"PO-{rng.randint(100000, 999999)}", "supplier": s,
+                                     "material": m, "expected_date": days(5, 15)}
+                                    for s, m in rng.sample(list(zip(SUPPLIERS, ["Panel", "Main board", "Chipset",
+                                                                                  "Power board", "Housing",
+                                                                                  "Gift box"])), 2)],
+        "spec_cables": lambda: [{"cable": c, "length_m": 1.5, "material": "PVC"}
+                                for c in rng.sample(["av", "hdmi", "rf"], 2)],
+    }
+    if name in special:
+        return special[name]()
+    kind = prop.get("type")
+    if "enum" in prop:
+        return prop["enum"][0]
+    if kind == "boolean":
+        return True
+    if kind in ("integer", "number"):
+        low = prop.get("minimum", 0)
+        return max(low, 1)
+    if kind == "array":
+        return []
+    if prop.get("format") == "date":
+        return today.isoformat()
+    if prop.get("format") == "attachment":
+        return None
+    if kind == "string":
+        return _text(rng, name, prop)
+    return None
+
+
+def fill_form(schema: dict, values: dict, order: dict, rng: random.Random, today: date,
+              overrides: dict | None = None) -> dict:
+    """What a careful clerk enters: every required field, most optional ones, the pre-filled
+    values kept; ``overrides`` (the decision and what goes with it) win."""
+    readonly = set((schema.get("ui") or {}).get("readonly") or [])
+    required = set(schema.get("required") or [])
+    overrides = overrides or {}
+    data: dict[str, Any] = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        if name in readonly:
+            continue
+        if name in overrides:
+            value = overrides[name]
+        elif name in values and values[name] is not None:
+            value = values[name]
+        elif name in required or name == "decision" or rng.random() < 0.5:
+            value = _value(rng, name, prop, order, today)
+        else:
+            continue
+        if value is not None and value != "":
+            data[name] = value
+    return data
+
+
+def new_order(rng: random.Random, start: datetime, threshold: float, big: bool) -> dict:
+    customer, tier, address, contact, phone = rng.choice(CUSTOMERS)
+    lines = []
+    for product, spec, (low, high) in rng.sample(PRODUCTS, rng.choice([1, 1, 1, 2, 2, 3])):
+        quantity = rng.choice([50, 100, 200, 300, 500, 800, 1000, 1500, 2000])
+        lines.append({"product": product, "spec": spec, "quantity": quantity,
+                      "unit_price": round(rng.uniform(low, high), 2)})
+    total = sum(line["quantity"] * line["unit_price"] for line in lines)
+    target = threshold * rng.uniform(1.2, 3.0) if big else min(total, threshold * rng.uniform(0.05, 0.9))
+    scale = target / total if total else 1
+    for line in lines:  # keep the product mix, fit the amount
+        line["quantity"] = max(1, int(round(line["quantity"] * scale)))
+    if big:
+        while sum(line["quantity"] * line["unit_price"] for line in lines) <= threshold:
+            lines[0]["quantity"] += max(1, lines[0]["quantity"] // 5)
+    promised = rng.randint(14, 30) if rng.random() < 0.2 else rng.randint(35, 80)  # a fifth are rush orders
+    data = {"customer": customer, "customer_tier": tier,
+            "channel": rng.choice(["email", "email", "phone", "web", "fax", "visit", "trade_fair"]),
+            "lines": lines, "promised_date": (start.date() + timedelta(days=promised)).isoformat(),
+            "payment_terms": rng.choices(["tt", "lc", "bank_acceptance"], weights=[70, 20, 10])[0],
+            "shipping_address": address, "contact_name": contact, "contact_phone": phone}
+    if rng.random() < 0.3:
+        data["notes"] = rng.choice(["Urgent: trade fair stock", "Repeat order", "Customer logo on gift box"])
+    return data
