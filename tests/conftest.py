@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import base64
+import threading
 from pathlib import Path
 
 import pytest
+from werkzeug.serving import make_server
 
 from orderflow import create_app
 from tests.browser_support import browser_type_launch_args  # noqa: F401  (pytest-playwright override)
@@ -60,3 +62,19 @@ def clock(app) -> FakeClock:
     fake = FakeClock()
     app.extensions["orderflow.platform"].clock = fake
     return fake
+
+
+@pytest.fixture
+def live_server(tmp_path: Path):
+    """The app on a real port in a thread, for browser tests."""
+    app = create_app({"SECRET_KEY": "browser", "ORDERFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite'}"})
+    runner = app.test_cli_runner()
+    for command in (["init-db"], ["deploy"], ["seed-demo"]):
+        assert runner.invoke(args=command).exit_code == 0
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    app.extensions["orderflow.scheduler"].shutdown()
+    app.extensions["orderflow.db"].engine.dispose()

@@ -274,27 +274,9 @@ def test_histogram_buckets_and_quantiles():
     assert analytics.quantile([4, 0, 0, 0, 6], 0.5) == pytest.approx(16 + 16 * (1 / 6))
 
 
-@pytest.fixture
-def analytics_server(tmp_path):
-    from werkzeug.serving import make_server
-
-    from orderflow import create_app
-    app = create_app({"SECRET_KEY": "browser", "TESTING": True,
-                      "ORDERFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite'}"})
-    runner = app.test_cli_runner()
-    for command in (["init-db"], ["deploy"], ["seed-demo"]):
-        assert runner.invoke(args=command).exit_code == 0
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    app.extensions["orderflow.db"].engine.dispose()
-
-
 @skip_without_chromium
-def test_the_charts_draw_in_a_browser_under_the_csp(analytics_server, page):
-    app, base = analytics_server
+def test_the_charts_draw_in_a_browser_under_the_csp(live_server, page):
+    app, base = live_server
     api = Api(app.test_client())
     api.complete("warehouse1", api.start_order()["open_tasks"][0]["id"])
     problems: list[str] = []

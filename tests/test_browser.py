@@ -1,32 +1,12 @@
 """A real browser (Debian chromium via Playwright) against a live server."""
 from __future__ import annotations
 
-import threading
-from pathlib import Path
 
-import pytest
-from werkzeug.serving import make_server
 
-from orderflow import create_app
 from tests.browser_support import skip_without_chromium
 from tests.helpers import NEW_ORDER, Api
 
 pytestmark = skip_without_chromium
-
-
-@pytest.fixture
-def live_server(tmp_path: Path):
-    app = create_app({"SECRET_KEY": "browser", "ORDERFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite'}"})
-    runner = app.test_cli_runner()
-    for command in (["init-db"], ["deploy"], ["seed-demo"]):
-        assert runner.invoke(args=command).exit_code == 0
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    app.extensions["orderflow.scheduler"].shutdown()
-    app.extensions["orderflow.db"].engine.dispose()
 
 
 def login(page, base: str, user: str) -> None:
