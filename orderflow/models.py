@@ -81,6 +81,26 @@ class ProcessVersion(Base):
     deployed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class ProcessDraft(Base):
+    """A process owner's unsaved work on one process: the diagram files and edited forms.
+
+    Deploying a draft turns it into the next ``ProcessVersion`` and removes it; until then
+    orders keep running on the deployed versions.
+    """
+
+    __tablename__ = "process_drafts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    main_file: Mapped[str] = mapped_column(String(300))   # the file the modeler edits
+    sources: Mapped[dict] = mapped_column(JSON)           # filename -> BPMN/DMN text
+    forms: Mapped[dict] = mapped_column(JSON)             # form key -> JSON Schema
+    base_version: Mapped[int | None] = mapped_column(Integer)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
 class Instance(Base):
     __tablename__ = "instances"
     __table_args__ = (

@@ -17,11 +17,11 @@ from .platform import platform_of
 
 
 def deploy(session: Session, actor: User | None, files: Mapping[str, bytes | str],
-           check_permission: bool = True) -> list[ProcessVersion]:
+           check_permission: bool = True, warnings: list[dict] | None = None) -> list[ProcessVersion]:
     """Compile the bundle and store each executable process as version N+1 of its key.
 
     Uploading exactly what the latest version already holds creates no new version, so
-    ``flask deploy`` on every start is harmless.
+    ``flask deploy`` on every start is harmless. Lint warnings are appended to ``warnings``.
     """
     if check_permission and actor is not None:
         require_deployer(actor)
@@ -33,6 +33,9 @@ def deploy(session: Session, actor: User | None, files: Mapping[str, bytes | str
         raise DeployFailed(Msg("The diagram was not deployed: %(count)s problem(s) to fix. First: %(first)s",
                                count=len(problems), first=problems[0]["message"]), problems) from None
     deployed = []
+    if warnings is not None:
+        seen = {(w.element_id, w.message): w.as_dict() for d in defs for w in d.warnings}
+        warnings.extend(seen.values())
     for pdef in defs:
         latest = latest_version(session, pdef.key)
         if latest is not None and latest.sha256 == pdef.sha256 and latest.forms == pdef.forms:

@@ -13,9 +13,11 @@ class Problem:
     element_id: str | None = None
     line: int | None = None
     file: str | None = None
+    severity: str = "error"      # "error" stops a deploy; "warning" is shown and deploys
 
     def as_dict(self) -> dict[str, Any]:
-        return {"element_id": self.element_id, "line": self.line, "message": self.message, "file": self.file}
+        return {"element_id": self.element_id, "line": self.line, "message": self.message, "file": self.file,
+                "severity": self.severity}
 
 
 @dataclass(frozen=True)

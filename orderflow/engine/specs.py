@@ -38,6 +38,7 @@ class ProcessDef:
     spec: Any = field(repr=False, default=None)  # BpmnProcessSpec
     subprocess_specs: dict[str, Any] = field(repr=False, default_factory=dict)
     message_keys: dict[str, list[str]] = field(default_factory=dict)  # message -> correlation property ids
+    warnings: list[Problem] = field(default_factory=list)             # shown at deploy, not blocking
 
     @property
     def start(self) -> ElementInfo | None:
@@ -150,8 +151,11 @@ def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
             forms={k: v for k, v in forms.items() if v is not None},
             spec=spec, subprocess_specs=subprocess_specs, message_keys=message_keys(roots[root_name]),
         ))
-    if problems:
-        raise DeployRejected(problems)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise DeployRejected(errors)
+    for pdef in defs:
+        pdef.warnings = [p for p in problems if p.severity != "error"]
     return defs
 
 

@@ -24,7 +24,7 @@ def current_languages() -> list[str]:
 
 
 def init_app(app: Flask) -> None:
-    from . import analytics, api, auth, board, errors, monitor, notifications, pages, present
+    from . import analytics, api, auth, board, drafts, errors, monitor, notifications, pages, present
 
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).resolve().parent.parent / "translations"))
     Babel(app, locale_selector=select_locale)
@@ -39,7 +39,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(board.bp)
     app.register_blueprint(monitor.bp)
     app.register_blueprint(analytics.bp)
+    app.register_blueprint(drafts.bp)
     csrf.exempt(api.bp)  # api.py checks the token itself when the caller uses the cookie
+    csrf.exempt(drafts.bp)  # likewise
 
     @app.get("/healthz")
     def healthz():

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import exists, select
 
-from .. import attachments, audit, incidents, instances, messages, processes, tasks
+from .. import attachments, audit, drafts, incidents, instances, messages, processes, tasks
 from ..db import get_session
 from ..errors import InvalidInput
 from ..i18n import Msg
@@ -107,7 +107,7 @@ def list_processes():
     } for p in processes.list_versions(get_session())], next_cursor=None)
 
 
-def _uploaded_files() -> dict[str, bytes]:
+def uploaded_files() -> dict[str, bytes]:
     if request.mimetype in {"application/xml", "text/xml", "application/bpmn+xml"}:
         return {"upload.bpmn": request.get_data()}
     if request.mimetype == "multipart/form-data":
@@ -125,10 +125,11 @@ def _uploaded_files() -> dict[str, bytes]:
 
 @bp.post("/processes")
 def deploy_processes():
-    rows = processes.deploy(get_session(), current_actor(), _uploaded_files())
+    warnings: list[dict] = []
+    rows = processes.deploy(get_session(), current_actor(), uploaded_files(), warnings=warnings)
     result = [{"key": r.key, "version": r.version} for r in rows]
     _commit()
-    return jsonify(deployed=result), 201
+    return jsonify(deployed=result, warnings=warnings), 201
 
 
 @bp.get("/processes/<key>")
@@ -142,8 +143,11 @@ def get_process(key: str):
 @bp.get("/processes/<key>/bpmn")
 def get_bpmn(key: str):
     row = processes.get_version(get_session(), key, _int_arg("version"))
-    main = next((text for name, text in row.sources.items() if f'id="{key}"' in text), next(iter(row.sources.values())))
-    return Response(main, mimetype="application/xml")
+    name = drafts.main_file(row)
+    response = Response(row.sources[name], mimetype="application/xml")
+    if request.args.get("download"):
+        response.headers["Content-Disposition"] = f'attachment; filename="{key}-v{row.version}.bpmn"'
+    return response
 
 
 # -- instances ---------------------------------------------------------------

@@ -1,0 +1,150 @@
+"""API for process owners: drafts, checks and what the modeler offers (handlers, groups, forms)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from .. import catalogue, drafts
+from ..db import get_session
+from ..errors import InvalidInput, NotFound
+from ..i18n import Msg
+from ..models import ProcessDraft
+from ..permissions import require_deployer
+from . import csrf
+from .api import uploaded_files
+from .auth import current_actor
+from .present import iso
+
+bp = Blueprint("drafts", __name__, url_prefix="/api/v1")
+
+
+@bp.before_request
+def _authenticate() -> None:
+    current_actor()
+    if request.method not in {"GET", "HEAD", "OPTIONS"} and g.auth_method == "cookie":
+        csrf.protect()
+
+
+def _json() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput(Msg("Send a JSON object (Content-Type: application/json)."))
+    return body
+
+
+def _draft_json(draft: ProcessDraft, full: bool = True) -> dict[str, Any]:
+    brief = {"key": draft.key, "main_file": draft.main_file, "base_version": draft.base_version,
+             "lock_version": draft.lock_version, "updated_by": draft.updated_by, "updated_at": iso(draft.updated_at),
+             "files": sorted(draft.sources), "form_keys": sorted(draft.forms), "saved": draft.id is not None}
+    if full:
+        brief.update(bpmn=draft.sources[draft.main_file], forms=draft.forms)
+    return brief
+
+
+def _version_arg() -> int | None:
+    raw = request.args.get("version")
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise InvalidInput(Msg("'version' must be a whole number."), fields={"version": Msg("Enter a whole number.")})
+    return int(raw)
+
+
+@bp.get("/handlers")
+def list_handlers():
+    require_deployer(current_actor())
+    return jsonify(items=catalogue.handlers(get_session()))
+
+
+@bp.get("/groups")
+def list_groups():
+    current_actor()
+    return jsonify(items=catalogue.groups(get_session()))
+
+
+@bp.get("/forms")
+def list_forms():
+    require_deployer(current_actor())
+    return jsonify(items=catalogue.forms(get_session(), request.args.get("process") or None))
+
+
+@bp.get("/forms/<form_key>")
+def get_form(form_key: str):
+    require_deployer(current_actor())
+    found = catalogue.form(get_session(), request.args.get("process") or None, form_key)
+    if found is None:
+        raise NotFound(Msg("There is no form '%(key)s'.", key=form_key))
+    return jsonify(key=form_key, source=found[0], schema=found[1])
+
+
+@bp.post("/processes/check")
+def check_upload():
+    return jsonify(drafts.check_files(get_session(), current_actor(), uploaded_files()))
+
+
+@bp.post("/processes/drafts")
+def new_draft():
+    body = _json()
+    draft = drafts.new_process(get_session(), current_actor(), str(body.get("key") or ""), str(body.get("name") or ""))
+    result = _draft_json(draft)
+    get_session().commit()
+    return jsonify(result), 201
+
+
+@bp.get("/processes/<key>/draft")
+def open_draft(key: str):
+    draft = drafts.open_draft(get_session(), current_actor(), key, _version_arg(), persist=False)
+    return jsonify(_draft_json(draft))
+
+
+@bp.put("/processes/<key>/draft")
+def save_draft(key: str):
+    body = _json()
+    lock = body.get("lock_version")
+    if lock is not None and (isinstance(lock, bool) or not isinstance(lock, int)):
+        raise InvalidInput(Msg("'lock_version' must be a whole number."), fields={"lock_version": Msg("invalid")})
+    forms = body.get("forms")
+    if forms is not None and not isinstance(forms, dict):
+        raise InvalidInput(Msg("'forms' must map form keys to JSON Schemas."), fields={"forms": Msg("invalid")})
+    removed = body.get("removed_forms")
+    if removed is not None and not (isinstance(removed, list) and all(isinstance(k, str) for k in removed)):
+        raise InvalidInput(Msg("'removed_forms' must be a list of form keys."), fields={"removed_forms": Msg("invalid")})
+    draft = drafts.save(get_session(), current_actor(), key, bpmn=body.get("bpmn"), forms=forms,
+                        removed_forms=removed, lock_version=lock)
+    result = _draft_json(draft, full=False)
+    get_session().commit()
+    return jsonify(result)
+
+
+@bp.delete("/processes/<key>/draft")
+def discard_draft(key: str):
+    drafts.discard(get_session(), current_actor(), key)
+    get_session().commit()
+    return Response(status=204)
+
+
+@bp.post("/processes/<key>/draft/check")
+def check_draft(key: str):
+    result = drafts.check(get_session(), current_actor(), key)
+    get_session().commit()
+    return jsonify(result)
+
+
+@bp.post("/processes/<key>/draft/deploy")
+def deploy_draft(key: str):
+    rows, warnings = drafts.deploy(get_session(), current_actor(), key)
+    result = [{"key": r.key, "version": r.version} for r in rows]
+    get_session().commit()
+    return jsonify(deployed=result, warnings=warnings), 201
+
+
+@bp.get("/processes/<key>/draft/bpmn")
+def draft_bpmn(key: str):
+    require_deployer(current_actor())
+    draft = drafts.get(get_session(), key)
+    if draft is None:
+        raise NotFound(Msg("There is no draft of '%(key)s'.", key=key))
+    response = Response(draft.sources[draft.main_file], mimetype="application/xml")
+    response.headers["Content-Disposition"] = f'attachment; filename="{draft.key}-draft.bpmn"'
+    return response
