@@ -80,6 +80,7 @@ class _Engine(PythonScriptEngine):
 def bare(orders: int) -> tuple[float, int]:
     parser = SpiffBpmnParser()
     parser.add_bpmn_file(str(ROOT / "processes/order_flow.bpmn"))
+    parser.add_dmn_file(str(ROOT / "processes/approval_level.dmn"))
     spec, subs = parser.get_spec("order_flow"), parser.get_subprocess_specs("order_flow")
     serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
     engine = _Engine(environment=_Env())

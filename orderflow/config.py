@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "ORDERFLOW_PAGE_SIZE": 50,
     "ORDERFLOW_MAX_PAGE_SIZE": 500,
     # Who hears about an overdue task: its group -> the group to tell ("*" for any other group)
+    "ORDERFLOW_DEFAULT_TASK_GROUP": "process_owner",
     "ORDERFLOW_ESCALATION_GROUPS": {"sales": "sales_manager", "*": "manager"},
     # "outbox": mails are kept for the outbox page, not sent; "smtp": sent through the SMTP server below
     "ORDERFLOW_MAIL_MODE": "outbox",

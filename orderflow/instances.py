@@ -190,6 +190,7 @@ def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Sna
             left.append(row.id)
     jobs.close_sla_jobs(session, left)
     new_rows = []
+    default_group = platform_of(session).config.get("ORDERFLOW_DEFAULT_TASK_GROUP") or "process_owner"
     for ready in snap.ready:
         if ready.task_uuid in open_rows:
             continue
@@ -197,8 +198,9 @@ def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Sna
         new_rows.append(HumanTask(
             instance_id=instance.id, process_key=instance.process_key,
             process_version_id=instance.process_version_id, task_uuid=ready.task_uuid, element_id=ready.element_id,
-            name=info.name if info else ready.name, group_id=info.group if info else None,
+            name=info.name if info else ready.name, group_id=(info.group if info else None) or default_group,
             form_key=info.form_key if info else None, status="ready", ready_at=now, context=ready.data,
+            assignee=info.assignee if info else None,
             due_at=due_at(info.sla if info else None, now)))
     if not new_rows:
         return

@@ -1,6 +1,7 @@
 """Deploying diagrams as numbered versions, and finding a version's compiled definition."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Mapping
 
@@ -26,6 +27,7 @@ def deploy(session: Session, actor: User | None, files: Mapping[str, bytes | str
     if check_permission and actor is not None:
         require_deployer(actor)
     platform = platform_of(session)
+    files = {**decision_library(session, files), **files}
     try:
         defs = compile_bundle(files, platform.handlers, platform.load_form)
     except DeployRejected as exc:
@@ -59,6 +61,32 @@ def deploy(session: Session, actor: User | None, files: Mapping[str, bytes | str
             instances.schedule_timer_start(session, row, pdef)
         deployed.append(row)
     return deployed
+
+
+_CALLED_DECISION = re.compile(r'calledDecisionId>\s*([^<\s]+)\s*<|decisionRef="([^"$#{}]+)"')
+_DECISION = re.compile(r'<(?:\w+:)?decision\b[^>]*\bid="([^"]+)"')
+
+
+def _text(content: bytes | str) -> str:
+    return content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+
+
+def decision_library(session: Session, files: Mapping[str, bytes | str]) -> dict[str, str]:
+    """DMN files of deployed versions that define decisions the upload calls but does not bring,
+    so a diagram edited on its own (the modeler, a re-upload) keeps its decision tables."""
+    called = {a or b for name, content in files.items() if name.endswith((".bpmn", ".xml"))
+              for a, b in _CALLED_DECISION.findall(_text(content))}
+    defined = {d for name, content in files.items() if name.endswith(".dmn") for d in _DECISION.findall(_text(content))}
+    missing = called - defined
+    found: dict[str, str] = {}
+    if not missing:
+        return found
+    for row in sorted(list_latest(session), key=lambda r: r.deployed_at, reverse=True):
+        for name, text in row.sources.items():
+            if name.endswith(".dmn") and name not in files and set(_DECISION.findall(text)) & missing:
+                found.setdefault(name, text)
+                missing -= set(_DECISION.findall(text))
+    return found
 
 
 def deploy_directory(session: Session, folder: Path) -> list[ProcessVersion]:

@@ -47,8 +47,6 @@ def test_only_process_owners_deploy(api: Api):
     (samples.service_process("no_such_handler"), "call", "Unknown handler"),
     (samples.NO_DEFAULT, "choose", "default"),
     (samples.BAD_TIMER, "wait", "ISO-8601"),
-    (samples.USER_TASK_BARE, "approve", "no group"),
-    (samples.USER_TASK_BARE, "approve", "no form"),
     ("this is not xml", None, "not well-formed"),
     ('<?xml version="1.0"?><html/>', None, "not a BPMN"),
 ])
@@ -86,3 +84,14 @@ def test_oversized_upload_is_413(app, api: Api):
     resp = deploy(api, big)
     assert resp.status_code == 413
     assert resp.json["error"]["code"] == "too_large"
+
+
+def test_a_user_task_without_group_or_form_deploys_with_warnings_and_reaches_the_default_group(api: Api):
+    resp = deploy(api, samples.USER_TASK_BARE)
+    assert resp.status_code == 201, resp.json
+    warnings = {w["message"].split(",")[0]: w for w in resp.json["warnings"]}
+    assert {w["element_id"] for w in resp.json["warnings"]} == {"approve"}
+    assert any("no group" in m for m in warnings) and any("no form" in m for m in warnings)
+    started = api.post("admin", "/api/v1/processes/bare/instances", {"data": {}})
+    assert started.status_code == 201, started.json
+    assert started.json["open_tasks"][0]["group"] == "process_owner"  # ORDERFLOW_DEFAULT_TASK_GROUP

@@ -24,7 +24,8 @@ def load_form(key: str):
 
 @pytest.fixture(scope="module")
 def order_def():
-    return compile_bundle({"order_flow.bpmn": (ROOT / "processes/order_flow.bpmn").read_bytes()}, REGISTRY, load_form)[0]
+    files = {p.name: p.read_bytes() for p in [ROOT / "processes/order_flow.bpmn", ROOT / "processes/approval_level.dmn"]}
+    return compile_bundle(files, REGISTRY, load_form)[0]
 
 
 def services() -> Services:

@@ -57,7 +57,7 @@ LANES = [
 @dataclass
 class Node:
     id: str
-    kind: str  # start, end, user, service, script, xor, and (+ timer, message: boundary events)
+    kind: str  # start, end, user, service, script, rule, xor, and (+ timer, message: boundary events)
     name: str
     lane: str
     col: float
@@ -68,6 +68,7 @@ class Node:
     params: dict = field(default_factory=dict)  # service tasks: name -> expression
     result: str | None = None  # service tasks: result variable
     script: str | None = None  # script tasks
+    decision: str | None = None  # business rule tasks: the DMN decision id
     props: dict = field(default_factory=dict)  # extra spiffworkflow:property entries
     doc: str | None = None
 
@@ -94,6 +95,10 @@ def script(id, name, lane, col, code, row=0):
     N.append(Node(id, "script", name, lane, col, row, script=code))
 
 
+def rule(id, name, lane, col, decision, row=0, doc=None):
+    N.append(Node(id, "rule", name, lane, col, row, decision=decision, doc=doc))
+
+
 def gateway(id, name, lane, col, kind="xor", row=0):
     N.append(Node(id, kind, name, lane, col, row))
 
@@ -111,6 +116,9 @@ script("set_order_total", "Set order total 订单金额", "sales", 3,
        'order_total = pricing["order_total"]')
 service("load_policy", "Load order policy 读取审批政策", "sales", 4, "load_order_policy",
         "policy")
+rule("decide_approval", "Decide approval level 确定审批级别", "sales", 5, "approval_level",
+     doc="Step 3: who approves, by amount and customer tier: processes/approval_level.dmn.")
+_SHIFT_FROM = len(N)  # nodes declared below sit one column right of their numbers (decide_approval)
 # 2 Review 订单审核 (stock first, then data/credit/price)
 user("check_stock", "Check stock 库存确认", "warehouse", 5, sla="PT3H",
      doc="Step 1-2: confirm the order against stock within 3 h of entry.")
@@ -209,6 +217,8 @@ service("archive_record", "Archive order 归档", "sales", 54.5, "archive_order"
 script("set_outcome_completed", "Outcome: completed 订单完成", "sales", 55.5,
        'outcome = "completed"')
 event("order_completed", "Order completed 订单完成", "sales", 56.5)
+for _node in N[_SHIFT_FROM:]:
+    _node.col += 1
 
 # Sequence flows: (source, target, name, condition[, port hints]). condition "default" marks the
 # gateway's default flow; hints {"out": side, "in": side} pin the sides the route leaves/enters.
@@ -218,7 +228,8 @@ F = [
     ("assign_number", "price_lines", None, None),
     ("price_lines", "set_order_total", None, None),
     ("set_order_total", "load_policy", None, None),
-    ("load_policy", "check_stock", None, None),
+    ("load_policy", "decide_approval", None, None),
+    ("decide_approval", "check_stock", None, None),
     ("check_stock", "gw_stock", None, None),
     ("gw_stock", "review_order", "Sufficient 充足", 'decision == "sufficient"'),
     ("gw_stock", "handle_shortage", "Shortage 不足", "default"),
@@ -230,7 +241,7 @@ F = [
     ("gw_review", "gw_amount", "Approve 通过", 'decision == "approve"'),
     ("gw_review", "set_outcome_rejected", "Reject 驳回", "default"),
     ("gw_amount", "approve_order_vp", "Above threshold 超过限额",
-     'order_total > policy["approval_threshold"]'),
+     'approval_level == "vp"'),
     ("gw_amount", "approve_order_manager", "Up to threshold 限额内", "default"),
     ("approve_order_vp", "gw_approval", None, None),
     ("approve_order_manager", "gw_approval", None, None),
@@ -346,7 +357,7 @@ LANE_PAD_TOP = 24
 LANE_PAD_BOTTOM = 16
 BORDER_CLEAR = 14  # no flow runs closer than this along a lane or pool border
 FIRST_COL_X = POOL_X + POOL_HEADER + LANE_HEADER + 30
-SIZES = {"user": (100, 80), "service": (100, 80), "script": (100, 80), "xor": (50, 50),
+SIZES = {"user": (100, 80), "service": (100, 80), "script": (100, 80), "rule": (100, 80), "xor": (50, 50),
          "and": (50, 50), "start": (36, 36), "end": (36, 36), "timer": (36, 36),
          "message": (36, 36)}
 ESC_END_GAP = 24  # between an escalation task and its end event
@@ -722,7 +733,8 @@ def fmt(v: float) -> str:
 
 
 TAGS = {"start": "bpmn:startEvent", "end": "bpmn:endEvent", "user": "bpmn:userTask",
-        "service": "bpmn:serviceTask", "script": "bpmn:scriptTask", "xor": "bpmn:exclusiveGateway",
+        "service": "bpmn:serviceTask", "script": "bpmn:scriptTask", "rule": "bpmn:businessRuleTask",
+        "xor": "bpmn:exclusiveGateway",
         "and": "bpmn:parallelGateway", "timer": "bpmn:boundaryEvent",
         "message": "bpmn:boundaryEvent"}
 
@@ -796,8 +808,10 @@ def build() -> etree._Element:
         props = dict(n.props)
         if n.form:
             props = {"formJsonSchemaFilename": f"{n.form}.json", **props}
-        if props or n.kind == "service":
+        if props or n.kind in {"service", "rule"}:
             ext = sub(el, "bpmn:extensionElements")
+            if n.kind == "rule":
+                sub(ext, "spiffworkflow:calledDecisionId", n.decision)
             if props:
                 pe = sub(ext, "spiffworkflow:properties")
                 for k, v in props.items():

@@ -1,6 +1,7 @@
 """The only package that imports SpiffWorkflow. See DESIGN.md for the traps it handles."""
 from .durations import due_at
 from .expressions import ExpressionError, check_expression, evaluate
+from .migration import Migration, MigrationRefused, current_steps, diff_definitions, plan_migration
 from .model import ElementInfo, Problem, ReadyTask, Snapshot
 from .runtime import Runaway, Runtime
 from .scripting import Services
@@ -9,4 +10,5 @@ from .specs import DeployRejected, ProcessDef, SpecCache, compile_bundle
 __all__ = [
     "DeployRejected", "ElementInfo", "ExpressionError", "ProcessDef", "Problem", "ReadyTask", "Runaway", "Runtime",
     "Services", "Snapshot", "SpecCache", "check_expression", "compile_bundle", "due_at", "evaluate",
+    "Migration", "MigrationRefused", "current_steps", "diff_definitions", "plan_migration",
 ]

@@ -2,7 +2,8 @@
 
 Conditions, script lines, timer values, service parameters and correlations are all
 evaluated here with simpleeval over the task data: no builtins, no attribute access
-except a short list of harmless methods, no dunder names, bounded sizes. The same
+(``record.field`` reads a key of a dict; only a short list of harmless methods may be
+called after a dot), no underscore names, bounded sizes. The same
 checks run at deploy time (``check_expression``/``parse_script``) so a diagram with an
 unsafe or malformed expression is refused before any order reaches it.
 """
@@ -101,15 +102,18 @@ def compile_expression(expression: str) -> ast.Expression:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"Cannot read the expression: {exc.msg} (column {exc.offset}).", expression) from None
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
             raise ExpressionError(f"'{type(node).__name__}' is not allowed in an expression.", expression)
         if isinstance(node, ast.Name) and (node.id.startswith("_") or node.id in {"self", "globals", "locals"}):
             raise ExpressionError(f"The name '{node.id}' is not allowed.", expression)
-        if isinstance(node, ast.Attribute) and node.attr not in SAFE_METHODS:
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            raise ExpressionError(f"'.{node.attr}' is not allowed.", expression)
+        if isinstance(node, ast.Attribute) and id(node) in called and node.attr not in SAFE_METHODS:
             raise ExpressionError(
-                f"'.{node.attr}' is not allowed; only {', '.join(sorted(SAFE_METHODS))} may follow a dot.",
-                expression)
+                f"'.{node.attr}()' is not allowed; only {', '.join(sorted(SAFE_METHODS))} may be called "
+                f"after a dot (a plain '.{node.attr}' reads that field of a record).", expression)
         if isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Name) and func.id not in FUNCTIONS:
@@ -128,14 +132,29 @@ def check_expression(expression: str) -> None:
     compile_expression(expression)
 
 
+def _logical_lines(script: str):
+    """(first line number, text) per statement: an open bracket continues onto the next line."""
+    pending, start, depth = "", 0, 0
+    for number, raw in enumerate(script.splitlines(), start=1):
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if not pending:
+            start = number
+        pending = f"{pending} {line}" if pending else line
+        depth += sum(line.count(c) for c in "([{") - sum(line.count(c) for c in ")]}")
+        if depth <= 0:
+            yield start, pending
+            pending, depth = "", 0
+    if pending:
+        yield start, pending
+
+
 @lru_cache(maxsize=1024)
 def parse_script(script: str) -> tuple[tuple[str, ast.Expression], ...]:
     """A script is lines of ``name = expression``; anything else is refused."""
     assignments = []
-    for number, raw in enumerate(script.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
+    for number, line in _logical_lines(script):
         match = re.match(r"^([A-Za-z][A-Za-z0-9_]*)\s*=(?!=)\s*(.+)$", line)
         if not match:
             raise ExpressionError(
@@ -198,6 +217,16 @@ class _Evaluator(simpleeval.EvalWithCompoundTypes):
         # data is JSON and the names hold only allow-listed functions, so the top level suffices
         if isinstance(item, type(simpleeval)) or (callable(item) and item in simpleeval.DISALLOW_FUNCTIONS):
             raise ExpressionError("That value is not available in expressions.")
+
+    def _eval_attribute(self, node: ast.Attribute) -> Any:
+        # record.field reads a key (SpiffWorkflow diagrams write it so); only the allow-listed
+        # methods reach getattr, so no object's attributes are ever exposed
+        if node.attr in SAFE_METHODS:
+            return super()._eval_attribute(node)
+        value = self._eval(node.value)
+        if isinstance(value, dict) and node.attr in value:
+            return value[node.attr]
+        raise ExpressionError(f"The value has no field '{node.attr}'.")
 
     def _eval_name(self, node: ast.Name) -> Any:
         try:

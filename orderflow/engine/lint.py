@@ -103,11 +103,13 @@ def _check_gateways(process: etree._Element, file: str | None) -> list[Problem]:
 def _check_user_task(info: ElementInfo, find_form: Callable[[str], dict | None], file: str | None) -> list[Problem]:
     problems = []
     if info.kind == "userTask" and not info.group:
-        problems.append(Problem("This user task has no group: put it in a lane or set candidateGroups.",
-                                info.element_id, info.line, file))
+        problems.append(Problem("This user task has no group, so it goes to the default group's inbox "
+                                "(ORDERFLOW_DEFAULT_TASK_GROUP): put it in a lane or set candidateGroups.",
+                                info.element_id, info.line, file, "warning"))
     if info.kind == "userTask" and not info.form_key:
-        problems.append(Problem("This user task has no form: set the formJsonSchemaFilename property.",
-                                info.element_id, info.line, file))
+        problems.append(Problem("This user task has no form, so it shows only a Complete button: "
+                                "set the formJsonSchemaFilename property.", info.element_id, info.line, file,
+                                "warning"))
     if info.form_key:
         schema = find_form(info.form_key)
         if schema is None:

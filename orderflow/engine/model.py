@@ -36,6 +36,7 @@ class ElementInfo:
     asynchronous: bool = False   # run the handler as a background job after the step commits
     retry: str | None = None     # R3/PT10S or PT10S,PT1M,PT10M
     timer: str | None = None     # the timer's date, duration or cycle, for timer events
+    assignee: str | None = None  # a user who gets the task directly (camunda:assignee)
 
 
 @dataclass

@@ -24,8 +24,11 @@ from .clock import engine_clock
 from .expressions import ExpressionError
 from .model import ReadyTask, Snapshot
 from .scripting import HandlerFailed, SafeScriptEngine, Services
-from .service_tasks import describe
+from .service_tasks import describe, store_result
 from .specs import ProcessDef
+
+
+MAX_SUBPROCESSES = 500  # open subprocesses and call activities in one instance
 
 
 class _Runaway(Exception):
@@ -100,7 +103,7 @@ class Runtime:
                     result = workflow.script_engine.invoke(task, task.task_spec, idempotency_key)
                 except HandlerFailed as exc:
                     raise _handler_failed(exc) from exc
-        task.data[task.task_spec.result_variable] = result
+        store_result(task, result)
         with engine_clock(self.clock):
             task.complete()
         return self._run(workflow)
@@ -134,7 +137,9 @@ class Runtime:
             nonlocal count, last
             count += 1
             last = task.task_spec.bpmn_id or task.task_spec.name
-            if count > self.max_steps:
+            # a call activity that calls itself makes every later step slower (the engine scans
+            # all subprocesses each step), so nesting is bounded as well as steps
+            if count > self.max_steps or len(workflow.subprocesses) > MAX_SUBPROCESSES:
                 raise _Runaway()
 
         current = first

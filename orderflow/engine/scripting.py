@@ -7,7 +7,9 @@ overridden here: expressions go through ``expressions.evaluate``, scripts throug
 """
 from __future__ import annotations
 
+import inspect
 import json
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
@@ -17,7 +19,7 @@ from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from . import expressions
-from .service_tasks import describe, policy, result_json
+from .service_tasks import describe, policy, result_json, store_result
 
 
 class HandlerFailed(Exception):
@@ -73,6 +75,13 @@ class HandlerContext:
             self._services.audit(action, self.element_id, dict(detail or {}))
 
 
+@lru_cache(maxsize=256)
+def _parameter_names(handler: Callable[..., Any]) -> tuple[str, ...]:
+    """The handler's keyword parameters after ``ctx``."""
+    params = list(inspect.signature(handler).parameters.values())[1:]
+    return tuple(p.name for p in params if p.kind in {p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY})
+
+
 class SafeEnvironment(BasePythonScriptEngineEnvironment):
     def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
         if external_context:
@@ -124,6 +133,9 @@ class SafeScriptEngine(PythonScriptEngine):
         if handler is None:
             raise HandlerFailed(element_id, spec.operation_name, LookupError(f"no handler named '{spec.operation_name}'"))
         params = {name: value["value"] for name, value in spec.evaluate_params(task).items()}
+        for name in _parameter_names(handler):  # unset parameters read the data field of that name,
+            if name not in params and name in task.data:  # as a Camunda external-task worker would
+                params[name] = task.data[name]
         try:
             return result_json(handler(self.context(task, idempotency_key), **params))
         except Exception as exc:  # the handler's failure is the step's failure, with its cause
@@ -139,7 +151,7 @@ class SafeScriptEngine(PythonScriptEngine):
             self.services.defer(str(task.id), element_id, spec.operation_name, [0.0] + delays, None)
             return None
         try:
-            task.data[spec.result_variable] = self.invoke(task, spec)
+            store_result(task, self.invoke(task, spec))
             return True
         except HandlerFailed as exc:
             if self.services.fail is None:

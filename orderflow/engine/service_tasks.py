@@ -41,6 +41,17 @@ def policy(spec: ServiceTask, handler: Any, info: Any, default_async_retry: str)
     return asynchronous, retry_delays(default_async_retry) if asynchronous else []
 
 
+def store_result(task, result: Any) -> None:
+    """Put the handler's result where the diagram asked; with no result variable a dict of
+    results merges into the data, as a Camunda external-task worker's variables do."""
+    variable = task.task_spec.result_variable
+    unnamed = not variable or variable == f"spiff__{task.task_spec.bpmn_id}_result"  # SpiffWorkflow's default
+    if unnamed and isinstance(result, dict):
+        task.data.update(result)
+    elif variable:
+        task.data[variable] = result
+
+
 def result_json(result: Any) -> Any:
     """What the handler returned, as JSON data (SpiffWorkflow stores JSON-loaded results)."""
     return json.loads(json.dumps(result, default=str))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from . import camunda, dmn
 from .lint import lint_process
 from .model import ElementInfo, Problem
 from .service_tasks import OrderflowParser
@@ -71,7 +73,28 @@ def _spiff_problem(exc: Exception, roots: dict[str, etree._Element]) -> Problem:
                 line, file = found, file or name
                 break
     message = str(exc.args[0]) if exc.args else type(exc).__name__
+    if not element_id:
+        element_id, line, file = _locate(message, roots) or (None, line, file)
     return Problem(message, element_id, line if isinstance(line, int) else None, file)
+
+
+def _locate(message: str, roots: dict[str, etree._Element]) -> tuple[str, int, str] | None:
+    """The element a parser message is about when it names only a value ("The process 'X' was
+    not found" → the call activity calling X)."""
+    wanted = set(re.findall(r"""['"]([^'"]{1,200})['"]""", message)) | set(re.findall(r"name (\w+)", message))
+    for name, root in roots.items():
+        for el in root.iter():
+            if not isinstance(el.tag, str) or not el.get("id"):
+                continue
+            if any(el.get(attr) in wanted for attr in ("calledElement", "name", "dataStoreRef")) \
+                    or _decision_ref(el) in wanted:
+                return el.get("id"), el.sourceline, name
+    return None
+
+
+def _decision_ref(el: etree._Element) -> str | None:
+    called = el.find("bpmn:extensionElements/spiff:calledDecisionId", NS)
+    return called.text.strip() if called is not None and called.text else None
 
 
 def compile_bundle(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
@@ -107,26 +130,41 @@ def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
         raise DeployRejected(problems)
     if not roots:
         raise DeployRejected([Problem("No BPMN file was uploaded.")])
+    generated: dict[str, dict] = {}
+    for name, root in roots.items():
+        if _is_dmn(root):
+            problems.extend(dmn.rewrite(root, name))
+        else:
+            found, forms = camunda.rewrite(root, name)
+            problems.extend(found)
+            generated.update(forms)
+    if any(p.severity == "error" for p in problems):
+        raise DeployRejected([p for p in problems if p.severity == "error"])
 
     def find_form(key: str) -> dict | None:
-        return bundle_forms.get(key) if key in bundle_forms else load_form(key)
+        if key in bundle_forms:
+            return bundle_forms[key]
+        return generated[key] if key in generated else load_form(key)
 
     parser = OrderflowParser()
     try:
         for name, root in roots.items():
-            if root.tag == f"{{{NS['dmn']}}}definitions" or "dmn" in (root.nsmap.get(None) or "").lower():
+            if _is_dmn(root):
                 parser.add_dmn_xml(root, filename=name)
             elif root.tag == f"{{{NS['bpmn']}}}definitions":
                 parser.add_bpmn_xml(root, filename=name)
             else:
                 problems.append(Problem(f"'{etree.QName(root).localname}' is not a BPMN or DMN document.", file=name))
-        if problems:
-            raise DeployRejected(problems)
+        if any(p.severity == "error" for p in problems):
+            raise DeployRejected([p for p in problems if p.severity == "error"])
         process_ids = parser.get_process_ids()
     except ValidationException as exc:
         raise DeployRejected([_spiff_problem(exc, roots)]) from None
+    except (KeyError, AttributeError, TypeError, ValueError, IndexError) as exc:  # the parser's own bugs
+        raise DeployRejected([Problem(f"The file could not be read: {type(exc).__name__}: {exc}")]) from None
     if not process_ids:
-        raise DeployRejected([Problem("The upload has no executable process (isExecutable=\"true\").")])
+        raise DeployRejected([Problem("The upload has no executable process (isExecutable=\"true\").",
+                                      file=", ".join(sorted(roots)))])
 
     bpmn_sources = {n: t for n, t in texts.items()}
     defs: list[ProcessDef] = []
@@ -157,6 +195,10 @@ def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
     for pdef in defs:
         pdef.warnings = [p for p in problems if p.severity != "error"]
     return defs
+
+
+def _is_dmn(root: etree._Element) -> bool:
+    return root.tag == f"{{{NS['dmn']}}}definitions" or "dmn" in (root.nsmap.get(None) or "").lower()
 
 
 def _find_process(roots: dict[str, etree._Element], key: str) -> tuple[str, etree._Element]:

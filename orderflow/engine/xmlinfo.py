@@ -89,6 +89,13 @@ def message_keys(root: etree._Element) -> dict[str, list[str]]:
     return keys
 
 
+def _literal(value: str | None) -> str | None:
+    """A plain value, or None for a JUEL ``${…}`` that only Camunda's engine could compute."""
+    if not value or not value.strip() or value.strip().startswith(("${", "#{")):
+        return None
+    return value.strip()
+
+
 def _timer_text(el: etree._Element) -> str | None:
     for tag in ("timeDate", "timeDuration", "timeCycle"):
         found = el.find(f"bpmn:timerEventDefinition/bpmn:{tag}", NS)
@@ -112,7 +119,7 @@ def describe_elements(process: etree._Element) -> dict[str, ElementInfo]:
             continue
         element_id = el.get("id")
         props = properties(el)
-        candidate = props.get("candidateGroups") or el.get(f"{{{NS['camunda']}}}candidateGroups")
+        candidate = _literal(props.get("candidateGroups") or el.get(f"{{{NS['camunda']}}}candidateGroups"))
         group = candidate.split(",")[0].strip() if candidate else lanes.get(element_id)
         operator = el.find("bpmn:extensionElements/spiff:serviceTaskOperator", NS)
         handler = operator.get("id") if operator is not None else el.get(f"{{{NS['camunda']}}}topic")
@@ -123,7 +130,7 @@ def describe_elements(process: etree._Element) -> dict[str, ElementInfo]:
             line=el.sourceline,
             group=group,
             form_key=_form_key(el, props),
-            sla=props.get("sla") or slas.get(element_id),
+            sla=props.get("sla") or slas.get(element_id) or _literal(el.get(f"{{{NS['camunda']}}}dueDate")),
             signature=props.get("signature", "").lower() in {"true", "1", "yes"},
             handler=handler,
             asynchronous=(props.get("async", "").lower() in {"true", "1", "yes"}
@@ -131,5 +138,6 @@ def describe_elements(process: etree._Element) -> dict[str, ElementInfo]:
                           or el.get(f"{{{NS['camunda']}}}async") == "true"),
             retry=props.get("retry") or _camunda_retry(el),
             timer=_timer_text(el),
+            assignee=_literal(props.get("assignee") or el.get(f"{{{NS['camunda']}}}assignee")),
         )
     return elements

@@ -24,7 +24,7 @@ def current_languages() -> list[str]:
 
 
 def init_app(app: Flask) -> None:
-    from . import analytics, api, auth, board, drafts, errors, monitor, notifications, pages, present
+    from . import analytics, api, auth, board, drafts, errors, form_editor, monitor, notifications, pages, present
 
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).resolve().parent.parent / "translations"))
     Babel(app, locale_selector=select_locale)
@@ -40,6 +40,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(monitor.bp)
     app.register_blueprint(analytics.bp)
     app.register_blueprint(drafts.bp)
+    from . import modeler  # the process owners' modeler pages
+    app.register_blueprint(modeler.bp)
+    app.register_blueprint(form_editor.bp)
+    from . import versions  # process versions, diffs, moving orders (pages + API)
+    app.register_blueprint(versions.bp)
     csrf.exempt(api.bp)  # api.py checks the token itself when the caller uses the cookie
     csrf.exempt(drafts.bp)  # likewise
 

@@ -1,0 +1,225 @@
+"""Diagrams saved by Camunda Modeler, rewritten in place into the dialect the engine runs.
+
+Runs on the parsed tree before SpiffWorkflow and the lint see it, so everything after
+reads one dialect: JUEL ``${…}`` conditions become plain expressions (or a problem on the
+element), external-task topics become handler calls, ``camunda:decisionRef`` becomes the
+called decision, and ``camunda:formData`` becomes a generated JSON-Schema form. The stored
+sources stay as uploaded; the rewrite is repeated whenever they are compiled.
+"""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from .model import Problem
+from .xmlinfo import NS, local
+
+SPIFF = NS["spiff"]
+CAMUNDA = NS["camunda"]
+_EXPRESSION_TAGS = {"conditionExpression", "completionCondition", "loopCardinality", "condition",
+                    "timeDuration", "timeDate", "timeCycle"}
+
+# -- JUEL ---------------------------------------------------------------------
+
+_JUEL_TOKEN = re.compile(r"""
+    (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
+  | (?P<op>&&|\|\||==|!=|<=|>=|!|<|>|\(|\)|\+|-|\*|/|%)
+  | (?P<number>\d+(?:\.\d+)?)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
+  | (?P<space>\s+)
+  | (?P<other>.)
+""", re.VERBOSE)
+_JUEL_WORDS = {"and": "and", "or": "or", "not": "not", "eq": "==", "ne": "!=", "lt": "<", "gt": ">",
+               "le": "<=", "ge": ">=", "true": "True", "false": "False", "null": "None", "div": "/", "mod": "%"}
+_JUEL_OPS = {"&&": "and", "||": "or", "!": "not"}
+
+
+class Untranslatable(Exception):
+    pass
+
+
+def is_juel(text: str) -> bool:
+    value = text.strip()
+    return value.startswith(("${", "#{")) and value.endswith("}")
+
+
+def translate_juel(text: str) -> str:
+    """``${amount > 1000 && tier eq 'key'}`` → ``amount > 1000 and tier == 'key'``.
+
+    Only comparisons, arithmetic and and/or/not over data fields and literals translate;
+    method calls (``execution.getVariable(…)``), ``empty`` and ternaries do not.
+    """
+    body = text.strip()[2:-1]
+    out: list[str] = []
+    for match in _JUEL_TOKEN.finditer(body):
+        kind, token = match.lastgroup, match.group()
+        if kind == "space":
+            continue
+        if kind == "other" or (kind == "name" and token in {"empty", "execution", "task"}):
+            raise Untranslatable(token)
+        if kind == "name" and "." in token and token.split(".")[0] in {"execution", "task", "dateTime"}:
+            raise Untranslatable(token)
+        if kind == "op" and token in _JUEL_OPS:
+            token = _JUEL_OPS[token]
+        elif kind == "name" and token in _JUEL_WORDS:
+            token = _JUEL_WORDS[token]
+        elif kind == "op" and token == "(" and out and out[-1][-1:].isalnum() and out[-1] not in {"and", "or", "not"}:
+            raise Untranslatable("a function call")
+        out.append(token)
+    if not out:
+        raise Untranslatable("empty")
+    return " ".join(out)
+
+
+# -- formData ------------------------------------------------------------------
+
+_FORM_TYPES = {"string": {"type": "string"}, "long": {"type": "integer"}, "integer": {"type": "integer"},
+               "double": {"type": "number"}, "boolean": {"type": "boolean"},
+               "date": {"type": "string", "format": "date"}}
+
+
+def form_from_form_data(element: etree._Element, form_data: etree._Element) -> dict:
+    """A JSON Schema with one property per ``camunda:formField`` (types, enums, defaults, constraints)."""
+    properties: dict[str, dict] = {}
+    required: list[str] = []
+    for field in form_data.iterfind("camunda:formField", NS):
+        name = field.get("id")
+        if not name:
+            continue
+        kind = field.get("type") or "string"
+        prop = dict(_FORM_TYPES.get(kind, {"type": "string"}))
+        prop["title"] = field.get("label") or name
+        values = field.findall("camunda:value", NS)
+        if kind == "enum" or values:
+            prop = {"type": "string", "title": prop["title"], "enum": [v.get("id") for v in values],
+                    "enumNames": [v.get("name") or v.get("id") for v in values]}
+        default = field.get("defaultValue")
+        if default is not None and not is_juel(default):
+            prop["default"] = _typed(default, prop.get("type"))
+        for constraint in field.iterfind("camunda:validation/camunda:constraint", NS):
+            name_c, config = constraint.get("name"), constraint.get("config")
+            if name_c == "required":
+                required.append(name)
+            elif name_c in {"min", "max"} and config is not None and prop.get("type") in {"integer", "number"}:
+                prop["minimum" if name_c == "min" else "maximum"] = _typed(config, "number")
+            elif name_c in {"minlength", "maxlength"} and config and config.isdigit():
+                prop["minLength" if name_c == "minlength" else "maxLength"] = int(config)
+            elif name_c == "readonly":
+                prop["readOnly"] = True
+        properties[name] = prop
+    schema = {"type": "object", "title": element.get("name") or element.get("id"), "properties": properties}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _typed(value: str, kind: str | None):
+    try:
+        if kind == "integer":
+            return int(value)
+        if kind == "number":
+            return float(value)
+        if kind == "boolean":
+            return value.strip().lower() == "true"
+    except ValueError:
+        pass
+    return value
+
+
+# -- the rewrite ----------------------------------------------------------------
+
+def _owner(el: etree._Element) -> etree._Element:
+    while el is not None and not (el.get("id") and local(el) not in {"conditionExpression", "timerEventDefinition"}):
+        el = el.getparent()
+    return el
+
+
+def _extensions(el: etree._Element) -> etree._Element:
+    ext = el.find("bpmn:extensionElements", NS)
+    if ext is None:
+        ext = etree.Element(f"{{{NS['bpmn']}}}extensionElements")
+        el.insert(0, ext)
+    return ext
+
+
+def _set_spiff_property(el: etree._Element, name: str, value: str) -> None:
+    ext = _extensions(el)
+    props = ext.find("spiff:properties", NS)
+    if props is None:
+        props = etree.SubElement(ext, f"{{{SPIFF}}}properties")
+    if props.find(f"spiff:property[@name='{name}']", NS) is None:
+        etree.SubElement(props, f"{{{SPIFF}}}property", name=name, value=value)
+
+
+def _problem(el: etree._Element, message: str, file: str | None, severity: str = "error") -> Problem:
+    owner = _owner(el)
+    return Problem(message, owner.get("id") if owner is not None else None, el.sourceline, file, severity)
+
+
+def rewrite(root: etree._Element, file: str | None) -> tuple[list[Problem], dict[str, dict]]:
+    """Rewrite Camunda constructs in ``root``; returns problems and the generated forms."""
+    problems: list[Problem] = []
+    forms: dict[str, dict] = {}
+    for el in root.iter():
+        tag = local(el)
+        if tag in _EXPRESSION_TAGS and el.text and is_juel(el.text):
+            try:
+                el.text = translate_juel(el.text)
+            except Untranslatable as exc:
+                problems.append(_problem(el, (
+                    f"The JUEL expression '{el.text.strip()}' cannot be translated ({exc} is not supported): "
+                    "only comparisons and and/or/not of data fields are. Write it as a plain expression, "
+                    "e.g. amount > 1000 and approved."), file))
+        elif tag == "serviceTask" or (tag in {"sendTask", "businessRuleTask"} and el.get(f"{{{CAMUNDA}}}topic")):
+            _service_task(el, file, problems)
+        if tag == "businessRuleTask":
+            _business_rule_task(el, file, problems)
+        if tag in {"userTask", "startEvent"}:
+            form_data = el.find("bpmn:extensionElements/camunda:formData", NS)
+            if form_data is not None and el.get("id"):
+                key = f"{el.get('id')}_form"
+                forms[key] = form_from_form_data(el, form_data)
+                _set_spiff_property(el, "formJsonSchemaFilename", f"{key}.json")
+        if tag == "script" and el.getparent() is not None:
+            fmt = (el.getparent().get("scriptFormat") or "python").lower()
+            if fmt not in {"python", "text/python", "text/x-python", ""}:
+                problems.append(_problem(el, f"Scripts in '{fmt}' cannot run here; write lines of "
+                                             "'name = expression' (scriptFormat python).", file))
+        for listener in ("executionListener", "taskListener"):
+            if el.find(f"bpmn:extensionElements/camunda:{listener}", NS) is not None:
+                problems.append(_problem(el, f"camunda:{listener} is ignored: listeners run Java or scripts, "
+                                             "which this service does not execute.", file, "warning"))
+    return problems, forms
+
+
+def _service_task(el: etree._Element, file: str | None, problems: list[Problem]) -> None:
+    if el.find("bpmn:extensionElements/spiff:serviceTaskOperator", NS) is not None:
+        return
+    topic = el.get(f"{{{CAMUNDA}}}topic")
+    if el.get(f"{{{CAMUNDA}}}type") == "external" and topic:
+        operator = etree.SubElement(_extensions(el), f"{{{SPIFF}}}serviceTaskOperator", id=topic)
+        result = el.get(f"{{{CAMUNDA}}}resultVariable")
+        if result:
+            operator.set("resultVariable", result)
+        return
+    for attr in ("class", "delegateExpression", "expression"):
+        if el.get(f"{{{CAMUNDA}}}{attr}"):
+            problems.append(_problem(el, f"camunda:{attr} names Java code, which cannot run here; make it an "
+                                         "external task (Implementation: External, Topic = a handler name).", file))
+            return
+    if el.find("bpmn:extensionElements/camunda:connector", NS) is not None:
+        problems.append(_problem(el, "Camunda connectors cannot run here; make it an external task whose topic "
+                                     "names a handler.", file))
+
+
+def _business_rule_task(el: etree._Element, file: str | None, problems: list[Problem]) -> None:
+    if el.find("bpmn:extensionElements/spiff:calledDecisionId", NS) is not None:
+        return
+    decision = el.get(f"{{{CAMUNDA}}}decisionRef")
+    if decision and not is_juel(decision):
+        called = etree.SubElement(_extensions(el), f"{{{SPIFF}}}calledDecisionId")
+        called.text = decision
+    elif el.get(f"{{{CAMUNDA}}}topic") is None:
+        problems.append(_problem(el, "This business rule task names no decision: set its DMN decision id "
+                                     "(camunda:decisionRef or spiffworkflow:calledDecisionId).", file))

@@ -1,0 +1,113 @@
+"""DMN decision tables: the FEEL a modeler writes in cells, checked and rewritten before parsing.
+
+SpiffWorkflow evaluates every DMN cell as an expression of the script engine (ours: the
+safe expression language). Camunda's modeler writes FEEL unary tests — ``"A","B"``,
+``[1..10]``, ``not("X")``, ``true`` — so those are rewritten into expressions here, each
+cell is vetted like any other expression, and what cannot run (a DRG with several
+decisions, hit policies the engine lacks) is refused with the rule or table it concerns.
+"""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from .expressions import ExpressionError, check_expression
+from .model import Problem
+from .xmlinfo import local
+
+_SUPPORTED_POLICIES = {"UNIQUE", "FIRST", "COLLECT"}
+_RANGE = re.compile(r"^([\[\]])\s*(.+?)\s*\.\.\s*(.+?)\s*([\[\]])$")
+_FEEL_WORDS = {"true": "True", "false": "False", "null": "None"}
+
+
+def _split_list(text: str) -> list[str]:
+    """Split ``"a","b",3`` on commas outside quotes."""
+    parts, current, quote = [], "", None
+    for ch in text:
+        if quote:
+            current += ch
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+            current += ch
+        elif ch == ",":
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    parts.append(current.strip())
+    return parts
+
+
+def _literal(value: str) -> str:
+    return _FEEL_WORDS.get(value.strip(), value.strip())
+
+
+def unary_test(text: str) -> str:
+    """A FEEL unary test as the engine's match expression; ``?`` stands for the input value.
+
+    Every test is written with ``?`` so SpiffWorkflow never has to guess whether to add ``==``.
+    """
+    value = text.strip()
+    if value in {"", "-"} or "?" in value:
+        return "" if value == "-" else value
+    negate = False
+    match = re.match(r"^not\s*\((.*)\)$", value, re.S)
+    if match:
+        negate, value = True, match.group(1).strip()
+    ranged = _RANGE.match(value)
+    items = _split_list(value)
+    if ranged:
+        low_open, low, high, high_close = ranged.groups()
+        test = (f"{_literal(low)} {'<' if low_open == ']' else '<='} ? "
+                f"{'<' if high_close == '[' else '<='} {_literal(high)}")
+    elif len(items) > 1:
+        test = f"? in ({', '.join(_literal(i) for i in items)},)"
+    elif re.match(r"^(<=|>=|<|>|==|!=)", value):
+        test = f"? {value}"
+    else:
+        test = f"? == ({_literal(value)})"
+    return f"not ({test})" if negate else test
+
+
+def rewrite(root: etree._Element, file: str | None) -> list[Problem]:
+    """Rewrite FEEL cells in place; return what cannot run, pointing at the rule or table."""
+    problems: list[Problem] = []
+    decisions = [el for el in root if local(el) == "decision"]
+    if len(decisions) > 1:
+        return [Problem(f"This DMN file holds {len(decisions)} decisions (a decision requirements graph); only "
+                        "single-decision tables run here. Put each decision in its own file.",
+                        decisions[1].get("id"), decisions[1].sourceline, file)]
+    for table in root.iter():
+        if local(table) != "decisionTable":
+            continue
+        policy = (table.get("hitPolicy") or "UNIQUE").upper()
+        if policy not in _SUPPORTED_POLICIES or table.get("aggregation"):
+            problems.append(Problem(
+                f"The hit policy '{policy}{' ' + table.get('aggregation') if table.get('aggregation') else ''}' is "
+                "not supported; use UNIQUE, FIRST or COLLECT (without aggregation).",
+                table.get("id"), table.sourceline, file))
+        for el in table.iter():
+            tag = local(el)
+            text_el = el.find("{*}text")
+            if tag not in {"inputExpression", "inputEntry", "outputEntry"} or text_el is None:
+                continue
+            raw = text_el.text or ""
+            if tag == "inputEntry":
+                rewritten = unary_test(raw)
+                probe = rewritten.replace("?", "v")
+            else:
+                rewritten = _literal(raw) if raw.strip() else raw
+                probe = rewritten
+            text_el.text = rewritten or None
+            if not rewritten.strip():
+                continue
+            try:
+                check_expression(probe)
+            except ExpressionError as exc:
+                owner = el.getparent()
+                problems.append(Problem(f"DMN cell '{raw.strip()}': {exc.message}",
+                                        owner.get("id") if owner is not None else None, el.sourceline, file))
+    return problems

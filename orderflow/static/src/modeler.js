@@ -1,0 +1,81 @@
+// The Modeler page (templates/modeler.html): bpmn-js with our own properties panel and a
+// toolbar for the process draft. URLs and translated strings come from the template.
+// Sets data-ready="true" on #modeler and <body> once the first diagram is shown.
+
+import Modeler from 'bpmn-js/lib/Modeler';
+import spiffworkflow from './spiffworkflow-moddle.json';
+import { makeApi } from './modeler/api.js';
+import { Draft } from './modeler/draft.js';
+import { Panel } from './modeler/panel.js';
+import { Problems } from './modeler/problems.js';
+import { registerBatch } from './modeler/spiff.js';
+
+function byId(id) {
+  return document.getElementById(id);
+}
+
+function boot() {
+  const root = byId('modeler');
+  if (!root) return;
+  const t = JSON.parse(byId('modeler-strings').textContent);
+  const config = { ...root.dataset };
+  const modeler = new Modeler({ container: byId('modeler-canvas'), moddleExtensions: { spiffworkflow } });
+  window.orderflowModeler = modeler; // for tests and the browser console
+  registerBatch(modeler);
+  const api = makeApi(config.csrf, t);
+  const ui = { dirty: byId('modeler-dirty'), state: byId('modeler-state'), message: byId('modeler-message'),
+    version: byId('modeler-version') };
+  const problems = new Problems(modeler, byId('modeler-problems'), byId('modeler-problem-list'), t);
+  const draft = new Draft({ modeler, api, t, config, problems, ui });
+  const buttons = [...root.querySelectorAll('[data-action]')];
+
+  // One action at a time; a failure is shown, never thrown away.
+  async function act(action) {
+    buttons.forEach((b) => { b.disabled = true; });
+    root.setAttribute('aria-busy', 'true');
+    ui.message.replaceChildren(); // an old outcome must not pass for this action's
+    try {
+      await action();
+    } catch (error) {
+      draft.message('danger', error.message || t.failed);
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+      root.removeAttribute('aria-busy');
+    }
+  }
+
+  const panel = new Panel(modeler, byId('modeler-panel'), t, config, {
+    saveThenGo: (url) => act(async () => {
+      if (draft.dirty) await draft.save();
+      window.location.assign(url);
+    }),
+  });
+
+  const actions = {
+    save: () => draft.saveAction(),
+    check: () => draft.checkAction(),
+    deploy: () => draft.deployAction(),
+    download: () => draft.download(),
+    discard: () => draft.discardAction(),
+  };
+  buttons.forEach((b) => b.addEventListener('click', () => act(actions[b.dataset.action])));
+  ui.version.addEventListener('change', () => act(() => draft.versionAction(ui.version.value)));
+  window.addEventListener('beforeunload', (e) => {
+    if (draft.dirty) e.preventDefault();
+  });
+
+  // The catalogue fills the panel's choices; the diagram does not wait for it.
+  [['groups', config.groupsUrl], ['forms', config.formsUrl], ['handlers', config.handlersUrl]]
+    .forEach(([name, url]) => api('GET', url)
+      .then((data) => panel.setCatalogue({ [name]: data.items }))
+      .catch((error) => draft.message('warning', `${t.catalogue_failed} ${error.message}`)));
+
+  act(() => draft.open(null)).then(() => {
+    if (!draft.draft) return;
+    root.dataset.ready = 'true';
+    document.body.dataset.ready = 'true';
+  });
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
+else boot();

@@ -1,0 +1,146 @@
+// The properties panel: the selected element in the process owner's words.
+// Every edit is a bpmn-js command (spiff.js), so undo/redo covers the panel too.
+
+import * as spiff from './spiff.js';
+import { fill, timerKind, timerWords } from './durations.js';
+import { check, field, h, option } from './dom.js';
+import { serviceTaskFields, userTaskFields } from './panel-tasks.js';
+
+const { stripQuotes } = spiff;
+const GATEWAYS = ['bpmn:ExclusiveGateway', 'bpmn:InclusiveGateway', 'bpmn:ComplexGateway'];
+
+export class Panel {
+  constructor(modeler, root, t, config, hooks) {
+    Object.assign(this, { modeler, root, t, config, hooks });
+    this.catalogue = { groups: [], forms: [], handlers: [] };
+    this.element = null;
+    this.busy = false;
+    const bus = modeler.get('eventBus');
+    bus.on('selection.changed', (e) => this.show(e.newSelection.length === 1 ? e.newSelection[0] : null));
+    bus.on('commandStack.changed', () => { if (!this.busy) this.refresh(); }); // undo, redo, canvas edits
+    bus.on('import.done', () => this.show(null));
+  }
+
+  setCatalogue(part) {
+    Object.assign(this.catalogue, part);
+    this.refresh();
+  }
+
+  refresh() {
+    const alive = this.element && this.modeler.get('elementRegistry').get(this.element.id);
+    this.show(alive || null);
+  }
+
+  // Our own edits do not redraw the panel (focus stays where the user tabbed to) unless asked.
+  commit(commands, redraw) {
+    this.busy = true;
+    try {
+      spiff.run(this.modeler, commands);
+    } finally {
+      this.busy = false;
+    }
+    if (redraw) this.refresh();
+  }
+
+  groupLabel(id) {
+    const group = this.catalogue.groups.find((g) => g.id === id);
+    if (!group) return id;
+    return `${this.config.lang === 'zh' ? group.name_zh : group.name} (${id})`;
+  }
+
+  groupOptions(current, first) {
+    const { groups } = this.catalogue;
+    const options = first ? [first] : [];
+    groups.forEach((g) => options.push(option(g.id, this.groupLabel(g.id), g.id === current)));
+    if (current && groups.length && !groups.some((g) => g.id === current)) {
+      options.push(option(current, fill(this.t.unknown_value, { value: current }), true));
+    }
+    return options;
+  }
+
+  show(element) {
+    const target = element && element.labelTarget ? element.labelTarget : element;
+    this.element = target;
+    this.root.replaceChildren();
+    this.root.dataset.elementId = target ? target.id : '';
+    if (!target || !target.businessObject || target === this.modeler.get('canvas').getRootElement()) {
+      this.root.append(h('p', { class: 'text-body-secondary small mb-0' }, this.t.select_element));
+      return;
+    }
+    const bo = target.businessObject;
+    const type = bo.$type.replace(/^bpmn:/, '');
+    this.root.append(h('h2', { class: 'h6 mb-3', id: 'pp-type' }, this.t.types[type] || type),
+      this.nameField(target),
+      field(this.t.id, 'pp-id', h('input', { id: 'pp-id', class: 'form-control form-control-sm', readonly: true,
+        value: bo.id }), this.t.id_hint));
+    if (spiff.is(bo, 'bpmn:UserTask')) this.root.append(...userTaskFields(this, target));
+    if (spiff.is(bo, 'bpmn:ServiceTask')) this.root.append(...serviceTaskFields(this, target));
+    if (spiff.timerDefinition(bo)) this.root.append(this.timerField(target));
+    if (spiff.is(bo, 'bpmn:SequenceFlow') && target.source &&
+        GATEWAYS.some((g) => spiff.is(target.source.businessObject, g))) {
+      this.root.append(...this.flowFields(target));
+    }
+    if (spiff.is(bo, 'bpmn:Lane')) this.root.append(this.laneField(target));
+  }
+
+  nameField(element) {
+    const input = h('input', { id: 'pp-name', class: 'form-control form-control-sm',
+      value: element.businessObject.name || '',
+      onchange: () => this.commit([spiff.updateProps(element, { name: input.value.trim() || undefined })]) });
+    return field(this.t.name, 'pp-name', input);
+  }
+
+  timerField(element) {
+    const def = spiff.timerDefinition(element.businessObject);
+    const t = this.t;
+    const kind = h('span', { class: 'badge text-bg-secondary ms-1', id: 'pp-timer-kind' });
+    const words = h('div', { class: 'small text-body-secondary', id: 'pp-timer-words' });
+    const input = h('input', { id: 'pp-timer', class: 'form-control form-control-sm font-monospace',
+      value: spiff.timerValue(def), placeholder: 'PT2H', 'aria-describedby': 'pp-timer-hint' });
+    const describe = () => {
+      const value = stripQuotes(input.value);
+      const found = timerKind(value);
+      kind.textContent = found ? t[`kind_${found}`] : '';
+      kind.hidden = !found;
+      words.textContent = found ? timerWords(value, t, this.config.lang) : (value ? t.timer_invalid : '');
+      input.classList.toggle('is-invalid', Boolean(value) && !found);
+    };
+    input.addEventListener('input', describe);
+    input.addEventListener('change', () => {
+      const value = stripQuotes(input.value);
+      const found = timerKind(value);
+      describe();
+      if (found) this.commit(spiff.setTimer(this.modeler, element, def, found, value));
+      else input.classList.add('is-invalid');
+    });
+    describe();
+    const label = h('span', {}, t.timer, kind);
+    return field(label, 'pp-timer', input, t.timer_hint, words);
+  }
+
+  flowFields(element) {
+    const bo = element.businessObject;
+    const source = element.source;
+    const isDefault = source.businessObject.default === bo;
+    const expr = bo.conditionExpression;
+    const area = h('textarea', { id: 'pp-condition', class: 'form-control form-control-sm font-monospace', rows: 2,
+      disabled: isDefault, placeholder: 'order_total > 1000' }, expr ? expr.body || '' : '');
+    area.addEventListener('change', () => this.commit(spiff.setCondition(this.modeler, element, area.value.trim())));
+    const toggle = check('pp-default', this.t.default_flow, isDefault, (e) => {
+      // The default flow is taken when no condition holds, so it carries none itself.
+      const commands = e.target.checked
+        ? [spiff.updateProps(source, { default: bo }), ...spiff.setCondition(this.modeler, element, '')]
+        : [spiff.updateProps(source, { default: undefined })];
+      this.commit(commands, true);
+    });
+    return [field(this.t.condition, 'pp-condition', area, this.t.condition_hint), h('div', { class: 'mb-3' }, toggle)];
+  }
+
+  laneField(element) {
+    const group = spiff.laneGroup(element.businessObject);
+    const select = h('select', { id: 'pp-lane-group', class: 'form-select form-select-sm',
+      onchange: () => this.commit([spiff.updateProps(element, { name: select.value })], true) },
+    this.groupOptions(group));
+    return field(this.t.lane_group, 'pp-lane-group', select, fill(this.t.lane_hint, { group: this.groupLabel(group) }));
+  }
+}

@@ -1,0 +1,50 @@
+"""Process owners' pages: the modeler for a process's draft, and a new blank process."""
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from .. import drafts, processes
+from ..db import get_session
+from ..errors import Conflict, InvalidInput
+from ..models import ProcessDraft, ProcessVersion
+from ..permissions import require_deployer
+from .auth import current_actor, login_required
+from .present import localize, localize_fields
+
+bp = Blueprint("modeler", __name__)
+
+
+@bp.get("/processes/<key>/edit")
+@login_required
+def edit(key: str):
+    session = get_session()
+    draft = drafts.open_draft(session, current_actor(), key, persist=False)  # 403, or 404 for an unknown key
+    versions = list(session.scalars(select(ProcessVersion.version).where(ProcessVersion.key == key)
+                                    .order_by(ProcessVersion.version)))
+    latest = processes.latest_version(session, key)
+    return render_template("modeler.html", key=key, name=latest.name if latest else key, versions=versions,
+                           base_version=draft.base_version)
+
+
+@bp.route("/processes/new", methods=["GET", "POST"])
+@login_required
+def new_process():
+    session, actor = get_session(), current_actor()
+    require_deployer(actor)
+    error, fields, status = None, {}, 200
+    if request.method == "POST":
+        key, name = request.form.get("key", "").strip(), request.form.get("name", "").strip()
+        try:
+            drafts.new_process(session, actor, key, name)
+        except (InvalidInput, Conflict) as exc:  # shown on the form, with what was typed
+            session.rollback()
+            error, status = localize(exc.message), exc.status
+            fields = localize_fields(exc.extra.get("fields"))
+        else:
+            session.commit()
+            return redirect(url_for("modeler.edit", key=key))
+    unreleased = session.scalars(select(ProcessDraft.key).where(ProcessDraft.base_version.is_(None))
+                                 .order_by(ProcessDraft.key))
+    return render_template("modeler_new.html", error=error, fields=fields, form=request.form,
+                           processes=processes.list_latest(session), unreleased=list(unreleased)), status

@@ -1,0 +1,127 @@
+"""The modeler in a real browser: edit a step in the panel, check, deploy; running orders keep their version."""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from types import SimpleNamespace
+
+from tests.browser_support import skip_without_chromium
+from tests.helpers import Api
+
+pytestmark = skip_without_chromium
+
+READY = "#modeler[data-ready='true']"
+
+
+class LiveClient:
+    """Just enough of Flask's test client for ``tests.helpers.Api``, over real HTTP to the live server."""
+
+    def __init__(self, base: str):
+        self.base = base
+
+    def get(self, path: str, headers=None, **kw):
+        return self._send("GET", path, headers, None)
+
+    def post(self, path: str, headers=None, json=None, **kw):
+        return self._send("POST", path, headers, json)
+
+    def _send(self, method: str, path: str, headers, body):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method, headers={
+            **(headers or {}), "Accept": "application/json", "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        return SimpleNamespace(status_code=status, json=json.loads(raw) if raw else None)
+
+
+def login(page, base: str, user: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", user)
+    page.fill("#password", "demo")
+    page.click("#login")
+    page.wait_for_url(f"{base}/inbox")
+
+
+def open_modeler(page, base: str) -> None:
+    page.goto(f"{base}/processes/order_flow/edit")
+    page.wait_for_selector(READY, timeout=20000)
+
+
+def click_element(page, element_id: str) -> None:
+    """Bring the element into view (the whole flow is large) and click it like a person."""
+    page.evaluate("""id => {
+        const m = window.orderflowModeler, el = m.get('elementRegistry').get(id), canvas = m.get('canvas');
+        const box = canvas.viewbox(), w = box.outer.width, h = box.outer.height;
+        canvas.viewbox({x: el.x + el.width / 2 - w / 2, y: el.y + el.height / 2 - h / 2, width: w, height: h});
+    }""", element_id)
+    page.click(f".djs-shape[data-element-id='{element_id}']")
+    page.wait_for_selector(f"#modeler-panel[data-element-id='{element_id}']")
+
+
+def test_rename_and_regroup_a_step_then_deploy_it(live_server, page):
+    app, base = live_server
+    api = Api(LiveClient(base))
+    before = api.start_order()                     # runs on version 1
+
+    login(page, base, "owner1")
+    open_modeler(page, base)
+    click_element(page, "review_order")
+    assert page.input_value("#pp-id") == "review_order"
+    page.fill("#pp-name", "Check the order 订单核对")
+    page.press("#pp-name", "Enter")
+    page.wait_for_selector("#modeler-dirty:not([hidden])")
+    page.wait_for_selector("#pp-group option[value='sales_manager']", state="attached")
+    assert "sales" in page.locator("#pp-group option[value='']").inner_text()   # inherited from the lane
+    page.select_option("#pp-group", "sales_manager")
+    assert page.evaluate("() => window.orderflowModeler.get('elementRegistry').get('review_order')"
+                         ".businessObject.name") == "Check the order 订单核对"
+
+    page.click("#modeler-check")
+    page.wait_for_selector("#modeler-message .alert-success")
+    assert page.locator("#modeler-problem-list .problem-error").count() == 0
+    assert page.locator("#modeler-dirty").is_hidden()                              # Check saved the draft
+
+    page.click("#modeler-deploy")
+    page.wait_for_selector("#modeler-message .alert-success:has-text('version 2')")
+    assert page.locator("#modeler-version option[value='2']").count() == 1
+
+    after = api.start_order()
+    review = api.drive_to(after["id"], "review_order")
+    assert review["group"] == "sales_manager" and review["name"].startswith("Check the order")
+    assert api.get("manager1", f"/api/v1/instances/{after['id']}").json["version"] == 2
+
+    old = api.drive_to(before["id"], "review_order")                             # reached after the deploy
+    assert old["group"] == "sales" and old["name"].startswith("Review order")
+    assert api.get("manager1", f"/api/v1/instances/{before['id']}").json["version"] == 1
+
+
+def test_check_lists_and_marks_an_unknown_handler(live_server, page):
+    app, base = live_server
+    login(page, base, "owner1")
+    open_modeler(page, base)
+    page.evaluate("""async () => {
+        const m = window.orderflowModeler;
+        const { xml } = await m.saveXML();
+        await m.importXML(xml.replace('serviceTaskOperator id="price_order"', 'serviceTaskOperator id="no_such_handler"'));
+    }""")
+    click_element(page, "price_lines")
+    assert "no_such_handler" in page.locator("#pp-handler option:checked").inner_text()
+
+    page.click("#modeler-check")
+    problem = page.locator("#modeler-problem-list .problem-error[data-element='price_lines']")
+    problem.wait_for()
+    assert "no_such_handler" in problem.inner_text()
+    page.wait_for_selector(".djs-element.of-problem-error[data-element-id='price_lines']", state="attached")
+    page.wait_for_selector("#modeler-message .alert-danger")
+
+    click_element(page, "review_order")            # clicking the problem selects its element again
+    problem.click()
+    page.wait_for_selector("#modeler-panel[data-element-id='price_lines']")
+
+    page.click("#modeler-deploy")                  # refused, and the problem stays listed
+    page.wait_for_selector("#modeler-message .alert-danger:has-text('not deployed')")
+    assert page.locator("#modeler-problem-list .problem-error[data-element='price_lines']").count() == 1
