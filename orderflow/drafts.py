@@ -74,7 +74,7 @@ def new_process(session: Session, actor: User, key: str, name: str) -> ProcessDr
     """A draft for a process that has never been deployed: a start, one step, an end."""
     require_deployer(actor)
     if not _KEY.match(key or ""):
-        raise InvalidInput(Msg("A process key starts with a letter and holds letters, digits, '_' or '-'."),
+        raise InvalidInput(Msg("A process key starts with a letter or '_' and holds letters, digits, '_' or '-'."),
                            fields={"key": Msg("letters, digits, '_' or '-'")})
     if get(session, key) is not None or processes.latest_version(session, key) is not None:
         raise Conflict(Msg("A process '%(key)s' already exists; open it instead.", key=key))
@@ -88,10 +88,19 @@ def new_process(session: Session, actor: User, key: str, name: str) -> ProcessDr
 
 def save(session: Session, actor: User, key: str, *, bpmn: str | None = None,
          forms: Mapping[str, Any] | None = None, removed_forms: list[str] | None = None,
-         lock_version: int | None = None) -> ProcessDraft:
-    """Store the modeler's XML and/or edited forms. Nothing is checked here: a draft may be wrong."""
-    draft = open_draft(session, actor, key)
-    if lock_version is not None and lock_version != draft.lock_version:
+         lock_version: int | None = None, base_version: int | None = None) -> ProcessDraft:
+    """Store the modeler's XML and/or edited forms. Nothing is checked here: a draft may be wrong.
+
+    ``lock_version`` 0 means "I opened no saved draft"; ``base_version`` is the deployed version
+    a new draft starts from (its forms and other files), the latest when not given.
+    """
+    require_deployer(actor)
+    existing = get(session, key)
+    if lock_version == 0 and existing is not None:
+        raise Conflict(Msg("%(user)s saved a draft of this process after you opened it; reload to see it.",
+                           user=existing.updated_by))
+    draft = existing or open_draft(session, actor, key, base_version)
+    if lock_version and lock_version != draft.lock_version:
         raise Conflict(Msg("%(user)s saved this draft after you opened it; reload to see their changes.",
                            user=draft.updated_by))
     if bpmn is not None:

@@ -115,3 +115,22 @@ def test_bad_draft_bodies_get_clear_errors(api, client):
     assert raw.status_code == 422
     assert api.get("owner1", "/api/v1/processes/nope/draft").status_code == 404
     assert json.loads(api.post("owner1", "/api/v1/processes/nope/draft/deploy").data)["error"]["code"] == "not_found"
+
+
+def test_a_first_save_does_not_overwrite_a_draft_saved_meanwhile(api):
+    opened = api.get("owner1", "/api/v1/processes/order_flow/draft").json
+    assert put(api, "owner1", "/api/v1/processes/order_flow/draft", {"bpmn": opened["bpmn"], "lock_version": 0}).status_code == 200
+    second = put(api, "owner1", "/api/v1/processes/order_flow/draft", {"bpmn": opened["bpmn"], "lock_version": 0})
+    assert second.status_code == 409 and "owner1" in second.json["error"]["message"]
+
+
+def test_a_draft_can_start_from_an_older_version(api):
+    bpmn = api.get("owner1", "/api/v1/processes/order_flow/draft").json["bpmn"]
+    put(api, "owner1", "/api/v1/processes/order_flow/draft", {"bpmn": bpmn.replace("订单审核", "订单审核 v2", 1)})
+    assert api.post("owner1", "/api/v1/processes/order_flow/draft/deploy").status_code == 201
+    old = api.get("owner1", "/api/v1/processes/order_flow/draft?version=1").json
+    assert old["base_version"] == 1 and "订单审核 v2" not in old["bpmn"]
+    saved = put(api, "owner1", "/api/v1/processes/order_flow/draft",
+                {"bpmn": old["bpmn"], "lock_version": 0, "base_version": 1})
+    assert saved.status_code == 200 and saved.json["base_version"] == 1
+    assert put(api, "owner1", "/api/v1/processes/order_flow/draft", {"base_version": "x"}).status_code == 422

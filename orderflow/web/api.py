@@ -5,7 +5,7 @@ import base64
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import exists, select
 
 from .. import attachments, audit, drafts, incidents, instances, messages, processes, tasks
@@ -14,18 +14,13 @@ from ..errors import InvalidInput
 from ..i18n import Msg
 from ..models import HumanTask, Incident, Instance, User
 from ..permissions import is_overseer, participation
-from . import csrf
-from .auth import current_actor
+from .auth import authenticate_api, current_actor
 from .present import history_json, incident_json, instance_summary, iso, now, task_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-@bp.before_request
-def _authenticate() -> None:
-    current_actor()
-    if request.method not in {"GET", "HEAD", "OPTIONS"} and g.auth_method == "cookie":
-        csrf.protect()
+bp.before_request(authenticate_api)
 
 
 def _body(instance_id: int | None = None) -> dict[str, Any]:

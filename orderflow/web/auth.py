@@ -52,6 +52,15 @@ def current_actor(required: bool = True) -> User | None:
     return actor
 
 
+def authenticate_api() -> None:
+    """``before_request`` of the API blueprints (CSRF-exempt): a caller is required, and a
+    cookie-authenticated write still needs the CSRF token (Basic-auth clients have none)."""
+    from . import csrf
+    current_actor()
+    if request.method not in {"GET", "HEAD", "OPTIONS"} and g.auth_method == "cookie":
+        csrf.protect()
+
+
 def login_required(view: Callable) -> Callable:
     @wraps(view)
     def wrapped(*args, **kwargs):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from .. import catalogue, drafts
 from ..db import get_session
@@ -11,19 +11,14 @@ from ..errors import InvalidInput, NotFound
 from ..i18n import Msg
 from ..models import ProcessDraft
 from ..permissions import require_deployer
-from . import csrf
-from .api import uploaded_files
-from .auth import current_actor
+from .api import _int_arg, uploaded_files
+from .auth import authenticate_api, current_actor
 from .present import iso
 
 bp = Blueprint("drafts", __name__, url_prefix="/api/v1")
 
 
-@bp.before_request
-def _authenticate() -> None:
-    current_actor()
-    if request.method not in {"GET", "HEAD", "OPTIONS"} and g.auth_method == "cookie":
-        csrf.protect()
+bp.before_request(authenticate_api)
 
 
 def _json() -> dict[str, Any]:
@@ -40,15 +35,6 @@ def _draft_json(draft: ProcessDraft, full: bool = True) -> dict[str, Any]:
     if full:
         brief.update(bpmn=draft.sources[draft.main_file], forms=draft.forms)
     return brief
-
-
-def _version_arg() -> int | None:
-    raw = request.args.get("version")
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise InvalidInput(Msg("'version' must be a whole number."), fields={"version": Msg("Enter a whole number.")})
-    return int(raw)
 
 
 @bp.get("/handlers")
@@ -94,16 +80,17 @@ def new_draft():
 
 @bp.get("/processes/<key>/draft")
 def open_draft(key: str):
-    draft = drafts.open_draft(get_session(), current_actor(), key, _version_arg(), persist=False)
+    draft = drafts.open_draft(get_session(), current_actor(), key, _int_arg("version"), persist=False)
     return jsonify(_draft_json(draft))
 
 
 @bp.put("/processes/<key>/draft")
 def save_draft(key: str):
     body = _json()
-    lock = body.get("lock_version")
-    if lock is not None and (isinstance(lock, bool) or not isinstance(lock, int)):
-        raise InvalidInput(Msg("'lock_version' must be a whole number."), fields={"lock_version": Msg("invalid")})
+    lock, base = body.get("lock_version"), body.get("base_version")
+    for name, value in (("lock_version", lock), ("base_version", base)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InvalidInput(Msg("'%(name)s' must be a whole number.", name=name), fields={name: Msg("invalid")})
     forms = body.get("forms")
     if forms is not None and not isinstance(forms, dict):
         raise InvalidInput(Msg("'forms' must map form keys to JSON Schemas."), fields={"forms": Msg("invalid")})
@@ -111,7 +98,7 @@ def save_draft(key: str):
     if removed is not None and not (isinstance(removed, list) and all(isinstance(k, str) for k in removed)):
         raise InvalidInput(Msg("'removed_forms' must be a list of form keys."), fields={"removed_forms": Msg("invalid")})
     draft = drafts.save(get_session(), current_actor(), key, bpmn=body.get("bpmn"), forms=forms,
-                        removed_forms=removed, lock_version=lock)
+                        removed_forms=removed, lock_version=lock, base_version=base)
     result = _draft_json(draft, full=False)
     get_session().commit()
     return jsonify(result)

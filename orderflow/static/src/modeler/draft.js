@@ -72,7 +72,9 @@ export class Draft {
     const carried = this.changes;
     const { xml } = await this.modeler.saveXML({ format: true });
     const body = { bpmn: xml };
-    if (this.draft.saved) body.lock_version = this.draft.lock_version;
+    // lock_version 0 = "I expect no saved draft": another owner's first save is not overwritten
+    body.lock_version = this.draft.saved ? this.draft.lock_version : 0;
+    if (!this.draft.saved && this.draft.base_version) body.base_version = this.draft.base_version;
     const result = await this.api('PUT', this.config.draftUrl, body);
     Object.assign(this.draft, result);
     this.savedAt = carried;
