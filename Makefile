@@ -30,13 +30,14 @@ ifneq ($(ORDERFLOW_BROWSER_TESTS),0)
 TEST_PREREQS += browser
 endif
 
-.PHONY: setup python node vendor translations browser run test bench clean help
+.PHONY: setup python node vendor translations browser postgres run test test-sqlite test-postgres bench clean help
 .DEFAULT_GOAL := setup
 
 help:
 	@echo "make setup   - venv + pip install -e '.[test]', npm ci, vendor assets, translations"
 	@echo "make run     - setup, init-db, deploy, seed-demo, demo orders (once), flask run on $(HOST):$(PORT)"
-	@echo "make test    - setup (+ chromium unless ORDERFLOW_BROWSER_TESTS=0), pytest \$$PYTEST_ARGS"
+	@echo "make test    - setup (+ chromium unless ORDERFLOW_BROWSER_TESTS=0), pytest \$$PYTEST_ARGS on SQLite,"
+	@echo "               then on a throwaway PostgreSQL cluster unless ORDERFLOW_POSTGRES_TESTS=0"
 	@echo "make bench   - setup, bench/throughput.py"
 	@echo "make clean   - remove .venv, node_modules, vendor assets, .mo files, instance/*.sqlite*"
 
@@ -93,8 +94,36 @@ run: setup
 	$(VENV)/bin/flask simulate --orders 60 --if-empty
 	$(VENV)/bin/flask run --host $(HOST) --port $(PORT)
 
+# The whole suite on SQLite, then again on a throwaway PostgreSQL cluster (Debian's postgresql
+# package; installed here when missing and running as root) unless ORDERFLOW_POSTGRES_TESTS=0.
+PG_TEST_DIR  ?= /tmp/orderflow-pg-test-$(shell id -u)
+PG_TEST_PORT ?= 55432
+
 test: $(TEST_PREREQS)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+ifneq ($(ORDERFLOW_POSTGRES_TESTS),0)
+	$(MAKE) --no-print-directory test-postgres
+endif
+
+test-sqlite: $(TEST_PREREQS)
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-postgres: $(TEST_PREREQS) postgres
+	@url=$$(tools/pg-test-cluster.sh start $(PG_TEST_DIR) $(PG_TEST_PORT)) || exit 1; \
+	  echo "==> the suite again on PostgreSQL ($$url)"; \
+	  status=0; ORDERFLOW_TEST_POSTGRES_URL=$$url $(VENV)/bin/python -m pytest $(PYTEST_ARGS) || status=$$?; \
+	  tools/pg-test-cluster.sh stop $(PG_TEST_DIR); exit $$status
+
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "==> PostgreSQL server missing; installing Debian postgresql"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; \
+	else \
+	  echo "ERROR: the PostgreSQL server is not installed (sudo apt-get install postgresql)," \
+	       "or run the SQLite suite alone: make test ORDERFLOW_POSTGRES_TESTS=0" >&2; exit 1; \
+	fi
 
 bench: setup
 	$(PY) bench/throughput.py

@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import throttle
 from .models import Group, User
 
 # group id -> (English, Chinese); ORDER_FLOW.md's roles plus the service's own
@@ -70,10 +71,22 @@ def seed_demo(session: Session) -> int:
     return created
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
+_UNKNOWN_USER_HASH = generate_password_hash("no such user: compared so an unknown name takes as long")
+
+
+def authenticate(session: Session, username: str, password: str, client: str | None = None) -> User | None:
+    """The user if the password is right. Throttled (``throttle.py``): raises TooManyAttempts while
+    the user name or the client address (default: the web edge's ``session.info["client"]``) is locked."""
+    client = client if client is not None else session.info.get("client")
+    earlier_failures = throttle.check(session, username, client)
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not check_password_hash(user.password_hash, password or ""):
+    # an unknown name costs the same hash check as a wrong password: timing tells nothing
+    stored = user.password_hash if user is not None else _UNKNOWN_USER_HASH
+    if not check_password_hash(stored, password or "") or user is None or not user.active:
+        throttle.failed(session, username, client)
         return None
+    if earlier_failures:
+        throttle.succeeded(session, username)
     return user
 
 

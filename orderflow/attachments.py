@@ -7,6 +7,7 @@ started, so nobody can pull another order's documents into theirs.
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any, Mapping
 
 from sqlalchemy.orm import Session
@@ -18,9 +19,16 @@ from .models import Attachment, Instance, User
 from .permissions import require_instance_viewer
 
 
+def safe_filename(filename: str | None) -> str:
+    """The name as a download may carry it: no folders (``../../x`` → ``x``), no control characters
+    (a line break would end an HTTP header), at most 200 characters."""
+    name = re.sub(r"[\x00-\x1f\x7f]", "", re.split(r"[/\\]", filename or "")[-1]).strip(" .")
+    return name[-200:] or "file"
+
+
 def save(session: Session, actor: User, instance_id: int | None, filename: str, content_type: str | None,
          content: bytes) -> str:
-    row = Attachment(instance_id=instance_id, filename=(filename or "file")[:300],
+    row = Attachment(instance_id=instance_id, filename=safe_filename(filename),
                      content_type=content_type or "application/octet-stream", size=len(content),
                      sha256=hashlib.sha256(content).hexdigest(), content=content, uploaded_by=actor.username)
     session.add(row)

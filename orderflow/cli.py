@@ -18,13 +18,15 @@ def _db():
 @click.command("init-db")
 @with_appcontext
 def init_db() -> None:
-    """Create the tables that are missing (existing data is kept)."""
+    """Bring the database schema to the newest migration (existing data is kept)."""
+    from . import schema
     database = _db()
-    database.create_all()
+    revision = schema.upgrade(database.engine)
     with database.session() as session:
         accounts.ensure_groups(session)
         session.commit()
-    click.echo(f"Database ready: {database.engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"Database ready at schema revision {revision}: "
+               f"{database.engine.url.render_as_string(hide_password=True)}")
 
 
 @click.command("deploy")

@@ -64,6 +64,17 @@ DEFAULTS: dict[str, Any] = {
     "ORDERFLOW_DELIVERY_STEP": "ship_order",
     # Analytics: the inspection step whose "fail" decisions are the rework rate
     "ORDERFLOW_QC_STEP": "qc_inspection",
+    # Session cookie only over HTTPS (Secure flag) and HSTS on every response; off for http:// in development
+    "ORDERFLOW_SECURE_COOKIES": False,
+    # Login throttling: wrong passwords per user name, and per client address (0: not counted), within
+    # the window of ORDERFLOW_LOGIN_LOCK_SECONDS; beyond them log-ins answer 429 until failures age out
+    "ORDERFLOW_LOGIN_MAX_FAILURES": 5,
+    "ORDERFLOW_LOGIN_MAX_FAILURES_PER_IP": 20,
+    "ORDERFLOW_LOGIN_LOCK_SECONDS": 300,
+    # Shortest password an administrator may set for a user
+    "ORDERFLOW_MIN_PASSWORD_LENGTH": 8,
+    # Days a new API token is valid when its issuer names none; 0: tokens without expiry
+    "ORDERFLOW_TOKEN_DAYS": 365,
 }
 
 

@@ -8,7 +8,6 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import Base
 from .platform import Platform
 
 
@@ -62,9 +61,6 @@ class Database:
         session = self._factory()
         session.info["platform"] = self.platform
         return session
-
-    def create_all(self) -> None:
-        Base.metadata.create_all(self.engine)
 
 
 def init_app(app) -> Database:

@@ -54,6 +54,16 @@ class TooLarge(OrderflowError):
     status, code = 413, "too_large"
 
 
+class TooManyAttempts(OrderflowError):
+    """Too many failed log-ins (``orderflow/throttle.py``): ``retry_after`` seconds to wait."""
+
+    status, code = 429, "too_many_attempts"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
 class InvalidInput(OrderflowError):
     """Form or JSON input that fails validation: ``fields`` maps field name to message."""
 

@@ -12,6 +12,8 @@ from .errors import InvalidInput
 from .i18n import Msg, either
 
 NEVER_PREFILLED = frozenset({"decision", "comment"})
+# the longest text any field takes: what a person types, not a payload copied into every later task
+MAX_TEXT_CHARS = 10_000
 _FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
 
 
@@ -88,9 +90,23 @@ def validate(schema: Mapping[str, Any], values: Mapping[str, Any]) -> None:
     errors: dict[str, str] = {}
     for error in sorted(validator.iter_errors(dict(values)), key=lambda e: len(list(e.absolute_path))):
         errors.setdefault(_field_name(error), _message(error))
+    for name, problem in _text_problems(values):
+        errors.setdefault(name, problem)
     if errors:
         raise InvalidInput(Msg("Some fields need attention: %(fields)s.", fields=", ".join(sorted(errors))),
                            fields=errors)
+
+
+def _text_problems(value: Any, path: str = "") -> list[tuple[str, Msg]]:
+    """(path like ``lines.0.spec``, message) of texts longer than MAX_TEXT_CHARS or holding a NUL
+    character (PostgreSQL cannot store it), at any depth."""
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT_CHARS:
+            return [(path or "_form", Msg("Enter at most %(count)s characters.", count=MAX_TEXT_CHARS))]
+        return [(path or "_form", Msg("Text may not contain NUL characters or unpaired surrogates."))] \
+            if "\x00" in value else []
+    items = value.items() if isinstance(value, Mapping) else enumerate(value) if isinstance(value, list) else ()
+    return [found for key, item in items for found in _text_problems(item, f"{path}.{key}" if path else str(key))]
 
 
 def clean_submission(schema: Mapping[str, Any], submitted: Mapping[str, Any],

@@ -11,7 +11,7 @@ from . import audit, jobs
 from .errors import Conflict, InvalidInput, NotFound
 from .i18n import Msg
 from .models import Incident, Instance, Job, User
-from .permissions import require_overseer
+from .permissions import require
 from .platform import platform_of
 
 
@@ -37,15 +37,15 @@ def unresolved(session: Session, instance_id: int) -> list[Incident]:
 
 
 def listing(session: Session, actor: User, include_resolved: bool = False):
-    require_overseer(actor, Msg("see incidents"))
+    require(actor, "incident.read")
     query = select(Incident).order_by(Incident.id.desc())
     if not include_resolved:
         query = query.where(Incident.resolved_at.is_(None))
     return query
 
 
-def _get_open(session: Session, actor: User, incident_id: int, what: Msg) -> Incident:
-    require_overseer(actor, what)
+def _get_open(session: Session, actor: User, incident_id: int, action: str) -> Incident:
+    require(actor, action)
     incident = session.get(Incident, incident_id)
     if incident is None:
         raise NotFound(Msg("There is no incident with id %(id)s.", id=incident_id))
@@ -66,7 +66,7 @@ def _resolve(session: Session, actor: User, incident: Incident, resolution: str)
 
 def retry(session: Session, actor: User, incident_id: int) -> Incident:
     """Run the failed step again now, with a fresh set of retries."""
-    incident = _get_open(session, actor, incident_id, Msg("retry incidents"))
+    incident = _get_open(session, actor, incident_id, "incident.retry")
     instance = _resolve(session, actor, incident, "retried")
     job = session.get(Job, incident.job_id) if incident.job_id else None
     if job is None:
@@ -82,7 +82,7 @@ def retry(session: Session, actor: User, incident_id: int) -> Incident:
 def complete_by_hand(session: Session, actor: User, incident_id: int, result: Any) -> Incident:
     """Finish a failed service step with the result a manager supplies, and run on."""
     from . import instances
-    incident = _get_open(session, actor, incident_id, Msg("complete steps by hand"))
+    incident = _get_open(session, actor, incident_id, "incident.complete")
     job = session.get(Job, incident.job_id) if incident.job_id else None
     if job is None or job.kind != "service":
         raise Conflict(Msg("Only a failed service call can be completed by hand; retry this one instead."))

@@ -14,7 +14,7 @@ from .engine import ProcessDef, Runaway, Services, Snapshot, due_at
 from .errors import Conflict, InvalidInput, LostRace, NotFound
 from .i18n import Msg, status_word
 from .models import HumanTask, Instance, ProcessVersion, Sequence, User
-from .permissions import require_instance_viewer, require_overseer, require_starter
+from .permissions import require, require_instance_viewer, require_starter
 from .platform import platform_of
 
 BUSINESS_KEY_FIELDS = ("order_no", "business_key", "case_no")
@@ -240,17 +240,17 @@ def view(session: Session, actor: User, instance_id: int) -> InstanceView:
                         snap.finished_elements, pdef, incidents.unresolved(session, instance.id))
 
 
-# What require_overseer says a person may not do: "Only managers and administrators may %(what)s."
-_OVERSEER_ACTIONS = {
-    "instance_suspended": Msg("suspend orders"),
-    "instance_resumed": Msg("resume orders"),
-    "instance_terminated": Msg("terminate orders"),
+# audit action -> the permission it needs
+_PERMISSIONS = {
+    "instance_suspended": "order.suspend",
+    "instance_resumed": "order.resume",
+    "instance_terminated": "order.terminate",
 }
 
 
 def _set_status(session: Session, actor: User, instance_id: int, allowed_from: set[str], status: str,
                 action: str, reason: str | None) -> Instance:
-    require_overseer(actor, _OVERSEER_ACTIONS[action])
+    require(actor, _PERMISSIONS[action])
     instance = get(session, actor, instance_id)
     if instance.status not in allowed_from:
         raise Conflict(Msg("The order is %(current)s; it cannot be %(target)s from that state.",

@@ -324,3 +324,67 @@ class TaskStat(Base):
     total_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     buckets: Mapped[list] = mapped_column(JSON, default=list)
     decisions: Mapped[dict] = mapped_column(JSON, default=dict)   # decision value -> count
+
+
+class LoginFailure(Base):
+    """A wrong password, counted per user name and per client address (orderflow/throttle.py)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key", "kind", "key", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))     # "user" or "client"
+    key: Mapped[str] = mapped_column(String(200))     # the user name as typed, or the client address
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class AuditHead(Base):
+    """The tail of one instance's audit chain. Appending updates this row first, so appends to the
+    same order serialize (row lock on PostgreSQL, the writer lock on SQLite) and never fork the
+    chain; ``hash`` and ``events`` also reveal events cut off the end of the chain."""
+
+    __tablename__ = "audit_heads"
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    hash: Mapped[str | None] = mapped_column(String(64))
+    events: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Signature(Base):
+    """An electronic signature (21 CFR Part 11 manner): who signed, their printed name, the meaning,
+    when, and the exact content signed with its SHA-256. Written once, never changed; a refusal
+    (``refused``) is recorded the same way but never releases anything."""
+
+    __tablename__ = "signatures"
+    __table_args__ = (Index("ix_signatures_instance", "instance_id", "element_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("human_tasks.id", ondelete="SET NULL"))
+    element_id: Mapped[str] = mapped_column(String(200))
+    signer: Mapped[str] = mapped_column(String(64))
+    printed_name: Mapped[str] = mapped_column(String(200))
+    meaning: Mapped[str] = mapped_column(String(300))
+    refused: Mapped[bool] = mapped_column(Boolean, default=False)
+    signed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    content: Mapped[str] = mapped_column(Text)            # canonical JSON, exactly as hashed
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    audit_event_id: Mapped[int | None] = mapped_column(ForeignKey("audit_events.id"))
+
+    audit_event: Mapped[AuditEvent | None] = relationship()
+
+
+class ApiToken(Base):
+    """A bearer token for API clients (orderflow/tokens.py). Only the SHA-256 of the secret is
+    kept: the secret is shown once, when the token is issued."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(8))           # the secret's first 8 characters, for lists
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")

@@ -9,9 +9,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from . import processes
-from .i18n import Msg
 from .models import HumanTask, Incident, Instance, User
-from .permissions import require_overseer
+from .permissions import require
 from .platform import platform_of
 
 
@@ -28,7 +27,7 @@ class ElementLoad:
 
 def elements(session: Session, actor: User, key: str, version: int | None = None) -> list[ElementLoad]:
     """One item per element where work waits: people's tasks, and steps parked as incidents."""
-    require_overseer(actor, Msg("see where orders wait"))
+    require(actor, "monitor.read")
     row = processes.get_version(session, key, version)
     names = processes.definition(session, row).elements
     now = platform_of(session).clock()

@@ -1,37 +1,132 @@
-"""Who may do what. Enforced here in the domain layer, so pages and API agree."""
+"""Who may do what: one matrix of actions × roles, enforced here in the domain layer so pages and
+API agree. README's permissions table is generated from ``MATRIX`` (``permissions_table``), and
+tests/test_permission_matrix.py walks every cell through the pages and the API.
+
+A user's roles are their groups: ``process_owner``, ``manager``, ``admin`` and ``integration`` are
+roles of their own; every other group (the departments, and groups an administrator creates) is
+``staff``. Some actions are also scoped by data: ``task.work`` needs the task's group among the
+user's groups, ``order.start`` the process's start group (administrators: any process),
+``order.read_own`` an order the user started or has a task in.
+"""
 from __future__ import annotations
 
-from sqlalchemy import exists, or_, select
+from typing import Iterable
+
+from sqlalchemy import exists, or_, select, true
 from sqlalchemy.orm import Session
 
 from .errors import Forbidden
-from .i18n import Msg
+from .i18n import Msg, N_
 from .models import HumanTask, Instance, ProcessVersion, User
 
-OVERSEERS = frozenset({"manager", "admin"})
+STAFF = "staff"
+# the matrix's columns; README explains each
+ROLES: dict[str, str] = {
+    STAFF: "every department group, and any group an administrator creates",
+    "process_owner": "process owners",
+    "manager": "managers",
+    "admin": "administrators",
+    "integration": "systems outside (API clients such as the bank gateway)",
+}
+_ALL = frozenset(ROLES)
 
+# action -> (what it allows, completing "Only … may …"; the roles that may)
+ACTIONS: dict[str, tuple[Msg, frozenset[str]]] = {
+    "task.work": (Msg("work on tasks"), _ALL - {"integration"}),
+    "task.reassign": (Msg("reassign tasks"), frozenset({"manager", "admin"})),
+    "order.start": (Msg("start orders"), _ALL - {"integration"}),
+    "order.read_own": (Msg("see orders"), _ALL - {"integration"}),
+    "order.read_all": (Msg("see every order"), frozenset({"manager", "admin"})),
+    "order.suspend": (Msg("suspend orders"), frozenset({"manager", "admin"})),
+    "order.resume": (Msg("resume orders"), frozenset({"manager", "admin"})),
+    "order.terminate": (Msg("terminate orders"), frozenset({"manager", "admin"})),
+    "incident.read": (Msg("see incidents"), frozenset({"manager", "admin"})),
+    "incident.retry": (Msg("retry incidents"), frozenset({"manager", "admin"})),
+    "incident.complete": (Msg("complete steps by hand"), frozenset({"manager", "admin"})),
+    "board.read": (Msg("see the order board"), frozenset({"manager", "admin"})),
+    "monitor.read": (Msg("see where orders wait"), frozenset({"manager", "admin"})),
+    "analytics.read": (Msg("see analytics"), frozenset({"manager", "admin"})),
+    "outbox.read": (Msg("see the outbox"), frozenset({"manager", "admin"})),
+    "process.read_versions": (Msg("see process versions"), frozenset({"process_owner", "manager", "admin"})),
+    "process.deploy": (Msg("deploy diagrams"), frozenset({"process_owner", "admin"})),
+    "process.migrate": (Msg("move running orders to another version"), frozenset({"process_owner", "admin"})),
+    "message.deliver": (Msg("deliver messages"), frozenset({"integration", "admin"})),
+    "token.own": (Msg("have API tokens"), _ALL),
+    "admin.users": (Msg("manage users"), frozenset({"admin"})),
+    "admin.groups": (Msg("manage groups"), frozenset({"admin"})),
+    "admin.tokens": (Msg("manage everyone's API tokens"), frozenset({"admin"})),
+}
+MATRIX: dict[str, frozenset[str]] = {action: roles for action, (_, roles) in ACTIONS.items()}
+
+# "Only … may %(what)s." for the role sets the matrix uses; others get the general sentence
+_ONLY = {
+    frozenset({"manager", "admin"}): N_("Only managers and administrators may %(what)s."),
+    frozenset({"process_owner", "admin"}): N_("Only process owners and administrators may %(what)s."),
+    frozenset({"process_owner", "manager", "admin"}):
+        N_("Only process owners, managers and administrators may %(what)s."),
+    frozenset({"integration", "admin"}): N_("Only integration users and administrators may %(what)s."),
+    frozenset({"admin"}): N_("Only administrators may %(what)s."),
+}
+_GENERAL = N_("Your groups do not allow you to %(what)s; ask an administrator if you need to.")
+
+
+def roles_of(group_ids: Iterable[str]) -> frozenset[str]:
+    return frozenset(g if g in ROLES and g != STAFF else STAFF for g in group_ids)
+
+
+def can(user: User | None, action: str) -> bool:
+    """May ``user`` do ``action`` at all (data scopes aside)? Unknown actions are a bug, not a no."""
+    roles = MATRIX[action]
+    return user is not None and bool(roles_of(user.group_ids) & roles)
+
+
+def group_may(group_id: str, action: str) -> bool:
+    """Does membership of ``group_id`` alone allow ``action``?"""
+    return bool(roles_of([group_id]) & MATRIX[action])
+
+
+def denial(action: str) -> Msg:
+    what, roles = ACTIONS[action]
+    return Msg(_ONLY.get(roles, _GENERAL), what=what)
+
+
+def require(user: User, action: str) -> None:
+    if not can(user, action):
+        raise Forbidden(denial(action))
+
+
+def permissions_table() -> str:
+    """README's table: one row per action, one column per role."""
+    rows = ["| action | allows one to | " + " | ".join(f"`{r}`" for r in ROLES) + " |",
+            "|---|---|" + "---|" * len(ROLES)]
+    for action, (what, roles) in ACTIONS.items():
+        rows.append(f"| `{action}` | {what} | " + " | ".join("yes" if r in roles else "no" for r in ROLES) + " |")
+    return "\n".join(rows)
+
+
+# -- the helpers the domain modules call ---------------------------------------------------------
 
 def is_overseer(user: User) -> bool:
-    return bool(user.group_ids & OVERSEERS)
+    """Sees every order (managers, administrators)."""
+    return can(user, "order.read_all")
 
 
 def require_overseer(user: User, what: str) -> None:
-    """``what`` completes "Only managers and administrators may ..."; pass a ``Msg`` so it is translated."""
+    """Kept for callers that predate the matrix: overseers are those who see every order."""
     if not is_overseer(user):
         raise Forbidden(Msg("Only managers and administrators may %(what)s.", what=what))
 
 
 def require_deployer(user: User) -> None:
-    if not user.group_ids & {"process_owner", "admin"}:
-        raise Forbidden(Msg("Only process owners and administrators may deploy diagrams."))
+    require(user, "process.deploy")
 
 
 def require_integration(user: User) -> None:
-    if not user.group_ids & {"integration", "admin"}:
-        raise Forbidden(Msg("Only integration users and administrators may deliver messages."))
+    require(user, "message.deliver")
 
 
 def require_starter(user: User, version: ProcessVersion) -> None:
+    require(user, "order.start")
     if "admin" in user.group_ids or (version.start_group and version.start_group in user.group_ids):
         return
     raise Forbidden(Msg("Only the '%(group)s' group may start '%(process)s'.",
@@ -39,12 +134,13 @@ def require_starter(user: User, version: ProcessVersion) -> None:
 
 
 def require_task_member(user: User, task: HumanTask) -> None:
+    require(user, "task.work")
     if task.group_id not in user.group_ids:
         raise Forbidden(Msg("This task belongs to the '%(group)s' group, and you are not in it.", group=task.group_id))
 
 
 def require_task_viewer(user: User, task: HumanTask) -> None:
-    if task.group_id not in user.group_ids and not is_overseer(user):
+    if task.group_id not in user.group_ids and not can(user, "order.read_all"):
         raise Forbidden(Msg("This task belongs to the '%(group)s' group, and you are not in it.", group=task.group_id))
 
 
@@ -57,9 +153,18 @@ def participation(user: User):
     return or_(Instance.started_by == user.username, took_part)
 
 
+def visible_orders(user: User):
+    """SQL condition for order lists: all for overseers, else those the user took part in."""
+    if can(user, "order.read_all"):
+        return true()
+    require(user, "order.read_own")
+    return participation(user)
+
+
 def require_instance_viewer(session: Session, user: User, instance: Instance) -> None:
-    if is_overseer(user):
+    if can(user, "order.read_all"):
         return
+    require(user, "order.read_own")
     allowed = session.scalar(select(Instance.id).where(Instance.id == instance.id, participation(user)))
     if allowed is None:
         raise Forbidden(Msg("You have taken no part in this order; ask a manager if you need to see it."))

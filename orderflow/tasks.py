@@ -1,4 +1,4 @@
-"""The task inbox: list, claim, release and complete human tasks."""
+"""The task inbox: list, claim, release, complete and (managers) reassign human tasks."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,13 +7,12 @@ from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash
 
-from . import analytics, attachments, audit, forms, instances, jobs, processes
+from . import accounts, analytics, attachments, audit, forms, instances, jobs, notify, processes, signatures
 from .errors import Conflict, InvalidInput, NotFound, TaskNotReady
 from .i18n import Msg, status_word
-from .models import HumanTask, Instance, User
-from .permissions import is_overseer, require_task_member, require_task_viewer
+from .models import Group, HumanTask, Instance, User
+from .permissions import can, group_may, require, require_task_member, require_task_viewer
 from .platform import platform_of
 
 SCOPES = ("mine", "groups", "all")
@@ -28,7 +27,7 @@ def inbox_query(actor: User, scope: str = "groups", process: str | None = None,
     query = select(HumanTask).join(Instance).where(HumanTask.status == "ready", Instance.status == "running")
     if scope == "mine":
         query = query.where(HumanTask.assignee == actor.username)
-    elif scope == "groups" or not is_overseer(actor):
+    elif scope == "groups" or not can(actor, "order.read_all"):
         query = query.where(HumanTask.group_id.in_(actor.group_ids))
     if process:
         query = query.where(Instance.process_key == process)
@@ -97,7 +96,7 @@ def claim(session: Session, actor: User, task_id: int) -> HumanTask:
 def release(session: Session, actor: User, task_id: int) -> HumanTask:
     task = get(session, actor, task_id)
     _open_for(actor, task)
-    if task.assignee and task.assignee != actor.username and not is_overseer(actor):
+    if task.assignee and task.assignee != actor.username and not can(actor, "task.reassign"):
         raise Conflict(Msg("%(user)s holds this task; only they or a manager can release it.", user=task.assignee))
     task.assignee = None
     audit.record(session, task.instance_id, actor.username, "task_released", task.element_id, {"task_id": task.id})
@@ -112,11 +111,14 @@ def complete(session: Session, actor: User, task_id: int, data: Any, password: s
         raise Conflict(Msg("%(user)s has claimed this task; ask them or a manager to release it.",
                            user=task.assignee))
     view = _form(session, task)
-    if view.signature and not (password and check_password_hash(actor.password_hash, password)):
+    # the signing password is checked like a log-in: wrong guesses count toward the lock-out
+    if view.signature and not (password and accounts.authenticate(session, actor.username, password)):
         raise InvalidInput(Msg("This step is an electronic signature: re-enter your password to sign."),
                            fields={"password": Msg("Your password is needed to sign.")})
     clean = forms.clean_submission(view.schema, data if data is not None else {}, view.order)
     attachments.check_refs(session, actor, view.schema, clean, task.instance_id)
+    after = {**view.order, **clean}  # the order's data once this step is done: what is signed or shipped
+    signatures.check_before_complete(session, actor, task, after)
     pdef, workflow = instances.load(session, task.instance, actor.username)
     runaway = instances.bounded(lambda: platform_of(session).runtime.complete(workflow, task.task_uuid, clean))
     now = platform_of(session).clock()
@@ -124,12 +126,47 @@ def complete(session: Session, actor: User, task_id: int, data: Any, password: s
     analytics.record_completion(session, task)
     jobs.close_sla_jobs(session, [task.id])
     if view.signature:
-        clean_record = {**clean, "signed": True}
-        audit.record(session, task.instance_id, actor.username, "signature", task.element_id,
-                     {"meaning": "approved for release", "signer": actor.display_name})
-        task.data = clean_record
+        signatures.sign(session, actor, task, view.schema, clean, after)
+        task.data = {**clean, "signed": True}
     audit.record(session, task.instance_id, actor.username, "task_completed", task.element_id,
                  {"task_id": task.id, "data": clean})
     instances.store_workflow(session, task.instance, pdef, workflow, runaway)
+    return task
+
+
+def reassign(session: Session, actor: User, task_id: int, to_user: str | None = None,
+             to_group: str | None = None) -> HumanTask:
+    """Move an open task to another group (unclaimed there), or give it to a named active member
+    of its group. Managers use it when someone is away or a step sits in the wrong inbox."""
+    require(actor, "task.reassign")
+    task = session.get(HumanTask, task_id)
+    if task is None:
+        raise NotFound(Msg("There is no task with id %(id)s.", id=task_id))
+    if task.status != "ready":
+        raise TaskNotReady(Msg("This task is already %(status)s; there is nothing left to do here.",
+                               status=status_word(task.status)))
+    to_user, to_group = (v.strip() if isinstance(v, str) else None for v in (to_user, to_group))
+    if bool(to_user) == bool(to_group):
+        raise InvalidInput(Msg("Name either a user or a group to give the task to."),
+                           fields={"user": Msg("a user or a group"), "group": Msg("a user or a group")})
+    before = {"group": task.group_id, "user": task.assignee}
+    if to_group:
+        group = session.get(Group, to_group)
+        if group is None or not group_may(to_group, "task.work"):
+            raise InvalidInput(Msg("'%(group)s' is not a group that works on tasks.", group=to_group),
+                               fields={"group": Msg("unknown group")})
+        task.group_id, task.assignee = to_group, None
+    else:
+        user = accounts.by_username(session, to_user or "")
+        if user is None or not user.active or task.group_id not in user.group_ids or not can(user, "task.work"):
+            raise InvalidInput(Msg("'%(user)s' is not an active member of the '%(group)s' group.",
+                                   user=to_user, group=task.group_id), fields={"user": Msg("not in the task's group")})
+        task.assignee = user.username
+        order = task.instance.business_key or f"#{task.instance_id}"  # stored text, as the SLA notices
+        notify.notify_users(session, [user.username], "task_assigned", f"{order}: '{task.name}' is yours now",
+                            f"{actor.display_name} gave you the step '{task.name}' of order {order}.",
+                            link=f"/tasks/{task.id}", instance_id=task.instance_id)
+    audit.record(session, task.instance_id, actor.username, "task_reassigned", task.element_id,
+                 {"task_id": task.id, "from": before, "to": {"group": task.group_id, "user": task.assignee}})
     return task
 

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from . import audit, instances, jobs, processes
 from .engine import Migration, ProcessDef, Snapshot, current_steps, diff_definitions, due_at
-from .errors import Forbidden, InvalidInput
+from .errors import InvalidInput
 from .i18n import Msg, status_word
 from .models import HumanTask, Instance, ProcessVersion, User
-from .permissions import is_overseer, require_deployer
+from .permissions import require
 from .platform import platform_of
 
 MOVABLE = ("running", "suspended")
@@ -83,8 +83,7 @@ class MoveReport:
 
 
 def _require_reader(actor: User) -> None:
-    if not (actor.group_ids & {"process_owner", "admin"} or is_overseer(actor)):
-        raise Forbidden(Msg("Only process owners, managers and administrators may see process versions."))
+    require(actor, "process.read_versions")
 
 
 def list_processes(session: Session, actor: User) -> list[ProcessSummary]:
@@ -157,7 +156,7 @@ def migrate(session: Session, actor: User, key: str, from_version: Any, to_versi
 
 def _move(session: Session, actor: User, key: str, from_version: Any, to_version: Any,
           instance_ids: list[int] | None, apply: bool) -> MoveReport:
-    require_deployer(actor)
+    require(actor, "process.migrate")
     source, target = _pair(session, key, from_version, to_version)
     if source.id == target.id:
         raise InvalidInput(Msg("Choose two different versions: these orders are on version %(version)s already.",
@@ -179,7 +178,8 @@ def _move(session: Session, actor: User, key: str, from_version: Any, to_version
 def _instance_ids(value: Any) -> list[int] | None:
     if value is None:
         return None
-    if not isinstance(value, list) or any(isinstance(i, bool) or not isinstance(i, int) for i in value):
+    if not isinstance(value, list) or any(isinstance(i, bool) or not isinstance(i, int) or i.bit_length() > 63
+                                          for i in value):
         raise InvalidInput(Msg("'instance_ids' must be a list of order ids (whole numbers)."),
                            fields={"instance_ids": Msg("Enter order ids as whole numbers.")})
     if len(value) > MAX_BATCH:

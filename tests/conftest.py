@@ -9,16 +9,25 @@ import pytest
 from werkzeug.serving import make_server
 
 from orderflow import create_app
+from tests import dbs
 from tests.browser_support import browser_type_launch_args  # noqa: F401  (pytest-playwright override)
 from tests.helpers import Api
 
 
 @pytest.fixture
-def app(tmp_path: Path):
+def database_url(tmp_path: Path):
+    """A fresh database: a SQLite file, or a PostgreSQL database when the suite runs on one."""
+    url = dbs.fresh_url(tmp_path)
+    yield url
+    dbs.drop(url)
+
+
+@pytest.fixture
+def app(database_url: str):
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "test",
-        "ORDERFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'orderflow.sqlite'}",
+        "ORDERFLOW_DATABASE_URL": database_url,
     })
     runner = app.test_cli_runner()
     for command in (["init-db"], ["deploy"], ["seed-demo"]):
@@ -65,9 +74,9 @@ def clock(app) -> FakeClock:
 
 
 @pytest.fixture
-def live_server(tmp_path: Path):
+def live_server(database_url: str):
     """The app on a real port in a thread, for browser tests."""
-    app = create_app({"SECRET_KEY": "browser", "ORDERFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite'}"})
+    app = create_app({"SECRET_KEY": "browser", "ORDERFLOW_DATABASE_URL": database_url})
     runner = app.test_cli_runner()
     for command in (["init-db"], ["deploy"], ["seed-demo"]):
         assert runner.invoke(args=command).exit_code == 0

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from orderflow import create_app
+from tests import dbs
 from tests.helpers import Api
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -83,14 +84,15 @@ ROWS = _manifest()
 
 @pytest.fixture(scope="module")
 def corpus_client(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("corpus")
+    url = dbs.fresh_url(tmp_path_factory.mktemp("corpus"), "corpus")
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "ORDERFLOW_SCHEDULER": False,
-                      "ORDERFLOW_DATABASE_URL": f"sqlite:///{folder / 'corpus.sqlite'}"})
+                      "ORDERFLOW_DATABASE_URL": url})
     runner = app.test_cli_runner()
     for command in (["init-db"], ["seed-demo"]):
         assert runner.invoke(args=command).exit_code == 0
     yield app.test_client()
     app.extensions["orderflow.db"].engine.dispose()
+    dbs.drop(url)
 
 
 @pytest.fixture

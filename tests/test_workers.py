@@ -17,8 +17,8 @@ from tests.helpers import Api
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _app(db_file: Path, **config):
-    app = create_app({"SECRET_KEY": "w", "ORDERFLOW_DATABASE_URL": f"sqlite:///{db_file}", **config})
+def _app(url: str, **config):
+    app = create_app({"SECRET_KEY": "w", "ORDERFLOW_DATABASE_URL": url, **config})
     runner = app.test_cli_runner()
     for command in (["init-db"], ["deploy"], ["seed-demo"]):
         assert runner.invoke(args=command).exit_code == 0
@@ -42,11 +42,10 @@ def _wait_until(predicate, seconds: float) -> bool:
     return predicate()
 
 
-def test_two_worker_processes_fire_each_timer_once(tmp_path: Path):
-    db_file = tmp_path / "shared.sqlite"
-    app = _app(db_file, TESTING=True)
+def test_two_worker_processes_fire_each_timer_once(tmp_path: Path, database_url: str):
+    app = _app(database_url, TESTING=True)
     ids = _deploy_and_start(app, 120, "PT1S")
-    env = {**os.environ, "ORDERFLOW_DATABASE_URL": f"sqlite:///{db_file}",
+    env = {**os.environ, "ORDERFLOW_DATABASE_URL": database_url,
            "ORDERFLOW_INSTANCE_PATH": str(tmp_path / "instance"), "ORDERFLOW_SECRET_KEY": "w", "FLASK_APP": "app"}
     flask = str(Path(sys.executable).parent / "flask")
     workers = [subprocess.Popen([flask, "worker"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -69,8 +68,8 @@ def test_two_worker_processes_fire_each_timer_once(tmp_path: Path):
     assert all("Traceback" not in out for out in outputs), outputs
 
 
-def test_the_in_process_scheduler_fires_a_timer_on_its_own(tmp_path: Path):
-    app = _app(tmp_path / "live.sqlite", ORDERFLOW_SCHEDULER="on", ORDERFLOW_SWEEP_SECONDS=30)
+def test_the_in_process_scheduler_fires_a_timer_on_its_own(database_url: str):
+    app = _app(database_url, ORDERFLOW_SCHEDULER="on", ORDERFLOW_SWEEP_SECONDS=30)
     scheduler = app.extensions["orderflow.scheduler"]
     scheduler.start()                                # the app fixture is TESTING; start it by hand
     try:

@@ -201,11 +201,15 @@ gateway("gw_balance", "Balance received? 余款到账?", "finance", 45.5)
 user("chase_balance", "Chase balance 催收余款", "sales", 45.5, sla="P2D")
 # 17 Release signature 销货清单签字
 user("prepare_sales_list", "Prepare sales list 开具销货清单", "sales", 47.5)
+# the vp's electronic signature: its meaning is part of the record; whoever issued the sales list
+# (or entered the order) may not sign it (four eyes, orderflow/signatures.py)
 user("sign_release", "Sign release 销货清单签字", "vp", 48.5, signature="true",
+     signatureMeaning="approved for release / 批准放行", signatureRequestedBy="prepare_sales_list",
      doc="Step 17: the warehouse must not ship without the signed sales list.")
 gateway("gw_sign", "Signed? 已签字?", "vp", 49.5)
 # 18 Ship 出货
-user("ship_order", "Ship order 出货", "logistics", 50.5, sla="PT3H")
+# refused unless sign_release's latest signature approves the sales list as it still stands
+user("ship_order", "Ship order 出货", "logistics", 50.5, sla="PT3H", requiresSignatureOf="sign_release")
 service("notify_shipped", "Tell customer shipped 通知出货", "logistics", 51.5, "notify_customer",
         "shipped_notice", kind=q("shipped"), order_no="order_no")
 # 19 Complete and archive 订单完成/存档

@@ -18,7 +18,7 @@ from .. import processes
 from ..errors import InvalidInput
 from ..i18n import Msg
 from ..models import HumanTask, Instance, TaskStat, User
-from ..permissions import require_overseer
+from ..permissions import require
 from ..platform import platform_of
 from .rollup import MAX_BUCKETS, _dialect
 
@@ -101,7 +101,7 @@ class Report:
 
 def report(session: Session, actor: User, start: date, end: date, process: str | None = None) -> Report:
     """Cycle times and time limits per step and department, orders per week, headline rates."""
-    require_overseer(actor, SEE_ANALYTICS)
+    require(actor, "analytics.read")
     _check_range(start, end)
     if process:
         processes.get_version(session, process)   # 404 for a process that was never deployed

@@ -137,6 +137,12 @@ def lint_process(process: etree._Element, elements: Mapping[str, ElementInfo], h
                 problems.append(Problem(
                     f"Retry policy '{info.retry}' is not R<count>/<duration> or a list like PT10S,PT1M.",
                     info.element_id, info.line, file))
+        if info.requires_signature_of:
+            target = elements.get(info.requires_signature_of)
+            if target is None or not target.signature:
+                problems.append(Problem(
+                    f"requiresSignatureOf names '{info.requires_signature_of}', which is not a signature "
+                    "step (a user task with signature=true) of this process.", info.element_id, info.line, file))
         if info.kind == "serviceTask":
             if not info.handler:
                 problems.append(Problem("This service task names no handler (serviceTaskOperator).",

@@ -32,6 +32,9 @@ class ElementInfo:
     form_key: str | None = None
     sla: str | None = None       # ISO-8601 duration from a boundary timer or 'sla' property
     signature: bool = False      # re-enter the password to complete
+    signature_meaning: str | None = None          # what signing means ('signatureMeaning')
+    signature_requested_by: tuple[str, ...] = ()  # steps whose completer may not sign ('signatureRequestedBy')
+    requires_signature_of: str | None = None      # a signature step that must hold ('requiresSignatureOf')
     handler: str | None = None   # service tasks
     asynchronous: bool = False   # run the handler as a background job after the step commits
     retry: str | None = None     # R3/PT10S or PT10S,PT1M,PT10M

@@ -29,6 +29,7 @@ from .specs import ProcessDef
 
 
 MAX_SUBPROCESSES = 500  # open subprocesses and call activities in one instance
+MAX_TREE_DEPTH = 900     # tasks in one branch of the task tree (SpiffWorkflow iterates 1000 deep)
 
 
 class _Runaway(Exception):
@@ -138,8 +139,11 @@ class Runtime:
             count += 1
             last = task.task_spec.bpmn_id or task.task_spec.name
             # a call activity that calls itself makes every later step slower (the engine scans
-            # all subprocesses each step), so nesting is bounded as well as steps
-            if count > self.max_steps or len(workflow.subprocesses) > MAX_SUBPROCESSES:
+            # all subprocesses each step), so nesting is bounded as well as steps; so is the task
+            # tree's depth: SpiffWorkflow's task iterator stops looking at MAX_TREE_DEPTH + 100, and a
+            # loop deeper than that would look *completed* instead of stopped
+            if count > self.max_steps or len(workflow.subprocesses) > MAX_SUBPROCESSES or \
+                    task.depth > MAX_TREE_DEPTH:
                 raise _Runaway()
 
         current = first
@@ -154,7 +158,7 @@ class Runtime:
             raise Runaway(Msg(
                 "The process ran %(steps)s steps without waiting for anyone and was stopped at '%(element)s'; "
                 "it is probably looping. Ask the process owner to check the loop, then retry or terminate "
-                "the order.", steps=self.max_steps, element=last), element_id=last) from None
+                "the order.", steps=min(count, self.max_steps), element=last), element_id=last) from None
         except HandlerFailed as exc:
             raise _handler_failed(exc) from exc
         except (SpiffWorkflowException, ExpressionError) as exc:

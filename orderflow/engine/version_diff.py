@@ -22,7 +22,9 @@ from .xmlsafe import parse_xml
 
 # ElementInfo attributes compared between versions (the group is reported as a move)
 _ATTRIBUTES = (("name", "name"), ("kind", "kind"), ("form", "form_key"), ("sla", "sla"), ("handler", "handler"),
-               ("timer", "timer"), ("signature", "signature"), ("async", "asynchronous"), ("retry", "retry"))
+               ("timer", "timer"), ("signature", "signature"), ("async", "asynchronous"), ("retry", "retry"),
+               ("signature_meaning", "signature_meaning"), ("signature_requested_by", "signature_requested_by"),
+               ("requires_signature", "requires_signature_of"))
 # serialized spec attributes that ElementInfo or the flow diff already report, or that are internal
 _SPIFF_IGNORED = {"name", "description", "bpmn_name", "lane", "inputs", "outputs", "extensions", "typename",
                   "lookahead", "manual", "cond_task_specs", "default_task_spec", "operation_name", "bpmn_id"}

@@ -132,6 +132,10 @@ def describe_elements(process: etree._Element) -> dict[str, ElementInfo]:
             form_key=_form_key(el, props),
             sla=props.get("sla") or slas.get(element_id) or _literal(el.get(f"{{{NS['camunda']}}}dueDate")),
             signature=props.get("signature", "").lower() in {"true", "1", "yes"},
+            signature_meaning=(props.get("signatureMeaning") or "").strip() or None,
+            signature_requested_by=tuple(s.strip() for s in props.get("signatureRequestedBy", "").split(",")
+                                         if s.strip()),
+            requires_signature_of=(props.get("requiresSignatureOf") or "").strip() or None,
             handler=handler,
             asynchronous=(props.get("async", "").lower() in {"true", "1", "yes"}
                           or el.get(f"{{{NS['camunda']}}}asyncBefore") == "true"

@@ -26,6 +26,8 @@ def current_languages() -> list[str]:
 def init_app(app: Flask) -> None:
     from . import analytics, api, auth, board, drafts, errors, form_editor, monitor, notifications, pages, present
 
+    from .security import Int64Converter
+    app.url_map.converters["int"] = Int64Converter  # before the blueprints add their rules
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).resolve().parent.parent / "translations"))
     Babel(app, locale_selector=select_locale)
     csrf.init_app(app)
@@ -45,20 +47,19 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(form_editor.bp)
     from . import versions  # process versions, diffs, moving orders (pages + API)
     app.register_blueprint(versions.bp)
+    from . import trust  # the printable sales list with its signatures; an order's audit trail as CSV
+    app.register_blueprint(trust.bp)
+    from . import admin  # users, groups, API tokens (pages + API)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(admin.api_bp)
     csrf.exempt(api.bp)  # api.py checks the token itself when the caller uses the cookie
     csrf.exempt(drafts.bp)  # likewise
+    csrf.exempt(admin.api_bp)  # likewise
 
     @app.get("/healthz")
     def healthz():
         return jsonify(status="ok")
 
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; frame-ancestors 'none'")
-        return response
+    from . import openapi, security  # GET /api/v1/openapi.json; security headers, cookie flags, client address
+    app.register_blueprint(openapi.bp)
+    security.init_app(app)

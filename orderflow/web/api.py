@@ -8,14 +8,16 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import exists, select
 
-from .. import attachments, audit, drafts, incidents, instances, messages, processes, tasks
+from .. import attachments, audit, drafts, incidents, instances, messages, processes, signatures, tasks
 from ..db import get_session
 from ..errors import InvalidInput
 from ..i18n import Msg
 from ..models import HumanTask, Incident, Instance, User
-from ..permissions import is_overseer, participation
+from ..permissions import visible_orders
 from .auth import authenticate_api, current_actor
-from .present import history_json, incident_json, instance_summary, iso, now, task_json
+from .security import MAX_INT
+from .present import history_json, incident_json, instance_summary, iso, now, signature_json, task_json
+from .trust import audit_csv_response
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -28,9 +30,9 @@ def _body(instance_id: int | None = None) -> dict[str, Any]:
     fields alone) and one file part per attachment field, stored before the domain sees them."""
     if request.mimetype == "multipart/form-data":
         try:
-            payload = json.loads(request.form.get("body") or "{}")
-            if "data" in request.form:
-                payload["data"] = json.loads(request.form["data"])
+            payload = current_app.json.loads(request.form.get("body") or "{}")
+            if "data" in request.form and isinstance(payload, dict):  # (else refused below)
+                payload["data"] = current_app.json.loads(request.form["data"])
         except ValueError:
             raise InvalidInput(Msg("The 'body' and 'data' parts must hold JSON.")) from None
         if not isinstance(payload, dict) or not isinstance(payload.get("data", {}), dict):
@@ -53,10 +55,13 @@ def _int_arg(name: str, default: int | None = None) -> int | None:
     if raw in (None, ""):
         return default
     try:
-        return int(raw)
+        number = int(raw)
     except ValueError:
-        raise InvalidInput(Msg("'%(name)s' must be a whole number, not '%(value)s'.", name=name, value=raw),
+        raise InvalidInput(Msg("'%(name)s' must be a whole number, not '%(value)s'.", name=name, value=raw[:40]),
                            fields={name: Msg("Enter a whole number.")}) from None
+    if abs(number) > MAX_INT:  # the database's integers end there
+        raise InvalidInput(Msg("'%(name)s' is too large.", name=name), fields={name: Msg("out of range")})
+    return number
 
 
 def _page() -> tuple[int, int]:
@@ -70,6 +75,8 @@ def _page() -> tuple[int, int]:
     if cursor:
         try:
             offset = int(json.loads(base64.urlsafe_b64decode(cursor.encode()))["o"])
+            if offset > MAX_INT:
+                raise ValueError(offset)
         except (ValueError, KeyError, TypeError):
             raise InvalidInput(Msg("The cursor is not one this service gave out."),
                                fields={"cursor": Msg("invalid")}) from None
@@ -166,9 +173,7 @@ def _instance_brief(instance: Instance) -> dict[str, Any]:
 @bp.get("/instances")
 def list_instances():
     actor = current_actor()
-    query = select(Instance)
-    if not is_overseer(actor):
-        query = query.where(participation(actor))
+    query = select(Instance).where(visible_orders(actor))
     if request.args.get("process"):
         query = query.where(Instance.process_key == request.args["process"])
     if request.args.get("status"):
@@ -191,7 +196,8 @@ def get_instance(instance_id: int):
     return jsonify(**instance_summary(view.instance), data=view.data,
                    open_tasks=[task_json(t, names) for t in view.open_tasks],
                    history=[history_json(t, names) for t in view.history],
-                   incidents=[incident_json(i) for i in view.incidents])
+                   incidents=[incident_json(i) for i in view.incidents],
+                   signatures=[signature_json(s) for s in signatures.states(get_session(), instance_id, view.data)])
 
 
 def _state_change(action):
@@ -211,10 +217,12 @@ for _name in ("suspend", "resume", "terminate"):
 
 @bp.get("/instances/<int:instance_id>/audit")
 def instance_audit(instance_id: int):
+    if request.args.get("format") == "csv":
+        return audit_csv_response(instance_id)
     instances.get(get_session(), current_actor(), instance_id)
     return jsonify(items=[{"at": iso(e.at), "actor": e.actor, "action": e.action, "element_id": e.element_id,
-                           "detail": e.detail} for e in audit.events(get_session(), instance_id)],
-                   next_cursor=None)
+                           "detail": e.detail, "prev_hash": e.prev_hash, "hash": e.hash}
+                          for e in audit.events(get_session(), instance_id)], next_cursor=None)
 
 
 # -- tasks -------------------------------------------------------------------
@@ -262,6 +270,15 @@ def complete_task(task_id: int):
     result = _instance_brief(instance)
     _commit()
     return jsonify(instance={"id": instance.id, "status": instance.status}, open_tasks=result["open_tasks"])
+
+
+@bp.post("/tasks/<int:task_id>/reassign")
+def reassign_task(task_id: int):
+    body = _body()
+    task = tasks.reassign(get_session(), current_actor(), task_id, to_user=body.get("user"), to_group=body.get("group"))
+    result = task_json(task, _names())
+    _commit()
+    return jsonify(result)
 
 
 # -- incidents ---------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Login: session cookie for people, HTTP Basic for API clients."""
+"""Login: session cookie for people, HTTP Basic or an API token (Bearer) for API clients."""
 from __future__ import annotations
 
 from functools import wraps
@@ -11,9 +11,10 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 
 from .. import accounts
 from ..db import get_session
-from ..errors import NotAuthenticated
+from ..errors import NotAuthenticated, TooManyAttempts
 from ..i18n import Msg
 from ..models import User
+from .present import localize
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -32,7 +33,7 @@ def _load(user_id: str) -> SessionUser | None:
 
 
 def current_actor(required: bool = True) -> User | None:
-    """The caller: HTTP Basic credentials if sent, else the session's user."""
+    """The caller: HTTP Basic credentials or an API token if sent, else the session's user."""
     if "actor" in g:
         return g.actor
     actor, method = None, None
@@ -42,14 +43,28 @@ def current_actor(required: bool = True) -> User | None:
         if actor is None:
             raise NotAuthenticated(Msg("The user name or password is wrong."))
         method = "basic"
+    elif auth is not None and auth.type == "bearer":
+        actor, method = _token_user(auth.token or ""), "token"
     elif auth is not None:
-        raise NotAuthenticated(Msg("Unsupported authorization scheme; use HTTP Basic or log in."))
+        raise NotAuthenticated(Msg("Unsupported authorization scheme; use HTTP Basic, an API token or log in."))
     elif current_user.is_authenticated:
         actor, method = current_user.user, "cookie"
     if actor is None and required:
         raise NotAuthenticated(Msg("Log in first."))
     g.actor, g.auth_method = actor, method
     return actor
+
+
+def _token_user(token: str) -> User:
+    """An API token's user. Checked in a short transaction of its own: noting the use commits even
+    when the request fails, and the request's transaction starts after it (no stale SQLite snapshot)."""
+    from flask import current_app
+
+    from .. import tokens
+    with current_app.extensions["orderflow.db"].session() as own:
+        user_id = tokens.verify(own, token)
+        own.commit()
+    return get_session().get(User, user_id)
 
 
 def authenticate_api() -> None:
@@ -81,8 +96,12 @@ def safe_next(target: str | None) -> str:
 def login():
     error = None
     if request.method == "POST":
-        user = accounts.authenticate(get_session(), request.form.get("username", "").strip(),
-                                     request.form.get("password", ""))
+        try:
+            user = accounts.authenticate(get_session(), request.form.get("username", "").strip(),
+                                         request.form.get("password", ""), client=request.remote_addr)
+        except TooManyAttempts as exc:  # the password was not looked at
+            return render_template("login.html", error=localize(exc.message)), 429, {
+                "Retry-After": str(exc.retry_after)}
         if user is not None:
             session.clear()
             login_user(SessionUser(user))

@@ -16,9 +16,9 @@ from .. import board, processes
 from ..accounts import GROUPS, STAFF_GROUPS
 from ..db import get_session
 from ..errors import InvalidInput, NotFound
-from ..i18n import Msg, status_word
+from ..i18n import status_word
 from ..models import ProcessVersion, User
-from ..permissions import require_overseer
+from ..permissions import require
 from .auth import current_actor, login_required, safe_next
 from .present import bilingual, group_label, iso, local_time, localize, localize_fields, now
 
@@ -29,7 +29,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def _overseer() -> User:
     actor = current_actor()
-    require_overseer(actor, Msg("see the order board"))
+    require(actor, "board.read")
     return actor
 
 

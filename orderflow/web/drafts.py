@@ -14,6 +14,7 @@ from ..permissions import require_deployer
 from .api import _int_arg, uploaded_files
 from .auth import authenticate_api, current_actor
 from .present import iso
+from .security import MAX_INT
 
 bp = Blueprint("drafts", __name__, url_prefix="/api/v1")
 
@@ -89,7 +90,7 @@ def save_draft(key: str):
     body = _json()
     lock, base = body.get("lock_version"), body.get("base_version")
     for name, value in (("lock_version", lock), ("base_version", base)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or abs(value) > MAX_INT):
             raise InvalidInput(Msg("'%(name)s' must be a whole number.", name=name), fields={name: Msg("invalid")})
     forms = body.get("forms")
     if forms is not None and not isinstance(forms, dict):

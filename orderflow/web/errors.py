@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ..errors import Conflict, NotFound, OrderflowError, TooLarge
+from ..errors import Conflict, NotFound, OrderflowError, TooLarge, TooManyAttempts
 from ..i18n import Msg, N_
 from .present import localize
 
@@ -66,6 +66,12 @@ def init_app(app: Flask) -> None:
     def _domain(error: OrderflowError):
         return respond(error)
 
+    @app.errorhandler(TooManyAttempts)
+    def _throttled(error: TooManyAttempts):
+        response = make_response(respond(error))
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
+
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
         e = OrderflowError(Msg("The form expired or did not come from this site; reload the page and submit again."))
@@ -84,7 +90,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _busy(error):
-        if "locked" not in str(error) and "could not serialize" not in str(error):
+        # PostgreSQL's deadlock detector may pick us (two writers locking an order's row and its
+        # audit chain in opposite orders): rolled back like any other lost race
+        if not any(sign in str(error) for sign in ("locked", "could not serialize", "deadlock detected")):
             return _unexpected(error)
         log.warning("database busy: %s", error)
         e = Conflict(Msg("The database was busy; nothing was saved. Try again in a moment."))

@@ -7,9 +7,10 @@ from .. import monitor, processes
 from ..db import get_session
 from ..errors import InvalidInput
 from ..i18n import Msg
-from ..permissions import require_overseer
+from ..permissions import require
 from .auth import current_actor, login_required
 from .present import iso
+from .security import MAX_INT
 
 bp = Blueprint("monitor", __name__)
 
@@ -18,7 +19,7 @@ def _version_arg() -> int | None:
     raw = request.args.get("version") or None
     if raw is None:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit() and int(raw) <= MAX_INT):
         raise InvalidInput(Msg("'version' must be a whole number."), fields={"version": Msg("Enter a whole number.")})
     return int(raw)
 
@@ -38,7 +39,7 @@ def elements_api():
 @login_required
 def diagram():
     session, actor = get_session(), current_actor()
-    require_overseer(actor, Msg("see where orders wait"))
+    require(actor, "monitor.read")
     latest = processes.list_latest(session)
     key = request.args.get("process") or (latest[0].key if latest else "")
     version = _version_arg()

@@ -10,9 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import notify
 from ..db import get_session
-from ..i18n import Msg
 from ..models import Mail, Notification, User
-from ..permissions import is_overseer, require_overseer
+from ..permissions import can, require
 from .auth import current_actor, login_required, safe_next
 from .present import iso
 
@@ -59,7 +58,7 @@ def read():
 @bp.get("/outbox")
 @login_required
 def outbox():
-    require_overseer(current_actor(), Msg("see the outbox"))
+    require(current_actor(), "outbox.read")
     status = request.args.get("status", "")
     query = select(Mail).order_by(Mail.id.desc()).limit(OUTBOX_LIMIT)
     if status in MAIL_STATUSES:
@@ -95,4 +94,4 @@ def _navbar() -> dict[str, Any]:
     actor = g.get("actor") or (current_user.user if current_user and current_user.is_authenticated else None)
     if actor is None:
         return {"unread_notifications": lambda: 0, "can_see_outbox": False}
-    return {"unread_notifications": lambda: _unread_for(actor), "can_see_outbox": is_overseer(actor)}
+    return {"unread_notifications": lambda: _unread_for(actor), "can_see_outbox": can(actor, "outbox.read")}

@@ -10,14 +10,14 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
-from .. import attachments, forms, incidents, instances, processes, tasks
+from .. import attachments, forms, incidents, instances, processes, signatures, tasks
 from ..db import get_session
 from ..errors import InvalidInput
 from ..i18n import Msg
-from ..models import Instance, Membership, User
-from ..permissions import is_overseer, participation
+from ..models import Group, Instance, Membership, User
+from ..permissions import can, group_may, is_overseer, require_starter, visible_orders
 from .auth import current_actor, login_required, safe_next
-from .present import bilingual, localize_fields, now
+from .present import bilingual, localize, localize_fields, now
 
 bp = Blueprint("pages", __name__)
 ORDER_PROCESS = "order_flow"
@@ -98,8 +98,8 @@ def task_page(task_id: int):
             view = tasks.form_for(session, actor, task_id)  # the rollback dropped this request's files
             errors = localize_fields(exc.fields)
             values = {**view.values, **{k: v for k, v in submitted.items() if k not in files}}
-    return render_template("task.html", view=view, values=values, errors=errors,
-                           names=_names(), now=now()), (422 if errors else 200)
+    return render_template("task.html", view=view, values=values, errors=errors, names=_names(), now=now(),
+                           signing=signatures.hint(session, actor, view.task)), (422 if errors else 200)
 
 
 @bp.route("/processes/<key>/start", methods=["GET", "POST"])
@@ -107,6 +107,7 @@ def task_page(task_id: int):
 def start(key: str):
     session, actor = get_session(), current_actor()
     row = processes.get_version(session, key)
+    require_starter(actor, row)  # before the form: nobody fills in a form they may not send
     schema = row.forms.get(row.start_form or "", {"type": "object", "properties": {}})
     errors: dict[str, str] = {}
     values = forms.prefill(schema, {})
@@ -136,9 +137,7 @@ def new_order():
 @login_required
 def orders():
     actor = current_actor()
-    query = select(Instance).order_by(Instance.id.desc()).limit(200)
-    if not is_overseer(actor):
-        query = query.where(participation(actor))
+    query = select(Instance).where(visible_orders(actor)).order_by(Instance.id.desc()).limit(200)
     if request.args.get("q"):
         term = f"%{request.args['q'].strip()}%"
         query = query.where((Instance.business_key.like(term)) | (Instance.customer.like(term)))
@@ -157,8 +156,33 @@ def order(instance_id: int):
                                 .where(Membership.group_id.in_(groups), User.active.is_(True)).distinct()):
         for group in groups & user.group_ids:
             contacts.setdefault(group, []).append(user)
+    work_groups = [g for g in session.scalars(select(Group.id).order_by(Group.id)) if group_may(g, "task.work")] \
+        if can(current_actor(), "task.reassign") else []
     return render_template("order.html", view=view, events=audit.events(session, instance_id),
-                           names=_names(), now=now(), overseer=is_overseer(current_actor()), contacts=contacts)
+                           signatures=signatures.states(session, instance_id, view.data),
+                           chain_break=audit.verify_chain(session, instance_id),
+                           names=_names(), now=now(), overseer=is_overseer(current_actor()), contacts=contacts,
+                           work_groups=work_groups)
+
+
+@bp.post("/tasks/<int:task_id>/reassign")
+@login_required
+def reassign(task_id: int):
+    """The order page's form sends ``to`` = ``user:<name>`` or ``group:<id>``; ``user``/``group`` work too."""
+    session, actor = get_session(), current_actor()
+    kind, _sep, target = request.form.get("to", "").partition(":")
+    to_user = request.form.get("user") or (target if kind == "user" else None)
+    to_group = request.form.get("group") or (target if kind == "group" else None)
+    try:
+        task = tasks.reassign(session, actor, task_id, to_user=to_user, to_group=to_group)
+    except InvalidInput as exc:
+        session.rollback()
+        flash(localize(exc.message), "error")
+        task = tasks.get(session, actor, task_id)
+    else:
+        session.commit()
+        flash(_("The task was reassigned."), "success")
+    return redirect(url_for("pages.order", instance_id=task.instance_id))
 
 
 @bp.post("/orders/<int:instance_id>/<any(suspend, resume, terminate):action>")

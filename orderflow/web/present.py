@@ -66,6 +66,16 @@ def history_json(task: HumanTask, names: dict[str, str] | None = None) -> dict[s
             "completed_at": iso(task.completed_at), "data": task.data}
 
 
+def signature_json(state) -> dict[str, Any]:
+    """A ``signatures.SignatureState``: the record, the exact content signed, and how it stands now."""
+    import json
+    sig = state.signature
+    return {"id": sig.id, "element_id": sig.element_id, "task_id": sig.task_id, "signer": sig.signer,
+            "printed_name": sig.printed_name, "meaning": sig.meaning, "refused": sig.refused,
+            "signed_at": iso(sig.signed_at), "content": json.loads(sig.content), "content_sha256": sig.content_sha256,
+            "audit_event_id": sig.audit_event_id, "status": state.status, "valid": state.valid}
+
+
 def incident_json(incident) -> dict[str, Any]:
     return {"id": incident.id, "instance_id": incident.instance_id, "element_id": incident.element_id,
             "handler": incident.handler, "message": incident.message, "traceback": incident.traceback,
@@ -129,10 +139,23 @@ def duration(seconds: float) -> str:
 
 def group_label(group_id: str | None) -> str:
     from ..accounts import GROUPS
-    names = GROUPS.get(group_id or "")
+    names = GROUPS.get(group_id or "") or _added_groups().get(group_id or "")
     if not names:
         return group_id or ""
-    return names[1] if lang() == "zh" else names[0]
+    return (names[1] or names[0]) if lang() == "zh" else names[0]
+
+
+def _added_groups() -> dict[str, tuple[str, str | None]]:
+    """Groups an administrator created (not in accounts.GROUPS), read once per request."""
+    from flask import g
+    from sqlalchemy import select
+
+    from ..db import get_session
+    from ..models import Group
+    if "added_groups" not in g:
+        g.added_groups = {gid: (name, name_zh) for gid, name, name_zh in
+                          get_session().execute(select(Group.id, Group.name, Group.name_zh))}
+    return g.added_groups
 
 
 def init_app(app: Flask) -> None:

@@ -15,20 +15,22 @@ from .. import versions
 from ..db import get_session
 from ..errors import InvalidInput
 from ..i18n import Msg
+from ..permissions import can
 from . import csrf
 from .auth import current_actor, login_required
 from .present import iso, localize
+from .security import MAX_INT
 
 bp = Blueprint("versions", __name__)
 
 
 def _version_arg(raw: Any, name: str) -> int:
     """A version number from a query string, a form or JSON (where it may already be an int)."""
-    if isinstance(raw, int) and not isinstance(raw, bool):
+    if isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) <= MAX_INT:
         return raw
     if raw is None or raw == "":
         raise InvalidInput(Msg("Choose both versions: 'from' and 'to'."), fields={name: Msg("required")})
-    if isinstance(raw, str) and raw.strip().isdigit():
+    if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit() and int(raw.strip()) <= MAX_INT:
         return int(raw.strip())
     raise InvalidInput(Msg("'%(name)s' must be a version number, not '%(value)s'.", name=name, value=raw),
                        fields={name: Msg("Enter a version number.")})
@@ -148,4 +150,4 @@ def diff_page(key: str):
 @bp.app_context_processor
 def _navbar() -> dict[str, Any]:
     actor = g.get("actor") or (current_user.user if current_user and current_user.is_authenticated else None)
-    return {"can_manage_processes": bool(actor and actor.group_ids & {"process_owner", "admin"})}
+    return {"can_manage_processes": can(actor, "process.deploy")}

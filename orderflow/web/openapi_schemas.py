@@ -1,0 +1,207 @@
+"""JSON Schemas of what /api/v1 answers and accepts: the ``components`` of the OpenAPI document
+(``openapi.py``). Shapes follow ``present.py``, ``api.py``, ``drafts.py``, ``versions.py``,
+``board.py`` and ``analytics``; tests/test_fuzz.py checks real answers against them."""
+from __future__ import annotations
+
+from typing import Any
+
+STR: dict[str, Any] = {"type": "string"}
+INT: dict[str, Any] = {"type": "integer"}
+NUM: dict[str, Any] = {"type": "number"}
+BOOL: dict[str, Any] = {"type": "boolean"}
+ANY: dict[str, Any] = {}
+OBJ: dict[str, Any] = {"type": "object", "additionalProperties": True}
+TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
+DAY: dict[str, Any] = {"type": "string", "format": "date"}
+STATUSES = ["running", "suspended", "error", "completed", "terminated"]
+
+
+def ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def null(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema, or null (OpenAPI 3.1: a JSON Schema type list)."""
+    if "$ref" in schema:
+        return {"anyOf": [schema, {"type": "null"}]}
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+def array(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+def obj(required: list[str] | None = None, /, **properties: dict[str, Any]) -> dict[str, Any]:
+    """An object with these properties (more are allowed: answers may grow)."""
+    schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": True}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def page(item: str, cursor: bool = True) -> dict[str, Any]:
+    """A list answer: ``{items, next_cursor}`` (API.md's convention)."""
+    return obj(["items", "next_cursor"] if cursor else ["items"], items=array(ref(item)),
+               next_cursor=null(STR))
+
+
+PROBLEM = obj(["message"], element_id=null(STR), line=null(INT), message=STR, file=null(STR),
+              severity={"type": "string", "enum": ["error", "warning"]})
+
+TASK = obj(["id", "instance_id", "element_id", "name", "status", "ready_at", "overdue"],
+           id=INT, instance_id=INT, business_key=null(STR), process=null(STR), element_id=STR, name=STR,
+           group=null(STR), assignee=null(STR), assignee_name=null(STR), form_key=null(STR),
+           status={"type": "string", "enum": ["ready", "completed", "cancelled"]}, ready_at=TIME,
+           due_at=null(TIME), overdue=BOOL)
+
+INSTANCE = obj(["id", "process", "version", "status"], id=INT, business_key=null(STR), process=STR, version=INT,
+               status={"type": "string", "enum": STATUSES}, started_by=STR, started_at=null(TIME),
+               updated_at=null(TIME), ended_at=null(TIME), customer=null(STR), order_total=null(NUM),
+               promised_date=null(DAY), outcome=null(STR))
+
+INCIDENT = obj(["id", "instance_id", "message", "attempts"], id=INT, instance_id=INT, element_id=null(STR),
+               handler=null(STR), message=STR, traceback=null(STR), attempts=INT, created_at=null(TIME),
+               resolved_at=null(TIME), resolved_by=null(STR), resolution=null(STR))
+
+DRAFT = obj(["key", "main_file", "lock_version", "files", "form_keys", "saved"],
+            key=STR, main_file=STR, base_version=null(INT), lock_version=INT, updated_by=null(STR),
+            updated_at=null(TIME), files=array(STR), form_keys=array(STR), saved=BOOL,
+            bpmn={"type": "string", "description": "the main diagram (full answers only)"},
+            forms={"type": "object", "additionalProperties": OBJ, "description": "form key -> JSON Schema"})
+
+DEPLOYED = obj(["deployed", "warnings"], deployed=array(obj(["key", "version"], key=STR, version=INT)),
+               warnings=array(ref("Problem")))
+
+CHECKED = obj(["ok", "problems", "processes"], ok=BOOL, problems=array(ref("Problem")),
+              processes=array(obj(["key"], key=STR, name=null(STR))))
+
+BOARD_ROW = obj(["instance_id", "process", "status", "overdue", "at_risk"],
+                instance_id=INT, business_key=null(STR), process=STR, customer=null(STR), order_total=null(NUM),
+                promised_date=null(DAY), status={"type": "string", "enum": STATUSES}, started_at=null(TIME),
+                task_id=null(INT), element_id=null(STR), step=null(STR), group=null(STR), assignee=null(STR),
+                assignee_name=null(STR), ready_at=null(TIME), due_at=null(TIME), overdue=BOOL, at_risk=BOOL)
+
+RATE = obj(["part", "whole"], part=INT, whole=INT, rate=null(NUM))
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Error": obj(["error"], error=obj(
+        ["code", "message"], code={"type": "string", "description": "stable, snake_case"},
+        message={"type": "string", "description": "a sentence for a person, in the caller's language"},
+        fields={"type": "object", "additionalProperties": STR, "description": "422: field name -> message"},
+        problems={**array(ref("Problem")), "description": "422 of a diagram: each problem names its element"},
+        retry_after={"type": "integer", "description": "429: seconds until a log-in is accepted again"},
+        element_id=null(STR), cause=null(STR))),
+    "Problem": PROBLEM,
+    "ProcessVersion": obj(["key", "version", "latest"], key=STR, name=null(STR), version=INT, sha256=STR,
+                          deployed_at=null(TIME), deployed_by=null(STR), latest=BOOL),
+    "ProcessVersions": page("ProcessVersion"),
+    "Process": obj(["key", "version", "start_form", "start_groups"], key=STR, name=null(STR), version=INT,
+                   sha256=STR, start_form=null(OBJ), start_groups=array(STR)),
+    "Deployed": DEPLOYED,
+    "CheckResult": CHECKED,
+    "Task": TASK,
+    "Tasks": page("Task"),
+    "TaskDetail": {"allOf": [ref("Task"), obj(["form", "values", "signature"], form=OBJ, values=OBJ,
+                                              signature=BOOL)]},
+    "Instance": INSTANCE,
+    "Instances": page("Instance"),
+    "Started": obj(["id", "status", "open_tasks"], id=INT, business_key=null(STR),
+                   status={"type": "string", "enum": STATUSES}, open_tasks=array(ref("Task"))),
+    "InstanceDetail": {"allOf": [ref("Instance"), obj(
+        ["data", "open_tasks", "history", "incidents"], data=OBJ, open_tasks=array(ref("Task")),
+        history=array(obj(["element_id", "name"], element_id=STR, name=STR, completed_by=null(STR),
+                          completed_by_name=null(STR), completed_at=null(TIME), data=null(OBJ))),
+        incidents=array(ref("Incident")))]},
+    "StatusChange": obj(["id", "status"], id=INT, status={"type": "string", "enum": STATUSES}),
+    "Completed": obj(["instance", "open_tasks"], instance=ref("StatusChange"), open_tasks=array(ref("Task"))),
+    "AuditEvents": obj(["items"], items=array(obj(["at", "action"], at=TIME, actor=null(STR), action=STR,
+                                                  element_id=null(STR), detail=ANY)), next_cursor=null(STR)),
+    "Incident": INCIDENT,
+    "Incidents": page("Incident"),
+    "Delivered": obj(["instance_id", "element_id", "status"], instance_id=INT, business_key=null(STR),
+                     element_id=null(STR), status={"type": "string", "enum": STATUSES}),
+    "Notifications": obj(["items", "unread"], items=array(obj(
+        ["id", "kind", "subject", "read"], id=INT, kind=STR, subject=STR, body=STR, link=null(STR),
+        instance_id=null(INT), created_at=null(TIME), read_at=null(TIME), read=BOOL)),
+        next_cursor=null(STR), unread=INT),
+    "BoardRow": BOARD_ROW,
+    "Board": obj(["items", "total", "page", "pages"], items=array(ref("BoardRow")), total=INT, page=INT, pages=INT),
+    "ElementLoads": array(obj(["element_id", "waiting", "overdue"], element_id=STR, name=null(STR),
+                              group=null(STR), waiting=INT, overdue=INT, oldest_ready_at=null(TIME),
+                              incidents=INT)),
+    "Analytics": obj(["from", "to", "steps", "groups", "weeks"], **{
+        "from": DAY, "to": DAY, "process": null(STR),
+        "steps": array(obj(["element_id", "count"], process=null(STR), element_id=STR, name=null(STR),
+                           group=null(STR), count=INT, with_due=INT, on_time=INT, compliance=null(NUM),
+                           mean_seconds=null(NUM), median_seconds=null(NUM), p90_seconds=null(NUM))),
+        "groups": array(obj(["count"], group=null(STR), count=INT, with_due=INT, on_time=INT,
+                            compliance=null(NUM))),
+        "weeks": array(obj(["week", "started", "finished"], week=STR, week_start=DAY, started=INT, finished=INT)),
+        "on_time_delivery": RATE, "rework": RATE, "returns": RATE}),
+    "Handlers": obj(["items"], items=array(obj(
+        ["name", "params"], name=STR, doc=STR, asynchronous=BOOL,
+        params=array(obj(["name", "required"], name=STR, required=BOOL, default=null(STR)))))),
+    "Groups": obj(["items"], items=array(obj(["id", "name"], id=STR, name=STR, name_zh=null(STR)))),
+    "FormList": obj(["items"], items=array(obj(["key", "source"], key=STR, source=STR, title=ANY))),
+    "Form": obj(["key", "source", "schema"], key=STR, source=STR, schema=OBJ),
+    "Draft": DRAFT,
+    "Versions": obj(["items"], items=array(obj(
+        ["version", "running", "latest"], version=INT, name=null(STR), deployed_at=null(TIME),
+        deployed_by=null(STR), sha256=STR, running=INT, suspended=INT, latest=BOOL))),
+    "Diff": obj(["process", "from", "to"], **{"process": STR, "from": INT, "to": INT}),
+    "MigrationReport": obj(
+        ["process", "from", "to", "dry_run", "results", "moved", "movable", "refused", "remaining"],
+        **{"process": STR, "from": INT, "to": INT, "dry_run": BOOL, "moved": INT, "movable": INT, "refused": INT,
+           "remaining": INT, "results": array(obj(
+               ["instance_id", "can_move", "moved"], instance_id=INT, business_key=null(STR), status=STR,
+               steps=array(ANY), can_move=BOOL, moved=BOOL, reasons=array(STR), notes=array(STR)))}),
+    "User": obj(["username"], username=STR, display_name=null(STR), email=null(STR), active=BOOL,
+                groups=array(STR), created_at=null(TIME)),
+    "Users": obj(["items"], items=array(ref("User"))),
+    "AdminGroups": obj(["items"], items=array(obj(["id"], id=STR, name=null(STR), name_zh=null(STR),
+                                                  members=ANY, builtin=BOOL))),
+    "AdminGroup": obj(["id"], id=STR, name=null(STR), name_zh=null(STR)),
+    "Token": obj(["id", "prefix"], id=INT, user=null(STR), name=null(STR), prefix=STR, created_at=null(TIME),
+                 created_by=null(STR), expires_at=null(TIME), last_used_at=null(TIME), revoked_at=null(TIME),
+                 status=null(STR)),
+    "Tokens": obj(["items"], items=array(ref("Token"))),
+    "IssuedToken": {"allOf": [ref("Token"), obj(["token"], token={
+        "type": "string", "description": "the secret: shown once, send it as `Authorization: Bearer <token>`"})]},
+    # -- request bodies ---------------------------------------------------------------------------
+    "DataBody": obj(data={**OBJ, "description": "the form's fields"}),
+    "CompleteBody": obj(data={**OBJ, "description": "the task form's fields"},
+                        password={"type": "string", "description": "re-authenticates a signature step"}),
+    "MultipartData": {"type": "object", "properties": {
+        "data": {"type": "string", "contentMediaType": "application/json",
+                 "description": "the form's fields as a JSON object"},
+        "body": {"type": "string", "contentMediaType": "application/json",
+                 "description": "the whole JSON body (data, password) as one part"}},
+        "additionalProperties": {"type": "string", "format": "binary",
+                                 "description": "one file part per attachment field, named like the field"}},
+    "Upload": {"type": "object", "required": ["files"], "properties": {
+        "files": {"type": "array", "items": {"type": "string", "format": "binary"},
+                  "description": ".bpmn, .dmn and form .json files, deployed together"}}},
+    "ReasonBody": obj(reason={"type": "string", "description": "kept in the audit trail"}),
+    "IncidentResult": obj(data={"description": "the service call's result (any JSON)"}),
+    "MessageBody": obj(["correlation"], correlation={
+        "type": "object", "minProperties": 1, "description": "correlation property id -> value",
+        "additionalProperties": {"type": ["string", "number", "integer", "boolean"]}},
+        payload={**OBJ, "description": "the message's variables"}),
+    "NewDraft": obj(["key"], key={"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_\-]{0,99}$"},
+                    name=STR),
+    "DraftSave": obj(bpmn=STR, forms={"type": "object", "additionalProperties": OBJ},
+                     removed_forms=array(STR), lock_version=null(INT), base_version=null(INT)),
+    "ReassignBody": obj(user={"type": "string", "description": "an active member of the task's group"},
+                        group={"type": "string", "description": "or another group (the task is unclaimed there)"}),
+    "NewUser": obj(["username", "password"], username=STR, display_name=STR, email=STR, password=STR,
+                   groups=array(STR)),
+    "UserChange": obj(display_name=STR, email=STR, groups=array(STR), active=BOOL, password=STR),
+    "NewGroup": obj(["id", "name"], id=STR, name=STR, name_zh=STR),
+    "NewToken": obj(name=STR, expires_in_days=null(INT),
+                    user={"type": "string", "description": "admin/tokens only: whose token it is"}),
+    "MigrationBody": obj(["from", "to"], **{
+        "from": {"type": ["integer", "string"], "description": "version number"},
+        "to": {"type": ["integer", "string"], "description": "version number"},
+        "instance_ids": {**array(INT), "description": "only these orders (at most 200 per call)"},
+        "dry_run": {"type": "boolean", "default": True, "description": "false moves the orders"}}),
+}

@@ -1,0 +1,128 @@
+"""Crashes and several nodes: SIGKILL in the middle of a load, then restart; two nodes with
+their schedulers on one database. Runs on SQLite and, in the PostgreSQL pass, on PostgreSQL."""
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from orderflow import create_app
+from orderflow.models import AuditEvent, HumanTask, Instance, Job
+from tests import bpmn_samples as samples
+from tests.helpers import NEW_ORDER, Api, fill
+from tests.servers import Node, request
+from tests.test_races import assert_consistent
+
+
+@pytest.fixture
+def prepared(database_url):
+    app = create_app({"TESTING": True, "SECRET_KEY": "load", "ORDERFLOW_DATABASE_URL": database_url})
+    runner = app.test_cli_runner()
+    for command in (["init-db"], ["deploy"], ["seed-demo"]):
+        assert runner.invoke(args=command).exit_code == 0
+    api = Api(app.test_client())
+    resp = api.client.post("/api/v1/processes", data=samples.timer_process("PT4S").encode(),
+                           headers={**api.auth("owner1"), "Content-Type": "application/xml"})
+    assert resp.status_code == 201
+    yield app, api
+    app.extensions["orderflow.db"].engine.dispose()
+
+
+def _wait_until(predicate, seconds: float) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.3)
+    return predicate()
+
+
+def _count(app, query) -> int:
+    with app.extensions["orderflow.db"].session() as s:
+        return s.scalar(query)
+
+
+def _drive(base: str, order_id: int, acknowledged: list[int], stop: threading.Event) -> None:
+    """Complete an order's open tasks one after another until the node dies; note each 200."""
+    while not stop.is_set():
+        try:
+            status, instance = request("GET", f"{base}/api/v1/instances/{order_id}", user="manager1")
+            open_tasks = (instance or {}).get("open_tasks") or []
+            if status != 200 or not open_tasks:
+                return
+            task = open_tasks[0]
+            user = f"{task['group']}1"
+            _, detail = request("GET", f"{base}/api/v1/tasks/{task['id']}", user=user)
+            body = {"data": fill(detail["form"], detail["values"])}
+            if task["element_id"] == "sign_release":
+                body["password"] = "demo"
+            status, _ = request("POST", f"{base}/api/v1/tasks/{task['id']}/complete", body, user)
+            if status == 200:
+                acknowledged.append(task["id"])
+        except OSError:  # the node is gone: whatever was in flight was never acknowledged
+            return
+
+
+def test_sigkill_mid_load_loses_no_acknowledged_step_and_timers_fire_after_restart(prepared, database_url, tmp_path):
+    app, api = prepared
+    node = Node(database_url, tmp_path, scheduler=True).start()
+    try:
+        orders = [request("POST", f"{node.base}/api/v1/processes/order_flow/instances",
+                          {"data": NEW_ORDER}, "sales1")[1]["id"] for _ in range(12)]
+        timers = [request("POST", f"{node.base}/api/v1/processes/timed/instances", {"data": {}}, "admin")[1]["id"]
+                  for _ in range(20)]
+        acknowledged: list[int] = []
+        stop = threading.Event()
+        drivers = [threading.Thread(target=_drive, args=(node.base, o, acknowledged, stop)) for o in orders]
+        for d in drivers:
+            d.start()
+        assert _wait_until(lambda: len(acknowledged) >= 40, 120), "the load never got going"
+        node.kill()  # SIGKILL master and workers in the middle of the load
+        stop.set()
+        for d in drivers:
+            d.join(timeout=60)
+        time.sleep(5)  # the timers (PT4S) fall due while no node runs
+        assert _count(app, select(func.count()).select_from(Instance).where(
+            Instance.id.in_(timers), Instance.status == "completed")) < len(timers)
+
+        node = Node(database_url, tmp_path, scheduler=True).start()  # restart
+        done = lambda: _count(app, select(func.count()).select_from(Instance).where(  # noqa: E731
+            Instance.id.in_(timers), Instance.status == "completed")) == len(timers)
+        assert _wait_until(done, 60), "timers that fell due while the node was down did not fire"
+
+        with app.extensions["orderflow.db"].session() as s:  # every acknowledged completion is stored
+            stored = dict(s.execute(select(HumanTask.id, HumanTask.status).where(HumanTask.id.in_(acknowledged))).all())
+        assert len(acknowledged) == len(set(acknowledged)) >= 40
+        assert all(stored.get(t) == "completed" for t in acknowledged), {t: stored.get(t) for t in acknowledged}
+        for order_id in orders:  # no instance damaged: each loads, and its rows match its engine state
+            status, instance = request("GET", f"{node.base}/api/v1/instances/{order_id}", user="manager1")
+            assert status == 200 and instance["status"] in {"running", "completed"}
+            assert_consistent(app, order_id)
+        status, _ = request("GET", f"{node.base}/api/v1/instances/{orders[0]}", user="manager1")
+        assert status == 200
+    finally:
+        node.stop()
+
+
+def test_two_nodes_with_their_schedulers_run_every_timer_and_job_once(prepared, database_url, tmp_path):
+    app, _ = prepared
+    nodes = [Node(database_url, tmp_path, scheduler=True).start() for _ in range(2)]
+    try:
+        ids = [request("POST", f"{nodes[i % 2].base}/api/v1/processes/timed/instances", {"data": {}}, "admin")[1]["id"]
+               for i in range(60)]
+        done = lambda: _count(app, select(func.count()).select_from(Instance).where(  # noqa: E731
+            Instance.id.in_(ids), Instance.status == "completed")) == len(ids)
+        assert _wait_until(done, 90), "the nodes did not finish the timers"
+    finally:
+        for node in nodes:
+            node.stop()
+    with app.extensions["orderflow.db"].session() as s:
+        fired = Counter(dict(s.execute(select(AuditEvent.instance_id, func.count()).where(
+            AuditEvent.action == "timer_fired", AuditEvent.instance_id.in_(ids)).group_by(AuditEvent.instance_id)).all()))
+        jobs = s.scalars(select(Job).where(Job.instance_id.in_(ids))).all()
+    assert fired == Counter({i: 1 for i in ids})
+    assert all(job.status == "done" and job.attempts <= 1 for job in jobs), [(j.id, j.status, j.attempts) for j in jobs]
+    assert all("Traceback" not in node.output() for node in nodes), [n.output()[-3000:] for n in nodes]
