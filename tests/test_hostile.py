@@ -130,6 +130,8 @@ for _row in [
     # numbers beyond what the database holds
     ("number", "path_id_beyond_64_bits", "GET", "/api/v1/instances/99999999999999999999999", None, {"status": 404}),
     ("number", "page_id_beyond_64_bits", "GET", "/orders/9223372036854775808", None, {"status": 404}),
+    # beyond PostgreSQL's 32-bit INTEGER, within SQLite's 64 bits
+    ("number", "path_id_beyond_32_bits", "GET", "/api/v1/processes/order_flow/bpmn?version=3000000000", None, {}),
     ("number", "version_beyond_64_bits", "GET", "/api/v1/processes/order_flow?version=" + "9" * 30, None, {}),
     ("number", "monitor_version_beyond_64_bits", "GET", "/api/v1/monitor/elements?process=order_flow&version=" + "9" * 30,
      None, {}),

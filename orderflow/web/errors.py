@@ -10,10 +10,10 @@ import logging
 
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ..errors import Conflict, NotFound, OrderflowError, TooLarge, TooManyAttempts
+from ..errors import Conflict, InvalidInput, NotFound, OrderflowError, TooLarge, TooManyAttempts
 from ..i18n import Msg, N_
 from .present import localize
 
@@ -82,6 +82,13 @@ def init_app(app: Flask) -> None:
     def _too_large(error):
         limit = app.config["ORDERFLOW_MAX_UPLOAD_MB"]
         return respond(TooLarge(Msg("The upload is larger than %(limit)s MB; send a smaller file.", limit=limit)))
+
+    @app.errorhandler(DataError)
+    def _out_of_range(error):
+        # a value the database type cannot hold (e.g. beyond PostgreSQL's 32-bit INTEGER) that
+        # slipped past the edge's checks: the caller's input, so a 422, and nothing is stored
+        log.warning("value refused by the database: %s", error)
+        return respond(InvalidInput(Msg("A value is too large or not valid for this field; nothing was saved.")))
 
     @app.errorhandler(IntegrityError)
     def _integrity(error):

@@ -41,7 +41,7 @@ def param(name: str, schema: dict[str, Any] | None = None, description: str = ""
 
 
 def path_id(name: str, what: str) -> dict[str, Any]:
-    return param(name, {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, f"the {what}'s id", "path", example=1)
+    return param(name, {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}, f"the {what}'s id", "path", example=1)
 
 
 KEY = param("key", {"type": "string", "minLength": 1}, "the process key (the BPMN process id)", "path",

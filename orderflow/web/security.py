@@ -21,12 +21,15 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inlin
 PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
                       "microphone=(), payment=(), usb=()")
 HSTS = "max-age=31536000"
-# the largest id or number the database holds (signed 64 bits): larger ones are refused, never sent
-MAX_INT = 2**63 - 1
+# the largest id, version or count a query may carry: INTEGER columns are 32-bit on PostgreSQL
+# (64 on SQLite), so larger values are refused here rather than overflowing the driver
+MAX_INT = 2**31 - 1
+# the largest integer JSON data may hold (stored in JSON columns, not INTEGER ones)
+MAX_JSON_INT = 2**63 - 1
 
 
 class Int64Converter(IntegerConverter):
-    """``<int:…>`` in routes: an id beyond 64 bits matches no route (404) instead of overflowing the driver."""
+    """``<int:…>`` in routes: an id beyond MAX_INT matches no route (404) instead of overflowing the driver."""
 
     def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_INT,
                  signed: bool = False) -> None:
@@ -43,7 +46,7 @@ def _refuse_number(_text: str) -> Any:
 
 def _int(text: str) -> int:
     number = int(text)
-    return number if abs(number) <= MAX_INT else _refuse_number(text)
+    return number if abs(number) <= MAX_JSON_INT else _refuse_number(text)
 
 
 def _float(text: str) -> float:
