@@ -263,3 +263,17 @@ def test_groups_an_administrator_adds_show_their_names(app):
     with app.test_request_context(headers={"Accept-Language": "en"}):
         assert group_label("export_desk") == "Export desk" and group_label("sales") == "Sales"
         assert group_label("nobody") == "nobody"
+
+
+def test_a_password_reset_ends_the_sessions_opened_with_the_old_password(app, client, api: Api):
+    from flask.testing import FlaskClient
+    theirs: FlaskClient = app.test_client()
+    login(theirs, "sales2")
+    assert theirs.get("/inbox").status_code == 200
+    token = login(client, "admin")
+    assert client.post("/admin/users/sales2", data={"csrf_token": token, "form": "password",
+                                                    "password": "new password"}).status_code == 302
+    assert theirs.get("/inbox").status_code == 302  # back to the log-in page
+    assert client.get("/inbox").status_code == 200  # the administrator's own session is untouched
+    login(theirs, "sales2", "new password")
+    assert theirs.get("/inbox").status_code == 200

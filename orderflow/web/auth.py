@@ -1,6 +1,8 @@
 """Login: session cookie for people, HTTP Basic or an API token (Bearer) for API clients."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import wraps
 from typing import Callable
 from urllib.parse import urlsplit
@@ -23,13 +25,22 @@ login_manager = LoginManager()
 class SessionUser(UserMixin):
     def __init__(self, user: User):
         self.user = user
-        self.id = str(user.id)
+        # the session names the user *and* their current password: a password change (or reset
+        # by an administrator) ends every session opened with the old one
+        self.id = f"{user.id}.{_password_mark(user)}"
+
+
+def _password_mark(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 @login_manager.user_loader
-def _load(user_id: str) -> SessionUser | None:
-    user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
-    return SessionUser(user) if user is not None and user.active else None
+def _load(session_id: str) -> SessionUser | None:
+    user_id, _, mark = session_id.partition(".")
+    user = get_session().get(User, int(user_id)) if user_id.isdigit() and len(user_id) < 10 else None
+    if user is None or not user.active or not hmac.compare_digest(mark, _password_mark(user)):
+        return None
+    return SessionUser(user)
 
 
 def current_actor(required: bool = True) -> User | None:

@@ -5,9 +5,9 @@ import io
 import json
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from werkzeug.datastructures import FileStorage
 
 from .. import attachments, forms, incidents, instances, processes, signatures, tasks
@@ -38,9 +38,23 @@ def home():
 def inbox():
     actor = current_actor()
     scope = request.args.get("scope", "groups")
-    rows = list(get_session().scalars(tasks.inbox_query(actor, scope).limit(500)))
-    return render_template("inbox.html", tasks=rows, scope=scope, names=_names(),
-                           overseer=is_overseer(actor), now=now())
+    raw = request.args.get("page", "1")
+    page_no = int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 7 else 1
+    query = tasks.inbox_query(actor, scope)
+    size = int(current_app.config["ORDERFLOW_PAGE_SIZE"])
+    total, overdue = _inbox_counts(query.order_by(None).subquery())
+    pages = max(1, -(-total // size))
+    page_no = min(max(page_no, 1), pages)
+    rows = list(get_session().scalars(query.limit(size).offset((page_no - 1) * size)))
+    return render_template("inbox.html", tasks=rows, scope=scope, names=_names(), overseer=is_overseer(actor),
+                           now=now(), total=total, overdue=overdue, page=page_no, pages=pages)
+
+
+def _inbox_counts(counted) -> tuple[int, int]:
+    """All the inbox's tasks and the overdue ones, whatever page is shown."""
+    late = func.sum(case((counted.c.due_at < now(), 1), else_=0))
+    total, overdue = get_session().execute(select(func.count(), late).select_from(counted)).one()
+    return int(total or 0), int(overdue or 0)
 
 
 @bp.post("/tasks/<int:task_id>/claim")
