@@ -47,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "ORDERFLOW_ESCALATION_GROUPS": {"sales": "sales_manager", "*": "manager"},
     # "outbox": mails are kept for the outbox page, not sent; "smtp": sent through the SMTP server below
     "ORDERFLOW_MAIL_MODE": "outbox",
+    # a mail still 'sending' this long after its claim lost its sender (a crash): queue it again
+    "ORDERFLOW_MAIL_RESEND_AFTER_SECONDS": 600,
     # SMTP server for ORDERFLOW_MAIL_MODE=smtp (user and password empty: no login)
     "ORDERFLOW_SMTP_HOST": "localhost",
     "ORDERFLOW_SMTP_PORT": 25,

@@ -282,6 +282,7 @@ class Mail(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # when a sender took it ('sending')
 
 
 class CorrelationKey(Base):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from typing import Any, Callable, Iterable, Mapping
 
@@ -190,6 +190,7 @@ def deliver_mail(session: Session, config: Mapping[str, Any], send: Sender | Non
                                    execution_options={"synchronize_session": False}).rowcount or 0
             session.commit()
             return kept
+        _reclaim(session, config)
         _send_queued(session, config, send or smtp_sender(config), handled)
     except Exception:
         log.exception("mail delivery stopped")
@@ -200,6 +201,21 @@ def deliver_mail(session: Session, config: Mapping[str, Any], send: Sender | Non
     return handled[0]
 
 
+def _reclaim(session: Session, config: Mapping[str, Any]) -> int:
+    """Queue again the mails whose sender died between claiming and marking them (still 'sending'
+    long after the claim): a mail may then go twice, which beats an escalation never sent."""
+    try:
+        stale = timedelta(seconds=float(config.get("ORDERFLOW_MAIL_RESEND_AFTER_SECONDS") or 600))
+    except (TypeError, ValueError):
+        stale = timedelta(seconds=600)
+    result = session.execute(
+        update(Mail).where(Mail.status == "sending", Mail.claimed_at < _now(session) - stale)
+        .values(status="queued", claimed_at=None, error="sent again: the sender stopped while sending it"),
+        execution_options={"synchronize_session": False})
+    session.commit()
+    return result.rowcount or 0
+
+
 def _claim(session: Session) -> list[int]:
     candidates = list(session.scalars(select(Mail.id).where(Mail.status == "queued").order_by(Mail.id)
                                       .limit(MAIL_BATCH)))
@@ -207,7 +223,8 @@ def _claim(session: Session) -> list[int]:
     claimed = []
     for mail_id in candidates:
         result = session.execute(update(Mail).where(Mail.id == mail_id, Mail.status == "queued")
-                                 .values(status="sending"), execution_options={"synchronize_session": False})
+                                 .values(status="sending", claimed_at=_now(session)),
+                                 execution_options={"synchronize_session": False})
         if result.rowcount == 1:
             claimed.append(mail_id)
     session.commit()

@@ -299,3 +299,17 @@ def test_delivery_leaves_uncommitted_work_alone(app, db):
     assert notify.deliver_mail(db, app.config) == 0, "it would commit or drop the caller's changes"
     db.rollback()
     assert notify.deliver_mail(db, app.config) == 2
+
+
+def test_a_mail_left_sending_by_a_dead_sender_is_sent_again_later(app, db, fake_smtp):
+    from datetime import timedelta
+    _overdue(db)
+    stuck, fresh = _mails(db)
+    now = app.extensions["orderflow.platform"].clock()
+    stuck.status, stuck.claimed_at = "sending", now - timedelta(minutes=30)  # its sender died mid-send
+    fresh.status, fresh.claimed_at = "sending", now - timedelta(seconds=5)   # another sender is on it
+    db.commit()
+    assert notify.deliver_mail(db, _smtp_config(app)) == 1
+    assert [m["To"] for m in fake_smtp.sent] == [stuck.to]
+    db.expire_all()
+    assert (stuck.status, fresh.status) == ("sent", "sending")
