@@ -4,5 +4,6 @@ Importing this package imports every handler module, so ``REGISTRY`` is complete
 """
 from .registry import REGISTRY, handler
 from . import orders  # noqa: F401  (registers the order-flow handlers)
+from . import after_sales  # noqa: F401  (registers the after-sales and survey handlers)
 
 __all__ = ["REGISTRY", "handler"]

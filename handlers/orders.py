@@ -33,9 +33,14 @@ def assign_order_number(ctx) -> str:
     No parameters. The date is today's (UTC, from ctx.now()); the number is the next value of
     the per-day counter "order_no:<yyyymmdd>", zero-padded to 4 digits.
     """
+    return day_number(ctx, "SO", "order_no", 4)
+
+
+def day_number(ctx, prefix: str, counter: str, digits: int) -> str:
+    """``<prefix>-<yyyymmdd>-<n>``: n is the next value of the day's counter ``<counter>:<yyyymmdd>``."""
     day = ctx.now().strftime("%Y%m%d")
-    sequence = ctx.next_sequence(f"order_no:{day}")
-    return f"SO-{day}-{int(sequence):04d}"
+    sequence = ctx.next_sequence(f"{counter}:{day}")
+    return f"{prefix}-{day}-{int(sequence):0{digits}d}"
 
 
 @handler

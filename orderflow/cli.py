@@ -83,7 +83,8 @@ def simulate(orders: int, seed: int | None, days: int, if_empty: bool) -> None:
             raise click.ClickException(f"{exc}. Run `flask deploy` and `flask seed-demo` first.") from None
     click.echo(f"{result.orders} orders (seed {result.seed}): {result.completed} completed, "
                f"{result.in_flight} in flight, {result.overdue_tasks} overdue task(s); "
-               f"{result.steps} steps, {result.jobs} background job(s), {result.escalations} SLA escalation(s).")
+               f"{result.steps} steps, {result.jobs} background job(s), {result.escalations} SLA escalation(s), "
+               f"{result.cases} after-sales case(s).")
 
 
 @click.command("worker")

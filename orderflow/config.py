@@ -44,6 +44,14 @@ DEFAULTS: dict[str, Any] = {
     "ORDERFLOW_MAX_PAGE_SIZE": 500,
     # Who hears about an overdue task: its group -> the group to tell ("*" for any other group)
     "ORDERFLOW_DEFAULT_TASK_GROUP": "process_owner",
+    # the customer's own steps (orderflow/customer_links.py): how long a link stays valid; who acts
+    # for the customer when the step sits in a ``customer`` lane
+    "ORDERFLOW_CUSTOMER_LINK_TTL": "P14D",
+    "ORDERFLOW_CUSTOMER_STEP_GROUP": "sales",
+    # after-sales (handlers/after_sales.py): cases above this amount need a sales manager's approval;
+    # the satisfaction survey waits this long after the customer confirms receipt
+    "ORDERFLOW_CASE_APPROVAL_THRESHOLD": 5000,
+    "ORDERFLOW_SURVEY_DELAY": "P7D",
     "ORDERFLOW_ESCALATION_GROUPS": {"sales": "sales_manager", "*": "manager"},
     # "outbox": mails are kept for the outbox page, not sent; "smtp": sent through the SMTP server below
     "ORDERFLOW_MAIL_MODE": "outbox",

@@ -71,6 +71,16 @@ NOTES = {
     "location": ["WH-A-03", "WH-B-11", "WH-C-07"], "sales_list_notes": ["Balance received in full"],
     "receipt_notes": ["Goods received in good condition"], "archive_location": ["Archive cabinet 3, shelf 2"],
     "comment": ["OK", "Checked", "See attached report"],
+    "case_description": ["Several sets arrived with cracked front frames", "Remote controls do not pair",
+                         "No picture on HDMI 2 after a week", "Wrong language pack installed",
+                         "Delivery came two weeks late, customer unhappy"],
+    "findings": ["Damage consistent with transport", "Firmware fault confirmed on bench",
+                 "No fault found after 48 h burn-in"],
+    "resolution_reason": ["Fault confirmed; as agreed in the contract's warranty terms",
+                          "Goodwill for a key account", "No fault found: explained to the customer"],
+    "intake_notes": ["Photos received from the customer", "Called the customer to confirm details"],
+    "inform_summary": ["Told the customer the outcome by phone and e-mail"],
+    "comments": ["Good quality, slow delivery", "Very happy with the service", "Packaging could be better", ""],
     "cr_hw_sw_config": ["MSD6683 main board, Android 11, 1.5 GB RAM, 8 GB flash", "DVB-T2 tuner, H.265, 4 languages"],
     "alternative_details": ["Substitute panel from BOE, same size and resolution"],
 }
@@ -194,7 +204,8 @@ def new_order(rng: random.Random, start: datetime, threshold: float, big: bool) 
             "channel": rng.choice(["email", "email", "phone", "web", "fax", "visit", "trade_fair"]),
             "lines": lines, "promised_date": (start.date() + timedelta(days=promised)).isoformat(),
             "payment_terms": rng.choices(["tt", "lc", "bank_acceptance"], weights=[70, 20, 10])[0],
-            "shipping_address": address, "contact_name": contact, "contact_phone": phone}
+            "shipping_address": address, "contact_name": contact, "contact_phone": phone,
+            "customer_email": "orders@" + "".join(ch for ch in customer.split()[0].lower() if ch.isalnum()) + ".example"}
     if rng.random() < 0.3:
         data["notes"] = rng.choice(["Urgent: trade fair stock", "Repeat order", "Customer logo on gift box"])
     return data

@@ -214,10 +214,10 @@ def _check_field(name: str, prop: Any, path: tuple, add: Add, column: bool) -> N
             *path, "type")
         return
     fmt = prop.get("format")
-    formats = ("date",) if column else ("date", "attachment")
+    formats = ("date",) if column else ("date", "email", "attachment")
     if fmt is not None and (kind != "string" or fmt not in formats):
         add(Msg("Table cells show only the format date, on string columns.") if column else
-            Msg("The form shows the formats date and attachment, on string fields only."), *path, "format")
+            Msg("The form shows the formats date, email and attachment, on string fields only."), *path, "format")
     if "enum" in prop:
         _check_enum(prop, path, add)
     if kind == "array":

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import attachments, audit, forms, incidents, jobs, messages, processes
+from . import attachments, audit, customer_links, forms, incidents, jobs, messages, processes, related_order
 from .engine import ProcessDef, Runaway, Services, Snapshot, due_at
 from .errors import Conflict, InvalidInput, LostRace, NotFound
 from .i18n import Msg, status_word
@@ -17,7 +17,8 @@ from .models import HumanTask, Instance, ProcessVersion, Sequence, User
 from .permissions import require, require_instance_viewer, require_starter
 from .platform import platform_of
 
-BUSINESS_KEY_FIELDS = ("order_no", "business_key", "case_no")
+# the first present names the instance; a case or survey also carries its order's order_no
+BUSINESS_KEY_FIELDS = ("case_no", "survey_no", "order_no", "business_key")
 
 
 def _next_sequence(session: Session, name: str) -> int:
@@ -50,9 +51,13 @@ def services_for(session: Session, instance: Instance, pdef: ProcessDef, actor: 
         session.flush()
         incidents.open_incident(session, instance, job, message, trace, handler)
 
+    def _start_process(key: str, data: dict) -> str | None:
+        started = start_follow_up(session, actor or "system", key, data, instance)
+        return started.business_key
+
     return Services(config=platform.config, next_sequence=lambda n: _next_sequence(session, n),
                     audit=_audit, clock=platform.clock, instance_id=instance.id, process_key=instance.process_key,
-                    elements=pdef.elements, defer=_defer, fail=_fail,
+                    elements=pdef.elements, defer=_defer, fail=_fail, start_process=_start_process,
                     default_async_retry=str(platform.config.get("ORDERFLOW_DEFAULT_RETRY", "R3/PT10S")))
 
 
@@ -65,18 +70,38 @@ def start(session: Session, actor: User, key: str, data: dict[str, Any], version
     clean = forms.clean_submission(schema, data, {}) if schema else dict(data)
     files = attachments.check_refs(session, actor, schema, clean, None) if schema else []
     pdef = processes.definition(session, row)
+    if pdef.start is not None and pdef.start.related_order:
+        clean = related_order.with_order_facts(session, actor, clean, pdef.start.related_order)
+    return _start(session, actor.username, row, pdef, clean, files)
+
+
+def start_follow_up(session: Session, started_by: str, key: str, data: dict[str, Any], parent: Instance) -> Instance:
+    """A process a running one starts (a survey after the receipt): the latest version, no start
+    permission (the diagram asked for it), the link to the parent in the audit."""
+    row = processes.latest_version(session, key)
+    if row is None:
+        raise LookupError(f"no version of the process '{key}' is deployed")
+    return _start(session, started_by, row, processes.definition(session, row), dict(data), [],
+                  parent=parent)
+
+
+def _start(session: Session, started_by: str, row: ProcessVersion, pdef: ProcessDef, clean: dict[str, Any],
+           files: list, parent: Instance | None = None) -> Instance:
     platform = platform_of(session)
     now = platform.clock()
     instance = Instance(process_version_id=row.id, process_key=row.key, status="running", state="",
-                        started_by=actor.username, started_at=now, updated_at=now)
+                        started_by=started_by, started_at=now, updated_at=now)
     session.add(instance)
     session.flush()
     attachments.bind(files, instance.id)
-    services = services_for(session, instance, pdef, actor.username)
+    services = services_for(session, instance, pdef, started_by)
     workflow = platform.runtime.new(pdef, services)
     runaway = bounded(lambda: platform.runtime.start(workflow, clean))
-    audit.record(session, instance.id, actor.username, "instance_started", pdef.start.element_id if pdef.start else None,
-                 {"process": key, "version": row.version, "data": clean})
+    detail = {"process": row.key, "version": row.version, "data": clean}
+    if parent is not None:
+        detail["started_by_instance"] = {"id": parent.id, "key": parent.business_key}
+    audit.record(session, instance.id, started_by, "instance_started", pdef.start.element_id if pdef.start else None,
+                 detail)
     store_workflow(session, instance, pdef, workflow, runaway)
     return instance
 
@@ -175,6 +200,11 @@ def _project_order_columns(instance: Instance, data: dict[str, Any]) -> None:
             pass
     if isinstance(data.get("outcome"), str):
         instance.outcome = data["outcome"][:40]
+    if isinstance(data.get("case_type"), str):
+        instance.category = data["case_type"][:40]
+    related = data.get("order_instance_id")
+    if isinstance(related, int) and not isinstance(related, bool) and related != instance.id and 0 < related < 2**31:
+        instance.related_id = related
 
 
 def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Snapshot) -> None:
@@ -190,17 +220,21 @@ def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Sna
             left.append(row.id)
     jobs.close_sla_jobs(session, left)
     new_rows = []
-    default_group = platform_of(session).config.get("ORDERFLOW_DEFAULT_TASK_GROUP") or "process_owner"
+    config = platform_of(session).config
+    default_group = config.get("ORDERFLOW_DEFAULT_TASK_GROUP") or "process_owner"
     for ready in snap.ready:
         if ready.task_uuid in open_rows:
             continue
         info = pdef.elements.get(ready.element_id)
+        fallback = default_group
+        if info is not None and info.customer:  # a customer lane: the staff who may act for the customer
+            fallback = config.get("ORDERFLOW_CUSTOMER_STEP_GROUP") or "sales"
         new_rows.append(HumanTask(
             instance_id=instance.id, process_key=instance.process_key,
             process_version_id=instance.process_version_id, task_uuid=ready.task_uuid, element_id=ready.element_id,
-            name=info.name if info else ready.name, group_id=(info.group if info else None) or default_group,
+            name=info.name if info else ready.name, group_id=(info.group if info else None) or fallback,
             form_key=info.form_key if info else None, status="ready", ready_at=now, context=ready.data,
-            assignee=info.assignee if info else None,
+            assignee=info.assignee if info else None, customer_step=bool(info and info.customer),
             due_at=due_at(info.sla if info else None, now)))
     if not new_rows:
         return
@@ -209,6 +243,8 @@ def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Sna
     for row in new_rows:
         if row.due_at is not None:  # escalate when the time limit passes, then remind
             jobs.enqueue(session, "sla", row.due_at, instance.id, str(row.id), row.element_id)
+        if row.customer_step:  # the customer gets their link by mail when the order knows an address
+            customer_links.offer(session, row)
 
 
 def get(session: Session, actor: User, instance_id: int) -> Instance:

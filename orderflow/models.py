@@ -126,6 +126,11 @@ class Instance(Base):
     order_total: Mapped[float | None] = mapped_column(Float)
     promised_date: Mapped[date | None] = mapped_column(Date)
     outcome: Mapped[str | None] = mapped_column(String(40))
+    # what kind of case this is (after-sales: return, exchange, repair, refund, complaint), from the
+    # data field ``case_type``; analytics count cases by it
+    category: Mapped[str | None] = mapped_column(String(40))
+    # the order a case or survey is about (data field ``order_instance_id``)
+    related_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id", ondelete="SET NULL"), index=True)
 
     # loaded once per version through the identity map: a join would copy the version's large
     # JSON (sources, forms) into every inbox row
@@ -164,6 +169,10 @@ class HumanTask(Base):
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(64))
+    # the customer's own step (a ``customer`` lane or property): done through a customer link, or by
+    # staff on the customer's behalf
+    customer_step: Mapped[bool] = mapped_column(Boolean, default=False)
+    completed_via: Mapped[str | None] = mapped_column(String(20))   # customer_link, on_behalf
     data: Mapped[dict | None] = mapped_column(JSON)   # what the person entered
     # the order's data as the task saw it when it became ready: forms pre-fill from it without
     # loading the engine state (a ready task's data does not change until it runs)
@@ -389,3 +398,22 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class CustomerLink(Base):
+    """A signed, expiring, single-use link that lets a customer without an account complete their own
+    step (orderflow/customer_links.py). Only the SHA-256 of the link's secret is kept."""
+
+    __tablename__ = "customer_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), index=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str | None] = mapped_column(String(300))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    task: Mapped[HumanTask] = relationship()

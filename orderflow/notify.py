@@ -108,6 +108,14 @@ def _add(session: Session, users: list[User], kind: str, subject: Any, body: Any
     return rows
 
 
+def mail_to(session: Session, address: str, subject: Any, body: Any) -> Mail:
+    """Queue one mail to someone without an account (a customer); sent after the commit."""
+    row = Mail(to=address, subject=_one_line(subject, _SUBJECT_MAX), body=str(body), status="queued",
+               created_at=_now(session))
+    session.add(row)
+    return row
+
+
 def unread_count(session: Session, username: str) -> int:
     """One COUNT on the (username, read_at) index."""
     return session.scalar(select(func.count()).select_from(Notification).where(

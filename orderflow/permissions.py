@@ -47,6 +47,7 @@ ACTIONS: dict[str, tuple[Msg, frozenset[str]]] = {
     "monitor.read": (Msg("see where orders wait"), frozenset({"manager", "admin"})),
     "analytics.read": (Msg("see analytics"), frozenset({"manager", "admin"})),
     "outbox.read": (Msg("see the outbox"), frozenset({"manager", "admin"})),
+    "customer.read": (Msg("see customer files"), frozenset({STAFF, "manager", "admin"})),
     "process.read_versions": (Msg("see process versions"), frozenset({"process_owner", "manager", "admin"})),
     "process.deploy": (Msg("deploy diagrams"), frozenset({"process_owner", "admin"})),
     "process.migrate": (Msg("move running orders to another version"), frozenset({"process_owner", "admin"})),
@@ -125,9 +126,14 @@ def require_integration(user: User) -> None:
     require(user, "message.deliver")
 
 
+def may_start(user: User, version: ProcessVersion) -> bool:
+    return can(user, "order.start") and ("admin" in user.group_ids or
+                                         bool(version.start_group and version.start_group in user.group_ids))
+
+
 def require_starter(user: User, version: ProcessVersion) -> None:
     require(user, "order.start")
-    if "admin" in user.group_ids or (version.start_group and version.start_group in user.group_ids):
+    if may_start(user, version):
         return
     raise Forbidden(Msg("Only the '%(group)s' group may start '%(process)s'.",
                         group=version.start_group or "admin", process=version.key))
@@ -153,16 +159,26 @@ def participation(user: User):
     return or_(Instance.started_by == user.username, took_part)
 
 
+# groups that see every order read-only (not the board, not other groups' tasks): customer service
+# answers about any order and opens after-sales cases on orders it took no part in
+READS_EVERY_ORDER = frozenset({"service"})
+
+
+def reads_every_order(user: User) -> bool:
+    return can(user, "order.read_all") or bool(READS_EVERY_ORDER & user.group_ids and can(user, "order.read_own"))
+
+
 def visible_orders(user: User):
-    """SQL condition for order lists: all for overseers, else those the user took part in."""
-    if can(user, "order.read_all"):
+    """SQL condition for order lists: all for overseers and customer service, else those the user
+    took part in."""
+    if reads_every_order(user):
         return true()
     require(user, "order.read_own")
     return participation(user)
 
 
 def require_instance_viewer(session: Session, user: User, instance: Instance) -> None:
-    if can(user, "order.read_all"):
+    if reads_every_order(user):
         return
     require(user, "order.read_own")
     allowed = session.scalar(select(Instance.id).where(Instance.id == instance.id, participation(user)))

@@ -32,6 +32,11 @@ from .models import HumanTask, Instance, Notification, User
 from .demo_data import NOTES, fill_form, new_order
 
 PROCESS = "order_flow"
+CASE_PROCESS = "after_sales"
+OPEN_CASE, FOLLOW_UP = -1, -2   # heap entries that are not tasks: open a case, look for follow-up tasks
+CUSTOMER_ANSWERS = 0.6  # share of the customer's own steps they answer through their link
+RESOLUTION = {"return": "refund", "exchange": "replace", "repair": "repair", "refund": "refund",
+              "complaint": "explain"}
 PASSWORD = "demo"  # the demo users' password: sign_release is an electronic signature
 
 # Log-normal wait around a step's time limit: median 0.5 x limit, sigma 0.75 -> ~18 % beyond
@@ -46,7 +51,8 @@ JOB_LAG = timedelta(seconds=1)  # a worker runs a job this long after it falls d
 # Share of orders with each exception (the rest go straight through).
 RATES = {"reject": 0.03, "big": 0.05, "deposit_shortfall": 0.08, "change": 0.05, "qc_fail": 0.10,
          "stock_shortage": 0.05, "shortage_cancel": 0.15, "sample_revise": 0.06, "contract_revise": 0.04,
-         "material_shortage": 0.07, "schedule_revise": 0.03, "balance_shortfall": 0.04}
+         "material_shortage": 0.07, "schedule_revise": 0.03, "balance_shortfall": 0.04,
+         "after_sales": 0.2, "case_rejected": 0.1, "case_big": 0.3}
 IN_FLIGHT = 1 / 3
 STALLED = 0.35       # share of the orders in flight stuck at a step whose limit passed lately
 STALL_WINDOW = 0.15  # "lately": within this share of the simulated days
@@ -71,6 +77,7 @@ class Result:
     steps: int = 0
     jobs: int = 0
     seed: int = 0
+    cases: int = 0
 
 
 @dataclass
@@ -85,6 +92,8 @@ class Plan:
     change_at: int               # which production report is the change request (-1: none)
     stalled: bool = False        # in flight and stuck: a task whose limit ran out lately stays open
     instance_id: int | None = None
+    case_type: str = "return"
+    case_opened: bool = False
     visits: dict[str, int] = field(default_factory=dict)
     scheduled: set[int] = field(default_factory=set)
 
@@ -156,7 +165,9 @@ class Simulation:
             stalled = not finish and rng.random() < STALLED  # the board's overdue work
             updates = rng.choice([0, 1, 1, 2])
             change_at = rng.randint(0, updates) if flags["change"] else -1
-            plans.append(Plan(index, start, finish, deadline, pace, flags, updates, change_at, stalled))
+            plan = Plan(index, start, finish, deadline, pace, flags, updates, change_at, stalled)
+            plan.case_type = rng.choices(list(RESOLUTION), weights=[35, 15, 25, 10, 15])[0]
+            plans.append(plan)
         return plans
 
     def _office_hours(self, at: datetime) -> datetime:
@@ -164,8 +175,10 @@ class Simulation:
         moved = at.replace(hour=self.rng.randint(1, 9), minute=self.rng.randint(0, 59), second=self.rng.randint(0, 59))
         return moved if moved < self.real_now else at
 
-    def _wait(self, plan: Plan, pdef, element_id: str, ready_at: datetime) -> timedelta:
+    def _wait(self, plan: Plan, pdef, element_id: str, ready_at: datetime, follow_up: bool = False) -> timedelta:
         limit = _limit(pdef, element_id, ready_at)
+        if follow_up:  # a case or survey of the order: its own pace, no deadline, never stalled
+            return max(limit * math.exp(self.rng.gauss(math.log(MEDIAN), SIGMA)), timedelta(minutes=2))
         lately = self.real_now - timedelta(days=self.days) * STALL_WINDOW
         if plan.stalled and lately <= ready_at + limit <= self.real_now:
             return self.real_now - ready_at + timedelta(days=365)  # overdue lately and still open now
@@ -244,6 +257,19 @@ class Simulation:
             return {"decision": "confirm", "balance_amount": expected}
         if element_id == "confirm_change":
             return {"decision": "confirm"}
+        # after-sales: the case type decides the remedy; some claims are not valid
+        if element_id == "intake_case":
+            return {"decision": "reject", "intake_notes": "Outside the warranty period"} \
+                if f["case_rejected"] else {"decision": "accept", "case_type": plan.case_type}
+        if element_id == "decide_case":
+            amount = rng.uniform(6000, 20000) if f["case_big"] else rng.uniform(200, 4500)
+            return {"resolution": RESOLUTION[plan.case_type], "case_amount": round(amount, 2)}
+        if element_id == "approve_case":
+            return {"decision": "approve"}
+        if element_id == "answer_survey":
+            rating = rng.choices([1, 2, 3, 4, 5], weights=[3, 5, 15, 45, 32])[0]
+            return {"rating": rating, "would_recommend": "yes" if rating >= 4 else "no",
+                    "comments": rng.choice(NOTES["comments"])}
         return {}
 
     # driving ---------------------------------------------------------------------------
@@ -264,6 +290,8 @@ class Simulation:
         if row is None:
             raise LookupError(f"process '{PROCESS}' is not deployed")
         pdef = processes.definition(session, row)
+        self.case_process = processes.latest_version(session, CASE_PROCESS) is not None
+        self.pdefs = {row.key: pdef}
         users = {u.username: u for u in session.scalars(select(User))}
         missing = {f"{g}1" for g in {info.group for info in pdef.elements.values() if info.group}} - set(users)
         if "sales1" not in users or missing:
@@ -285,6 +313,15 @@ class Simulation:
                 instance = instances.start(session, users["sales1"], PROCESS, data)
                 plan.instance_id = instance.id
                 self.result.orders += 1
+            elif task_id == OPEN_CASE:
+                order = session.get(Instance, plan.instance_id)
+                instances.start(session, users["service1"], CASE_PROCESS, {
+                    "order_no": order.business_key, "case_type": plan.case_type,
+                    "description": self.rng.choice(NOTES["case_description"]),
+                    "quantity": self.rng.randint(1, 40)})
+                self.result.cases += 1
+            elif task_id == FOLLOW_UP:
+                pass  # below: schedule whatever the order's follow-ups (its survey) have waiting
             else:
                 task = session.get(HumanTask, task_id)
                 if task is None or task.status != "ready" or task.instance.status != "running":
@@ -293,7 +330,10 @@ class Simulation:
                 view = tasks.form_for(session, actor, task.id)
                 overrides = self._decision(plan, task.element_id, view.order)
                 data = fill_form(view.schema, view.values, view.order, self.rng, at.date(), overrides)
-                tasks.complete(session, actor, task.id, data, password=PASSWORD)
+                if task.customer_step and self.rng.random() < CUSTOMER_ANSWERS:
+                    tasks.complete_for_customer(session, task, data, "customer")
+                else:
+                    tasks.complete(session, actor, task.id, data, password=PASSWORD)
                 plan.visits[task.element_id] = plan.visits.get(task.element_id, 0) + 1
             self.result.steps += 1
             pending += 1
@@ -302,6 +342,8 @@ class Simulation:
             if instance.status != "running" and index not in done:
                 done.add(index)
                 self.progress(1)
+                if instance.outcome == "completed":
+                    self._follow_up(plan, at)
             if pending >= COMMIT_EVERY:
                 session.commit()
                 pending = 0
@@ -312,15 +354,33 @@ class Simulation:
         self.progress(self.count - len(done))
         self._summarize(session, plans)
 
+    def _follow_up(self, plan: Plan, completed_at: datetime) -> None:
+        """A delivered order: look for its survey once the delay has passed; some get a case."""
+        delay = due_at(str(self.platform.config.get("ORDERFLOW_SURVEY_DELAY") or "P7D"), completed_at)
+        self._push(delay + timedelta(hours=1), plan, FOLLOW_UP)
+        if plan.flags["after_sales"] and not plan.case_opened and self.case_process:
+            plan.case_opened = True
+            self._push(completed_at + timedelta(days=self.rng.uniform(1, 10)), plan, OPEN_CASE)
+
     def _schedule(self, session, plan: Plan, pdef) -> None:
-        """Give each newly ready task of the order the time its group will act on it."""
-        for task_id, element_id, ready_at in session.execute(
-                select(HumanTask.id, HumanTask.element_id, HumanTask.ready_at)
-                .where(HumanTask.instance_id == plan.instance_id, HumanTask.status == "ready")):
+        """Give each newly ready task of the order, and of its cases and survey, the time its group
+        (or the customer) will act on it."""
+        ids = [plan.instance_id, *session.scalars(select(Instance.id).where(Instance.related_id == plan.instance_id))]
+        for task_id, element_id, ready_at, key in session.execute(
+                select(HumanTask.id, HumanTask.element_id, HumanTask.ready_at, HumanTask.process_key)
+                .where(HumanTask.instance_id.in_(ids), HumanTask.status == "ready")):
             if task_id in plan.scheduled:
                 continue
             plan.scheduled.add(task_id)
-            self._push(ready_at + self._wait(plan, pdef, element_id, ready_at), plan, task_id)
+            follow_up = key != PROCESS
+            wait = self._wait(plan, self._pdef(session, key) or pdef, element_id, ready_at, follow_up)
+            self._push(ready_at + wait, plan, task_id)
+
+    def _pdef(self, session, key: str | None):
+        if key not in self.pdefs:
+            row = processes.latest_version(session, key) if key else None
+            self.pdefs[key] = processes.definition(session, row) if row is not None else None
+        return self.pdefs[key]
 
     def _run_jobs_until(self, session, until: datetime) -> bool:
         """Run the background jobs due up to ``until``, each batch just after its due time (as a

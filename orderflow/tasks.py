@@ -119,17 +119,42 @@ def complete(session: Session, actor: User, task_id: int, data: Any, password: s
     attachments.check_refs(session, actor, view.schema, clean, task.instance_id)
     after = {**view.order, **clean}  # the order's data once this step is done: what is signed or shipped
     signatures.check_before_complete(session, actor, task, after)
-    pdef, workflow = instances.load(session, task.instance, actor.username)
-    runaway = instances.bounded(lambda: platform_of(session).runtime.complete(workflow, task.task_uuid, clean))
-    now = platform_of(session).clock()
-    task.status, task.completed_at, task.completed_by, task.data = "completed", now, actor.username, clean
-    analytics.record_completion(session, task)
-    jobs.close_sla_jobs(session, [task.id])
-    if view.signature:
+
+    def sign() -> None:
         signatures.sign(session, actor, task, view.schema, clean, after)
         task.data = {**clean, "signed": True}
-    audit.record(session, task.instance_id, actor.username, "task_completed", task.element_id,
-                 {"task_id": task.id, "data": clean})
+
+    # staff doing the customer's own step: recorded as done for the customer
+    return _advance(session, task, clean, actor.username, "on_behalf" if task.customer_step else None,
+                    sign if view.signature else None)
+
+
+def complete_for_customer(session: Session, task: HumanTask, data: Any, who: str) -> HumanTask:
+    """The customer's own submission through their link (orderflow/customer_links.py checked the
+    link). Validated like a person's; the form's read-only facts stay as the order has them."""
+    if task.status != "ready" or task.instance.status != "running" or not task.customer_step:
+        raise TaskNotReady(Msg("This step is no longer waiting for you; nothing was changed."))
+    view = _form(session, task)
+    clean = forms.clean_submission(view.schema, data if data is not None else {}, view.order)
+    return _advance(session, task, clean, who, "customer_link", None)
+
+
+def _advance(session: Session, task: HumanTask, clean: dict[str, Any], by: str, via: str | None,
+             sign) -> HumanTask:
+    """Run the engine from this task on and store everything, in the caller's transaction."""
+    pdef, workflow = instances.load(session, task.instance, by)
+    runaway = instances.bounded(lambda: platform_of(session).runtime.complete(workflow, task.task_uuid, clean))
+    now = platform_of(session).clock()
+    task.status, task.completed_at, task.completed_by, task.data = "completed", now, by, clean
+    task.completed_via = via
+    analytics.record_completion(session, task)
+    jobs.close_sla_jobs(session, [task.id])
+    if sign is not None:
+        sign()
+    detail = {"task_id": task.id, "data": clean}
+    if via:
+        detail["via"] = via
+    audit.record(session, task.instance_id, by, "task_completed", task.element_id, detail)
     instances.store_workflow(session, task.instance, pdef, workflow, runaway)
     return task
 

@@ -174,6 +174,6 @@ def test_audit_csv_export_content_and_permissions(app, api: Api, client):
     page = client.get(f"/orders/{started['id']}/audit.csv")
     assert page.status_code == 200 and page.data == resp.data
     assert api.get("manager1", f"/api/v1/instances/{started['id']}/audit?format=csv").status_code == 200
-    assert api.get("service1", f"/api/v1/instances/{started['id']}/audit?format=csv").status_code == 403
-    login(client, "service1")                            # took no part in the order
+    assert api.get("purchasing2", f"/api/v1/instances/{started['id']}/audit?format=csv").status_code == 403
+    login(client, "purchasing2")                            # took no part in the order
     assert client.get(f"/orders/{started['id']}/audit.csv").status_code == 403

@@ -57,7 +57,7 @@ def test_syntax_errors_have_line_and_column():
     ({"type": "object", "properties": {"a": {"type": "object"}}}, "$.properties.a.type", "table"),
     ({"type": "object", "properties": {"a": {"type": "array", "items": {"type": "string"}}}},
      "$.properties.a.items", "table"),
-    ({"type": "object", "properties": {"a": {"type": "string", "format": "email"}}}, "$.properties.a.format", "date"),
+    ({"type": "object", "properties": {"a": {"type": "string", "format": "uri"}}}, "$.properties.a.format", "date"),
     ({"type": "object", "properties": {"a-b": {"type": "string"}}}, '$.properties["a-b"]', "letters"),
     ({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["b"]}, "$.required[0]", "'b'"),
     ({"type": "object", "properties": {"a": {"type": "string"}}, "ui": {"order": ["a", "zz"]}},

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from itsdangerous import URLSafeSerializer
 
 from orderflow import create_app
 from tests import bpmn_samples as samples
@@ -144,6 +145,15 @@ for _row in [
      json.dumps({"from": 1, "to": 2, "instance_ids": [2**64]}), {"user": "owner1"}),
     ("number", "lock_version_beyond_64_bits", "PUT", "/api/v1/processes/order_flow/draft",
      json.dumps({"lock_version": 2**64}), {"user": "owner1"}),
+    # customer links: no account, so the signature and the stored digest are the only gate
+    ("link", "customer_link_with_a_forged_signature", "GET", "/c/WzEsImd1ZXNzIl0.AAAAAAAAAAAAAAAAAAAAAAAAAAA", None,
+     {"status": 404, "words": "not valid"}),
+    ("link", "customer_link_signed_with_a_guessed_key", "GET",
+     "/c/" + URLSafeSerializer("secret", salt="orderflow.customer-link").dumps([1, "guess"]), None,
+     {"status": 404, "words": "not valid"}),
+    ("link", "customer_link_overlong_token", "GET", "/c/" + "A" * 10_000, None, {"status": 404}),
+    ("link", "customer_link_answer_without_csrf", "POST", "/c/WzEsImd1ZXNzIl0.AAAAAAAAAAAAAAAAAAAAAAAAAAA",
+     "decision=confirm", {"ctype": FORM, "status": 400, "words": "csrf_failed"}),
 ]:
     req(*_row[:5], **_row[5])
 

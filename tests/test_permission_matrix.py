@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select, update
@@ -67,6 +68,8 @@ ROUTES: dict[str, Route] = {
     "monitor.read": Route(("GET", "/monitor", None), ("GET", "/api/v1/monitor/elements?process=order_flow", None)),
     "analytics.read": Route(("GET", "/analytics", None), ("GET", "/api/v1/analytics", None)),
     "outbox.read": Route(("GET", "/outbox", None), None),
+    "customer.read": Route(("GET", "/customers/{customer}", None), ("GET", "/api/v1/customers/{customer}", None),
+                           "customer"),
     "process.read_versions": Route(("GET", "/processes/order_flow/versions", None),
                                    ("GET", "/api/v1/processes/order_flow/versions", None)),
     "process.deploy": Route(("POST", "/processes/new", {"key": "{key}", "name": "New"}),
@@ -159,6 +162,13 @@ class Scene:
         self._change(update(HumanTask).where(HumanTask.id == found["task"])
                      .values(group_id=GROUP_OF.get(user, re.sub(r"\d+$", "", user))))
         return found
+
+    def customer(self, user: str) -> dict:
+        """A customer with an order (started once), by name as the URL carries it."""
+        if "customer" not in self.deployed:
+            self.api.start_order("admin")
+            self.deployed.add("customer")
+        return {"customer": quote(NEW_ORDER["customer"])}
 
     def running_order(self, user: str) -> dict:
         return {"order": self.api.start_order("admin")["id"]}

@@ -266,5 +266,5 @@ def test_the_sales_list_page_shows_the_signature(app, api: Api, client):
     order_page = client.get(f"/orders/{started['id']}").data.decode()
     assert 'id="signatures"' in order_page and sig["content_sha256"][:12] in order_page
     assert f"/orders/{started['id']}/sales-list" in order_page and f"/orders/{started['id']}/audit.csv" in order_page
-    login(client, "service1")                           # took no part in the order
+    login(client, "purchasing2")                           # took no part in the order
     assert client.get(f"/orders/{started['id']}/sales-list").status_code == 403

@@ -5,8 +5,12 @@ step's daily row in ``task_stats`` (counts, time limits met, seconds, a duration
 decisions). ``report`` reads those rows, the instances' indexed start and end times and, for
 on-time delivery, the delivery step's finished tasks in the period (through their index); it
 never scans ``human_tasks`` for durations. ``rebuild`` recomputes the roll-up from the tasks.
+``after_sales`` adds the report's after-sales section: cases by type and outcome, the return rate,
+time to close, and the satisfaction survey's answers.
 
 Days and weeks are UTC days; a week starts on Monday (ISO weeks). SQLite and PostgreSQL.
 """
-from .report import SEE_ANALYTICS, GroupRow, Rate, Report, StepRow, WeekRow, as_dict, csv, quantile, report  # noqa: F401
+from .report import (SEE_ANALYTICS, GroupRow, Rate, Report, StepRow, WeekRow, as_dict, csv, delivery_step,  # noqa: F401
+                     quantile, report, shipped_on_time)
+from .after_sales import AfterSales, SurveyResults  # noqa: F401  (the report's after-sales section)
 from .rollup import bucket_of, rebuild, record_completion  # noqa: F401

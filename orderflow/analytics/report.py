@@ -93,10 +93,13 @@ class Report:
     groups: list[GroupRow] = field(default_factory=list)
     weeks: list[WeekRow] = field(default_factory=list)
     delivery: Rate = field(default_factory=Rate)   # shipped on or before the promised date / shipped
+    delivered: int = 0                              # delivery steps finished (with a promised date or not)
     rework: Rate = field(default_factory=Rate)     # QC fails / QC inspections
     returns: Rate = field(default_factory=Rate)    # after-sales cases / orders completed
     delivery_step: str = "ship_order"
     qc_step: str = "qc_inspection"
+    after_sales: Any = None    # after_sales.AfterSales: cases in the period (every process filter)
+    surveys: Any = None        # after_sales.SurveyResults: survey answers given in the period
 
 
 def report(session: Session, actor: User, start: date, end: date, process: str | None = None) -> Report:
@@ -112,10 +115,15 @@ def report(session: Session, actor: User, start: date, end: date, process: str |
     result.steps = _steps(session, start, end, result.process)
     result.groups = _groups(result.steps)
     result.weeks = _weeks(session, start, end, result.process)
-    result.delivery = _delivery(session, start, end, result.process, result.delivery_step)
+    result.delivery, result.delivered = _shipments(session, start, end, result.process, result.delivery_step)
     result.rework = _rework(session, start, end, result.process, result.qc_step)
     finished = sum(w.finished for w in result.weeks)
     result.returns = Rate(_count_started(session, start, end, AFTER_SALES_PROCESS), finished)
+    from . import after_sales
+    result.after_sales = after_sales.after_sales(
+        session, start, end, result.delivery_step,
+        result.delivered if result.process == after_sales.ORDER_PROCESS else None)
+    result.surveys = after_sales.surveys(session, start, end)
     return result
 
 
@@ -267,8 +275,27 @@ def _longest(session: Session, step: str, process: str | None) -> timedelta | No
     return timedelta(seconds=2 ** min(int(length), MAX_BUCKETS)) if length else None
 
 
-def _delivery(session: Session, start: date, end: date, process: str | None, step: str) -> Rate:
-    """Orders whose delivery step finished in the period: how many on or before the promised date.
+def delivery_step(session: Session) -> str:
+    """The step whose completion is the delivery (``ORDERFLOW_DELIVERY_STEP``)."""
+    return platform_of(session).config.get("ORDERFLOW_DELIVERY_STEP", "ship_order")
+
+
+def shipped_on_time(shipped_at: datetime, promised: date | str | None) -> bool | None:
+    """``_shipments``'s rule for one order: its delivery step finished on or before the promised
+    date, comparing UTC days. None when there is no promised date to judge by."""
+    if promised in (None, ""):
+        return None
+    if isinstance(promised, str):
+        try:
+            promised = date.fromisoformat(promised[:10])
+        except ValueError:
+            return None
+    return shipped_at.astimezone(timezone.utc).date() <= promised
+
+
+def _shipments(session: Session, start: date, end: date, process: str | None, step: str) -> tuple[Rate, int]:
+    """Orders whose delivery step finished in the period: how many on or before the promised date
+    (of those with a promised date), and how many in all.
 
     The promised date is the one the delivery task was given with the order's data (its
     ``context``); the order's own column is read only for a task without one, because reading
@@ -281,7 +308,8 @@ def _delivery(session: Session, start: date, end: date, process: str | None, ste
         shipped_on = func.date(HumanTask.completed_at)
     of_order = select(cast(Instance.promised_date, String)).where(Instance.id == HumanTask.instance_id)
     promised = func.coalesce(HumanTask.context["promised_date"].as_string(), of_order.scalar_subquery())
-    query = (select(func.count(promised), func.coalesce(func.sum(case((shipped_on <= promised, 1), else_=0)), 0))
+    query = (select(func.count(promised), func.coalesce(func.sum(case((shipped_on <= promised, 1), else_=0)), 0),
+                    func.count())
              .where(HumanTask.element_id == step, HumanTask.status == "completed", HumanTask.ready_at < high,
                     HumanTask.completed_at >= low, HumanTask.completed_at < high))
     longest = _longest(session, step, process)
@@ -289,8 +317,8 @@ def _delivery(session: Session, start: date, end: date, process: str | None, ste
         query = query.where(HumanTask.ready_at >= low - longest)
     if process:
         query = query.where(HumanTask.process_key == process)
-    judged, on_time = session.execute(query).one()
-    return Rate(int(on_time or 0), int(judged or 0))
+    judged, on_time, shipped = session.execute(query).one()
+    return Rate(int(on_time or 0), int(judged or 0)), int(shipped or 0)
 
 
 def _rework(session: Session, start: date, end: date, process: str | None, step: str) -> Rate:
@@ -336,7 +364,18 @@ def as_dict(result: Report) -> dict[str, Any]:
         "on_time_delivery": {**rate(result.delivery), "step": result.delivery_step},
         "rework": {**rate(result.rework), "step": result.qc_step},
         "returns": {**rate(result.returns), "process": AFTER_SALES_PROCESS},
+        **_after_sales_dict(result),
     }
+
+
+def _after_sales_dict(result: Report) -> dict[str, Any]:
+    from .after_sales import after_sales_dict, surveys_dict
+    found: dict[str, Any] = {}
+    if result.after_sales is not None:
+        found["after_sales"] = after_sales_dict(result.after_sales)
+    if result.surveys is not None:
+        found["surveys"] = surveys_dict(result.surveys)
+    return found
 
 
 STEP_COLUMNS = (Msg("Process"), Msg("Step"), Msg("Step name"), Msg("Department"), Msg("Completed"),
@@ -350,7 +389,9 @@ def _hours(seconds: float | None) -> str:
 
 
 def csv(result: Report, translate: Callable[[Any], str] = str) -> str:
-    """The step table, a blank line, the weekly table: UTF-8 text with a BOM so Excel reads it."""
+    """The step table, a blank line, the weekly table, then the after-sales tables (cases by type,
+    after-sales figures, latest survey comments), each after a blank line: UTF-8 text with a BOM
+    so Excel reads it."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = _csv.writer(out)
@@ -363,4 +404,7 @@ def csv(result: Report, translate: Callable[[Any], str] = str) -> str:
     writer.writerow([translate(c) for c in WEEK_COLUMNS])
     for w in result.weeks:
         writer.writerow([w.label, w.week_start.isoformat(), w.started, w.finished])
+    if result.after_sales is not None and result.surveys is not None:
+        from .after_sales import write_csv
+        write_csv(writer, result.after_sales, result.surveys, translate)
     return out.getvalue()

@@ -100,6 +100,10 @@ def _check_gateways(process: etree._Element, file: str | None) -> list[Problem]:
     return problems
 
 
+# relatedOrder on a start event: the order named by the data's order_no must be in this state ("any": exist)
+RELATED_ORDER_STATES = ("completed", "any")
+
+
 def _check_user_task(info: ElementInfo, find_form: Callable[[str], dict | None], file: str | None) -> list[Problem]:
     problems = []
     if info.kind == "userTask" and not info.group:
@@ -110,6 +114,15 @@ def _check_user_task(info: ElementInfo, find_form: Callable[[str], dict | None],
         problems.append(Problem("This user task has no form, so it shows only a Complete button: "
                                 "set the formJsonSchemaFilename property.", info.element_id, info.line, file,
                                 "warning"))
+    if info.customer and not info.form_key:
+        problems.append(Problem("This is the customer's step, and the customer's link shows only its form: "
+                                "give it a form (formJsonSchemaFilename).", info.element_id, info.line, file))
+    if info.customer and info.signature:
+        problems.append(Problem("A customer's step cannot be an electronic signature: customers have no "
+                                "password to sign with.", info.element_id, info.line, file))
+    if info.related_order and info.related_order not in RELATED_ORDER_STATES:
+        problems.append(Problem(f"relatedOrder must be one of {', '.join(RELATED_ORDER_STATES)}, "
+                                f"not '{info.related_order}'.", info.element_id, info.line, file))
     if info.form_key:
         schema = find_form(info.form_key)
         if schema is None:

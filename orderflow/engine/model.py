@@ -40,6 +40,8 @@ class ElementInfo:
     retry: str | None = None     # R3/PT10S or PT10S,PT1M,PT10M
     timer: str | None = None     # the timer's date, duration or cycle, for timer events
     assignee: str | None = None  # a user who gets the task directly (camunda:assignee)
+    customer: bool = False       # the customer's own step: a ``customer`` lane or property, done through a link
+    related_order: str | None = None  # start events: the order the data's order_no must name ('relatedOrder')
 
 
 @dataclass

@@ -48,6 +48,8 @@ class Services:
     # fail(task_uuid, element_id, handler, message, traceback) -> None: park as an incident
     fail: Callable[..., None] | None = None
     default_async_retry: str = "R3/PT10S"
+    # start_process(key, data) -> business key: starts another deployed process in this transaction
+    start_process: Callable[[str, dict], str | None] | None = None
 
 
 @dataclass
@@ -73,6 +75,13 @@ class HandlerContext:
     def audit(self, action: str, detail: dict | None = None) -> None:
         if self._services.audit is not None:
             self._services.audit(action, self.element_id, dict(detail or {}))
+
+    def start_process(self, key: str, data: dict) -> str | None:
+        """Start an instance of another deployed process (a follow-up such as a survey) in the same
+        transaction; returns its business key. LookupError when no version of ``key`` is deployed."""
+        if self._services.start_process is None:  # a bare engine (tests, benchmarks): nothing to start
+            raise LookupError(f"no process can be started from this engine run (asked for '{key}')")
+        return self._services.start_process(key, dict(data))
 
 
 @lru_cache(maxsize=256)

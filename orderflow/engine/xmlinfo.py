@@ -19,6 +19,7 @@ NS = {
     "dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/",
     "xsi": "http://www.w3.org/2001/XMLSchema-instance",
 }
+CUSTOMER_LANE = "customer"
 _GROUP_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 FLOW_NODES = {
     "userTask", "manualTask", "serviceTask", "scriptTask", "sendTask", "receiveTask",
@@ -89,6 +90,10 @@ def message_keys(root: etree._Element) -> dict[str, list[str]]:
     return keys
 
 
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"true", "1", "yes"}
+
+
 def _literal(value: str | None) -> str | None:
     """A plain value, or None for a JUEL ``${…}`` that only Camunda's engine could compute."""
     if not value or not value.strip() or value.strip().startswith(("${", "#{")):
@@ -121,6 +126,10 @@ def describe_elements(process: etree._Element) -> dict[str, ElementInfo]:
         props = properties(el)
         candidate = _literal(props.get("candidateGroups") or el.get(f"{{{NS['camunda']}}}candidateGroups"))
         group = candidate.split(",")[0].strip() if candidate else lanes.get(element_id)
+        # a task in a ``customer`` lane is the customer's; staff who act for them come from a property
+        customer = group == CUSTOMER_LANE or _flag(props.get("customer"))
+        if group == CUSTOMER_LANE:
+            group = _literal(props.get("onBehalfGroup"))
         operator = el.find("bpmn:extensionElements/spiff:serviceTaskOperator", NS)
         handler = operator.get("id") if operator is not None else el.get(f"{{{NS['camunda']}}}topic")
         elements[element_id] = ElementInfo(
@@ -131,7 +140,7 @@ def describe_elements(process: etree._Element) -> dict[str, ElementInfo]:
             group=group,
             form_key=_form_key(el, props),
             sla=props.get("sla") or slas.get(element_id) or _literal(el.get(f"{{{NS['camunda']}}}dueDate")),
-            signature=props.get("signature", "").lower() in {"true", "1", "yes"},
+            signature=_flag(props.get("signature")),
             signature_meaning=(props.get("signatureMeaning") or "").strip() or None,
             signature_requested_by=tuple(s.strip() for s in props.get("signatureRequestedBy", "").split(",")
                                          if s.strip()),
@@ -143,5 +152,7 @@ def describe_elements(process: etree._Element) -> dict[str, ElementInfo]:
             retry=props.get("retry") or _camunda_retry(el),
             timer=_timer_text(el),
             assignee=_literal(props.get("assignee") or el.get(f"{{{NS['camunda']}}}assignee")),
+            customer=customer and kind == "userTask",
+            related_order=(props.get("relatedOrder") or "").strip() or None,
         )
     return elements

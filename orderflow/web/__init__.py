@@ -41,6 +41,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(board.bp)
     app.register_blueprint(monitor.bp)
     app.register_blueprint(analytics.bp)
+    from . import customers  # customer files: search, one customer's orders, cases and survey answers (pages + API)
+    app.register_blueprint(customers.bp)
     app.register_blueprint(drafts.bp)
     from . import modeler  # the process owners' modeler pages
     app.register_blueprint(modeler.bp)
@@ -52,6 +54,8 @@ def init_app(app: Flask) -> None:
     from . import admin  # users, groups, API tokens (pages + API)
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin.api_bp)
+    from . import customer_links  # the customer's page behind a link; staff send links
+    app.register_blueprint(customer_links.bp)
     csrf.exempt(api.bp)  # api.py checks the token itself when the caller uses the cookie
     csrf.exempt(drafts.bp)  # likewise
     csrf.exempt(admin.api_bp)  # likewise

@@ -118,5 +118,24 @@ def _chart_data(result: analytics.Report) -> dict:
                   "finished": [w.finished for w in result.weeks]},
         "text": {"median": _("Median"), "p90": _("90th percentile"), "hours": _("Hours"),
                  "compliance": _("Within time limit"), "started": _("Orders started"),
-                 "finished": _("Orders finished"), "percent": _("Share in percent")},
+                 "finished": _("Orders finished"), "percent": _("Share in percent"),
+                 "cases": _("Cases opened"), "answers": _("Survey answers"), "count": _("Number")},
+        **_after_sales_chart(result),
+    }
+
+
+def case_type_label(value: str | None) -> str:
+    words = {"return": _("Return"), "exchange": _("Exchange"), "repair": _("Repair"), "refund": _("Refund"),
+             "complaint": _("Complaint")}
+    return words.get(value or "", value) if value else _("Not given")
+
+
+def _after_sales_chart(result: analytics.Report) -> dict:
+    """Cases opened per type and the survey's rating distribution; empty labels draw no chart."""
+    cases, answers = result.after_sales, result.surveys
+    return {
+        "cases": {"labels": [case_type_label(r.type) for r in cases.by_type] if cases else [],
+                  "opened": [r.opened for r in cases.by_type] if cases else []},
+        "ratings": {"labels": [str(i) for i in range(1, 6)] if answers and answers.rated else [],
+                    "counts": list(answers.distribution) if answers and answers.rated else []},
     }

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import exists, select
 
-from .. import attachments, audit, drafts, incidents, instances, messages, processes, signatures, tasks
+from .. import attachments, audit, customer_links, drafts, incidents, instances, messages, processes, signatures, tasks
 from ..db import get_session
 from ..errors import InvalidInput
 from ..i18n import Msg
@@ -270,6 +270,14 @@ def complete_task(task_id: int):
     result = _instance_brief(instance)
     _commit()
     return jsonify(instance={"id": instance.id, "status": instance.status}, open_tasks=result["open_tasks"])
+
+
+@bp.post("/tasks/<int:task_id>/customer-link")
+def send_customer_link(task_id: int):
+    email = _body().get("email")
+    url = customer_links.send(get_session(), current_actor(), task_id, email)
+    _commit()
+    return jsonify(url=url, email=email.strip())
 
 
 @bp.post("/tasks/<int:task_id>/reassign")

@@ -183,6 +183,9 @@ def paths() -> dict[str, dict[str, Any]]:
         "/api/v1/tasks/{task_id}/reassign": {"post": op(
             "Give a task to another member of its group, or to another group (managers)", "tasks", "Task",
             "400 403 404 409 413 422", params=[task], body=json_body("ReassignBody"))},
+        "/api/v1/tasks/{task_id}/customer-link": {"post": op(
+            "Send the customer a new single-use link to their own step (earlier links stop working)", "tasks",
+            "CustomerLink", "400 403 404 413 422", params=[task], body=json_body("CustomerLinkBody"))},
         "/api/v1/incidents": {"get": op(
             "Failed steps waiting for a manager", "incidents", "Incidents", "403 422",
             params=[param("resolved", YES_NO), param("instance_id", {"type": "integer", "minimum": 1}), *PAGING])},
@@ -206,6 +209,14 @@ def paths() -> dict[str, dict[str, Any]]:
         "/api/v1/analytics": {"get": op(
             "Step statistics for a period (managers)", "analytics", "Analytics", "403 404 422",
             params=[param("from", DAY), param("to", DAY), param("process", description="'' for all")])},
+        "/api/v1/customers": {"get": op(
+            "Customers whose name contains q, with their order and case counts", "customers", "Customers",
+            "403 422", params=[param("q", {"type": "string", "maxLength": 200}, "part of the name, any case"),
+                               param("limit", {"type": "integer", "minimum": 1, "maximum": 200})])},
+        "/api/v1/customers/{name}": {"get": op(
+            "One customer's file: orders with delivery, after-sales cases, survey answers, totals", "customers",
+            "CustomerFile", "403 404", params=[param("name", {"type": "string", "minLength": 1},
+                                                     "the customer's name as on their orders", "path")])},
         "/api/v1/handlers": {"get": op("Service-task handlers (process owners)", "modeler", "Handlers", "403")},
         "/api/v1/groups": {"get": op("Groups", "modeler", "Groups")},
         "/api/v1/forms": {"get": op("Forms a diagram may name (process owners)", "modeler", "FormList", "403",
@@ -270,8 +281,8 @@ def document(upload_mb: float) -> dict[str, Any]:
         },
         "security": [{"basicAuth": []}, {"bearerAuth": []}, {"cookieAuth": []}],
         "tags": [{"name": name} for name in ("processes", "instances", "tasks", "incidents", "messages",
-                                             "notifications", "board", "monitor", "analytics", "modeler", "drafts",
-                                             "versions", "admin", "tokens", "meta")],
+                                             "notifications", "board", "monitor", "analytics", "customers",
+                                             "modeler", "drafts", "versions", "admin", "tokens", "meta")],
     }
 
 

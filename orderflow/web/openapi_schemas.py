@@ -52,7 +52,7 @@ TASK = obj(["id", "instance_id", "element_id", "name", "status", "ready_at", "ov
            id=INT, instance_id=INT, business_key=null(STR), process=null(STR), element_id=STR, name=STR,
            group=null(STR), assignee=null(STR), assignee_name=null(STR), form_key=null(STR),
            status={"type": "string", "enum": ["ready", "completed", "cancelled"]}, ready_at=TIME,
-           due_at=null(TIME), overdue=BOOL)
+           due_at=null(TIME), overdue=BOOL, customer_step=BOOL)
 
 INSTANCE = obj(["id", "process", "version", "status"], id=INT, business_key=null(STR), process=STR, version=INT,
                status={"type": "string", "enum": STATUSES}, started_by=STR, started_at=null(TIME),
@@ -83,6 +83,42 @@ BOARD_ROW = obj(["instance_id", "process", "status", "overdue", "at_risk"],
 
 RATE = obj(["part", "whole"], part=INT, whole=INT, rate=null(NUM))
 
+# the report's after-sales section (orderflow/analytics/after_sales.py)
+AFTER_SALES = obj(
+    ["opened", "by_type", "by_outcome", "returns", "time_to_close", "open_now"],
+    process=STR, opened=INT, still_open=INT, open_now=INT,
+    by_type=array(obj(["opened"], type=null(STR), opened=INT, still_open=INT,
+                      outcomes={"type": "object", "additionalProperties": INT})),
+    by_outcome=array(obj(["outcome", "count"], outcome=STR, count=INT)),
+    returns={**RATE, "properties": {**RATE["properties"], "types": array(STR)}},
+    time_to_close=obj(["closed"], closed=INT, median_seconds=null(NUM), mean_seconds=null(NUM),
+                      median_hours=null(NUM), mean_hours=null(NUM), median_days=null(NUM), mean_days=null(NUM)))
+SURVEYS = obj(
+    ["responses", "average_rating", "distribution", "would_recommend", "via_link", "latest_comments"],
+    steps=array(STR), responses=INT, rated=INT, average_rating=null(NUM),
+    aspects={"type": "object", "additionalProperties": obj(average=null(NUM), answers=INT)},
+    distribution={"type": "object", "additionalProperties": INT, "description": "rating 1..5 -> answers"},
+    would_recommend=RATE, via_link=RATE,
+    latest_comments=array(obj(["comments"], task_id=INT, instance_id=INT, answered_at=TIME, customer=null(STR),
+                              order_no=null(STR), rating=null(INT), comments=STR, via=null(STR))))
+
+# GET /api/v1/customers/<name> (orderflow/customers.py)
+CUSTOMER_FILE = obj(
+    ["name", "totals", "orders", "cases", "survey_answers"], name=STR,
+    totals=obj(["orders", "cases"], orders=INT, open_orders=INT, cases=INT, survey_answers=INT, order_value=NUM,
+               delivered=INT, on_time=RATE, returns=RATE, average_rating=null(NUM)),
+    orders=array(obj(["id", "status"], id=INT, number=null(STR), status=STR, outcome=null(STR), total=null(NUM),
+                     promised_date=null(DAY), started_at=null(TIME), ended_at=null(TIME), shipped_at=null(TIME),
+                     on_time={"type": ["string", "null"], "enum": ["yes", "no", "open", None]})),
+    cases=array(obj(["id", "status"], id=INT, number=null(STR), type=null(STR), status=STR, outcome=null(STR),
+                    opened_at=null(TIME), closed_at=null(TIME), close_seconds=null(NUM), order_no=null(STR),
+                    order_id=null(INT))),
+    survey_answers=array(obj(["task_id", "instance_id"], task_id=INT, instance_id=INT, number=null(STR),
+                             order_no=null(STR), answered_at=null(TIME), rating=null(INT),
+                             quality_rating=null(INT), delivery_rating=null(INT), service_rating=null(INT),
+                             would_recommend=null(STR), comments=null(STR), via=null(STR))),
+    truncated=obj(orders=BOOL, cases=BOOL, survey_answers=BOOL))
+
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": obj(["error"], error=obj(
         ["code", "message"], code={"type": "string", "description": "stable, snake_case"},
@@ -110,7 +146,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "InstanceDetail": {"allOf": [ref("Instance"), obj(
         ["data", "open_tasks", "history", "incidents"], data=OBJ, open_tasks=array(ref("Task")),
         history=array(obj(["element_id", "name"], element_id=STR, name=STR, completed_by=null(STR),
-                          completed_by_name=null(STR), completed_at=null(TIME), data=null(OBJ))),
+                          completed_by_name=null(STR), completed_at=null(TIME), completed_via=null(STR),
+                          data=null(OBJ))),
         incidents=array(ref("Incident")))]},
     "StatusChange": obj(["id", "status"], id=INT, status={"type": "string", "enum": STATUSES}),
     "Completed": obj(["instance", "open_tasks"], instance=ref("StatusChange"), open_tasks=array(ref("Task"))),
@@ -137,7 +174,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "groups": array(obj(["count"], group=null(STR), count=INT, with_due=INT, on_time=INT,
                             compliance=null(NUM))),
         "weeks": array(obj(["week", "started", "finished"], week=STR, week_start=DAY, started=INT, finished=INT)),
-        "on_time_delivery": RATE, "rework": RATE, "returns": RATE}),
+        "on_time_delivery": RATE, "rework": RATE, "returns": RATE,
+        "after_sales": AFTER_SALES, "surveys": SURVEYS}),
+    "Customers": obj(["items"], items=array(obj(
+        ["name", "orders", "open_orders", "cases"], name=STR, orders=INT, open_orders=INT, cases=INT,
+        last_order_at=null(TIME))), q=STR),
+    "CustomerFile": CUSTOMER_FILE,
     "Handlers": obj(["items"], items=array(obj(
         ["name", "params"], name=STR, doc=STR, asynchronous=BOOL,
         params=array(obj(["name", "required"], name=STR, required=BOOL, default=null(STR)))))),
@@ -191,6 +233,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     name=STR),
     "DraftSave": obj(bpmn=STR, forms={"type": "object", "additionalProperties": OBJ},
                      removed_forms=array(STR), lock_version=null(INT), base_version=null(INT)),
+    "CustomerLinkBody": obj(["email"], email={"type": "string", "description": "the customer's e-mail address"}),
+    "CustomerLink": obj(["url", "email"], url={"type": "string", "description": "the link; it works once"},
+                        email=STR),
     "ReassignBody": obj(user={"type": "string", "description": "an active member of the task's group"},
                         group={"type": "string", "description": "or another group (the task is unclaimed there)"}),
     "NewUser": obj(["username", "password"], username=STR, display_name=STR, email=STR, password=STR,

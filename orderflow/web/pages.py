@@ -10,17 +10,18 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 from werkzeug.datastructures import FileStorage
 
-from .. import attachments, forms, incidents, instances, processes, signatures, tasks
+from .. import attachments, customer_links, forms, incidents, instances, processes, signatures, tasks
 from ..db import get_session
 from ..errors import InvalidInput
 from ..i18n import Msg
 from ..models import Group, Instance, Membership, User
-from ..permissions import can, group_may, is_overseer, require_starter, visible_orders
+from ..permissions import can, group_may, is_overseer, may_start, require_starter, visible_orders
 from .auth import current_actor, login_required, safe_next
 from .present import bilingual, localize, localize_fields, now
 
 bp = Blueprint("pages", __name__)
 ORDER_PROCESS = "order_flow"
+AFTER_SALES_PROCESS = "after_sales"
 
 
 def _names() -> dict[str, str]:
@@ -112,8 +113,10 @@ def task_page(task_id: int):
             view = tasks.form_for(session, actor, task_id)  # the rollback dropped this request's files
             errors = localize_fields(exc.fields)
             values = {**view.values, **{k: v for k, v in submitted.items() if k not in files}}
+    links = customer_links.links_of(session, task_id) if view.task.customer_step else []
     return render_template("task.html", view=view, values=values, errors=errors, names=_names(), now=now(),
-                           signing=signatures.hint(session, actor, view.task)), (422 if errors else 200)
+                           signing=signatures.hint(session, actor, view.task), customer_links=links), \
+        (422 if errors else 200)
 
 
 @bp.route("/processes/<key>/start", methods=["GET", "POST"])
@@ -124,7 +127,10 @@ def start(key: str):
     require_starter(actor, row)  # before the form: nobody fills in a form they may not send
     schema = row.forms.get(row.start_form or "", {"type": "object", "properties": {}})
     errors: dict[str, str] = {}
-    values = forms.prefill(schema, {})
+    # a link may pre-fill text fields (the order page's "open an after-sales case" names its order)
+    asked = {k: v for k, v in request.args.items()
+             if (schema.get("properties") or {}).get(k, {}).get("type") == "string" and len(v) <= 200}
+    values = forms.prefill(schema, asked)
     if request.method == "POST":
         submitted = forms.from_post(schema, request.form.to_dict(flat=False))
         files = save_uploads(schema, None, actor)
@@ -132,7 +138,10 @@ def start(key: str):
         try:
             instance = instances.start(session, actor, key, submitted)
             session.commit()
-            flash(_("Order %(no)s entered.", no=instance.business_key or instance.id), "success")
+            if key == ORDER_PROCESS:
+                flash(_("Order %(no)s entered.", no=instance.business_key or instance.id), "success")
+            else:
+                flash(_("%(no)s started.", no=instance.business_key or instance.id), "success")
             return redirect(url_for("pages.order", instance_id=instance.id))
         except InvalidInput as exc:
             session.rollback()  # drops this request's files too: ask for them again
@@ -176,7 +185,19 @@ def order(instance_id: int):
                            signatures=signatures.states(session, instance_id, view.data),
                            chain_break=audit.verify_chain(session, instance_id),
                            names=_names(), now=now(), overseer=is_overseer(current_actor()), contacts=contacts,
-                           work_groups=work_groups)
+                           work_groups=work_groups, related=_related(session, view.instance))
+
+
+def _related(session, instance: Instance) -> dict:
+    """The order's after-sales cases and survey, the order a case is about, and whether the actor
+    may open a case on it now."""
+    rows = list(session.scalars(select(Instance).where(Instance.related_id == instance.id)
+                                .order_by(Instance.id).limit(50)))
+    case_process = processes.latest_version(session, AFTER_SALES_PROCESS)
+    may_open = (instance.process_key == ORDER_PROCESS and instance.status == "completed" and case_process is not None
+                and may_start(current_actor(), case_process))
+    parent = session.get(Instance, instance.related_id) if instance.related_id else None
+    return {"instances": rows, "parent": parent, "may_open_case": may_open}
 
 
 @bp.post("/tasks/<int:task_id>/reassign")

@@ -56,14 +56,14 @@ def task_json(task: HumanTask, names: dict[str, str] | None = None) -> dict[str,
         "group": task.group_id, "assignee": task.assignee,
         "assignee_name": (names or {}).get(task.assignee or "", task.assignee),
         "form_key": task.form_key, "status": task.status, "ready_at": iso(task.ready_at),
-        "due_at": iso(task.due_at), "overdue": is_overdue(task, now()),
+        "due_at": iso(task.due_at), "overdue": is_overdue(task, now()), "customer_step": bool(task.customer_step),
     }
 
 
 def history_json(task: HumanTask, names: dict[str, str] | None = None) -> dict[str, Any]:
     return {"element_id": task.element_id, "name": task.name, "completed_by": task.completed_by,
             "completed_by_name": (names or {}).get(task.completed_by or "", task.completed_by),
-            "completed_at": iso(task.completed_at), "data": task.data}
+            "completed_at": iso(task.completed_at), "completed_via": task.completed_via, "data": task.data}
 
 
 def signature_json(state) -> dict[str, Any]:

@@ -10,7 +10,9 @@
     p90: 'rgba(253, 126, 20, 0.75)',
     compliance: 'rgba(25, 135, 84, 0.75)',
     started: 'rgb(13, 110, 253)',
-    finished: 'rgb(25, 135, 84)'
+    finished: 'rgb(25, 135, 84)',
+    cases: 'rgba(111, 66, 193, 0.75)',
+    ratings: 'rgba(255, 193, 7, 0.85)'
   };
 
   function readData() {
@@ -23,7 +25,7 @@
     }
   }
 
-  function bar(canvasId, labels, datasets, yTitle, max) {
+  function bar(canvasId, labels, datasets, yTitle, max, counts) {
     var canvas = document.getElementById(canvasId);
     if (!canvas || !labels.length) { return null; }
     var horizontal = labels.length > 8;
@@ -32,6 +34,7 @@
       title: { display: true, text: yTitle }
     };
     if (max) { valueAxis.max = max; }
+    if (counts) { valueAxis.ticks = { precision: 0 }; }  // whole numbers only
     return new Chart(canvas, {
       type: 'bar',
       data: { labels: labels, datasets: datasets },
@@ -78,6 +81,17 @@
       { label: t.started, data: data.weeks.started, borderColor: COLORS.started, backgroundColor: COLORS.started, tension: 0.2 },
       { label: t.finished, data: data.weeks.finished, borderColor: COLORS.finished, backgroundColor: COLORS.finished, tension: 0.2 }
     ]);
+    // after-sales: drawn only when the period has cases / rated survey answers (labels are empty otherwise)
+    if (data.cases) {
+      bar('chart-case-types', data.cases.labels, [
+        { label: t.cases, data: data.cases.opened, backgroundColor: COLORS.cases }
+      ], t.count, null, true);
+    }
+    if (data.ratings) {
+      bar('chart-ratings', data.ratings.labels, [
+        { label: t.answers, data: data.ratings.counts, backgroundColor: COLORS.ratings }
+      ], t.count, null, true);
+    }
   }
 
   function start() {

@@ -1,0 +1,73 @@
+"""The customer's page behind a link (no account) and the staff's "send the link" action."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from .. import customer_links, forms
+from ..customer_links import LinkRefused
+from ..db import get_session
+from ..errors import InvalidInput, TaskNotReady
+from .auth import current_actor, login_required
+from .present import localize, localize_fields
+
+bp = Blueprint("customer_links", __name__)
+
+
+# the URL holds the secret: never cached, never sent on as a referrer, never indexed
+_PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+
+
+def _private(body: str, status: int = 200):
+    return body, status, _PRIVATE
+
+
+def _refused(exc: LinkRefused):
+    return _private(render_template("customer_refused.html", reason=exc.reason, message=localize(exc.message)),
+                    exc.status)
+
+
+@bp.route("/c/<token>", methods=["GET", "POST"])
+def step(token: str):
+    session = get_session()
+    try:
+        page = customer_links.open_page(session, token)
+    except LinkRefused as exc:
+        return _refused(exc)
+    errors: dict[str, str] = {}
+    values = page.values
+    if request.method == "POST":
+        submitted = forms.from_post(page.schema, request.form.to_dict(flat=False))
+        try:
+            customer_links.submit(session, token, submitted, request.remote_addr)
+            session.commit()
+            return _private(render_template("customer_done.html", page=page))
+        except LinkRefused as exc:
+            session.rollback()
+            return _refused(exc)
+        except TaskNotReady as exc:
+            session.rollback()
+            return _refused(LinkRefused(exc.message, "closed"))
+        except InvalidInput as exc:
+            session.rollback()
+            page = customer_links.open_page(session, token)
+            errors = localize_fields(exc.fields) or {"": localize(exc.message)}
+            values = {**page.values, **submitted}
+    return _private(render_template("customer_step.html", page=page, values=values, errors=errors),
+                    422 if errors else 200)
+
+
+@bp.post("/tasks/<int:task_id>/customer-link")
+@login_required
+def send(task_id: int):
+    session = get_session()
+    try:
+        url = customer_links.send(session, current_actor(), task_id, request.form.get("email"))
+        session.commit()
+        flash(_("A new link was e-mailed to %(email)s; earlier links no longer work. You can also pass this "
+                "link on yourself (it works once): %(url)s", email=request.form.get("email", "").strip(), url=url),
+              "success")
+    except InvalidInput as exc:
+        session.rollback()
+        flash(localize(exc.message), "danger")
+    return redirect(url_for("pages.task_page", task_id=task_id))
