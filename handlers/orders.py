@@ -104,24 +104,68 @@ def load_order_policy(ctx) -> dict:
     }
 
 
+# what the customer is told, by kind: subject, English, Chinese ({field} reads the order's data)
+CUSTOMER_MESSAGES = {
+    "ship_date": ("{ref}: planned ship date / 计划出货日期",
+                  "your order {ref} is scheduled: we plan to ship it on {planned_ship_date}.",
+                  "您的订单 {ref} 已排产，计划出货日期为 {planned_ship_date}。"),
+    "shipped": ("{ref}: shipped / 已出货",
+                "your order {ref} was shipped on {shipped_date} with {carrier}, tracking number {tracking_no}.",
+                "您的订单 {ref} 已于 {shipped_date} 由 {carrier} 发出，运单号 {tracking_no}。"),
+    "after_sales_outcome": ("{ref}: your after-sales case / 售后处理结果",
+                            "your after-sales case {ref} about order {order_no} is closed: {resolution_en}. "
+                            "{resolution_reason}",
+                            "您关于订单 {order_no} 的售后单 {ref} 已处理完毕：{resolution_zh}。{resolution_reason}"),
+}
+RESOLUTIONS = {"refund": ("refunded", "已退款"), "replace": ("replaced", "已换货"), "repair": ("repaired", "已维修"),
+               "explain": ("answered", "已答复"), "reject": ("claim not accepted", "申请未受理")}
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return "—"
+
+
+def customer_message(kind: str, data: dict) -> tuple[str, str] | None:
+    """Subject and bilingual body of what the customer is told, or None for an unknown kind."""
+    if kind not in CUSTOMER_MESSAGES:
+        return None
+    subject, english, chinese = CUSTOMER_MESSAGES[kind]
+    resolution = RESOLUTIONS.get(str(data.get("resolution")), ("—", "—"))
+    values = _Blank({k: v for k, v in data.items() if isinstance(v, (str, int, float)) and v != ""})
+    values.update(ref=data.get("case_no") or data.get("order_no") or "—", resolution_en=resolution[0],
+                  resolution_zh=resolution[1])
+    values.setdefault("resolution_reason", "")
+    greeting = f"Dear {data['contact_name']}," if data.get("contact_name") else "Dear customer,"
+    body = f"{greeting}\n\n{english.format_map(values)}\n\n您好！\n\n{chinese.format_map(values)}\n"
+    return subject.format_map(values), body
+
+
 @handler
 def notify_customer(ctx, kind: str, order_no: str | None = None) -> dict:
-    """Tell the customer about the order (records the "customer_notified" audit event).
+    """Tell the customer about the order: an e-mail to the order's customer_email (through the
+    outbox) when it has one, and the "customer_notified" audit event either way.
 
     Parameters:
-      kind: what the customer is told, e.g. "ship_date" or "shipped".
+      kind: what the customer is told: "ship_date", "shipped" or "after_sales_outcome".
       order_no: the order number.
-    Returns {"notified": true, "kind": kind}.
+    Returns {"notified": true, "kind": kind, "mailed_to": address or null}.
     """
     data = ctx.data
+    address = data.get("customer_email")
+    message = customer_message(kind, data)
+    mailed = None
+    if isinstance(address, str) and "@" in address and message is not None and ctx.mail(address, *message):
+        mailed = address
     ctx.audit("customer_notified", {
         "kind": kind,
         "order_no": order_no,
         "customer": data.get("customer"),
         "contact_name": data.get("contact_name"),
         "contact_phone": data.get("contact_phone"),
+        "mailed_to": mailed,
     })
-    return {"notified": True, "kind": kind}
+    return {"notified": True, "kind": kind, "mailed_to": mailed}
 
 
 @handler

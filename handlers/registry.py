@@ -2,8 +2,10 @@
 
 A handler is a plain function ``def name(ctx, **params) -> JSON-serialisable value``.
 ``ctx`` is supplied by the service and offers ``data`` (read-only copy of the task data),
-``instance_id``, ``process_key``, ``config``, ``now()``, ``next_sequence(name)`` and
-``audit(action, detail)``. Handlers never import flask, orderflow or SpiffWorkflow.
+``instance_id``, ``process_key``, ``config``, ``now()``, ``next_sequence(name)``,
+``audit(action, detail)``, ``mail(to, subject, body)`` (queued in the outbox, sent after the commit)
+and ``start_process(key, data)`` (another deployed process, same transaction). Handlers never import
+flask, orderflow or SpiffWorkflow.
 """
 from __future__ import annotations
 

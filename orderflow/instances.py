@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import attachments, audit, customer_links, forms, incidents, jobs, messages, processes, related_order
+from . import attachments, audit, customer_links, forms, incidents, jobs, messages, notify, processes, related_order
 from .engine import ProcessDef, Runaway, Services, Snapshot, due_at
 from .errors import Conflict, InvalidInput, LostRace, NotFound
 from .i18n import Msg, status_word
@@ -58,6 +58,7 @@ def services_for(session: Session, instance: Instance, pdef: ProcessDef, actor: 
     return Services(config=platform.config, next_sequence=lambda n: _next_sequence(session, n),
                     audit=_audit, clock=platform.clock, instance_id=instance.id, process_key=instance.process_key,
                     elements=pdef.elements, defer=_defer, fail=_fail, start_process=_start_process,
+                    mail=lambda to, subject, body: notify.mail_to(session, to, subject, body),
                     default_async_retry=str(platform.config.get("ORDERFLOW_DEFAULT_RETRY", "R3/PT10S")))
 
 

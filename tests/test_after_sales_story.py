@@ -17,8 +17,14 @@ EMAIL = "purchasing@bright.example"
 
 def customer_link(app, to: str = EMAIL) -> str:
     with app.extensions["orderflow.db"].session() as s:
-        mail = s.scalars(select(Mail).where(Mail.to == to).order_by(Mail.id.desc())).first()
+        mail = s.scalars(select(Mail).where(Mail.to == to, Mail.body.contains("/c/"))
+                         .order_by(Mail.id.desc())).first()
         return re.search(r"http://[^/]+(/c/\S+)", mail.body).group(1)
+
+
+def subjects(app, to: str = EMAIL) -> list[str]:
+    with app.extensions["orderflow.db"].session() as s:
+        return list(s.scalars(select(Mail.subject).where(Mail.to == to).order_by(Mail.id)))
 
 
 def answer_through_link(app, path: str, **fields) -> None:
@@ -110,6 +116,15 @@ def test_a_completed_order_runs_a_return_with_refund_to_its_outcome(api: Api, ap
         assert {"case_closed", "customer_notified", "instance_completed"} <= actions
     order_page = api.get("manager1", f"/orders/{order['id']}").get_data(as_text=True)
     assert case["business_key"] in order_page  # the order lists its case
+    # the customer heard of each step: ship date, the sample and receipt links, shipping, the outcome
+    told = subjects(app)
+    key = order["business_key"]
+    assert [t for t in told if "planned ship date" in t or "shipped" in t] == \
+        [f"{key}: planned ship date / 计划出货日期", f"{key}: shipped / 已出货"]
+    assert told[-1] == f"{case['business_key']}: your after-sales case / 售后处理结果"
+    with app.extensions["orderflow.db"].session() as s:
+        outcome = s.scalars(select(Mail.body).where(Mail.subject == told[-1])).one()
+    assert "closed: refunded" in outcome and "已退款" in outcome
 
     # the satisfaction survey went out ORDERFLOW_SURVEY_DELAY (7 days) after the receipt
     with app.extensions["orderflow.db"].session() as s:

@@ -77,6 +77,7 @@ def test_rename_and_regroup_a_step_then_deploy_it(live_server, page):
     page.wait_for_selector("#pp-group option[value='sales_manager']", state="attached")
     assert "sales" in page.locator("#pp-group option[value='']").inner_text()   # inherited from the lane
     page.select_option("#pp-group", "sales_manager")
+    page.check("#pp-customer")                                                  # now the customer's step
     assert page.evaluate("() => window.orderflowModeler.get('elementRegistry').get('review_order')"
                          ".businessObject.name") == "Check the order 订单核对"
 
@@ -92,6 +93,7 @@ def test_rename_and_regroup_a_step_then_deploy_it(live_server, page):
     after = api.start_order()
     review = api.drive_to(after["id"], "review_order")
     assert review["group"] == "sales_manager" and review["name"].startswith("Check the order")
+    assert review["customer_step"] is True
     assert api.get("manager1", f"/api/v1/instances/{after['id']}").json["version"] == 2
 
     old = api.drive_to(before["id"], "review_order")                             # reached after the deploy

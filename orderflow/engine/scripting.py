@@ -50,6 +50,8 @@ class Services:
     default_async_retry: str = "R3/PT10S"
     # start_process(key, data) -> business key: starts another deployed process in this transaction
     start_process: Callable[[str, dict], str | None] | None = None
+    # mail(to, subject, body): queue an e-mail to someone outside (a customer), sent after the commit
+    mail: Callable[[str, str, str], None] | None = None
 
 
 @dataclass
@@ -75,6 +77,13 @@ class HandlerContext:
     def audit(self, action: str, detail: dict | None = None) -> None:
         if self._services.audit is not None:
             self._services.audit(action, self.element_id, dict(detail or {}))
+
+    def mail(self, to: str, subject: str, body: str) -> bool:
+        """Queue an e-mail (the outbox; sent after the commit). False when this run has no outbox."""
+        if self._services.mail is None:
+            return False
+        self._services.mail(str(to), str(subject), str(body))
+        return True
 
     def start_process(self, key: str, data: dict) -> str | None:
         """Start an instance of another deployed process (a follow-up such as a survey) in the same

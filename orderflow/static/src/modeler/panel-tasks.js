@@ -69,10 +69,12 @@ function limitField(panel, element) {
 
 export function userTaskFields(panel, element) {
   const { t, modeler } = panel;
-  const signed = TRUE.includes(spiff.getProperty(element.businessObject, 'signature').toLowerCase());
+  const flag = (name) => TRUE.includes(spiff.getProperty(element.businessObject, name).toLowerCase());
+  const toggle = (id, label, name) => check(id, label, flag(name),
+    (e) => panel.commit(spiff.setProperty(modeler, element, name, e.target.checked ? 'true' : '')));
   return [groupField(panel, element), formField(panel, element), limitField(panel, element),
-    h('div', { class: 'mb-3' }, check('pp-signature', t.signature, signed,
-      (e) => panel.commit(spiff.setProperty(modeler, element, 'signature', e.target.checked ? 'true' : ''))))];
+    h('div', { class: 'mb-3' }, toggle('pp-signature', t.signature, 'signature'),
+      toggle('pp-customer', t.customer_step, 'customer'))];
 }
 
 // One parameter: text values are stored as quoted literals, expressions as written.
