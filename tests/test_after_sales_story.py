@@ -116,6 +116,7 @@ def test_a_completed_order_runs_a_return_with_refund_to_its_outcome(api: Api, ap
         assert {"case_closed", "customer_notified", "instance_completed"} <= actions
     order_page = api.get("manager1", f"/orders/{order['id']}").get_data(as_text=True)
     assert case["business_key"] in order_page  # the order lists its case
+    assert 'href="/customers/Shenzhen%20Bright%20Electronics"' in order_page  # and links the customer's file
     # the customer heard of each step: ship date, the sample and receipt links, shipping, the outcome
     told = subjects(app)
     key = order["business_key"]
