@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
 import signal
@@ -87,6 +88,8 @@ def request(method: str, url: str, body=None, user: str | None = None, timeout: 
             status = response.status
     except urllib.error.HTTPError as error:
         raw, status = error.read(), error.code
+    except http.client.HTTPException as error:  # a node killed mid-answer cuts the body short
+        raise ConnectionError(f"{method} {url}: {error!r}") from error
     try:
         return status, json.loads(raw) if raw else None
     except ValueError:
