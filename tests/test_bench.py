@@ -1,0 +1,20 @@
+"""The throughput benchmark still runs: it drives the shipped order flow through the bare engine with
+our handlers, so a new handler capability it lacks breaks it (it did once, with ctx.start_process).
+Only that it runs and what it prints are checked; speed is never asserted in tests."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_throughput_benchmark_runs_one_order_each_way():
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "throughput.py"), "--orders", "1"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {m.group(1) for m in re.finditer(r"^(bare|domain|http)\s+[\d.]+\s+[\d.]+\s+[\d.]+$", done.stdout, re.M)}
+    assert rows == {"bare", "domain", "http"}, done.stdout
+    assert re.search(r"1 orders, \d+ user steps each", done.stdout), done.stdout
