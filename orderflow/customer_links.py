@@ -83,6 +83,18 @@ def offer(session: Session, task: HumanTask) -> str | None:
     return issue(session, task, email, "system") if email else None
 
 
+def remind(session: Session, task: HumanTask) -> str | None:
+    """The step's time limit passed without an answer: mail a fresh link (the old one stops working)
+    to the address the last link went to, or the order's. Once: later reminders go to staff only."""
+    latest = session.scalar(select(CustomerLink).where(CustomerLink.task_id == task.id)
+                            .order_by(CustomerLink.id.desc()).limit(1))
+    if latest is not None and latest.used_at is not None:
+        return None
+    email = valid_email(latest.email if latest is not None else None) or \
+        valid_email((task.context or {}).get(EMAIL_FIELD))
+    return issue(session, task, email, "system", reminder=True) if email else None
+
+
 def send(session: Session, actor: User, task_id: int, email: Any) -> str:
     """Staff send the customer a (new) link for their step; earlier links stop working."""
     task = session.get(HumanTask, task_id)
@@ -100,7 +112,7 @@ def send(session: Session, actor: User, task_id: int, email: Any) -> str:
     return issue(session, task, address, actor.username)
 
 
-def issue(session: Session, task: HumanTask, email: str | None, created_by: str) -> str:
+def issue(session: Session, task: HumanTask, email: str | None, created_by: str, reminder: bool = False) -> str:
     """Make a link for ``task`` (replacing open ones), queue its mail when ``email`` is given, and
     return its URL: the only time the secret exists outside the mail."""
     platform = platform_of(session)
@@ -115,19 +127,20 @@ def issue(session: Session, task: HumanTask, email: str | None, created_by: str)
     session.flush()
     url = notify.absolute_link(platform.config, "/c/" + _serializer(session).dumps([link.id, secret]))
     if email:
-        notify.mail_to(session, email, *_mail(task, url, link))
+        notify.mail_to(session, email, *_mail(task, url, link, reminder))
     audit.record(session, task.instance_id, created_by, "customer_link_sent", task.element_id,
-                 {"task_id": task.id, "link_id": link.id, "email": email, "expires_at": link.expires_at.isoformat()})
+                 {"task_id": task.id, "link_id": link.id, "email": email, "expires_at": link.expires_at.isoformat(),
+                  "reminder": reminder})
     return url
 
 
-def _mail(task: HumanTask, url: str, link: CustomerLink) -> tuple[str, str]:
+def _mail(task: HumanTask, url: str, link: CustomerLink, reminder: bool = False) -> tuple[str, str]:
     """Subject and body in both languages: the customer has no account that names theirs."""
     data = task.context or {}
     ref = data.get("case_no") or data.get("order_no") or f"#{task.instance_id}"
     until = link.expires_at.strftime("%Y-%m-%d %H:%M UTC")
     greeting = f"Dear {data['contact_name']}," if data.get("contact_name") else "Dear customer,"
-    subject = f"{ref}: {task.name}"
+    subject = f"{'Reminder / 提醒: ' if reminder else ''}{ref}: {task.name}"
     body = (f"{greeting}\n\nplease complete this step of {ref} for us: {task.name}.\n"
             f"Open the link below (it works once, until {until}):\n\n{url}\n\n"
             f"您好！\n\n请通过以下链接完成 {ref} 的这一步骤：{task.name}。\n"

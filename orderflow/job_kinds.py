@@ -11,7 +11,7 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from . import audit, incidents, instances, jobs
+from . import audit, customer_links, incidents, instances, jobs
 from .engine import due_at
 from .errors import StepFailed, TaskNotReady
 from .models import HumanTask, Instance, Job
@@ -108,6 +108,8 @@ def run_sla(session: Session, job: Job) -> None:
                         link=f"/orders/{task.instance_id}", instance_id=task.instance_id)
     audit.record(session, task.instance_id, None, "sla_escalated", task.element_id,
                  {"task_id": task.id, "to_group": target, "reminder": reminder})
+    if task.customer_step and not reminder:  # the customer has not answered: one reminder with a fresh link
+        customer_links.remind(session, task)
     follow_up = jobs.enqueue(session, "sla", due_at(cadence, platform.clock()), task.instance_id, job.task_ref,
                              task.element_id)
     follow_up.attempts = job.attempts + 1

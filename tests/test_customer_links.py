@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from orderflow import jobs
 from orderflow.models import AuditEvent, CustomerLink, HumanTask, Instance, Mail
 from tests import bpmn_samples as samples
 from tests.helpers import Api
@@ -200,3 +201,28 @@ def test_without_an_address_no_mail_goes_out(api, app, db):
     assert db.scalar(select(func.count()).select_from(CustomerLink)) == 0
     assert db.scalar(select(func.count()).select_from(Mail).where(Mail.to.contains("acme"))) == 0
     assert task_row(db, started.json["id"]).customer_step
+
+
+def test_an_unanswered_step_reminds_the_customer_once_with_a_fresh_link(api, app, db, clock):
+    limited = CUSTOMER_LANE.replace(
+        '<spiffworkflow:property name="formJsonSchemaFilename" value="confirm_receipt.json"/>',
+        '<spiffworkflow:property name="formJsonSchemaFilename" value="confirm_receipt.json"/>'
+        '<spiffworkflow:property name="sla" value="PT2H"/>')
+    assert 'name="sla"' in limited
+    assert api.client.post("/api/v1/processes", data=limited.encode(),
+                           headers={**api.auth("owner1"), "Content-Type": "application/xml"}).status_code == 201
+    case = api.post("admin", "/api/v1/processes/receipt_only/instances", {"data": FACTS}).json["id"]
+    first = link_from_mail(db)
+    clock.advance(hours=3)
+    jobs.run_due(app.extensions["orderflow.db"], "test-worker")
+    db.expire_all()
+    subjects = list(db.scalars(select(Mail.subject).where(Mail.to == "buyer@acme.example").order_by(Mail.id)))
+    assert len(subjects) == 2 and subjects[1].startswith("Reminder / 提醒: SO-TEST-1")
+    second = link_from_mail(db)
+    assert second != first and app.test_client().get(first).status_code == 410
+    clock.advance(hours=5)  # the staff reminder at ORDERFLOW_REMINDER_INTERVAL: no more customer mail
+    jobs.run_due(app.extensions["orderflow.db"], "test-worker")
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Mail).where(Mail.to == "buyer@acme.example")) == 2
+    assert post_answer(app.test_client(), second).status_code == 200
+    assert task_row(db, case).status == "completed"
