@@ -42,6 +42,7 @@ def case(api: Api, app, db):
     resp = api.client.post("/api/v1/processes", data=CUSTOMER_LANE.encode(),
                            headers={**api.auth("owner1"), "Content-Type": "application/xml"})
     assert resp.status_code == 201, resp.json
+    assert resp.json["warnings"] == []  # a customer lane is not "no group"
     started = api.post("admin", "/api/v1/processes/receipt_only/instances", {"data": FACTS})
     assert started.status_code == 201, started.json
     return started.json["id"]
@@ -226,3 +227,28 @@ def test_an_unanswered_step_reminds_the_customer_once_with_a_fresh_link(api, app
     assert db.scalar(select(func.count()).select_from(Mail).where(Mail.to == "buyer@acme.example")) == 2
     assert post_answer(app.test_client(), second).status_code == 200
     assert task_row(db, case).status == "completed"
+
+
+FORM = '<spiffworkflow:property name="formJsonSchemaFilename" value="confirm_receipt.json"/>'
+
+
+@pytest.mark.parametrize("properties, words", [
+    ("", "give it a form"),
+    (FORM + '<spiffworkflow:property name="signature" value="true"/>', "cannot be an electronic signature"),
+])
+def test_deploy_refuses_a_customer_step_the_link_could_not_serve(api, properties, words):
+    xml = CUSTOMER_LANE.replace(FORM, properties)
+    resp = api.client.post("/api/v1/processes", data=xml.encode(),
+                           headers={**api.auth("owner1"), "Content-Type": "application/xml"})
+    assert resp.status_code == 422 and words in str(resp.json), resp.json
+
+
+def test_deploy_refuses_an_unknown_related_order_state(api):
+    xml = CUSTOMER_LANE.replace(
+        '<bpmn:startEvent id="start">',
+        '<bpmn:startEvent id="start"><bpmn:extensionElements><spiffworkflow:properties>'
+        '<spiffworkflow:property name="relatedOrder" value="shipped"/></spiffworkflow:properties>'
+        '</bpmn:extensionElements>')
+    resp = api.client.post("/api/v1/processes", data=xml.encode(),
+                           headers={**api.auth("owner1"), "Content-Type": "application/xml"})
+    assert resp.status_code == 422 and "relatedOrder must be one of completed, any" in str(resp.json), resp.json

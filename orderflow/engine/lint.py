@@ -106,7 +106,7 @@ RELATED_ORDER_STATES = ("completed", "any")
 
 def _check_user_task(info: ElementInfo, find_form: Callable[[str], dict | None], file: str | None) -> list[Problem]:
     problems = []
-    if info.kind == "userTask" and not info.group:
+    if info.kind == "userTask" and not info.group and not info.customer:  # a customer lane has its own fallback
         problems.append(Problem("This user task has no group, so it goes to the default group's inbox "
                                 "(ORDERFLOW_DEFAULT_TASK_GROUP): put it in a lane or set candidateGroups.",
                                 info.element_id, info.line, file, "warning"))
