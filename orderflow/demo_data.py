@@ -1,5 +1,5 @@
-"""Demo order data for `flask simulate`: customers, products, and form values drawn from each
-step's JSON Schema."""
+"""Demo order data for `flask simulate`: customers, products, form values drawn from each step's
+JSON Schema, and the decision each step takes."""
 from __future__ import annotations
 
 import random
@@ -209,3 +209,84 @@ def new_order(rng: random.Random, start: datetime, threshold: float, big: bool) 
     if rng.random() < 0.3:
         data["notes"] = rng.choice(["Urgent: trade fair stock", "Repeat order", "Customer logo on gift box"])
     return data
+
+
+# -- decisions ------------------------------------------------------------------------------
+
+# the remedy an after-sales case of each type ends with
+RESOLUTION = {"return": "refund", "exchange": "replace", "repair": "repair", "refund": "refund",
+              "complaint": "explain"}
+
+
+def decide(rng: random.Random, plan, element_id: str, order: dict) -> dict:
+    """The decision for this visit of the step and the fields that go with it (``plan``: the
+    simulation's plan for the order: its exception flags, visits so far, case type)."""
+    f = plan.flags
+    first = plan.visits.get(element_id, 0) == 0
+    if element_id == "check_stock":
+        if f["stock_shortage"] and first:
+            return {"decision": "shortage", "shortage_items": rng.choice(NOTES["shortage_items"])}
+        return {"decision": "sufficient"}
+    if element_id == "handle_shortage":
+        return {"decision": "cancel" if f["shortage_cancel"] else rng.choice(["wait", "substitute", "partial"])}
+    if element_id == "review_order":
+        if f["reject"]:
+            return {"decision": "reject", "review_reason": "Customer credit not confirmed", "credit_ok": False}
+        return {"decision": "approve"}
+    if element_id == "confirm_sample":
+        if f["sample_revise"] and first:
+            return {"decision": "revise", "sample_feedback": rng.choice(NOTES["sample_feedback"][:2])}
+        return {"decision": "confirm"}
+    if element_id == "review_contract":
+        return {"decision": "revise", "comment": "Payment terms to clarify"} \
+            if f["contract_revise"] and first else {"decision": "approve"}
+    if element_id == "confirm_deposit":
+        expected = float(order.get("deposit_expected") or 0)
+        if f["deposit_shortfall"] and first:
+            return {"decision": "shortfall", "deposit_amount": round(expected * rng.uniform(0.3, 0.9), 2),
+                    "comment": "Bank charges deducted / partial transfer"}
+        return {"decision": "confirm", "deposit_amount": expected}
+    if element_id == "track_materials":
+        if f["material_shortage"] and first:
+            return {"decision": "shortage", "material_shortage": rng.choice(NOTES["material_shortage"])}
+        return {"decision": "complete"}
+    if element_id == "approve_schedule":
+        return {"decision": "revise", "comment": "Move to an earlier line slot"} \
+            if f["schedule_revise"] and first else {"decision": "approve"}
+    if element_id == "produce":
+        report = plan.visits.get(element_id, 0)
+        if report == plan.change_at and plan.visits.get("test_change", 0) == 0:
+            return {"decision": "change_request", "production_stage": "smt",
+                    "progress_percent": rng.randint(10, 40),
+                    "change_description": rng.choice(NOTES["change_description"])}
+        if report < plan.progress_updates + (1 if plan.change_at >= 0 else 0):
+            return {"decision": "progress",
+                    "production_stage": rng.choice(["smt", "insertion", "test", "assembly"]),
+                    "progress_percent": min(95, 25 * (report + 1) + rng.randint(0, 15))}
+        return {"decision": "finish", "production_stage": "packing", "progress_percent": 100}
+    if element_id == "qc_inspection":
+        if f["qc_fail"] and first:
+            return {"decision": "fail", "qc_defects": rng.randint(6, 25),
+                    "comment": "Defect rate above AQL 1.0: rework"}
+        return {"decision": "pass", "qc_defects": rng.randint(0, 2)}
+    if element_id == "confirm_balance":
+        expected = float(order.get("balance_expected") or 0)
+        if f["balance_shortfall"] and first:
+            return {"decision": "shortfall", "balance_amount": round(expected * rng.uniform(0.5, 0.95), 2)}
+        return {"decision": "confirm", "balance_amount": expected}
+    if element_id == "confirm_change":
+        return {"decision": "confirm"}
+    # after-sales: the case type decides the remedy; some claims are not valid
+    if element_id == "intake_case":
+        return {"decision": "reject", "intake_notes": "Outside the warranty period"} \
+            if f["case_rejected"] else {"decision": "accept", "case_type": plan.case_type}
+    if element_id == "decide_case":
+        amount = rng.uniform(6000, 20000) if f["case_big"] else rng.uniform(200, 4500)
+        return {"resolution": RESOLUTION[plan.case_type], "case_amount": round(amount, 2)}
+    if element_id == "approve_case":
+        return {"decision": "approve"}
+    if element_id == "answer_survey":
+        rating = rng.choices([1, 2, 3, 4, 5], weights=[3, 5, 15, 45, 32])[0]
+        return {"rating": rating, "would_recommend": "yes" if rating >= 4 else "no",
+                "comments": rng.choice(NOTES["comments"])}
+    return {}

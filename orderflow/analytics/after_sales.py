@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..i18n import Msg
 from ..models import HumanTask, Instance
-from .report import Rate, _bounds, _longest, _shipments, _unindexed
+from .report import Rate, _bounds, _longest, _round, _shipments, _unindexed
 
 ORDER_PROCESS = "order_flow"
 CASE_PROCESS = "after_sales"
@@ -209,10 +209,6 @@ def surveys(session: Session, start: date, end: date) -> SurveyResults:
         for comment in found.latest:
             comment.customer, comment.order_no = facts.get(comment.task_id, (None, None))
     return found
-
-
-def _round(value: float | None, digits: int = 1) -> float | None:
-    return round(value, digits) if value is not None else None
 
 
 def _rate(r: Rate) -> dict[str, Any]:
