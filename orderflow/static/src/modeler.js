@@ -3,9 +3,11 @@
 // Sets data-ready="true" on #modeler and <body> once the first diagram is shown.
 
 import Modeler from 'bpmn-js/lib/Modeler';
+import camunda from 'camunda-bpmn-moddle/resources/camunda.json';
 import spiffworkflow from './spiffworkflow-moddle.json';
 import { makeApi } from './modeler/api.js';
 import { Draft } from './modeler/draft.js';
+import { makeLossless } from './modeler/lossless.js';
 import { Panel } from './modeler/panel.js';
 import { Problems } from './modeler/problems.js';
 import { registerBatch } from './modeler/spiff.js';
@@ -19,7 +21,8 @@ function boot() {
   if (!root) return;
   const t = JSON.parse(byId('modeler-strings').textContent);
   const config = { ...root.dataset };
-  const modeler = new Modeler({ container: byId('modeler-canvas'), moddleExtensions: { spiffworkflow } });
+  const modeler = new Modeler({ container: byId('modeler-canvas'), moddleExtensions: { spiffworkflow, camunda } });
+  makeLossless(modeler.get('moddle')); // what the modeler opens, it saves unchanged
   window.orderflowModeler = modeler; // for tests and the browser console
   registerBatch(modeler);
   const api = makeApi(config.csrf, t);
@@ -27,6 +30,7 @@ function boot() {
     version: byId('modeler-version') };
   const problems = new Problems(modeler, byId('modeler-problems'), byId('modeler-problem-list'), t);
   const draft = new Draft({ modeler, api, t, config, problems, ui });
+  window.orderflowDraft = draft; // tests export through the path Save draft and Download use
   const buttons = [...root.querySelectorAll('[data-action]')];
 
   // One action at a time; a failure is shown, never thrown away.

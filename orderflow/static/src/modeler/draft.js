@@ -68,9 +68,15 @@ export class Draft {
       height: box.outer.height / 0.7 });
   }
 
+  // The diagram as Save draft and Download write it.
+  async xml() {
+    const { xml } = await this.modeler.saveXML({ format: true });
+    return xml;
+  }
+
   async save() {
     const carried = this.changes;
-    const { xml } = await this.modeler.saveXML({ format: true });
+    const xml = await this.xml();
     const body = { bpmn: xml };
     // lock_version 0 = "I expect no saved draft": another owner's first save is not overwritten
     body.lock_version = this.draft.saved ? this.draft.lock_version : 0;
@@ -123,7 +129,7 @@ export class Draft {
   }
 
   async download() {
-    const { xml } = await this.modeler.saveXML({ format: true });
+    const xml = await this.xml();
     const url = URL.createObjectURL(new Blob([xml], { type: 'application/xml' }));
     const link = h('a', { href: url, download: `${this.config.key}.bpmn`, hidden: true });
     document.body.append(link);

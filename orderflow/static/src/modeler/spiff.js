@@ -61,20 +61,20 @@ function addExtension(modeler, element, child) {
   return updateModdle(element, bo, { extensionElements: ext });
 }
 
-// -- properties (spiffworkflow:properties/property; camunda ones are read only) --
+// -- properties (spiffworkflow:Properties/property; camunda ones are read only) --
 
 export function getProperty(bo, name) {
-  const props = findExt(bo, 'spiffworkflow:properties');
+  const props = findExt(bo, 'spiffworkflow:Properties');
   const found = props && props.get('properties').find((p) => p.name === name);
   if (found) return found.value || '';
-  const camunda = extValues(bo).find((v) => v.$type === 'camunda:properties');
-  const generic = camunda && (camunda.$children || []).find((p) => p.name === name);
-  return generic ? generic.value || '' : '';
+  const camunda = findExt(bo, 'camunda:Properties');
+  const other = camunda && camunda.get('values').find((p) => p.name === name);
+  return other ? other.value || '' : '';
 }
 
 export function setProperty(modeler, element, name, value) {
   const bo = element.businessObject;
-  const props = findExt(bo, 'spiffworkflow:properties');
+  const props = findExt(bo, 'spiffworkflow:Properties');
   const list = props ? props.get('properties') : [];
   const found = list.find((p) => p.name === name);
   if (!value) {
@@ -84,12 +84,12 @@ export function setProperty(modeler, element, name, value) {
     return [updateModdle(element, bo.extensionElements, { values: extValues(bo).filter((v) => v !== props) })];
   }
   if (found) return [updateModdle(element, found, { value })];
-  const prop = create(modeler, 'spiffworkflow:property', { name, value });
+  const prop = create(modeler, 'spiffworkflow:Property', { name, value });
   if (props) {
     prop.$parent = props;
     return [updateModdle(element, props, { properties: [...list, prop] })];
   }
-  const created = create(modeler, 'spiffworkflow:properties', { properties: [prop] });
+  const created = create(modeler, 'spiffworkflow:Properties', { properties: [prop] });
   prop.$parent = created;
   return [addExtension(modeler, element, created)];
 }
@@ -102,7 +102,7 @@ export function laneGroup(lane) {
 }
 
 export function candidateGroup(bo) {
-  const value = getProperty(bo, 'candidateGroups') || (bo.$attrs && bo.$attrs['camunda:candidateGroups']) || '';
+  const value = getProperty(bo, 'candidateGroups') || bo.get('camunda:candidateGroups') || '';
   return value.split(',')[0].trim();
 }
 
@@ -122,7 +122,7 @@ export function formKey(bo) {
 // -- service tasks --
 
 export function operator(bo) {
-  return findExt(bo, 'spiffworkflow:serviceTaskOperator');
+  return findExt(bo, 'spiffworkflow:ServiceTaskOperator');
 }
 
 export function parameters(op) {
@@ -134,12 +134,12 @@ export function setHandler(modeler, element, handler, accepted) {
   const bo = element.businessObject;
   const old = operator(bo);
   const kept = parameters(old).filter((p) => accepted.includes(p.id))
-    .map((p) => create(modeler, 'spiffworkflow:parameter', { id: p.id, type: p.type || 'any', value: p.value }));
-  const list = create(modeler, 'spiffworkflow:parameters', { parameters: kept });
+    .map((p) => create(modeler, 'spiffworkflow:Parameter', { id: p.id, type: p.type || 'any', value: p.value }));
+  const list = create(modeler, 'spiffworkflow:Parameters', { parameters: kept });
   kept.forEach((p) => { p.$parent = list; });
   const attrs = { id: handler, parameterList: list };
   if (old && old.resultVariable) attrs.resultVariable = old.resultVariable;
-  const op = create(modeler, 'spiffworkflow:serviceTaskOperator', attrs);
+  const op = create(modeler, 'spiffworkflow:ServiceTaskOperator', attrs);
   list.$parent = op;
   if (!old) return [addExtension(modeler, element, op)];
   op.$parent = bo.extensionElements;
@@ -157,12 +157,12 @@ export function setParameter(modeler, element, op, id, value) {
   }
   if (found) return [updateModdle(element, found, { value })];
   if (!value) return [];
-  const param = create(modeler, 'spiffworkflow:parameter', { id, type: 'any', value });
+  const param = create(modeler, 'spiffworkflow:Parameter', { id, type: 'any', value });
   if (op.parameterList) {
     param.$parent = op.parameterList;
     return [updateModdle(element, op.parameterList, { parameters: [...parameters(op), param] })];
   }
-  const list = create(modeler, 'spiffworkflow:parameters', { parameters: [param] });
+  const list = create(modeler, 'spiffworkflow:Parameters', { parameters: [param] });
   param.$parent = list;
   list.$parent = op;
   return [updateModdle(element, op, { parameterList: list })];
