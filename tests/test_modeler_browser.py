@@ -6,12 +6,16 @@ import urllib.error
 import urllib.request
 from types import SimpleNamespace
 
+from lxml import etree
+
 from tests.browser_support import skip_without_chromium
 from tests.helpers import Api
 
 pytestmark = skip_without_chromium
 
 READY = "#modeler[data-ready='true']"
+NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+      "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
 
 
 class LiveClient:
@@ -127,3 +131,96 @@ def test_check_lists_and_marks_an_unknown_handler(live_server, page):
     page.click("#modeler-deploy")                  # refused, and the problem stays listed
     page.wait_for_selector("#modeler-message .alert-danger:has-text('not deployed')")
     assert page.locator("#modeler-problem-list .problem-error[data-element='price_lines']").count() == 1
+
+
+def saved_diagram(page):
+    """The diagram as Save draft and Download write it, parsed."""
+    return etree.fromstring(page.evaluate("() => window.orderflowDraft.xml()").encode())
+
+
+def properties_of(root, element_id: str) -> dict[str, str]:
+    el = root.xpath("//*[@id=$id]", id=element_id)[0]
+    return {p.get("name"): p.get("value") for p in el.iterfind(".//spiffworkflow:property", NS)}
+
+
+def test_a_new_time_limit_rewrites_its_label_on_the_diagram(live_server, page):
+    app, base = live_server
+    login(page, base, "owner1")
+    open_modeler(page, base)
+    label = page.locator(".djs-element[data-element-id='sla_review_order_label']")
+    assert "2 h limit" in label.text_content()
+
+    click_element(page, "review_order")
+    page.fill("#pp-sla", "PT3H")
+    page.press("#pp-sla", "Enter")
+    page.wait_for_function("() => window.orderflowModeler.get('elementRegistry').get('sla_review_order')"
+                           ".businessObject.name === '3 h limit 时限3小时'")
+    assert "3 h limit" in label.text_content() and "2 h" not in label.text_content()
+    timer = saved_diagram(page).xpath("//bpmn:boundaryEvent[@id='sla_review_order']", namespaces=NS)[0]
+    assert timer.get("name") == "3 h limit 时限3小时"
+    assert timer.findtext(".//bpmn:timeDuration", namespaces=NS) == "PT3H"
+
+    page.evaluate("() => window.orderflowModeler.get('commandStack').undo()")   # one step: value and label
+    assert "2 h limit" in label.text_content()
+    assert saved_diagram(page).findtext(".//bpmn:boundaryEvent[@id='sla_review_order']//bpmn:timeDuration",
+                                        namespaces=NS) == "PT2H"
+
+    click_element(page, "sla_review_order")           # the timer itself: its value field does the same
+    page.fill("#pp-timer", "P1DT4H")
+    page.press("#pp-timer", "Enter")
+    page.wait_for_selector("#pp-name[value='1 d 4 h limit 时限1天4小时']")
+    assert "1 d 4 h limit" in label.text_content()
+
+
+def test_the_panel_edits_the_signature_properties(live_server, page):
+    app, base = live_server
+    login(page, base, "owner1")
+    open_modeler(page, base)
+    click_element(page, "sign_release")
+    assert page.is_checked("#pp-signature")
+    assert page.input_value("#pp-signature-meaning") == "approved for release / 批准放行"
+    page.wait_for_selector("#pp-signature-requested-by option[value='prepare_sales_list']:checked", state="attached")
+    page.fill("#pp-signature-meaning", "released / 放行")
+    page.press("#pp-signature-meaning", "Enter")
+    page.select_option("#pp-signature-requested-by", ["prepare_sales_list", "review_order"])
+    props = properties_of(saved_diagram(page), "sign_release")
+    assert (props["signature"], props["signatureMeaning"]) == ("true", "released / 放行")
+    assert sorted(props["signatureRequestedBy"].split(",")) == ["prepare_sales_list", "review_order"]
+
+    click_element(page, "ship_order")                 # a step that needs the release signature
+    assert page.input_value("#pp-requires-signature") == "sign_release"
+    click_element(page, "review_order")               # becomes a signature step of its own
+    assert page.locator("#pp-signature-meaning").count() == 0
+    page.check("#pp-signature")
+    page.fill("#pp-signature-meaning", "checked / 已审核")
+    page.press("#pp-signature-meaning", "Enter")
+    click_element(page, "ship_order")
+    page.select_option("#pp-requires-signature", "review_order")
+    props = properties_of(saved_diagram(page), "review_order")
+    assert props["signature"] == "true" and props["signatureMeaning"] == "checked / 已审核"
+    assert properties_of(saved_diagram(page), "ship_order")["requiresSignatureOf"] == "review_order"
+    page.select_option("#pp-requires-signature", "")
+    assert "requiresSignatureOf" not in properties_of(saved_diagram(page), "ship_order")
+
+    page.click("#modeler-check")                      # the service reads what the panel wrote
+    page.wait_for_selector("#modeler-message .alert-success")
+
+
+def test_choosing_a_lanes_group_keeps_its_bilingual_name(live_server, page):
+    app, base = live_server
+    login(page, base, "owner1")
+    open_modeler(page, base)
+    click_element(page, "design")
+    page.wait_for_selector("#pp-lane-group option[value='service']", state="attached")
+    assert page.input_value("#pp-lane-group") == "design"
+    page.select_option("#pp-lane-group", "service")
+    page.wait_for_selector("#modeler-panel[data-element-id='service']")
+    assert page.input_value("#pp-name") == "Design 美工"
+    assert page.input_value("#pp-lane-group") == "service"
+    lane = saved_diagram(page).xpath("//bpmn:lane[@id='service']", namespaces=NS)[0]
+    assert lane.get("name") == "Design 美工"
+    assert page.locator(".djs-element[data-element-id='service']").text_content().strip() == "Design 美工"
+
+    page.click("#modeler-check")                      # the lane's tasks now belong to the service group
+    page.wait_for_selector("#modeler-message .alert")
+    assert page.locator("#modeler-problem-list .problem-error").count() == 0

@@ -54,3 +54,34 @@ export function timerWords(text, t, lang) {
 }
 
 export { fill };
+
+// A time limit's label on the diagram, as tools/bpmn_gen.py writes it: "3 h limit 时限3小时".
+// (Diagram text, bilingual whatever the page's language, like the lanes' names.)
+const LIMIT_UNITS = [['y', '年'], ['mo', '个月'], ['w', '周'], ['d', '天'], ['h', '小时'], ['min', '分钟'],
+  ['s', '秒']];
+const EN_LIMIT = /\d+(?:\.\d+)?\s?(?:y|mo|w|d|h|min|s)(?:\s+\d+(?:\.\d+)?\s?(?:y|mo|w|d|h|min|s))*(?=\s+limit\b)/i;
+const ZH_LIMIT = /(时限)(?:\d+(?:\.\d+)?(?:年|个月|周|天|小时|分钟|秒))+/;
+
+export function limitWords(text) {
+  const match = DURATION.exec((text || '').trim());
+  if (!match) return null;
+  const en = [];
+  let zh = '';
+  LIMIT_UNITS.forEach(([unit, unitZh], i) => {
+    const n = match[i + 1] === undefined ? 0 : Number(match[i + 1]);
+    if (!n) return;
+    en.push(`${n} ${unit}`);
+    zh += `${n}${unitZh}`;
+  });
+  return en.length ? { en: en.join(' '), zh } : { en: '0 min', zh: '0分钟' };
+}
+
+// The timer's name for a new limit: the old limit in it replaced, a missing name written,
+// any other name (it does not show the limit) kept as it is.
+export function limitLabel(name, value) {
+  const words = limitWords(value);
+  const current = name || '';
+  if (!words) return current;
+  if (!current.trim()) return `${words.en} limit 时限${words.zh}`;
+  return current.replace(EN_LIMIT, words.en).replace(ZH_LIMIT, `$1${words.zh}`);
+}

@@ -59,7 +59,7 @@ function limitField(panel, element) {
   input.addEventListener('change', () => {
     const text = stripQuotes(input.value);
     if (!describe()) return;
-    panel.commit(timer ? spiff.setTimer(modeler, timer, def, 'duration', text)
+    panel.commit(timer ? [...spiff.setTimer(modeler, timer, def, 'duration', text), ...spiff.relabelLimit(timer, text)]
       : spiff.setProperty(modeler, element, 'sla', text));
   });
   describe();
@@ -67,14 +67,62 @@ function limitField(panel, element) {
   return field(t.time_limit, 'pp-sla', input, where, words);
 }
 
+function isSignatureStep(bo) {
+  return TRUE.includes(spiff.getProperty(bo, 'signature').toLowerCase());
+}
+
+function stepLabel(bo) {
+  return bo.name ? `${bo.name} (${bo.id})` : bo.id;
+}
+
+// The user tasks of the diagram other than this one, as options; ids the diagram lacks stay listed.
+function stepOptions(panel, element, chosen, keep) {
+  const steps = panel.modeler.get('elementRegistry').filter((e) => spiff.is(e.businessObject, 'bpmn:UserTask') &&
+    e.id !== element.id && !e.labelTarget).map((e) => e.businessObject).filter(keep);
+  const options = steps.map((bo) => option(bo.id, stepLabel(bo), chosen.includes(bo.id)));
+  chosen.filter((id) => !steps.some((bo) => bo.id === id))
+    .forEach((id) => options.push(option(id, fill(panel.t.unknown_value, { value: id }), true)));
+  return options;
+}
+
+// What signing means and who may not sign (README: How a diagram is written, Signatures).
+function signatureFields(panel, element) {
+  const { t, modeler } = panel;
+  const bo = element.businessObject;
+  const meaning = h('input', { id: 'pp-signature-meaning', class: 'form-control form-control-sm',
+    value: spiff.getProperty(bo, 'signatureMeaning'), placeholder: 'approved', // the service's default meaning, as stored
+    onchange: () => panel.commit(spiff.setProperty(modeler, element, 'signatureMeaning', meaning.value.trim())) });
+  const current = spiff.getProperty(bo, 'signatureRequestedBy').split(',').map((s) => s.trim()).filter(Boolean);
+  const requested = h('select', { id: 'pp-signature-requested-by', class: 'form-select form-select-sm', multiple: true,
+    size: 4, onchange: () => panel.commit(spiff.setProperty(modeler, element, 'signatureRequestedBy',
+      [...requested.selectedOptions].map((o) => o.value).join(','))) },
+  stepOptions(panel, element, current, () => true));
+  return [field(t.signature_meaning, 'pp-signature-meaning', meaning, t.signature_meaning_hint),
+    field(t.signature_requested_by, 'pp-signature-requested-by', requested, t.signature_requested_by_hint)];
+}
+
+function requiresSignatureField(panel, element) {
+  const { t, modeler } = panel;
+  const current = spiff.getProperty(element.businessObject, 'requiresSignatureOf').trim();
+  const select = h('select', { id: 'pp-requires-signature', class: 'form-select form-select-sm',
+    onchange: () => panel.commit(spiff.setProperty(modeler, element, 'requiresSignatureOf', select.value)) },
+  option('', t.requires_signature_none, !current),
+  stepOptions(panel, element, current ? [current] : [], isSignatureStep));
+  return field(t.requires_signature, 'pp-requires-signature', select, t.requires_signature_hint);
+}
+
 export function userTaskFields(panel, element) {
   const { t, modeler } = panel;
-  const flag = (name) => TRUE.includes(spiff.getProperty(element.businessObject, name).toLowerCase());
-  const toggle = (id, label, name) => check(id, label, flag(name),
-    (e) => panel.commit(spiff.setProperty(modeler, element, name, e.target.checked ? 'true' : '')));
-  return [groupField(panel, element), formField(panel, element), limitField(panel, element),
-    h('div', { class: 'mb-3' }, toggle('pp-signature', t.signature, 'signature'),
+  const bo = element.businessObject;
+  const flag = (name) => TRUE.includes(spiff.getProperty(bo, name).toLowerCase());
+  const toggle = (id, label, name, redraw) => check(id, label, flag(name),
+    (e) => panel.commit(spiff.setProperty(modeler, element, name, e.target.checked ? 'true' : ''), redraw));
+  const fields = [groupField(panel, element), formField(panel, element), limitField(panel, element),
+    h('div', { class: 'mb-3' }, toggle('pp-signature', t.signature, 'signature', true),
       toggle('pp-customer', t.customer_step, 'customer'))];
+  if (isSignatureStep(bo)) fields.push(...signatureFields(panel, element));
+  fields.push(requiresSignatureField(panel, element));
+  return fields;
 }
 
 // One parameter: text values are stored as quoted literals, expressions as written.

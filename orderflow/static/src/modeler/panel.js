@@ -48,6 +48,13 @@ export class Panel {
     return `${this.config.lang === 'zh' ? group.name_zh : group.name} (${id})`;
   }
 
+  // A group's name as lanes show it on the diagram: both languages ("Sales 销售").
+  groupName(id) {
+    const group = this.catalogue.groups.find((g) => g.id === id);
+    if (!group) return id;
+    return group.name_zh && group.name_zh !== group.name ? `${group.name} ${group.name_zh}` : group.name;
+  }
+
   groupOptions(current, first) {
     const { groups } = this.catalogue;
     const options = first ? [first] : [];
@@ -110,7 +117,9 @@ export class Panel {
       const value = stripQuotes(input.value);
       const found = timerKind(value);
       describe();
-      if (found) this.commit(spiff.setTimer(this.modeler, element, def, found, value));
+      // a time limit (a duration on a task's edge) keeps its label in step
+      const label = found === 'duration' && element.host ? spiff.relabelLimit(element, value) : [];
+      if (found) this.commit([...spiff.setTimer(this.modeler, element, def, found, value), ...label], label.length > 0);
       else input.classList.add('is-invalid');
     });
     describe();
@@ -139,7 +148,8 @@ export class Panel {
   laneField(element) {
     const group = spiff.laneGroup(element.businessObject);
     const select = h('select', { id: 'pp-lane-group', class: 'form-select form-select-sm',
-      onchange: () => this.commit([spiff.updateProps(element, { name: select.value })], true) },
+      onchange: () => this.commit(spiff.setLaneGroup(this.modeler, element, select.value,
+        (id) => this.groupName(id)), true) },
     this.groupOptions(group));
     return field(this.t.lane_group, 'pp-lane-group', select, fill(this.t.lane_hint, { group: this.groupLabel(group) }));
   }

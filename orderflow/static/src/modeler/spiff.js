@@ -2,6 +2,8 @@
 // spiffworkflow properties, the service task operator, lanes as groups, timers.
 // Writers return commands ([name, context]); `run` executes them as one undo step.
 
+import { limitLabel } from './durations.js';
+
 const GROUP_ID = /^[a-z][a-z0-9_]*$/;
 
 class BatchHandler {
@@ -99,6 +101,18 @@ export function setProperty(modeler, element, name, value) {
 export function laneGroup(lane) {
   const name = (lane.name || '').trim();
   return GROUP_ID.test(name) ? name : lane.id;
+}
+
+// A lane's group is its id; its name is for people ("Sales 销售") and stays as it is. A lane
+// without a name, or named by a bare group id, is named after the new group in both languages.
+// When another element already has that id, the lane is named by the group instead (that counts too).
+export function setLaneGroup(modeler, element, group, bilingual) {
+  const bo = element.businessObject;
+  if (!group || group === laneGroup(bo)) return [];
+  const name = (bo.name || '').trim();
+  const taken = modeler.get('elementRegistry').get(group) || modeler.get('moddle').ids.assigned(group);
+  if (taken && bo.id !== group) return [updateProps(element, { name: group })];
+  return [updateProps(element, { id: group, name: !name || GROUP_ID.test(name) ? bilingual(group) : bo.name })];
 }
 
 export function candidateGroup(bo) {
@@ -216,6 +230,13 @@ export function limitTimer(element) {
     const def = timerDefinition(a.businessObject);
     return def && def.timeDuration;
   });
+}
+
+// A limit timer's label shows its duration ("3 h limit 时限3小时"): it follows a new value.
+export function relabelLimit(timer, value) {
+  const name = timer.businessObject.name || '';
+  const next = limitLabel(name, value);
+  return next === name ? [] : [updateProps(timer, { name: next })];
 }
 
 // -- sequence flows --
