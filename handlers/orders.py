@@ -8,6 +8,9 @@ from .registry import handler
 
 DEFAULT_APPROVAL_THRESHOLD = 100000
 DEFAULT_DEPOSIT_RATE = 0.3
+# QC: the most defects a sample of at least n units may hold and pass (acceptance numbers of
+# ANSI/ASQ Z1.4, general inspection level II, single normal sampling, AQL 1.0)
+QC_ACCEPTANCE = ((13, 0), (32, 1), (50, 1), (80, 2), (125, 3), (200, 5), (315, 7), (500, 10), (800, 14), (1250, 21))
 
 
 def _number(value: Any) -> Decimal | None:
@@ -83,7 +86,8 @@ def load_order_policy(ctx) -> dict:
 
     No parameters. Uses ORDERFLOW_APPROVAL_THRESHOLD (default 100000; orders above it need a
     vp's approval) and ORDERFLOW_DEPOSIT_RATE (default 0.3, a fraction between 0 and 1).
-    Returns {"approval_threshold": number, "deposit_rate": number}.
+    Returns {"approval_threshold": number, "deposit_rate": number, "qc_acceptance": [{"sample": n,
+    "accept": most defects}]} (QC: acceptance numbers of ANSI/ASQ Z1.4, level II, AQL 1.0).
     """
     raw_threshold = ctx.config.get("ORDERFLOW_APPROVAL_THRESHOLD", DEFAULT_APPROVAL_THRESHOLD)
     raw_rate = ctx.config.get("ORDERFLOW_DEPOSIT_RATE", DEFAULT_DEPOSIT_RATE)
@@ -101,6 +105,7 @@ def load_order_policy(ctx) -> dict:
     return {
         "approval_threshold": int(threshold) if threshold.is_integer() else threshold,
         "deposit_rate": rate,
+        "qc_acceptance": [{"sample": n, "accept": a} for n, a in QC_ACCEPTANCE],
     }
 
 

@@ -13,6 +13,20 @@ from typing import Any, Callable
 
 Handler = Callable[..., Any]
 
+
+class Refused(ValueError):
+    """Raised by a handler when the data it was given breaks a rule (a payment dated in the
+    future): the whole request is refused with this message on ``field`` and nothing is stored,
+    instead of the step parking as an incident for a manager."""
+
+    refuses_input = True
+
+    def __init__(self, message: str, field: str | None = None, message_zh: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.message_zh = message_zh  # shown to Chinese readers
+
 #: name -> handler function; filled by the ``@handler`` decorator at import time.
 REGISTRY: dict[str, Handler] = {}
 

@@ -24,7 +24,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import audit, forms, notify
+from . import audit, form_rules, forms, notify
 from .engine import due_at
 from .errors import InvalidInput, NotFound, OrderflowError
 from .i18n import Msg
@@ -182,8 +182,10 @@ def open_page(session: Session, token: str) -> LinkPage:
     task = link.task
     schema = task.instance.version.forms.get(task.form_key or "", {"type": "object", "properties": {}})
     data = task.context or {}
+    clock = platform_of(session).clock
+    schema = form_rules.applicable(schema, data, clock)
     header = {k: data[k] for k in HEADER_FACTS if data.get(k) not in (None, "")}
-    return LinkPage(link, task, schema, forms.prefill(schema, data), header)
+    return LinkPage(link, task, schema, forms.prefill(schema, data, clock), header)
 
 
 def submit(session: Session, token: str, data: Any, client: str | None = None) -> HumanTask:

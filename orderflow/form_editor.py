@@ -17,6 +17,7 @@ from jsonschema.exceptions import best_match
 from sqlalchemy.orm import Session
 
 from . import catalogue, drafts, processes
+from .engine.form_checks import form_rule_problems
 from .errors import Conflict, InvalidInput, NotFound
 from .i18n import Msg
 from .models import ProcessDraft, User
@@ -189,6 +190,8 @@ def _render_problems(schema: dict[str, Any]) -> list[Problem]:
     for sub, path in _conditions(schema, ()):
         _check_names(sub.get("required"), props, (*path, "required"), add)
     _check_ui(schema.get("ui"), props, add)
+    for message, path in form_rule_problems(schema):
+        add(message, *path)
     return found
 
 

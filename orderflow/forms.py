@@ -8,7 +8,9 @@ from typing import Any, Mapping
 import jsonschema
 from jsonschema import Draft202012Validator
 
+from . import form_rules
 from .errors import InvalidInput
+from .form_rules import Clock
 from .i18n import Msg, either
 
 NEVER_PREFILLED = frozenset({"decision", "comment"})
@@ -29,11 +31,15 @@ def readonly(schema: Mapping[str, Any]) -> set[str]:
     return set((schema.get("ui") or {}).get("readonly") or [])
 
 
-def prefill(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
-    """Values the form shows before anyone types: the order's data, else the schema default."""
+def prefill(schema: Mapping[str, Any], data: Mapping[str, Any], clock: Clock | None = None) -> dict[str, Any]:
+    """Values the form shows before anyone types: what the form suggests from the order's data
+    (``ui.suggest``), else the order's data, else the schema default."""
     values: dict[str, Any] = {}
+    suggested = form_rules.suggestions(schema, data, clock)
     for name, prop in fields(schema):
-        if name in data and name not in NEVER_PREFILLED and data[name] is not None:
+        if name in suggested:
+            values[name] = suggested[name]
+        elif name in data and name not in NEVER_PREFILLED and data[name] is not None:
             values[name] = data[name]
         elif "default" in prop:
             values[name] = prop["default"]
@@ -73,7 +79,7 @@ def _message(error: jsonschema.ValidationError) -> str:
         return Msg("Enter a valid date (e.g. 2026-12-31).") if value == "date" \
             else Msg("Enter a valid %(format)s.", format=value)
     if v == "const":
-        return Msg("Must be %(value)s.", value=repr(value))
+        return Msg("Tick this box: it is required.") if value is True else Msg("Must be %(value)s.", value=repr(value))
     return error.message
 
 
@@ -85,13 +91,21 @@ def _field_name(error: jsonschema.ValidationError) -> str:
     return ".".join(path) or "_form"
 
 
-def validate(schema: Mapping[str, Any], values: Mapping[str, Any]) -> None:
-    validator = Draft202012Validator({k: v for k, v in schema.items() if k != "ui"}, format_checker=_FORMAT_CHECKER)
+NOT_SCHEMA = frozenset({"ui", "rules"})  # the form's own sections, not JSON Schema
+
+
+def validate(schema: Mapping[str, Any], values: Mapping[str, Any], known: Mapping[str, Any] | None = None,
+             clock: Clock | None = None) -> None:
+    """Each value against its field, then the form's rules over the order's data (``known``)."""
+    validator = Draft202012Validator({k: v for k, v in schema.items() if k not in NOT_SCHEMA},
+                                     format_checker=_FORMAT_CHECKER)
     errors: dict[str, str] = {}
     for error in sorted(validator.iter_errors(dict(values)), key=lambda e: len(list(e.absolute_path))):
         errors.setdefault(_field_name(error), _message(error))
     for name, problem in _text_problems(values):
         errors.setdefault(name, problem)
+    if not errors:  # rules read the values as typed: only once each is valid on its own
+        errors.update(form_rules.broken(schema, values, known or {}, clock))
     if errors:
         raise InvalidInput(Msg("Some fields need attention: %(fields)s.", fields=", ".join(sorted(errors))),
                            fields=errors)
@@ -110,12 +124,14 @@ def _text_problems(value: Any, path: str = "") -> list[tuple[str, Msg]]:
 
 
 def clean_submission(schema: Mapping[str, Any], submitted: Mapping[str, Any],
-                     known: Mapping[str, Any]) -> dict[str, Any]:
+                     known: Mapping[str, Any], clock: Clock | None = None) -> dict[str, Any]:
     """Validate a submission; read-only fields keep the order's values whatever was sent.
 
-    Returns only the fields the form declares, so a client cannot slip other keys into
-    the order's data.
+    Returns only the fields the form declares (and that apply to this order: ``ui.when``), so a
+    client cannot slip other keys into the order's data. The form's rules hold on the order's
+    data with the submission on top.
     """
+    schema = form_rules.applicable(schema, known, clock)
     if not isinstance(submitted, Mapping):
         raise InvalidInput(Msg("The form data must be a JSON object of field names and values."))
     props = schema.get("properties", {})
@@ -126,7 +142,7 @@ def clean_submission(schema: Mapping[str, Any], submitted: Mapping[str, Any],
                            fields={k: Msg("This form has no such field.") for k in unknown})
     values = {k: v for k, v in submitted.items() if k not in locked and v is not None and v != ""}
     values.update({k: known[k] for k in locked if k in known})
-    validate(schema, values)
+    validate(schema, values, known, clock)
     return {k: v for k, v in values.items() if k not in locked}
 
 

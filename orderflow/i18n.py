@@ -41,6 +41,28 @@ def _rebuild(template: str, params: dict[str, Any]) -> Msg:
     return Msg(template, **params)
 
 
+class Texts(str):
+    """Text written by a process owner in several languages (a form's rule message): the English
+    as the ``str`` value, the others by language code. The edge picks the reader's."""
+
+    translations: dict[str, str]
+
+    def __new__(cls, english: str, **translations: str) -> "Texts":
+        self = super().__new__(cls, english)
+        self.translations = {k: v for k, v in translations.items() if v}
+        return self
+
+    def in_language(self, language: str) -> str:
+        return self.translations.get(language) or str(self)
+
+    def __reduce__(self):
+        return (_texts, (str(self), self.translations))
+
+
+def _texts(english: str, translations: dict[str, str]) -> Texts:
+    return Texts(english, **translations)
+
+
 def N_(text: str) -> str:
     """Mark a string for extraction without translating it here (translate at the edge)."""
     return text

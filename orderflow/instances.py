@@ -68,7 +68,7 @@ def start(session: Session, actor: User, key: str, data: dict[str, Any], version
     if not isinstance(data, dict):
         raise InvalidInput(Msg("'data' must be a JSON object with the start form's fields."))
     schema = row.forms.get(row.start_form) if row.start_form else None
-    clean = forms.clean_submission(schema, data, {}) if schema else dict(data)
+    clean = forms.clean_submission(schema, data, {}, platform_of(session).clock) if schema else dict(data)
     files = attachments.check_refs(session, actor, schema, clean, None) if schema else []
     pdef = processes.definition(session, row)
     if pdef.start is not None and pdef.start.related_order:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from . import accounts, analytics, attachments, audit, forms, instances, jobs, notify, processes, signatures
+from . import accounts, analytics, attachments, audit, form_rules, forms, instances, jobs, notify, processes, signatures
 from .errors import Conflict, InvalidInput, NotFound, TaskNotReady
 from .i18n import Msg, status_word
 from .models import Group, HumanTask, Instance, User
@@ -66,9 +66,11 @@ def form_for(session: Session, actor: User, task_id: int) -> TaskForm:
 
 def _form(session: Session, task: HumanTask) -> TaskForm:
     data = dict(task.context or {})
+    clock = platform_of(session).clock
     schema = task.instance.version.forms.get(task.form_key or "", {"type": "object", "properties": {}})
+    schema = form_rules.applicable(schema, data, clock)  # only the fields that apply to this order
     info = processes.definition(session, task.instance.version).elements.get(task.element_id)
-    return TaskForm(task, schema, forms.prefill(schema, data), data, bool(info and info.signature))
+    return TaskForm(task, schema, forms.prefill(schema, data, clock), data, bool(info and info.signature))
 
 
 def _open_for(actor: User, task: HumanTask) -> None:
@@ -115,7 +117,8 @@ def complete(session: Session, actor: User, task_id: int, data: Any, password: s
     if view.signature and not (password and accounts.authenticate(session, actor.username, password)):
         raise InvalidInput(Msg("This step is an electronic signature: re-enter your password to sign."),
                            fields={"password": Msg("Your password is needed to sign.")})
-    clean = forms.clean_submission(view.schema, data if data is not None else {}, view.order)
+    clean = forms.clean_submission(view.schema, data if data is not None else {}, view.order,
+                                   platform_of(session).clock)
     attachments.check_refs(session, actor, view.schema, clean, task.instance_id)
     after = {**view.order, **clean}  # the order's data once this step is done: what is signed or shipped
     signatures.check_before_complete(session, actor, task, after)
@@ -135,7 +138,8 @@ def complete_for_customer(session: Session, task: HumanTask, data: Any, who: str
     if task.status != "ready" or task.instance.status != "running" or not task.customer_step:
         raise TaskNotReady(Msg("This step is no longer waiting for you; nothing was changed."))
     view = _form(session, task)
-    clean = forms.clean_submission(view.schema, data if data is not None else {}, view.order)
+    clean = forms.clean_submission(view.schema, data if data is not None else {}, view.order,
+                                   platform_of(session).clock)
     return _advance(session, task, clean, who, "customer_link", None)
 
 

@@ -67,6 +67,18 @@ def test_syntax_errors_have_line_and_column():
      "$.properties.a.enumNames", "one name per choice"),
     ({"type": "object", "properties": {"d": {"type": "string"}}, "then": {"required": ["reason"]}},
      "$.then.required[0]", "'reason'"),
+    # the form's rules about the data (orderflow/form_rules.py) are checked as the form is typed
+    ({"type": "object", "properties": {"a": {"type": "number"}}, "rules": [{"field": "a", "check": "a >"}]},
+     "$.rules[0].check", "cannot be used"),
+    ({"type": "object", "properties": {"a": {"type": "number"}}, "rules": [{"field": "b", "check": "a > 1"}]},
+     "$.rules[0].field", "'b'"),
+    ({"type": "object", "properties": {"a": {"type": "number"}}, "rules": [{"field": "a"}]},
+     "$.rules[0].check", "needs 'check'"),
+    ({"type": "object", "properties": {"a": {"type": "number"}}, "rules": {"a": "a > 1"}}, "$.rules", "list"),
+    ({"type": "object", "properties": {"a": {"type": "number"}}, "ui": {"when": {"a": "__import__('os')"}}},
+     "$.ui.when.a", "cannot be used"),
+    ({"type": "object", "properties": {"a": {"type": "number"}}, "ui": {"suggest": {"zz": "1"}}},
+     "$.ui.suggest.zz", "'zz'"),
 ])
 def test_renderer_rules_name_the_path(schema, path, words):
     result = form_editor.preview(json.dumps(schema))

@@ -21,9 +21,10 @@ def drive(api: Api, instance_id: int, choices: dict[str, list[str]] | None = Non
             return done
         task = open_tasks[0]
         user = f"{task['group']}1"
-        decision = choices[task["element_id"]].pop(0) if choices.get(task["element_id"]) else None
+        choice = choices[task["element_id"]].pop(0) if choices.get(task["element_id"]) else None
+        values = dict(choice) if isinstance(choice, dict) else {"decision": choice}  # a decision, or fields too
         password = "demo" if task["element_id"] == "sign_release" else None
-        resp = api.complete(user, task["id"], decision, password=password)
+        resp = api.complete(user, task["id"], values.pop("decision", None), password=password, **values)
         assert resp.status_code == 200, (task["element_id"], resp.json)
         done.append(task["element_id"])
     raise AssertionError(f"order did not finish in {limit} steps: {done}")
@@ -54,7 +55,7 @@ def test_order_runs_end_to_end(api: Api):
 def test_big_order_needs_vp_and_loops_are_recorded(api: Api):
     started = api.start_order(lines=[{"product": "STB-9", "spec": "4K", "quantity": 5000, "unit_price": 40}])
     done = drive(api, started["id"], {
-        "confirm_deposit": ["shortfall", "confirm"],
+        "confirm_deposit": [{"decision": "shortfall", "deposit_amount": 20000}, "confirm"],
         "produce": ["progress", "change_request", "finish"],
         "qc_inspection": ["fail", "pass"],
     })

@@ -302,8 +302,9 @@ class Model:
                     for k, v in props.items():
                         sub(pe, "spiffworkflow:property", name=k, value=v)
                 if n.kind == "service":
+                    # no result variable: a dict result merges into the data
                     op = sub(ext, "spiffworkflow:serviceTaskOperator", id=n.operator,
-                             resultVariable=n.result)
+                             **({"resultVariable": n.result} if n.result else {}))
                     ps = sub(op, "spiffworkflow:parameters")
                     for k, v in n.params.items():
                         sub(ps, "spiffworkflow:parameter", id=k, type="any", value=v)

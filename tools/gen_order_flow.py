@@ -51,6 +51,17 @@ N = model.nodes
 user, service, script, rule = model.user, model.service, model.script, model.rule
 gateway, event = model.gateway, model.event
 
+
+def PAYMENT(part: str, source: str) -> dict:
+    """record_payment's parameters for one part (deposit, balance) from finance's form or a bank notice."""
+    params = dict(part=q(part), amount=f"{part}_amount", expected=f"{part}_expected",
+                  payments=f"{part}_payments", payer=f"{part}_payer", date=f"{part}_date",
+                  kind=f"{part}_kind", source=q(source))
+    if source == "bank":
+        params["reference"] = f"{part}_reference"
+    return params
+
+
 # 1 Receive order 订单接收
 event("start_order", "Order received 接收订单", "sales", 0, kind="start", form="new_order")
 service("assign_number", "Assign order number 生成订单号", "sales", 1,
@@ -99,13 +110,27 @@ user("spec_sheet", "Specification sheet 客户规格需求表", "sales", 17, sla
 user("draft_contract", "Draft contract 起草合同", "sales", 18)
 user("review_contract", "Review contract 合同审核", "sales_manager", 19)
 gateway("gw_contract", "Contract approved? 合同通过?", "sales_manager", 20)
-# 7 Deposit 确认预收款项
+# 7 Deposit 确认预收款项: every payment (finance's entry or a bank notice) goes into the ledger by
+# record_payment; the gateway routes on what the payments add up to, never on a clicked option. A
+# partial deposit goes on only through the vp's explicit (audited) exception.
 script("set_deposit_expected", "Compute deposit 计算预付款", "finance", 21,
-       'deposit_expected = round(order_total * policy["deposit_rate"], 2)')
+       'deposit_expected = round(order_total * policy["deposit_rate"], 2)\n'
+       'deposit_payments = []\n'
+       'deposit_received = 0\n'
+       'deposit_outstanding = deposit_expected')
 user("confirm_deposit", "Confirm deposit 确认预收款", "finance", 22, sla="P3D",
-     doc="Step 7: production does not start before the deposit is confirmed.")
-gateway("gw_deposit", "Deposit received? 预付款到账?", "finance", 23)
-user("chase_deposit", "Chase deposit 催收预付款", "sales", 23, sla="P2D")
+     doc="Step 7: production does not start before the deposit is paid in full (or the vp accepts a "
+         "partial deposit).")
+service("record_deposit", "Record deposit payment 登记预付款", "finance", 23, "record_payment", None,
+        **PAYMENT("deposit", "finance"))
+service("record_bank_deposit_payment", "Record bank deposit 登记银行到账", "finance", 23,
+        "record_payment", None, row=2, **PAYMENT("deposit", "bank"))
+gateway("gw_deposit", "Deposit paid in full? 预付款付清?", "finance", 24)
+user("approve_deposit_exception", "Accept partial deposit (VP) 副总批准部分预付款", "vp", 24, sla="P1D",
+     doc="Step 7: the only way into production before the deposit is paid in full.")
+gateway("gw_deposit_exception", "Exception approved? 批准例外?", "vp", 25)
+user("chase_deposit", "Chase deposit 催收预付款", "sales", 24, sla="P2D")
+_SHIFT_DEPOSIT = len(N)  # nodes declared below sit two columns right (the deposit's ledger and exception)
 # 8 Release to departments 发放订单需求
 user("release_order", "Release order 发放订单需求", "sales", 25)
 gateway("fork_release", "Release 发放", "sales", 26, kind="and")
@@ -141,11 +166,23 @@ user("rework", "Rework 返工", "production", 41.5, sla="P3D")
 # 16 Goods-in and balance 入库与催收余款
 user("goods_in", "Goods-in 入库", "warehouse", 42.5, sla="PT2H")
 script("set_balance_expected", "Compute balance 计算余款", "finance", 43.5,
-       "balance_expected = round(order_total - deposit_amount, 2)")
+       "balance_expected = max(round(order_total - deposit_received, 2), 0)\n"
+       "balance_payments = []\n"
+       "balance_received = 0\n"
+       "balance_outstanding = balance_expected")
 user("confirm_balance", "Confirm balance 确认余款", "finance", 44.5, sla="P7D",
-     doc="Step 16: nothing ships before the balance is confirmed.")
-gateway("gw_balance", "Balance received? 余款到账?", "finance", 45.5)
-user("chase_balance", "Chase balance 催收余款", "sales", 45.5, sla="P2D")
+     doc="Step 16: nothing ships before the balance is paid in full (or the vp accepts a partial "
+         "payment).")
+service("record_balance", "Record balance payment 登记余款", "finance", 45.5, "record_payment", None,
+        **PAYMENT("balance", "finance"))
+service("record_bank_balance_payment", "Record bank balance 登记余款到账", "finance", 45.5,
+        "record_payment", None, row=2, **PAYMENT("balance", "bank"))
+gateway("gw_balance", "Balance paid in full? 余款付清?", "finance", 46.5)
+user("approve_balance_exception", "Accept partial balance (VP) 副总批准部分余款", "vp", 46.5, sla="P1D",
+     doc="Step 16: the only way to the sales list before the balance is paid in full.")
+gateway("gw_balance_exception", "Exception approved? 批准例外?", "vp", 47.5)
+user("chase_balance", "Chase balance 催收余款", "sales", 46.5, sla="P2D")
+_SHIFT_BALANCE = len(N)  # nodes declared below sit two more columns right (the balance's ledger)
 # 17 Release signature 销货清单签字
 user("prepare_sales_list", "Prepare sales list 开具销货清单", "sales", 47.5)
 # the vp's electronic signature: its meaning is part of the record; whoever issued the sales list
@@ -176,6 +213,10 @@ script("set_outcome_completed", "Outcome: completed 订单完成", "sales", 56.5
 event("order_completed", "Order completed 订单完成", "sales", 57.5)
 for _node in N[_SHIFT_FROM:]:
     _node.col += 1
+for _node in N[_SHIFT_DEPOSIT:]:
+    _node.col += 2
+for _node in N[_SHIFT_BALANCE:]:
+    _node.col += 2
 
 # Sequence flows: (source, target, name, condition[, port hints]). condition "default" marks the
 # gateway's default flow; hints {"out": side, "in": side} pin the sides the route leaves/enters.
@@ -215,9 +256,15 @@ F = [
     ("gw_contract", "set_deposit_expected", "Approve 通过", 'decision == "approve"'),
     ("gw_contract", "draft_contract", "Revise 修改", "default"),
     ("set_deposit_expected", "confirm_deposit", None, None),
-    ("confirm_deposit", "gw_deposit", None, None),
-    ("gw_deposit", "release_order", "Confirmed 已确认", 'decision == "confirm"'),
+    ("confirm_deposit", "record_deposit", None, None),
+    ("record_deposit", "gw_deposit", None, None),
+    ("record_bank_deposit_payment", "gw_deposit", None, None),
+    ("gw_deposit", "release_order", "Paid in full 已付清", "deposit_received >= deposit_expected"),
+    ("gw_deposit", "approve_deposit_exception", "Exception asked 申请例外", 'decision == "exception"'),
     ("gw_deposit", "chase_deposit", "Shortfall 不足", "default"),
+    ("approve_deposit_exception", "gw_deposit_exception", None, None),
+    ("gw_deposit_exception", "release_order", "Approved 批准", 'decision == "approve"'),
+    ("gw_deposit_exception", "chase_deposit", "Rejected 驳回", "default"),
     ("chase_deposit", "confirm_deposit", None, None),
     ("release_order", "fork_release", None, None),
     ("fork_release", "make_bom", None, None),
@@ -250,9 +297,15 @@ F = [
     ("rework", "qc_inspection", None, None),
     ("goods_in", "set_balance_expected", None, None),
     ("set_balance_expected", "confirm_balance", None, None),
-    ("confirm_balance", "gw_balance", None, None),
-    ("gw_balance", "prepare_sales_list", "Confirmed 已确认", 'decision == "confirm"'),
+    ("confirm_balance", "record_balance", None, None),
+    ("record_balance", "gw_balance", None, None),
+    ("record_bank_balance_payment", "gw_balance", None, None),
+    ("gw_balance", "prepare_sales_list", "Paid in full 已付清", "balance_received >= balance_expected"),
+    ("gw_balance", "approve_balance_exception", "Exception asked 申请例外", 'decision == "exception"'),
     ("gw_balance", "chase_balance", "Shortfall 不足", "default"),
+    ("approve_balance_exception", "gw_balance_exception", None, None),
+    ("gw_balance_exception", "prepare_sales_list", "Approved 批准", 'decision == "approve"'),
+    ("gw_balance_exception", "chase_balance", "Rejected 驳回", "default"),
     ("chase_balance", "confirm_balance", None, None),
     ("prepare_sales_list", "sign_release", None, None),
     ("sign_release", "gw_sign", None, None),
@@ -279,17 +332,29 @@ MESSAGES = [
 # The one correlation property: (id, name, path of the value in every message's payload).
 CORRELATION = ("order_no", "Order number", "order_no")
 
+
+
+def BANK_NOTICE(part: str) -> str:
+    """The script that reads a bank notice (payload: amount, payer, date, kind, reference) into the
+    payment fields; record_payment then checks and books it. ``.get``: a missing field is refused
+    by record_payment with its name, not a script error."""
+    variable = f"bank_{part}"
+    return "\n".join([*(f'{part}_{name} = {variable}.get("{name}")' for name in ("amount", "payer", "date", "reference")),
+                       f'{part}_kind = {variable}.get("kind", "tt")', 'decision = "bank_notice"'])
+
+
 # Interrupting boundary message events: (task waiting, message, event name, script id, script name,
 # script, where the flow goes on). The boundary event gets the id msg_<task>; its script records the
 # payload in the task's own form fields and continues where the task's positive outcome leads, so
 # whichever comes first (the person's answer or the message) moves the order on.
 M = [
     ("confirm_deposit", "deposit_notice", "Bank notice: deposit 银行到账通知",
-     "record_bank_deposit", "Record bank deposit 登记银行到账",
-     'deposit_amount = bank_deposit["amount"]\n'
-     'deposit_payer = bank_deposit["payer"]\n'
-     'deposit_date = bank_deposit["date"]\n'
-     'deposit_kind = bank_deposit.get("kind", "tt")', "release_order"),
+     "record_bank_deposit", "Read bank notice 读取银行到账通知", BANK_NOTICE("deposit"),
+     "record_bank_deposit_payment"),
+    # the bank may pay the rest while sales is chasing it
+    ("chase_deposit", "deposit_notice", "Bank notice: deposit 银行到账通知",
+     "record_bank_deposit_chased", "Read bank notice 读取银行到账通知", BANK_NOTICE("deposit"),
+     "record_bank_deposit_payment"),
     ("confirm_sample", "sample_confirmed", "Customer confirms the sample 客户确认样机",
      "record_customer_sample", "Record sample reply 登记样机确认",
      'sample_feedback = customer_sample.get("feedback", "")', "spec_sheet"),
@@ -298,10 +363,11 @@ M = [
      "record_customer_change", "Record change request 登记变更请求",
      'change_description = customer_change["description"]', "test_change"),
     ("confirm_balance", "balance_notice", "Bank notice: balance 余款到账通知",
-     "record_bank_balance", "Record bank balance 登记余款到账",
-     'balance_amount = bank_balance["amount"]\n'
-     'balance_payer = bank_balance.get("payer", "")\n'
-     'balance_date = bank_balance["date"]', "prepare_sales_list"),
+     "record_bank_balance", "Read bank notice 读取余款到账通知", BANK_NOTICE("balance"),
+     "record_bank_balance_payment"),
+    ("chase_balance", "balance_notice", "Bank notice: balance 余款到账通知",
+     "record_bank_balance_chased", "Read bank notice 读取余款到账通知", BANK_NOTICE("balance"),
+     "record_bank_balance_payment"),
 ]
 
 model.flows = F

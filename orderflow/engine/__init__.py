@@ -1,4 +1,5 @@
 """The only package that imports SpiffWorkflow. See DESIGN.md for the traps it handles."""
+from .clock import engine_clock
 from .durations import due_at
 from .expressions import ExpressionError, check_expression, evaluate
 from .migration import Migration, MigrationRefused, current_steps, diff_definitions, plan_migration
@@ -9,6 +10,6 @@ from .specs import DeployRejected, ProcessDef, SpecCache, compile_bundle
 
 __all__ = [
     "DeployRejected", "ElementInfo", "ExpressionError", "ProcessDef", "Problem", "ReadyTask", "Runaway", "Runtime",
-    "Services", "Snapshot", "SpecCache", "check_expression", "compile_bundle", "due_at", "evaluate",
+    "Services", "Snapshot", "SpecCache", "check_expression", "compile_bundle", "due_at", "engine_clock", "evaluate",
     "Migration", "MigrationRefused", "current_steps", "diff_definitions", "plan_migration",
 ]

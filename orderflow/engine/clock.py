@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextvars
 from contextlib import contextmanager
-from datetime import datetime as _datetime
+from datetime import datetime as _datetime, timezone
 from typing import Callable, Iterator
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
@@ -27,6 +27,11 @@ class _EngineDatetime(_datetime):
 
 
 _timer_module.datetime = _EngineDatetime
+
+
+def current() -> _datetime:
+    """Now, by the clock of the current engine run (expressions' ``today()``/``now()`` use it)."""
+    return _EngineDatetime.now(timezone.utc)
 
 
 @contextmanager

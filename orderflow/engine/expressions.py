@@ -12,11 +12,13 @@ from __future__ import annotations
 import ast
 import re
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 import simpleeval
+
+from . import clock
 
 # ISO-8601 values are literals: users write PT2H, not "PT2H" (Camunda Modeler's way).
 _NUM = r"\d+(?:[.,]\d+)?"
@@ -77,11 +79,11 @@ def _sum(values: Any) -> float:
 
 
 def _today() -> str:
-    return datetime.now(timezone.utc).date().isoformat()
+    return clock.current().date().isoformat()  # the service's clock inside an engine run
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return clock.current().isoformat()
 
 
 FUNCTIONS: dict[str, Any] = {

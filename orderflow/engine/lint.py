@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from .durations import retry_delays
 from .expressions import ISO_LITERAL, ExpressionError, check_expression, evaluate, parse_script
+from .form_checks import form_rule_problems
 from .model import ElementInfo, Problem
 from .xmlinfo import NS, local
 
@@ -134,6 +135,9 @@ def _check_user_task(info: ElementInfo, find_form: Callable[[str], dict | None],
             except jsonschema.SchemaError as exc:
                 problems.append(Problem(f"The form '{info.form_key}' is not a valid JSON Schema: {exc.message}",
                                         info.element_id, info.line, file))
+            problems.extend(Problem(f"The form '{info.form_key}', {'.'.join(map(str, path))}: {message}",
+                                    info.element_id, info.line, file)
+                            for message, path in form_rule_problems(schema))
     return problems
 
 

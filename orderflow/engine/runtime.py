@@ -17,13 +17,13 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from ..errors import StepFailed, TaskNotReady
-from ..i18n import Msg
+from ..errors import InvalidInput, StepFailed, TaskNotReady
+from ..i18n import Msg, Texts
 from . import store
 from .clock import engine_clock
 from .expressions import ExpressionError
 from .model import ReadyTask, Snapshot
-from .scripting import HandlerFailed, SafeScriptEngine, Services
+from .scripting import HandlerFailed, SafeScriptEngine, Services, refuses_input
 from .service_tasks import describe, store_result
 from .specs import ProcessDef
 
@@ -197,8 +197,13 @@ def _step_failed(exc: Exception, task) -> StepFailed:
     return StepFailed(message, element_id, detail)
 
 
-def _handler_failed(exc: HandlerFailed) -> StepFailed:
-    """Same English as ``str(exc)`` (scripting.HandlerFailed), as a translatable message."""
+def _handler_failed(exc: HandlerFailed) -> StepFailed | InvalidInput:
+    """Same English as ``str(exc)`` (scripting.HandlerFailed), as a translatable message; a
+    handler's refusal of the data is the reader's input error, on the field it names."""
+    if refuses_input(exc.cause):
+        text = Texts(exc.cause.message, zh=getattr(exc.cause, "message_zh", ""))
+        return InvalidInput(text, fields={getattr(exc.cause, "field", None) or exc.element_id: text},
+                            element_id=exc.element_id)
     cause = f"{type(exc.cause).__name__}: {exc.cause}"
     message = Msg("The step '%(element)s' failed in handler '%(handler)s': %(cause)s",
                   element=exc.element_id, handler=exc.handler, cause=cause)

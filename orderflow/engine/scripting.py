@@ -22,6 +22,12 @@ from . import expressions
 from .service_tasks import describe, policy, result_json, store_result
 
 
+def refuses_input(cause: BaseException) -> bool:
+    """The handler refused the data it was given (``handlers.registry.Refused``): a 422 for the
+    request, not an incident. Duck-typed: the engine never imports handlers."""
+    return bool(getattr(cause, "refuses_input", False))
+
+
 class HandlerFailed(Exception):
     """A service handler raised: carries the element, the handler and the cause."""
 
@@ -172,8 +178,8 @@ class SafeScriptEngine(PythonScriptEngine):
             store_result(task, self.invoke(task, spec))
             return True
         except HandlerFailed as exc:
-            if self.services.fail is None:
-                raise
+            if self.services.fail is None or refuses_input(exc.cause):
+                raise  # a refusal of the data fails the whole request; nothing is stored
             message, trace = describe(exc.cause)
             if delays and self.services.defer is not None:
                 self.services.defer(str(task.id), element_id, spec.operation_name, delays, message)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app
 from flask_babel import get_locale, gettext
 
-from ..i18n import Msg
+from ..i18n import Msg, Texts
 from ..models import HumanTask, Instance
 from ..tasks import is_overdue
 
@@ -24,6 +24,8 @@ def localize(message: Any) -> Any:
     ``Msg`` themselves are translated first); any other non-empty str is looked up as is
     (unknown text comes back unchanged). A broken translation falls back to the English.
     """
+    if isinstance(message, Texts):
+        return message.in_language(lang())
     if isinstance(message, Msg):
         params = {k: localize(v) if isinstance(v, Msg) else v for k, v in message.params.items()}
         try:
