@@ -1,7 +1,7 @@
 """Orders as process instances: start, advance, read, suspend, resume, terminate."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -65,6 +65,16 @@ def services_for(session: Session, instance: Instance, pdef: ProcessDef, actor: 
 def start(session: Session, actor: User, key: str, data: dict[str, Any], version: int | None = None) -> Instance:
     row = processes.get_version(session, key, version)
     require_starter(actor, row)
+    return _start_checked(session, actor, row, data)
+
+
+def start_by_message(session: Session, actor: User, row: ProcessVersion, data: dict[str, Any]) -> Instance:
+    """A message start event: the message's sender (an integration) starts the process without the
+    starter group; the start form still checks the data (a 422 naming the field)."""
+    return _start_checked(session, actor, row, data)
+
+
+def _start_checked(session: Session, actor: User, row: ProcessVersion, data: dict[str, Any]) -> Instance:
     if not isinstance(data, dict):
         raise InvalidInput(Msg("'data' must be a JSON object with the start form's fields."))
     schema = row.forms.get(row.start_form) if row.start_form else None
@@ -265,6 +275,7 @@ class InstanceView:
     finished_elements: list[str]
     pdef: ProcessDef
     incidents: list  # unresolved Incident rows
+    waits: list = field(default_factory=list)  # engine.Wait: timers, messages, signals, conditions
 
 
 def view(session: Session, actor: User, instance_id: int) -> InstanceView:
@@ -273,8 +284,9 @@ def view(session: Session, actor: User, instance_id: int) -> InstanceView:
     snap = platform_of(session).runtime.snapshot(workflow)
     rows = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.id)))
     history = sorted((r for r in rows if r.status == "completed"), key=lambda r: (r.completed_at, r.id))
+    waiting = snap.waits if instance.status in {"running", "error", "suspended"} else []
     return InstanceView(instance, snap.data, [r for r in rows if r.status == "ready"], history,
-                        snap.finished_elements, pdef, incidents.unresolved(session, instance.id))
+                        snap.finished_elements, pdef, incidents.unresolved(session, instance.id), waiting)
 
 
 # audit action -> the permission it needs

@@ -14,10 +14,10 @@ from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from . import audit
-from .engine import ProcessDef, Snapshot
+from .engine import ProcessDef, Snapshot, start_messages
 from .errors import Conflict, InvalidInput, NotFound
 from .i18n import Msg, status_word
-from .models import CorrelationKey, Instance, User
+from .models import CorrelationKey, Instance, ProcessVersion, User
 from .permissions import require_integration
 from .platform import platform_of
 
@@ -27,13 +27,13 @@ def sync_correlations(session: Session, instance: Instance, pdef: ProcessDef, sn
         return
     wanted: set[tuple[str, str, str]] = set()
     if instance.status in {"running", "error", "suspended"}:
-        for message in snap.waiting_messages:
+        for wait in snap.waits:
+            if wait.kind != "message" or not wait.name:
+                continue
             if instance.business_key:
-                wanted.add((message, "business_key", instance.business_key))
-            for prop in pdef.message_keys.get(message, []):
-                value = snap.data.get(prop)
-                if value is not None and not isinstance(value, (dict, list)):
-                    wanted.add((message, prop, str(value)[:300]))
+                wanted.add((wait.name, "business_key", instance.business_key))
+            for prop, value in wait.correlation.items():
+                wanted.add((wait.name, prop, value))
     rows = list(session.scalars(select(CorrelationKey).where(CorrelationKey.instance_id == instance.id)))
     have = {(r.message, r.property, r.value): r for r in rows}
     for key, row in have.items():
@@ -78,19 +78,41 @@ def find_receiver(session: Session, name: str, correlation: dict[str, str]) -> i
 
 
 def deliver(session: Session, actor: User, name: str, correlation: Any, payload: Any) -> tuple[Instance, str]:
-    """Deliver a message to the one instance waiting for it; returns it and the catching element."""
+    """Deliver a message to the one instance waiting for it, or start the one process whose start
+    event it is; returns the instance and the catching element."""
     from . import instances
     require_integration(actor)
     keys = _validate(name, correlation, payload)
-    instance = session.get(Instance, find_receiver(session, name, keys))
+    # the message carries its correlation values, as BPMN's retrieval expressions expect
+    body = {**{k: v for k, v in correlation.items() if k != "business_key"}, **payload}
+    try:
+        instance = session.get(Instance, find_receiver(session, name, keys))
+    except NotFound:
+        row = _started_by(session, name)
+        if row is None:
+            raise
+        instance = instances.start_by_message(session, actor, row, body)
     if instance.status != "running":
         raise Conflict(Msg("The order is %(status)s; it takes no messages until it runs again.",
                            status=status_word(instance.status)))
     pdef, workflow = instances.load(session, instance, actor.username)
-    # the message carries its correlation values, as BPMN's retrieval expressions expect
-    body = {**{k: v for k, v in correlation.items() if k != "business_key"}, **payload}
     element_id = platform_of(session).runtime.deliver_message(workflow, name, body)
     audit.record(session, instance.id, actor.username, "message_received", element_id,
                  {"message": name, "correlation": keys, "payload": dict(payload)})
     instances.store_workflow(session, instance, pdef, workflow)
     return instance, element_id
+
+
+def _started_by(session: Session, name: str) -> ProcessVersion | None:
+    """The latest version of the one process a message ``name`` starts (a message start event)."""
+    from . import processes
+    found = []
+    for row in processes.list_latest(session):
+        if not any(name in text for text in (row.sources or {}).values()):
+            continue  # cheap: most processes never mention the message
+        if name in start_messages(processes.definition(session, row)):
+            found.append(row)
+    if len(found) > 1:
+        raise Conflict(Msg("The message '%(name)s' starts more than one process (%(keys)s); it cannot tell "
+                           "which.", name=name, keys=", ".join(r.key for r in found)))
+    return found[0] if found else None

@@ -3,13 +3,14 @@ from .clock import engine_clock
 from .durations import due_at
 from .expressions import ExpressionError, check_expression, evaluate
 from .migration import Migration, MigrationRefused, current_steps, diff_definitions, plan_migration
-from .model import ElementInfo, Problem, ReadyTask, Snapshot
+from .model import ElementInfo, Problem, ReadyTask, Snapshot, Wait
 from .runtime import Runaway, Runtime
 from .scripting import Services
 from .specs import DeployRejected, ProcessDef, SpecCache, compile_bundle
+from .waits import start_messages
 
 __all__ = [
     "DeployRejected", "ElementInfo", "ExpressionError", "ProcessDef", "Problem", "ReadyTask", "Runaway", "Runtime",
     "Services", "Snapshot", "SpecCache", "check_expression", "compile_bundle", "due_at", "engine_clock", "evaluate",
-    "Migration", "MigrationRefused", "current_steps", "diff_definitions", "plan_migration",
+    "Migration", "MigrationRefused", "current_steps", "diff_definitions", "plan_migration", "Wait", "start_messages",
 ]

@@ -54,6 +54,23 @@ class ReadyTask:
     data: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Wait:
+    """Something a running instance waits for that is not a person: a timer, message, signal, condition."""
+
+    kind: str                    # timer, message, signal, condition, error, escalation
+    element_id: str              # the catching event (an event-based gateway's branch, or a start event)
+    name: str | None = None      # message or signal name, error/escalation code, the condition
+    due_at: Any = None           # timers: when it fires (UTC-aware datetime)
+    correlation: dict[str, str] = field(default_factory=dict)  # messages: property id -> the order's value
+    starts: str | None = None    # the event sub-process this event would start
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "element_id": self.element_id, "name": self.name,
+                "due_at": self.due_at.isoformat() if self.due_at is not None else None,
+                "correlation": dict(self.correlation), "starts": self.starts}
+
+
 @dataclass
 class Snapshot:
     """The state of an instance after an engine run, as the service stores it."""
@@ -65,3 +82,4 @@ class Snapshot:
     finished_elements: list[str] = field(default_factory=list)
     waiting_messages: list[str] = field(default_factory=list)
     steps: int = 0
+    waits: list[Wait] = field(default_factory=list)

@@ -10,7 +10,6 @@ import copy
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -24,12 +23,16 @@ from .clock import engine_clock
 from .expressions import ExpressionError
 from .model import ReadyTask, Snapshot
 from .scripting import HandlerFailed, SafeScriptEngine, Services, refuses_input
+from . import waits
+from .events import close_event_subprocesses, fire_conditions, order_data, waiting_definitions
 from .service_tasks import describe, store_result
 from .specs import ProcessDef
 
 
 MAX_SUBPROCESSES = 500  # open subprocesses and call activities in one instance
+MAX_NESTING = 25         # sub-processes inside sub-processes (a call activity calling itself)
 MAX_TREE_DEPTH = 900     # tasks in one branch of the task tree (SpiffWorkflow iterates 1000 deep)
+MAX_RUN_GROWTH = 250     # tasks one branch may grow by in one run: each step scans the whole tree
 
 
 class _Runaway(Exception):
@@ -77,12 +80,13 @@ class Runtime:
 
     def fire_timers(self, workflow: BpmnWorkflow) -> list[str]:
         """Let every timer whose time has come fire, run what follows; the timers that fired."""
-        waiting = {t: copy.deepcopy(t.internal_data.get("event_value")) for t in workflow.get_tasks(state=TaskState.WAITING)
-                   if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)}
+        waiting = {t: (element_id, copy.deepcopy(t.internal_data.get("event_value")))
+                   for t, definition, element_id in waiting_definitions(workflow)
+                   if isinstance(definition, TimerEventDefinition) and t.state == TaskState.WAITING}
         with engine_clock(self.clock):
             workflow.refresh_timers()
         # a cycle stays WAITING and counts down; the others leave WAITING or are marked fired
-        fired = [t.task_spec.bpmn_id or t.task_spec.name for t, before in waiting.items()
+        fired = [element_id for t, (element_id, before) in waiting.items()
                  if t.state != TaskState.WAITING or t.internal_data.get("event_fired")
                  or t.internal_data.get("event_value") != before]
         self._run(workflow)
@@ -110,16 +114,26 @@ class Runtime:
         return self._run(workflow)
 
     def deliver_message(self, workflow: BpmnWorkflow, name: str, payload: dict[str, Any]) -> str:
-        """Hand a message from outside to the event waiting for it; returns that event's element id."""
-        for task in workflow.get_tasks(state=TaskState.WAITING):
-            definition = getattr(task.task_spec, "event_definition", None)
-            if isinstance(definition, MessageEventDefinition) and definition.name == name:
-                event = BpmnEvent(definition, payload=payload, correlations=dict(workflow.correlations))
-                with engine_clock(self.clock):
-                    workflow.send_event(event)
-                self._run(workflow)
-                return task.task_spec.bpmn_id or task.task_spec.name
-        raise TaskNotReady(Msg("This order is not waiting for the message '%(name)s'.", name=name))
+        """Hand a message from outside to the event waiting for it (a catch event, an event-based
+        gateway's branch, an event sub-process's start); returns that event's element id."""
+        found = waits.message_definition(workflow, name)
+        if found is None:
+            raise TaskNotReady(Msg("This order is not waiting for the message '%(name)s'.", name=name))
+        definition, element_id, _ = found
+        missing = [p.name for p in definition.correlation_properties
+                   if not _reads(workflow, p.retrieval_expression, payload)]
+        if missing:  # SpiffWorkflow would fail evaluating the retrieval expression on the payload
+            raise InvalidInput(Msg("The message '%(name)s' must carry its correlation properties: %(missing)s is "
+                                   "missing from 'correlation' and 'payload'.", name=name, missing=", ".join(missing)),
+                               fields={p: Msg("required") for p in missing})
+        event = BpmnEvent(definition, payload=payload, correlations=dict(workflow.correlations))
+        try:
+            with engine_clock(self.clock):
+                workflow.send_event(event)
+        except (SpiffWorkflowException, ExpressionError) as exc:
+            raise _step_failed(exc, None) from exc
+        self._run(workflow)
+        return element_id
 
     @staticmethod
     def find_task(workflow: BpmnWorkflow, task_uuid: str):
@@ -131,19 +145,24 @@ class Runtime:
 
     def _run(self, workflow: BpmnWorkflow, first=None) -> int:
         count = 0
-
         last = None
+        nested = False
+        base: dict[int, int] = {}  # id(workflow) -> the depth of its first task this run
 
         def bound(task) -> None:
-            nonlocal count, last
+            # every check is O(1) or O(depth): SpiffWorkflow already scans the whole task tree
+            # (and every open subprocess) per step, so a runaway costs steps x tree size; nesting
+            # and per-run growth keep both small. The absolute tree depth guards its iterator,
+            # which stops looking at MAX_TREE_DEPTH + 100: a deeper loop would look *completed*.
+            nonlocal count, last, nested
             count += 1
             last = task.task_spec.bpmn_id or task.task_spec.name
-            # a call activity that calls itself makes every later step slower (the engine scans
-            # all subprocesses each step), so nesting is bounded as well as steps; so is the task
-            # tree's depth: SpiffWorkflow's task iterator stops looking at MAX_TREE_DEPTH + 100, and a
-            # loop deeper than that would look *completed* instead of stopped
-            if count > self.max_steps or len(workflow.subprocesses) > MAX_SUBPROCESSES or \
-                    task.depth > MAX_TREE_DEPTH:
+            depth = task.depth
+            start = base.setdefault(id(task.workflow), depth)
+            if task.workflow.depth > MAX_NESTING or len(workflow.subprocesses) > MAX_SUBPROCESSES:
+                nested = True
+                raise _Runaway()
+            if count > self.max_steps or depth > MAX_TREE_DEPTH or depth - start > MAX_RUN_GROWTH:
                 raise _Runaway()
 
         current = first
@@ -154,11 +173,10 @@ class Runtime:
                     count += 1
                 current = None
                 workflow.do_engine_steps(did_complete_task=bound)
+                count += fire_conditions(workflow, bound)
+                close_event_subprocesses(workflow, bound)
         except _Runaway:
-            raise Runaway(Msg(
-                "The process ran %(steps)s steps without waiting for anyone and was stopped at '%(element)s'; "
-                "it is probably looping. Ask the process owner to check the loop, then retry or terminate "
-                "the order.", steps=min(count, self.max_steps), element=last), element_id=last) from None
+            raise _runaway(nested, count, self.max_steps, last) from None
         except HandlerFailed as exc:
             raise _handler_failed(exc) from exc
         except (SpiffWorkflowException, ExpressionError) as exc:
@@ -174,9 +192,33 @@ class Runtime:
                                        task.task_spec.bpmn_name or task.task_spec.name, task.data))
         finished = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
                     if t.task_spec.bpmn_id]
-        messages = sorted({e.name for e in workflow.waiting_events() if e.event_type == "MessageEventDefinition"})
-        return Snapshot(ready=ready, completed=workflow.is_completed(), data=instance_data(workflow),
-                        next_timer_at=next_timer_at(workflow), finished_elements=finished, waiting_messages=messages)
+        data = order_data(workflow)
+        pending = [] if workflow.is_completed() else waits.pending(workflow, data)
+        messages = sorted({w.name for w in pending if w.kind == "message" and w.name})
+        return Snapshot(ready=ready, completed=workflow.is_completed(), data=data,
+                        next_timer_at=waits.next_timer_at(pending), finished_elements=finished,
+                        waiting_messages=messages, waits=pending)
+
+
+def _reads(workflow: BpmnWorkflow, expression: str, payload: dict[str, Any]) -> bool:
+    try:
+        workflow.script_engine.environment.evaluate(expression, dict(payload))
+    except ExpressionError:
+        return False
+    return True
+
+
+def _runaway(nested: bool, count: int, max_steps: int, element: str | None) -> Runaway:
+    if nested:
+        return Runaway(Msg(
+            "The process opened sub-processes more than %(depth)s deep (or more than %(count)s at once) and was "
+            "stopped at '%(element)s'; a call activity probably calls its own process. Ask the process owner to "
+            "check it, then retry or terminate the order.", depth=MAX_NESTING, count=MAX_SUBPROCESSES,
+            element=element), element_id=element)
+    return Runaway(Msg(
+        "The process ran %(steps)s steps without waiting for anyone and was stopped at '%(element)s'; "
+        "it is probably looping. Ask the process owner to check the loop, then retry or terminate "
+        "the order.", steps=min(count, max_steps), element=element), element_id=element)
 
 
 def _step_failed(exc: Exception, task) -> StepFailed:
@@ -212,26 +254,4 @@ def _handler_failed(exc: HandlerFailed) -> StepFailed | InvalidInput:
     return failed
 
 
-def instance_data(workflow: BpmnWorkflow) -> dict[str, Any]:
-    """The order's data as people think of it: the latest task's data plus every open branch."""
-    data: dict[str, Any] = {}
-    if workflow.last_task is not None:
-        data.update(workflow.last_task.data)
-    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
-        for key, value in task.data.items():
-            data.setdefault(key, value)
-    return data
-
-
-def next_timer_at(workflow: BpmnWorkflow) -> datetime | None:
-    times = []
-    for event in workflow.waiting_events():
-        value = getattr(event, "value", None)
-        if getattr(event, "event_type", "") in {"TimerEventDefinition", "DurationTimerEventDefinition",
-                                                 "TimeDateEventDefinition", "CycleTimerEventDefinition"}:
-            try:
-                when = datetime.fromisoformat(str(value))
-            except ValueError:
-                continue
-            times.append(when if when.tzinfo else when.replace(tzinfo=timezone.utc))
-    return min(times) if times else None
+instance_data = order_data  # the name other modules knew

@@ -14,8 +14,10 @@ from typing import Any
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
+from SpiffWorkflow.bpmn.specs.defaults import StartEvent
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
+from . import events
 from .durations import retry_delays
 
 
@@ -26,7 +28,19 @@ class DeferrableServiceTask(ServiceTask):
 
 class OrderflowParser(SpiffBpmnParser):
     OVERRIDE_PARSER_CLASSES = {**SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
-                               full_tag("serviceTask"): (ServiceTaskParser, DeferrableServiceTask)}
+                               full_tag("serviceTask"): (ServiceTaskParser, DeferrableServiceTask),
+                               full_tag("startEvent"): (events.StartEventParser, StartEvent)}
+
+    def get_spec(self, process_id, *args, **kwargs):
+        spec = super().get_spec(process_id, *args, **kwargs)
+        events.adopt(spec)
+        return spec
+
+    def get_subprocess_specs(self, name, *args, **kwargs):
+        specs = super().get_subprocess_specs(name, *args, **kwargs)
+        for spec in specs.values():
+            events.adopt(spec)
+        return specs
 
 
 def policy(spec: ServiceTask, handler: Any, info: Any, default_async_retry: str) -> tuple[bool, list[float]]:

@@ -197,6 +197,7 @@ def get_instance(instance_id: int):
                    open_tasks=[task_json(t, names) for t in view.open_tasks],
                    history=[history_json(t, names) for t in view.history],
                    incidents=[incident_json(i) for i in view.incidents],
+                   waits=[w.as_dict() for w in view.waits],
                    signatures=[signature_json(s) for s in signatures.states(get_session(), instance_id, view.data)])
 
 

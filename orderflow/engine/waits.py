@@ -1,0 +1,113 @@
+"""What a running instance waits for besides people: timers, messages, signals, conditions, errors.
+
+SpiffWorkflow's ``waiting_events()`` hides an event-based gateway's branches inside one
+"MultipleEventDefinition" with no time and no message name (so a gateway's timer was never
+scheduled and its message answered 404), and does not list the events that would start an event
+sub-process. ``pending`` lists each of them as a plain ``Wait``.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition, EscalationEventDefinition, SignalEventDefinition)
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+
+from .events import event_subprocess_starts, order_data, waiting_definitions
+from .expressions import ExpressionError
+from .model import Wait
+
+_KINDS = ((MessageEventDefinition, "message"), (TimerEventDefinition, "timer"), (SignalEventDefinition, "signal"),
+          (ConditionalEventDefinition, "condition"), (ErrorEventDefinition, "error"),
+          (EscalationEventDefinition, "escalation"))
+
+
+def kind_of(definition: Any) -> str | None:
+    for cls, kind in _KINDS:
+        if isinstance(definition, cls):
+            return kind
+    return None
+
+
+def due_at(task, definition) -> datetime | None:
+    """When a waiting timer fires (an event-based gateway keeps its timer's value on the gateway)."""
+    value = task.internal_data.get("event_value")
+    if isinstance(definition, CycleTimerEventDefinition) and isinstance(value, dict):
+        value = value.get("next")
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def correlation_values(workflow, definition, data: dict[str, Any]) -> dict[str, str]:
+    """Each correlation property of a message, valued from the order's data the way the message's
+    retrieval expression reads it from a payload (falling back to the field named like the property)."""
+    values: dict[str, str] = {}
+    for prop in getattr(definition, "correlation_properties", []) or []:
+        try:
+            value = workflow.script_engine.environment.evaluate(prop.retrieval_expression, data)
+        except (ExpressionError, Exception):  # noqa: BLE001 - a value the data does not have yet
+            value = data.get(prop.name)
+        if value is not None and not isinstance(value, (dict, list)):
+            values[prop.name] = str(value)[:300]
+    return values
+
+
+def _name(definition: Any) -> str | None:
+    if isinstance(definition, ConditionalEventDefinition):
+        return definition.expression
+    if isinstance(definition, (ErrorEventDefinition, EscalationEventDefinition)):
+        return definition.code or definition.name
+    return getattr(definition, "name", None)
+
+
+def pending(workflow, data: dict[str, Any] | None = None) -> list[Wait]:
+    """Every event the instance waits for, in a stable order (timers first by due time)."""
+    data = order_data(workflow) if data is None else data
+    waits: list[Wait] = []
+    for task, definition, element_id in waiting_definitions(workflow):
+        kind = kind_of(definition)
+        if kind is None:
+            continue
+        waits.append(Wait(kind, element_id, _name(definition), due_at(task, definition) if kind == "timer" else None,
+                          correlation_values(workflow, definition, data) if kind == "message" else {}))
+    running = {sp.spec.name for sp in workflow.subprocesses.values() if not sp.completed}
+    for start, name in event_subprocess_starts(workflow):
+        kind = kind_of(start.event_definition)
+        if kind is None or name in running:
+            continue
+        waits.append(Wait(kind, start.bpmn_id or start.name, _name(start.event_definition), None,
+                          correlation_values(workflow, start.event_definition, data) if kind == "message" else {},
+                          starts=name))
+    far = datetime.max.replace(tzinfo=timezone.utc)
+    return sorted(waits, key=lambda w: (w.kind != "timer", w.due_at or far, w.kind, w.element_id))
+
+
+def next_timer_at(waits: list[Wait]) -> datetime | None:
+    times = [w.due_at for w in waits if w.kind == "timer" and w.due_at is not None]
+    return min(times) if times else None
+
+
+def message_definition(workflow, name: str):
+    """(definition, element id, task or None) of the event that would catch the message ``name``."""
+    for task, definition, element_id in waiting_definitions(workflow):
+        if isinstance(definition, MessageEventDefinition) and definition.name == name:
+            return definition, element_id, task
+    for start, _ in event_subprocess_starts(workflow):
+        definition = start.event_definition
+        if isinstance(definition, MessageEventDefinition) and definition.name == name:
+            return definition, start.bpmn_id or start.name, None
+    return None
+
+
+def start_messages(pdef) -> set[str]:
+    """The messages that start a new instance of the process (its message start events)."""
+    return {ts.event_definition.name for ts in getattr(pdef.spec, "bpmn_start_events", [])
+            if isinstance(ts.event_definition, MessageEventDefinition)}
