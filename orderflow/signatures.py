@@ -32,11 +32,13 @@ from .errors import RuleViolated
 from .i18n import Msg
 from .models import Attachment, HumanTask, Instance, Signature, User
 
-# What a release signature covers: the sales list's facts as the order data names them. Absent
-# fields are signed as null, so one added later changes the hash too.
+# What a release signature covers: the sales list's facts as the order data names them (the sums of
+# the payment ledger, not one payment). Absent fields are signed as null, so one added later changes
+# the hash too. A signature is verified against the fields it lists itself, so changing this list
+# leaves earlier signatures valid.
 SALES_LIST_FIELDS = (
-    "order_no", "customer", "sales_list_no", "lines", "order_total", "deposit_amount", "balance_amount",
-    "payment_terms", "promised_date", "quantity_in", "shipping_address", "contact_name", "contact_phone",
+    "order_no", "customer", "sales_list_no", "lines", "order_total", "deposit_received", "balance_received",
+    "balance_outstanding", "payment_terms", "promised_date", "quantity_in", "shipping_address", "contact_name", "contact_phone",
     "sales_list_file", "sales_list_notes",
 )
 DEFAULT_MEANING = "approved"

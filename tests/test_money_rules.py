@@ -247,3 +247,20 @@ def test_a_deployed_forms_rules_hold_with_the_service_clock(app, api: Api, clock
     assert early.status_code == 422 and early.json["error"]["fields"] == {"paid_on": "Not in the future."}
     clock.advance(days=1)  # the same date is fine once the service's day has come
     assert api.post("finance1", f"/api/v1/tasks/{task['id']}/complete", {"data": {"paid_on": tomorrow}}).status_code == 200
+
+
+def test_the_order_page_lists_each_payment_and_the_sales_list_signs_the_sums(app, api: Api):
+    from tests.helpers import login
+    order = api.start_order()
+    api.drive_to(order["id"], "confirm_deposit")
+    notice(api, order, "deposit", amount=1000, reference="DEP-1")
+    notice(api, order, "deposit", amount=4200, reference="DEP-2")
+    client = app.test_client()
+    login(client, "manager1")
+    page = client.get(f"/orders/{order['id']}").get_data(as_text=True)
+    section = page[page.index('id="payments"'):]
+    assert "DEP-1" in section and "DEP-2" in section and "1,000.00" in section and "4,200.00" in section
+    assert 'data-field="deposit_overpaid">70.00' in section
+    api.drive_to(order["id"], "sign_release")
+    page = client.get(f"/orders/{order['id']}/sales-list").get_data(as_text=True)
+    assert "5,200.00" in page  # the deposit received: the sum of both payments
