@@ -19,8 +19,8 @@ import json
 import re
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
@@ -51,9 +51,14 @@ class Complete:
 
 @dataclass(frozen=True)
 class Message:
-    """A message from outside, to the instance (correlated by its business key)."""
+    """A message from outside, to the instance: correlated by its business key unless
+    ``correlation`` names other properties (the message carries their values too)."""
     name: str
     payload: Mapping[str, Any] = field(default_factory=dict)
+    correlation: Mapping[str, Any] | None = None
+
+    def body(self) -> dict[str, Any]:
+        return {**(self.correlation or {}), **self.payload}
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,19 @@ class Advance:
     seconds: float
 
 
-Step = Complete | Message | Advance
+@dataclass(frozen=True)
+class CompleteAll:
+    """A person completes every user/manual task as it opens, the smallest element id first,
+    answering each field of the task's form from ``answers`` (fields not there stay empty),
+    at most ``limit`` tasks."""
+    answers: Mapping[str, Any] = field(default_factory=dict)
+    limit: int = 25
+
+    def data(self, fields: list[str]) -> dict[str, Any]:
+        return {name: self.answers[name] for name in fields if name in self.answers}
+
+
+Step = Complete | CompleteAll | Message | Advance
 
 
 @dataclass
@@ -75,6 +92,13 @@ class Scenario:
     steps: list[Step] = field(default_factory=list)
     timer_start: bool = False              # the service starts it at deploy (timer start event)
     handlers: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    start_message: Message | None = None   # the instance starts by this message (message start event)
+
+    def at(self, now: datetime) -> "Scenario":
+        """The scenario with ``{{DATE}}`` in its files set to an hour after ``now``."""
+        date = (now + timedelta(hours=1)).isoformat()
+        files = {name: text.replace("{{DATE}}", date) for name, text in self.files.items()}
+        return replace(self, files=files)
 
 
 @dataclass
@@ -84,6 +108,7 @@ class Outcome:
     data: dict[str, Any]
     error: str | None = None
     order: list[str] = field(default_factory=list)  # bare only: completion order
+    failed_at: str | None = None           # the element a failed run stopped at
 
     @property
     def done_set(self) -> Counter:
@@ -180,25 +205,40 @@ def run_bare(scenario: Scenario, start_at: datetime) -> Outcome:
             for task in workflow.get_tasks(state=TaskState.READY):
                 task.data.update(json.loads(json.dumps(scenario.start_data)))
             run()
-            for step in scenario.steps:
+            steps_to_play = ([scenario.start_message] if scenario.start_message else []) + list(scenario.steps)
+            for step in steps_to_play:
                 if isinstance(step, Complete):
                     task = _ready_manual(workflow, step.element)
                     task.data.update(json.loads(json.dumps(step.data)))
                     task.run()
                     record(task)
                     run()
+                elif isinstance(step, CompleteAll):
+                    for _ in range(step.limit):
+                        ready = sorted((t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual),
+                                       key=lambda t: t.task_spec.bpmn_id or "")
+                        if not ready:
+                            break
+                        answers = step.data(_form_fields(ready[0], scenario.files))
+                        ready[0].data.update(json.loads(json.dumps(answers)))
+                        ready[0].run()
+                        record(ready[0])
+                        run()
                 elif isinstance(step, Message):
-                    definition = _waiting_message(workflow, step.name)
-                    workflow.send_event(BpmnEvent(definition, payload=dict(step.payload)))
+                    definition = _message_definition(workflow, step.name)
+                    workflow.send_event(BpmnEvent(definition, payload=step.body()))
                     run()
                 else:
                     clock.value += timedelta(seconds=step.seconds)
                     workflow.refresh_timers()
                     run()
     except Exception as exc:  # the outcome says how it failed; the test compares it
+        task = getattr(exc, "task", None)
+        failed_at = task.task_spec.bpmn_id if task is not None else None
         if workflow is None:
-            return Outcome("error", [], {}, f"{type(exc).__name__}: {exc}", order)
-        return Outcome("error", completed_ids(workflow), visible_data(workflow), f"{type(exc).__name__}: {exc}", order)
+            return Outcome("error", [], {}, f"{type(exc).__name__}: {exc}", order, failed_at)
+        return Outcome("error", completed_ids(workflow), visible_data(workflow), f"{type(exc).__name__}: {exc}",
+                       order, failed_at)
     status = "completed" if workflow.is_completed() else "running"
     return Outcome(status, completed_ids(workflow), visible_data(workflow), None, order)
 
@@ -211,12 +251,43 @@ def _ready_manual(workflow: BpmnWorkflow, element: str):
     raise LookupError(f"{element} is not ready (ready: {ready})")
 
 
-def _waiting_message(workflow: BpmnWorkflow, name: str):
-    for task in workflow.get_tasks(state=TaskState.WAITING):
-        definition = getattr(task.task_spec, "event_definition", None)
-        if isinstance(definition, MessageEventDefinition) and definition.name == name:
-            return definition
-    raise LookupError(f"nothing waits for the message {name}")
+def _form_fields(task, files: Mapping[str, str]) -> list[str]:
+    """The fields of a user task's form as the diagram declares it: a spiff JSON-Schema form
+    (formJsonSchemaFilename) or Camunda formData."""
+    properties = (getattr(task.task_spec, "extensions", None) or {}).get("properties", {})
+    name = properties.get("formJsonSchemaFilename")
+    if name and name in files:
+        return list(json.loads(files[name]).get("properties", {}))
+    form = getattr(task.task_spec, "form", None)
+    if form is not None:
+        return [f.id for f in getattr(form, "fields", [])]
+    return _camunda_form_fields(task.task_spec.bpmn_id, files)
+
+
+def _camunda_form_fields(element_id: str | None, files: Mapping[str, str]) -> list[str]:
+    """camunda:formData fields of an element (the spiff parser does not read them)."""
+    from lxml import etree
+    for name, text in files.items():
+        if not name.endswith(".bpmn") or f'id="{element_id}"' not in text:
+            continue
+        root = etree.fromstring(text.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+        for el in root.iter():
+            if isinstance(el.tag, str) and el.get("id") == element_id:
+                return [f.get("id") for f in el.iter("{http://camunda.org/schema/1.0/bpmn}formField")]
+    return []
+
+
+def _message_definition(workflow: BpmnWorkflow, name: str):
+    """The diagram's definition of the message ``name`` (a catching event's), to address it."""
+    specs = [workflow.spec, *workflow.subprocess_specs.values()]
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            definition = getattr(task_spec, "event_definition", None)
+            # an event-based gateway holds its branches' definitions (MultipleEventDefinition)
+            for candidate in [definition, *getattr(definition, "event_definitions", [])]:
+                if isinstance(candidate, MessageEventDefinition) and candidate.name == name:
+                    return candidate
+    raise LookupError(f"the diagram has no message {name}")
 
 
 def completed_ids(workflow: BpmnWorkflow) -> list[str]:
@@ -249,9 +320,9 @@ class ServiceDriver:
         self.app, self.client, self.page_client, self.clock = app, client, page_client, clock
 
     @staticmethod
-    def auth(user: str) -> dict[str, str]:
+    def auth(user: str, password: str = "demo") -> dict[str, str]:
         from tests.helpers import Api
-        return Api.auth(user)
+        return Api.auth(user, password)
 
     def deploy(self, files: Mapping[str, str]):
         upload = {"files": [(io.BytesIO(text.encode()), name) for name, text in files.items()]}
@@ -283,7 +354,14 @@ class ServiceDriver:
         if resp.status_code != 201:
             return Outcome("refused", [], {}, json.dumps(resp.json.get("error", resp.json))[:2000])
         version = {d["key"]: d["version"] for d in resp.json["deployed"]}[scenario.process]
-        if scenario.timer_start:
+        if scenario.start_message is not None:
+            step = scenario.start_message
+            resp = self.client.post(f"/api/v1/messages/{step.name}", headers=self.auth("bank1"),
+                                    json={"correlation": dict(step.correlation or {}), "payload": dict(step.payload)})
+            if resp.status_code not in (200, 201):
+                return Outcome("error", [], {}, f"message {step.name}: {resp.status_code} {resp.json}")
+            instance_id = resp.json["instance_id"]
+        elif scenario.timer_start:
             listing = self.client.get(f"/api/v1/instances?process={scenario.process}&status=running",
                                       headers=self.auth("manager1")).json["items"]
             instance_id = max(i["id"] for i in listing if i.get("version", version) == version)
@@ -291,7 +369,8 @@ class ServiceDriver:
             started = self.client.post(f"/api/v1/processes/{scenario.process}/instances?version={version}",
                                        json={"data": scenario.start_data}, headers=self.auth("admin"))
             if started.status_code != 201:
-                return Outcome("error", [], {}, f"start: {started.status_code} {started.json}")
+                return Outcome("error", [], {}, f"start: {started.status_code} {started.json}",
+                               failed_at=(started.json.get("error") or {}).get("element_id"))
             instance_id = started.json["id"]
         error = None
         for step in scenario.steps:
@@ -300,30 +379,79 @@ class ServiceDriver:
                 break
         detail = self.instance(instance_id)
         status = {"completed": "completed", "running": "running"}.get(detail["status"], "error")
+        failed_at = error[1] if error else None
         if detail.get("incidents") and not error:
-            error = detail["incidents"][0]["message"]
+            error = (detail["incidents"][0]["message"], detail["incidents"][0].get("element_id"))
+            failed_at = error[1]
         if error:
             status = "error"
-        return Outcome(status, self.done(instance_id), detail["data"], error)
+        return Outcome(status, self.done(instance_id), detail["data"], error and error[0], failed_at=failed_at)
 
-    def _step(self, instance_id: int, scenario: Scenario, step: Step) -> str | None:
+    def _exists(self, username: str) -> bool:
+        found = self.client.get(f"/api/v1/admin/users?q={username}", headers=self.auth("admin")).json["items"]
+        return any(u["username"] == username for u in found)
+
+    def _user_for(self, group: str) -> tuple[str, str] | None:
+        """A user of ``group``: the seeded '<group>1', or one made for the group (a diagram's own
+        lane). Asked of the admin API: a failed log-in would count towards the throttle."""
+        user = GROUP_USERS.get(group, f"{group}1")
+        if self._exists(user):
+            return user, "demo"
+        user, password = f"diff_{group}".lower()[:60], "differential-pass"
+        if not self._exists(user):
+            made = self.client.post("/api/v1/admin/groups", json={"id": group, "name": group, "name_zh": group},
+                                    headers=self.auth("admin"))
+            if made.status_code != 201:  # not a group id the service takes (a lane's generated id)
+                return None
+            made = self.client.post("/api/v1/admin/users", headers=self.auth("admin"), json={
+                "username": user, "display_name": group, "email": f"{user}@example.com", "password": password,
+                "groups": [group]})
+            assert made.status_code == 201, made.json
+        return user, password
+
+    def _complete(self, task: dict, data: Mapping[str, Any]) -> tuple[str, str | None] | None:
+        found = (task["assignee"], "demo") if task.get("assignee") else self._user_for(task["group"])
+        if found is None:  # a group nobody can be in: a manager hands the task to the process owners
+            moved = self.client.post(f"/api/v1/tasks/{task['id']}/reassign", json={"group": "process_owner"},
+                                     headers=self.auth("manager1"))
+            assert moved.status_code == 200, moved.json
+            found = ("owner1", "demo")
+        user, password = found
+        resp = self.client.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": dict(data)},
+                                headers=self.auth(user, password))
+        if resp.status_code == 200:
+            return None
+        return f"complete {task['element_id']}: {resp.status_code} {resp.json}", _element_of(resp)
+
+    def _step(self, instance_id: int, scenario: Scenario, step: Step) -> tuple[str, str | None] | None:
         if isinstance(step, Complete):
             tasks = [t for t in self.instance(instance_id)["open_tasks"] if t["element_id"] == step.element]
             if not tasks:
-                return f"{step.element} is not open"
-            user = GROUP_USERS.get(tasks[0]["group"], f"{tasks[0]['group']}1")
-            resp = self.client.post(f"/api/v1/tasks/{tasks[0]['id']}/complete", json={"data": dict(step.data)},
-                                    headers=self.auth(user))
-            return None if resp.status_code == 200 else f"complete {step.element}: {resp.status_code} {resp.json}"
+                return f"{step.element} is not open", None
+            return self._complete(tasks[0], step.data)
+        if isinstance(step, CompleteAll):
+            for _ in range(step.limit):
+                detail = self.instance(instance_id)
+                if detail["status"] != "running" or not detail["open_tasks"]:
+                    return None
+                task = min(detail["open_tasks"], key=lambda t: (t["element_id"], t["id"]))
+                form = self.client.get(f"/api/v1/tasks/{task['id']}", headers=self.auth("admin")).json.get("form") or {}
+                error = self._complete(task, step.data(list(form.get("properties", {}))))
+                if error:
+                    return error
+            return None
         if isinstance(step, Message):
-            key = scenario.start_data.get("business_key")
+            correlation = step.correlation or {"business_key": scenario.start_data.get("business_key")}
             resp = self.client.post(f"/api/v1/messages/{step.name}", headers=self.auth("bank1"),
-                                    json={"correlation": {"business_key": key}, "payload": dict(step.payload)})
-            return None if resp.status_code == 200 else f"message {step.name}: {resp.status_code} {resp.json}"
+                                    json={"correlation": dict(correlation), "payload": dict(step.payload)})
+            if resp.status_code == 200:
+                return None
+            return f"message {step.name}: {resp.status_code} {resp.json}", _element_of(resp)
         self.clock.value += timedelta(seconds=step.seconds)
         self.sweep()
         return None
 
 
-def start_of_day(value: datetime) -> datetime:
-    return value.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=timezone.utc)
+def _element_of(resp) -> str | None:
+    """The element a refused request names (a failed step's element)."""
+    return ((resp.json or {}).get("error") or {}).get("element_id")
