@@ -176,7 +176,9 @@ class Runtime:
                 count += fire_conditions(workflow, bound)
                 close_event_subprocesses(workflow, bound)
         except _Runaway:
-            raise _runaway(nested, count, self.max_steps, last) from None
+            stopped = _runaway(nested, count, self.max_steps, last)
+            stopped.steps = count
+            raise stopped from None
         except HandlerFailed as exc:
             raise _handler_failed(exc) from exc
         except (SpiffWorkflowException, ExpressionError) as exc:
