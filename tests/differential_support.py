@@ -35,6 +35,10 @@ from SpiffWorkflow.util.task import TaskState
 
 BARE_MAX_STEPS = 2000          # engine steps per bare run before it counts as a runaway
 BARE_MAX_SUBPROCESSES = 100    # open sub-processes / call activities in one bare instance
+BARE_MAX_NESTING = 25          # sub-processes inside sub-processes (a call activity calling its own process)
+# SpiffWorkflow's task iterator stops looking 1000 tasks deep: a loop that grows the tree past that
+# looks *completed* to the bare engine (no READY task found), so the bare run stops before it
+BARE_MAX_DEPTH = 900
 
 # the users who act for a group in the seeded demo data
 GROUP_USERS = {"process_owner": "owner1", "manager": "manager1", "admin": "admin", "integration": "bank1"}
@@ -192,8 +196,9 @@ def run_bare(scenario: Scenario, start_at: datetime) -> Outcome:
         steps += 1
         if task.task_spec.bpmn_id:
             order.append(task.task_spec.bpmn_id)
-        if steps > BARE_MAX_STEPS or len(workflow.subprocesses) > BARE_MAX_SUBPROCESSES:
-            raise _BareRunaway(f"stopped after {steps} steps")
+        if steps > BARE_MAX_STEPS or len(workflow.subprocesses) > BARE_MAX_SUBPROCESSES or \
+                task.workflow.depth > BARE_MAX_NESTING or task.depth > BARE_MAX_DEPTH:
+            raise _BareRunaway(f"stopped after {steps} steps, {task.workflow.depth} deep, at {task.task_spec.bpmn_id}")
 
     def run() -> None:
         workflow.do_engine_steps(did_complete_task=record)

@@ -212,6 +212,9 @@ PROBE_CASES = [
           files=[FORM], steps=[Complete("work", {"choice": "fine"})], data={"choice": "fine"}, stock=EARLY_START),
     probe("event_subprocess_escalation", ["start", "work", "check", "end"], name="event_subprocess_escalation_unused",
           files=[FORM], steps=[Complete("work", {"choice": "fine"})], data={"choice": "fine"}, stock=EARLY_START),
+    # a non-interrupting event sub-process keeps its data to itself: 'reacted' is not in the instance's data
+    probe("event_subprocess_signal", ["start", "work", "ping", "ev_start", "react", "ev_end", "on_event", "more",
+                                      "end"], steps=[Complete("work"), Complete("more")]),
     probe("call_activity", ["start", "called_start", "called_work", "called_calc", "called_end", "call", "after",
                             "end"], files=["probe_called.bpmn", FORM], steps=[Complete("called_work", {"amount": 4})],
           data={"doubled": 8, "final": 9}, xfail=CALLED_FORM),
@@ -369,3 +372,22 @@ def test_corpus_diagram_runs_the_same_on_both_engines(service, row):
         assert served.data == bare.data
     else:
         _compare(bare, served)
+
+
+# -- runaways: both engines stop by their bounds (steps, nesting), never by a clock ---------------
+
+RUNAWAYS = [
+    pytest.param(Scenario("runaway_loop", load_files(PROBES, "runaway_loop.bpmn"), "runaway_loop",
+                          start_data={"n": 0}), id="loop"),
+    pytest.param(corpus_scenario(next(r for r in ROWS if r["path"].endswith("call_activity_level_3.bpmn"))),
+                 id="call-activity-calling-itself"),
+]
+
+
+@pytest.mark.parametrize("scenario", RUNAWAYS)
+def test_a_runaway_is_stopped_by_bounds_on_both_engines(service, scenario):
+    bare = run_bare(scenario, service.clock.value)
+    assert bare.status == "error" and bare.error.startswith("_BareRunaway"), bare.error
+    served = service.run(scenario)
+    assert served.status == "error", served
+    assert "stopped" in served.error and served.failed_at, served.error
