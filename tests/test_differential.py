@@ -187,6 +187,8 @@ PROBE_CASES = [
           steps=[Message("answer", {"reply": "ok"})], data={"outcome": "answered", "answer": {"reply": "ok"}}),
     probe("event_based_gateway", ["start", "which", "timed_out", "chase", "end_timed_out"], name="event_based_timer",
           steps=[Advance(3601)], data={"outcome": "timed out"}),
+    probe("event_based_signal", ["start", "split", "which", "got_go", "end_go", "prepare", "throw_go", "end_b"],
+          steps=[Complete("prepare")]),
     # sub-processes
     probe("subprocess", ["start", "sub_start", "sub_work", "sub_calc", "sub_end", "sub", "after", "end"],
           files=[FORM], steps=[Complete("sub_work", {"amount": 10})], data={"net": 9, "gross": 10}),
