@@ -1,7 +1,11 @@
 """BPMN documents for the event elements of the README's support table (tests/test_engine_events.py)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.bpmn_samples import HEAD
+
+PROBES = Path(__file__).resolve().parent / "probes"
 
 
 def _defs(body: str, messages: str = "") -> str:

@@ -215,3 +215,47 @@ def test_a_message_lacking_its_correlation_property_is_a_422_naming_it(api):
     assert resp.status_code == 422, resp.json
     assert "order_ref" in resp.json["error"]["fields"] and "order_ref" in resp.json["error"]["message"]
     assert "path" not in detail(api, instance_id)["data"]
+
+
+# -- Camunda multi-instance over a collection --------------------------------
+
+def test_camunda_collection_multi_instance_runs_once_per_item(api):
+    deploy(api, ev.CAMUNDA_COLLECTION)
+    done = detail(api, start(api, "collecting", {"items": ["a", "b", "c"]}))
+    assert done["status"] == "completed" and done["data"]["seen"] in {"a", "b", "c"}, done
+    with open(ev.PROBES / "mi_camunda_collection.bpmn", encoding="utf-8") as f:
+        deploy(api, f.read())
+    checking = start(api, "mi_camunda_collection", {"items": [1, 2]})
+    tasks = detail(api, checking)["open_tasks"]
+    assert [t["element_id"] for t in tasks] == ["check_item"]
+
+
+def test_camunda_collection_that_is_an_expression_is_refused_naming_the_task(api):
+    xml = ev.CAMUNDA_COLLECTION.replace('camunda:collection="items"', 'camunda:collection="${order.getLines()}"')
+    resp = api.client.post("/api/v1/processes", data=xml.encode(),
+                           headers={**api.auth("owner1"), "Content-Type": "application/xml"})
+    assert resp.status_code == 422, resp.json
+    problem = resp.json["error"]["problems"][0]
+    assert problem["element_id"] == "each" and "camunda:collection" in problem["message"]
+
+
+def test_stock_sequential_multi_instance_stops_after_its_first_item():
+    from orderflow.engine.multi_instance import rewrite_collection
+
+    def run(parser_class):
+        root = etree.fromstring(ev.CAMUNDA_COLLECTION.encode())
+        for el in root.iter("{http://www.omg.org/spec/BPMN/20100524/MODEL}multiInstanceLoopCharacteristics"):
+            assert rewrite_collection(el, None) == []
+        parser = parser_class()
+        parser.add_bpmn_xml(root, filename="c.bpmn")
+        workflow = BpmnWorkflow(parser.get_spec("collecting"), script_engine=SafeScriptEngine({}))
+        workflow.get_next_task(state=TaskState.READY).data["items"] = ["a", "b"]
+        workflow.do_engine_steps()
+        return workflow.is_completed()
+    try:
+        run(SpiffBpmnParser)
+    except Exception as exc:  # noqa: BLE001
+        assert "already exists" in str(exc)
+    else:
+        raise AssertionError("stock SpiffWorkflow ran the second item")
+    assert run(OrderflowParser) is True

@@ -13,6 +13,7 @@ import re
 from lxml import etree
 
 from .model import Problem
+from .multi_instance import rewrite_collection
 from .xmlinfo import NS, local
 
 SPIFF = NS["spiff"]
@@ -175,6 +176,8 @@ def rewrite(root: etree._Element, file: str | None) -> tuple[list[Problem], dict
             _service_task(el, file, problems)
         if tag == "businessRuleTask":
             _business_rule_task(el, file, problems)
+        if tag == "multiInstanceLoopCharacteristics":  # camunda:collection (engine/multi_instance.py)
+            problems.extend(rewrite_collection(el, file))
         if tag in {"userTask", "startEvent"}:
             form_data = el.find("bpmn:extensionElements/camunda:formData", NS)
             if form_data is not None and el.get("id"):

@@ -17,7 +17,7 @@ from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.bpmn.specs.defaults import StartEvent
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
-from . import events
+from . import events, multi_instance
 from .durations import retry_delays
 
 
@@ -34,12 +34,14 @@ class OrderflowParser(SpiffBpmnParser):
     def get_spec(self, process_id, *args, **kwargs):
         spec = super().get_spec(process_id, *args, **kwargs)
         events.adopt(spec)
+        multi_instance.adopt(spec)
         return spec
 
     def get_subprocess_specs(self, name, *args, **kwargs):
         specs = super().get_subprocess_specs(name, *args, **kwargs)
         for spec in specs.values():
             events.adopt(spec)
+            multi_instance.adopt(spec)
         return specs
 
 

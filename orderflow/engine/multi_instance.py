@@ -1,0 +1,65 @@
+"""Camunda's multi-instance over a collection, in the form SpiffWorkflow 3.2 reads.
+
+Camunda Modeler writes ``camunda:collection="items" camunda:elementVariable="item"`` on
+``multiInstanceLoopCharacteristics``; SpiffWorkflow reads only the standard ``loopDataInputRef`` and
+``inputDataItem`` (and refuses the task: "must specify a cardinality or a loop input"). The
+rewrite adds them; a collection that is not a plain data field is refused with the reason.
+``adopt`` keeps the element variable local to its instance (see ``_merge_child_keeping_item_local``).
+"""
+from __future__ import annotations
+
+import re
+from types import MethodType
+
+from lxml import etree
+
+from .model import Problem
+from .xmlinfo import NS
+
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+_FIELD = re.compile(r"^\s*(?:\$\{\s*)?([A-Za-z_]\w*)\s*\}?\s*$")
+
+
+def rewrite_collection(el: etree._Element, file: str | None) -> list[Problem]:
+    """``el`` is a multiInstanceLoopCharacteristics element; rewrite it in place."""
+    collection = el.get(f"{{{CAMUNDA}}}collection")
+    if collection is None:
+        return []
+    owner = el.getparent()
+    owner_id = owner.get("id") if owner is not None else None
+    if el.find("bpmn:loopCardinality", NS) is not None or el.find("bpmn:loopDataInputRef", NS) is not None:
+        return [Problem("This multi-instance names both camunda:collection and a cardinality or loop input; "
+                        "keep one of them.", owner_id, el.sourceline, file)]
+    match = _FIELD.match(collection)
+    if match is None or (collection.strip().startswith("${") != collection.strip().endswith("}")):
+        return [Problem(f"camunda:collection=\"{collection}\" must name a data field holding a list (e.g. items "
+                        "or ${items}); expressions and method calls cannot run here.", owner_id, el.sourceline, file)]
+    ref = etree.Element(f"{{{NS['bpmn']}}}loopDataInputRef")
+    ref.text = match.group(1)
+    el.insert(0, ref)
+    variable = el.get(f"{{{CAMUNDA}}}elementVariable")
+    if variable:
+        if not re.match(r"^[A-Za-z_]\w*$", variable):
+            return [Problem(f"camunda:elementVariable=\"{variable}\" must be a plain name (e.g. item).",
+                            owner_id, el.sourceline, file)]
+        item = etree.Element(f"{{{NS['bpmn']}}}inputDataItem", id=variable, name=variable)
+        ref.addnext(item)
+    return []
+
+
+def _merge_child_keeping_item_local(spec, workflow, child) -> None:
+    # without an output collection 3.2 merges every child's data into the task, element variable
+    # included, and then refuses the next child ("input item already exists"): a sequential
+    # multi-instance stopped after its first item. The element variable is the instance's own
+    # (as in Camunda), so it is not merged.
+    if spec.input_item is not None and spec.data_output is None:
+        child.data.pop(spec.input_item.bpmn_id, None)
+    type(spec).merge_child(spec, workflow, child)
+
+
+def adopt(spec) -> None:
+    """Patch the multi-instance tasks of a parsed spec (on the objects: serializers keep working)."""
+    for task_spec in spec.task_specs.values():
+        if hasattr(task_spec, "merge_child") and hasattr(task_spec, "input_item") \
+                and "merge_child" not in vars(task_spec):
+            task_spec.merge_child = MethodType(_merge_child_keeping_item_local, task_spec)
