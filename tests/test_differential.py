@@ -8,11 +8,19 @@ each with the path written down here; the corpus cases run every diagram tests/c
 marks runnable.
 
 A difference is either a bug (the case fails, or is an ``xfail(strict=True)`` naming what is
-broken while another change fixes it) or deliberate: ``DELIBERATE`` below says why, and the
-case asserts the documented difference so a change in either engine shows.
+broken in the service until a change fixes it) or deliberate, written down with its reason where
+it occurs, and the case asserts exactly that difference so a change in either engine shows:
+
+- ``Stock`` on a probe: bare SpiffWorkflow 3.2 is wrong there and the service fixes it (signal end
+  events, conditional events, interrupting and error/escalation event sub-processes), or the
+  service reads the diagram otherwise (unquoted ISO-8601 timers are literals);
+- ``service_adds`` on a probe: data only the service keeps (a message start event's start form);
+- corpus files the service refuses at deploy (``REFUSED`` in tests/test_corpus.py: Python the safe
+  expression language does not run, unregistered handlers, missing forms, not runnable as drawn);
+- ``CORPUS_STOCK_WRONG``, ``CORPUS_BOTH_FAIL`` below.
 
 No wall-clock guard: the service stops a runaway run at its step/nesting bounds, the bare
-engine here at ``BARE_MAX_STEPS`` steps.
+engine here at ``BARE_MAX_STEPS`` steps, ``BARE_MAX_NESTING`` and ``BARE_MAX_DEPTH``.
 """
 from __future__ import annotations
 
@@ -100,8 +108,8 @@ def probe_double(ctx, amount):
 
 DOUBLE = {"probe_double": probe_double}
 EARLY_START = Stock("SpiffWorkflow 3.2 starts an event sub-process with an error/escalation start event as soon "
-                      "as the instance starts, without its event", ["start", "ev_start", "react", "ev_end", "on_event",
-                                                                   "work", "check", "end"], "completed")
+                    "as the instance starts, without its event",
+                    ["start", "ev_start", "react", "ev_end", "on_event", "work", "check", "end"], "completed")
 DATA_LOST = ("the event sub-process runs on its event, but the instance's data afterwards lacks the fields "
              "set before the event ('choice')")
 CALLED_FORM = ("a user task inside a called process has no form in the service (form_key None, an empty form), so "
@@ -115,6 +123,8 @@ PROBE_CASES = [
     probe("message_start_form", ["start", "call_back", "end"], files=["probe_lead.json"],
           start_message=Message("new_lead", {"company": "ACME"}, {"lead_ref": "L-1"}),
           steps=[Complete("call_back")], data={"lead": {"company": "ACME", "lead_ref": "L-1"}},
+          # deliberate: the service checks the message against the start event's form, and the form's
+          # fields become the instance's data as when it is started through the API
           service_adds={"company": "ACME", "lead_ref": "L-1"}),
     # end events
     probe("end_terminate", ["start", "split", "decide", "stop"], steps=[Complete("decide")]),
@@ -229,7 +239,8 @@ PROBE_CASES = [
     probe("mi_camunda_collection", ["start", "check_item", "check_item", "check_item", "end"], dialect="camunda",
           start={"items": ["a", "b"]},
           steps=[Complete("check_item", {"note": "1"}), Complete("check_item", {"note": "2"})],
-          xfail="camunda:collection multi-instance is not read (no instances are made)"),
+          xfail="camunda:collection multi-instance is refused at deploy ('must specify a cardinality or a loop "
+                "input data reference'); stock CamundaParser runs it")),
     # BPMN's loopCondition: loop *while* it holds (Camunda users often read it as "until")
     probe("standard_loop", ["start", "step", "step", "step", "step", "end"], start={"count": 0}, data={"count": 3}),
     # lanes, data
