@@ -240,7 +240,7 @@ PROBE_CASES = [
           start={"items": ["a", "b"]},
           steps=[Complete("check_item", {"note": "1"}), Complete("check_item", {"note": "2"})],
           xfail="camunda:collection multi-instance is refused at deploy ('must specify a cardinality or a loop "
-                "input data reference'); stock CamundaParser runs it")),
+                "input data reference'); stock CamundaParser runs it"),
     # BPMN's loopCondition: loop *while* it holds (Camunda users often read it as "until")
     probe("standard_loop", ["start", "step", "step", "step", "step", "end"], start={"count": 0}, data={"count": 3}),
     # lanes, data
