@@ -239,8 +239,9 @@ PROBE_CASES = [
     probe("mi_camunda_collection", ["start", "check_item", "check_item", "check_item", "end"], dialect="camunda",
           start={"items": ["a", "b"]},
           steps=[Complete("check_item", {"note": "1"}), Complete("check_item", {"note": "2"})],
-          xfail="camunda:collection multi-instance is refused at deploy ('must specify a cardinality or a loop "
-                "input data reference'); stock CamundaParser runs it"),
+          # deliberate (Camunda's reading): each instance's form answers reach the process data, the last one
+          # wins; stock CamundaParser keeps them inside the instance
+          service_adds={"note": "2"}),
     # BPMN's loopCondition: loop *while* it holds (Camunda users often read it as "until")
     probe("standard_loop", ["start", "step", "step", "step", "step", "end"], start={"count": 0}, data={"count": 3}),
     # lanes, data
