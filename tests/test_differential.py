@@ -14,7 +14,8 @@ it occurs, and the case asserts exactly that difference so a change in either en
 - ``Stock`` on a probe: bare SpiffWorkflow 3.2 is wrong there and the service fixes it (signal end
   events, conditional events, interrupting and error/escalation event sub-processes), or the
   service reads the diagram otherwise (unquoted ISO-8601 timers are literals);
-- ``service_adds`` on a probe: data only the service keeps (a message start event's start form);
+- ``service_adds`` on a probe: data only the service keeps (a message start event's start form,
+  the answers of a ``camunda:collection`` multi-instance task);
 - corpus files the service refuses at deploy (``REFUSED`` in tests/test_corpus.py: Python the safe
   expression language does not run, unregistered handlers, missing forms, not runnable as drawn);
 - ``CORPUS_STOCK_WRONG``, ``CORPUS_BOTH_FAIL`` below.
