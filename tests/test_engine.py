@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from handlers import REGISTRY
+from orderflow import forms
 from orderflow.engine import Services, compile_bundle, evaluate
 from orderflow.engine.expressions import ExpressionError, run_script
 from orderflow.engine.runtime import Runtime
@@ -50,7 +51,9 @@ def run_order(pdef, reload: bool) -> tuple[list[str], dict]:
             return path, snap.data
         ready = snap.ready[0]
         schema = load_form(pdef.elements[ready.element_id].form_key)
-        rt.complete(wf, ready.task_uuid, fill(schema, {k: v for k, v in ready.data.items() if k not in {"decision", "comment"}}))
+        known = {k: v for k, v in ready.data.items() if k not in {"decision", "comment"}}
+        # what the form proposes (the amount still due, today's date) as the service would show it
+        rt.complete(wf, ready.task_uuid, fill(schema, {**known, **forms.prefill(schema, ready.data)}))
         path.append(ready.element_id)
     raise AssertionError("did not finish")
 

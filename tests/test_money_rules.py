@@ -264,3 +264,53 @@ def test_the_order_page_lists_each_payment_and_the_sales_list_signs_the_sums(app
     api.drive_to(order["id"], "sign_release")
     page = client.get(f"/orders/{order['id']}/sales-list").get_data(as_text=True)
     assert "5,200.00" in page  # the deposit received: the sum of both payments
+
+
+def test_amounts_add_up_in_cents_not_in_floating_point(api: Api):
+    # 0.7 + 0.1 < 0.8 in floating point: a payment of the exact rest must confirm
+    order = api.start_order(lines=[{"product": "TV-32", "spec": "x", "quantity": 1, "unit_price": 2.67}])
+    task = api.drive_to(order["id"], "confirm_deposit")   # 30 % of 2.67 = 0.80
+    assert data(api, order)["deposit_expected"] == 0.8
+    assert finance(api, task, "shortfall", deposit_amount=0.7).status_code == 200
+    api.complete("sales1", api.task(order["id"], "chase_deposit")["id"])
+    task = api.task(order["id"], "confirm_deposit")
+    assert api.get("finance1", f"/api/v1/tasks/{task['id']}").json["values"]["deposit_amount"] == 0.1
+    assert finance(api, task, "confirm", deposit_amount=0.1).status_code == 200
+    assert open_elements(api, order) == ["release_order"]
+
+
+def test_a_change_reaches_the_customer_only_after_it_passed_and_production_resumes_on_their_yes(api: Api):
+    order = api.start_order()
+    task = api.drive_to(order["id"], "produce")
+    assert api.complete("production1", task["id"], "change_request",
+                        change_description="Boot logo v2").status_code == 200
+    test = api.task(order["id"], "test_change")
+    assert api.complete("engineering1", test["id"], "fail", change_test_result="Logo too large").status_code == 200
+    assert open_elements(api, order) == ["test_change"]  # a failed test goes back to engineering
+    test = api.task(order["id"], "test_change")
+    assert api.complete("engineering1", test["id"], "pass", change_test_result="OK").status_code == 200
+    confirm = api.task(order["id"], "confirm_change")
+    no = api.complete("sales1", confirm["id"], "reject", change_customer_reply="")
+    assert no.status_code == 422 and "change_customer_reply" in no.json["error"]["fields"]
+    assert api.complete("sales1", confirm["id"], "reject", change_customer_reply="Colour is off").status_code == 200
+    assert open_elements(api, order) == ["test_change"]  # not accepted: no production on it
+    api.complete("engineering1", api.task(order["id"], "test_change")["id"], "pass", change_test_result="OK")
+    api.complete("sales1", api.task(order["id"], "confirm_change")["id"], "confirm")
+    assert open_elements(api, order) == ["produce"]
+
+
+def test_schedule_goods_in_and_shipping_hold_on_their_dates_and_quantities(api: Api):
+    order = api.start_order()
+    task = api.drive_to(order["id"], "schedule_production")
+    today = date.today()
+    late = api.complete("pmc1", task["id"], planned_start=(today + timedelta(days=9)).isoformat(),
+                        planned_ship_date=(today + timedelta(days=2)).isoformat())
+    assert late.status_code == 422 and "planned_ship_date" in late.json["error"]["fields"]
+    task = api.drive_to(order["id"], "goods_in")
+    detail = api.get("warehouse1", f"/api/v1/tasks/{task['id']}").json
+    assert detail["values"]["quantity_in"] == 200  # suggested: what the order has
+    too_many = api.complete("warehouse1", task["id"], quantity_in=201)
+    assert too_many.status_code == 422 and "quantity_in" in too_many.json["error"]["fields"]
+    task = api.drive_to(order["id"], "ship_order")
+    ahead = api.complete("logistics1", task["id"], shipped_date=(today + timedelta(days=1)).isoformat())
+    assert ahead.status_code == 422 and "shipped_date" in ahead.json["error"]["fields"]

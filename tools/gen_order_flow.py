@@ -157,8 +157,11 @@ user("produce", "Production 生产跟踪", "production", 36.5, sla="P14D",
          "confirmation.")
 gateway("gw_produce", "Production status? 生产状态?", "production", 37.5)
 user("test_change", "Test change 变更测试", "engineering", 38.5, sla="P2D")
+gateway("gw_change_test", "Change test passed? 测试通过?", "engineering", 39.5)
+# the customer sees only a change that passed engineering's test; production resumes only on their yes
 user("confirm_change", "Customer confirms change 客户确认变更", "sales", 39.5, sla="P2D",
      customer="true")
+gateway("gw_change_confirmed", "Customer accepts? 客户接受?", "sales", 40.5)
 # 15 Inspection 品质检验
 user("qc_inspection", "QC inspection 品质检验", "quality", 39.5, sla="PT1H")
 gateway("gw_qc", "QC passed? 检验合格?", "quality", 40.5)
@@ -289,8 +292,12 @@ F = [
     ("gw_produce", "test_change", "Change request 客户变更", 'decision == "change_request"',
      {"out": "right"}),
     ("gw_produce", "produce", "Progress 进度更新", "default", {"out": "top", "in": "top"}),
-    ("test_change", "confirm_change", None, None),
-    ("confirm_change", "produce", None, None),
+    ("test_change", "gw_change_test", None, None),
+    ("gw_change_test", "confirm_change", "Passed 测试通过", 'decision == "pass"'),
+    ("gw_change_test", "test_change", "Failed: fix and test again 未通过", "default", {"out": "top", "in": "top"}),
+    ("confirm_change", "gw_change_confirmed", None, None),
+    ("gw_change_confirmed", "produce", "Confirmed 客户确认", 'decision == "confirm"'),
+    ("gw_change_confirmed", "test_change", "Not accepted 客户不接受", "default"),
     ("qc_inspection", "gw_qc", None, None),
     ("gw_qc", "goods_in", "Pass 合格", 'decision == "pass"'),
     ("gw_qc", "rework", "Fail 不合格", "default"),
