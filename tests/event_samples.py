@@ -190,3 +190,39 @@ CAMUNDA_COLLECTION = _defs('''
   <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="each"/>
   <bpmn:sequenceFlow id="f2" sourceRef="each" targetRef="end"/>
 </bpmn:process>''').replace('id="defs"', 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs"')
+
+
+def conditional_subprocess(interrupting: bool = True) -> str:
+    """start -> user task 'approve' (decide form) -> end; an event sub-process starts when approved == True."""
+    start = ('<bpmn:conditionalEventDefinition><bpmn:condition xsi:type="bpmn:tFormalExpression">approved == True'
+             '</bpmn:condition></bpmn:conditionalEventDefinition>')
+    return _defs(f'''
+<bpmn:process id="cond_sub" isExecutable="true">
+  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+  {_user("approve", "f1", "f2", "decide.json")}
+  {_user("ship", "f2", "f3")}
+  <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+  {_flow("f1", "start", "approve")}{_flow("f2", "approve", "ship")}{_flow("f3", "ship", "end")}
+  {_event_sub("on_approved", start, "noticed = True", interrupting)}
+</bpmn:process>''')
+
+
+# start -> user task 'approve' with an interrupting conditional boundary event 'approved == True'
+CONDITIONAL_BOUNDARY = _defs(f'''
+<bpmn:process id="cond_boundary" isExecutable="true">
+  <bpmn:startEvent id="start"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:parallelGateway id="split"><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f1</bpmn:outgoing>
+    <bpmn:outgoing>a1</bpmn:outgoing></bpmn:parallelGateway>
+  {_user("wait_here", "f1", "f2")}
+  <bpmn:boundaryEvent id="approved_meanwhile" attachedToRef="wait_here"><bpmn:outgoing>b1</bpmn:outgoing>
+    <bpmn:conditionalEventDefinition><bpmn:condition xsi:type="bpmn:tFormalExpression">approved == True</bpmn:condition>
+    </bpmn:conditionalEventDefinition></bpmn:boundaryEvent>
+  {_script("skip", "skipped = True", "b1", "b2")}
+  <bpmn:endEvent id="end_b"><bpmn:incoming>b2</bpmn:incoming></bpmn:endEvent>
+  <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  {_user("approve", "a1", "a2", "decide.json")}
+  <bpmn:endEvent id="end_a"><bpmn:incoming>a2</bpmn:incoming></bpmn:endEvent>
+  {_flow("f0", "start", "split")}{_flow("f1", "split", "wait_here")}{_flow("f2", "wait_here", "end")}
+  {_flow("b1", "approved_meanwhile", "skip")}{_flow("b2", "skip", "end_b")}
+  {_flow("a1", "split", "approve")}{_flow("a2", "approve", "end_a")}
+</bpmn:process>''')

@@ -52,7 +52,6 @@ REFUSED = {
     "spiff/tests/bpmn/timer-cycle-start.bpmn": "A script line must read",
     "spiff/tests/bpmn/timer-date-start.bpmn": "'.isoformat()' is not allowed",
     "spiff/tests/bpmn/transaction.bpmn": "A script line must read",
-    "spiff/tests/camunda/DMNMultiInstance.bpmn": "A multiinstance task must specify a cardinality",
     "spiff/tests/camunda/random_fact.bpmn": "A script line must read",
     "spiff/tests/camunda/external_message.bpmn": "Scripts in 'reset' cannot run here",
     "spiff/example-cli/tutorial/top_level_service_task.bpmn": "Unknown handler 'lookup_shipping_cost'",

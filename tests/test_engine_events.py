@@ -259,3 +259,59 @@ def test_stock_sequential_multi_instance_stops_after_its_first_item():
     else:
         raise AssertionError("stock SpiffWorkflow ran the second item")
     assert run(OrderflowParser) is True
+
+
+def test_conditional_event_subprocess_starts_when_the_data_makes_it_true(api):
+    deploy(api, ev.conditional_subprocess(interrupting=False), ev.FORMS)
+    instance_id = start(api, "cond_sub")
+    assert [w["starts"] for w in detail(api, instance_id)["waits"]] == ["on_approved"]
+    after = complete(api, instance_id, "approve", {"approved": True})
+    assert after["data"]["noticed"] is True and [t["element_id"] for t in after["open_tasks"]] == ["ship"]
+    assert complete(api, instance_id, "ship", {})["status"] == "completed"
+
+
+def test_interrupting_conditional_event_subprocess_ends_the_order(api):
+    deploy(api, ev.conditional_subprocess(interrupting=True), ev.FORMS)
+    instance_id = start(api, "cond_sub")
+    after = complete(api, instance_id, "approve", {"approved": True})
+    assert after["status"] == "completed" and after["open_tasks"] == []
+
+
+def test_conditional_boundary_event_interrupts_its_task_when_the_data_makes_it_true(api):
+    deploy(api, ev.CONDITIONAL_BOUNDARY, ev.FORMS)
+    instance_id = start(api, "cond_boundary")
+    after = complete(api, instance_id, "approve", {"approved": True})
+    assert after["data"]["skipped"] is True and after["status"] == "completed", after
+
+
+# -- deploy-time refusals (engine/lint_events.py) -----------------------------
+
+def _refused(api, xml: str) -> dict:
+    resp = api.client.post("/api/v1/processes", data=xml.encode(),
+                           headers={**api.auth("owner1"), "Content-Type": "application/xml"})
+    assert resp.status_code == 422, resp.json
+    return resp.json["error"]["problems"][0]
+
+
+def test_event_constructs_that_would_run_wrongly_are_refused_at_deploy(api):
+    cond = ('<bpmn:conditionalEventDefinition><bpmn:condition xsi:type="bpmn:tFormalExpression">x == 1'
+            '</bpmn:condition></bpmn:conditionalEventDefinition>')
+    conditional_start = ev.MESSAGE_START_FORM.replace('<bpmn:messageEventDefinition messageRef="lead_msg"/>', cond)
+    problem = _refused(api, conditional_start)
+    assert problem["element_id"] == "start" and "cannot start on a condition" in problem["message"] and problem["line"]
+    signal_start = ev.MESSAGE_START_FORM.replace('<bpmn:messageEventDefinition messageRef="lead_msg"/>',
+                                                 '<bpmn:signalEventDefinition/>')
+    assert "cannot start on a signal" in _refused(api, signal_start)["message"]
+    gateway_condition = ev.EVENT_GATEWAY.replace(
+        '<bpmn:intermediateCatchEvent id="got_stop"><bpmn:incoming>g1</bpmn:incoming><bpmn:outgoing>g2</bpmn:outgoing>\n'
+        '    <bpmn:signalEventDefinition signalRef="stop_sig"/>',
+        '<bpmn:intermediateCatchEvent id="got_stop"><bpmn:incoming>g1</bpmn:incoming><bpmn:outgoing>g2</bpmn:outgoing>\n'
+        f'    {cond}')
+    problem = _refused(api, gateway_condition)
+    assert problem["element_id"] == "which" and "condition" in problem["message"]
+    two_timers = ev.EVENT_GATEWAY.replace(
+        '    <bpmn:signalEventDefinition signalRef="stop_sig"/></bpmn:intermediateCatchEvent>\n  <bpmn:scriptTask',
+        '    <bpmn:timerEventDefinition><bpmn:timeDuration>PT2H</bpmn:timeDuration></bpmn:timerEventDefinition>'
+        '</bpmn:intermediateCatchEvent>\n  <bpmn:scriptTask')
+    assert two_timers != ev.EVENT_GATEWAY
+    assert "one timer" in _refused(api, two_timers)["message"]

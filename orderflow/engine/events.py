@@ -106,14 +106,7 @@ def close_event_subprocesses(workflow, bound: Callable[[Any], None]) -> None:
 
 
 def _condition_has_fired(definition, my_task) -> bool:
-    workflow = my_task.workflow
-    context = {**my_task.data, **order_data(workflow.top_workflow), **workflow.data_objects}
-    try:
-        fired = bool(workflow.script_engine.environment.evaluate(definition.expression, context))
-    except ExpressionError as exc:
-        if "not in the order data yet" not in exc.message:
-            raise
-        fired = False
+    fired = _holds(my_task.workflow, definition.expression, my_task.data)
     my_task._set_internal_data(has_fired=fired)
     return fired
 
@@ -143,13 +136,40 @@ def adopt(spec) -> None:
                 item.has_fired = MethodType(_condition_has_fired, item)
 
 
+def _start_conditional_subprocesses(workflow) -> bool:
+    """Start the event sub-processes whose conditional start the data now makes true (3.2 only starts
+    event sub-processes on thrown events, and conditions are never thrown). Each starts once per order."""
+    if workflow.is_completed():
+        return False
+    started = {sp.spec.name for sp in workflow.subprocesses.values()}
+    fired = False
+    for start, name in event_subprocess_starts(workflow):
+        definition = start.event_definition
+        if isinstance(definition, ConditionalEventDefinition) and name not in started and \
+                _holds(workflow, definition.expression, {}):
+            workflow.spec.start.trigger_wf(workflow.task_tree, name)
+            started.add(name)
+            fired = True
+    return fired
+
+
+def _holds(workflow, expression: str, data: dict[str, Any]) -> bool:
+    context = {**data, **order_data(workflow.top_workflow), **workflow.data_objects}
+    try:
+        return bool(workflow.script_engine.environment.evaluate(expression, context))
+    except ExpressionError as exc:
+        if "not in the order data yet" not in exc.message:
+            raise
+        return False
+
+
 def fire_conditions(workflow, bound: Callable[[Any], None]) -> int:
     """Let every waiting conditional event whose condition the data now makes true fire; the steps run."""
     steps = 0
     for _ in range(MAX_CONDITION_ROUNDS):
         waiting = [t for t in list(workflow.event_manager.tasks.values())
                    if isinstance(_definition(t), ConditionalEventDefinition) and t.state == TaskState.WAITING]
-        fired = False
+        fired = _start_conditional_subprocesses(workflow)
         for task in waiting:
             task.task_spec._update(task)
             fired = fired or task.state != TaskState.WAITING

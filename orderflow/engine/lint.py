@@ -11,6 +11,7 @@ import jsonschema
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from . import lint_events
 from .durations import retry_delays
 from .expressions import ISO_LITERAL, ExpressionError, check_expression, evaluate, parse_script
 from .form_checks import form_rule_problems
@@ -144,6 +145,7 @@ def _check_user_task(info: ElementInfo, find_form: Callable[[str], dict | None],
 def lint_process(process: etree._Element, elements: Mapping[str, ElementInfo], handlers: Mapping[str, Any],
                  find_form: Callable[[str], dict | None], file: str | None) -> list[Problem]:
     problems = _check_expressions(process, file) + _check_gateways(process, file)
+    problems += lint_events.check(process, file)  # event constructs that would run wrongly (engine/lint_events.py)
     for info in elements.values():
         if info.kind in {"userTask", "startEvent"}:
             problems.extend(_check_user_task(info, find_form, file))

@@ -61,8 +61,8 @@ def correlation_values(workflow, definition, data: dict[str, Any]) -> dict[str, 
 
 
 def _name(definition: Any) -> str | None:
-    if isinstance(definition, ConditionalEventDefinition):
-        return definition.expression
+    if isinstance(definition, (ConditionalEventDefinition, TimerEventDefinition)):
+        return definition.expression  # the condition; the timer's date, duration or cycle as written
     if isinstance(definition, (ErrorEventDefinition, EscalationEventDefinition)):
         return definition.code or definition.name
     return getattr(definition, "name", None)
