@@ -315,3 +315,15 @@ def test_event_constructs_that_would_run_wrongly_are_refused_at_deploy(api):
         '</bpmn:intermediateCatchEvent>\n  <bpmn:scriptTask')
     assert two_timers != ev.EVENT_GATEWAY
     assert "one timer" in _refused(api, two_timers)["message"]
+
+
+def test_bad_start_data_for_a_timer_or_a_collection_is_a_4xx_naming_the_element(api):
+    from tests import bpmn_samples
+    deploy(api, bpmn_samples.timer_process("wait_for"))
+    for value in ("banana", 5, None):
+        resp = api.post("admin", "/api/v1/processes/timed/instances", {"data": {"wait_for": value}})
+        assert resp.status_code == 409, resp.json
+        assert resp.json["error"]["element_id"] == "wait" and "wait_for" in resp.json["error"]["message"]
+    deploy(api, ev.CAMUNDA_COLLECTION)
+    resp = api.post("admin", "/api/v1/processes/collecting/instances", {"data": {"items": 5}})
+    assert resp.status_code == 409 and resp.json["error"]["element_id"] == "each", resp.json

@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from ..errors import InvalidInput, StepFailed, TaskNotReady
+from ..errors import InvalidInput, OrderflowError, StepFailed, TaskNotReady
 from ..i18n import Msg, Texts
 from . import store
 from .clock import engine_clock
@@ -83,8 +83,11 @@ class Runtime:
         waiting = {t: (element_id, copy.deepcopy(t.internal_data.get("event_value")))
                    for t, definition, element_id in waiting_definitions(workflow)
                    if isinstance(definition, TimerEventDefinition) and t.state == TaskState.WAITING}
-        with engine_clock(self.clock):
-            workflow.refresh_timers()
+        try:
+            with engine_clock(self.clock):
+                workflow.refresh_timers()
+        except (SpiffWorkflowException, ExpressionError, ValueError, TypeError, KeyError) as exc:
+            raise _step_failed(exc, _culprit(exc)) from exc
         # a cycle stays WAITING and counts down; the others leave WAITING or are marked fired
         fired = [element_id for t, (element_id, before) in waiting.items()
                  if t.state != TaskState.WAITING or t.internal_data.get("event_fired")
@@ -130,8 +133,8 @@ class Runtime:
         try:
             with engine_clock(self.clock):
                 workflow.send_event(event)
-        except (SpiffWorkflowException, ExpressionError) as exc:
-            raise _step_failed(exc, None) from exc
+        except (SpiffWorkflowException, ExpressionError, ValueError, TypeError, KeyError) as exc:
+            raise _step_failed(exc, _culprit(exc)) from exc
         self._run(workflow)
         return element_id
 
@@ -183,6 +186,10 @@ class Runtime:
             raise _handler_failed(exc) from exc
         except (SpiffWorkflowException, ExpressionError) as exc:
             raise _step_failed(exc, current) from exc
+        except OrderflowError:
+            raise
+        except Exception as exc:  # SpiffWorkflow's own errors on bad data (a timer of 'banana'): the step's fault
+            raise _step_failed(exc, _culprit(exc) or current) from exc
         return count
 
     @staticmethod
@@ -223,6 +230,17 @@ def _runaway(nested: bool, count: int, max_steps: int, element: str | None) -> R
         "the order.", steps=min(count, max_steps), element=element), element_id=element)
 
 
+def _culprit(exc: BaseException):
+    """The innermost SpiffWorkflow task the failing code was working on (its methods call it my_task)."""
+    found, tb = None, exc.__traceback__
+    while tb is not None:
+        candidate = tb.tb_frame.f_locals.get("my_task")
+        if getattr(candidate, "task_spec", None) is not None:
+            found = candidate
+        tb = tb.tb_next
+    return found
+
+
 def _step_failed(exc: Exception, task) -> StepFailed:
     spiff_task = getattr(exc, "task", None) or task
     element_id = None
@@ -230,6 +248,10 @@ def _step_failed(exc: Exception, task) -> StepFailed:
         element_id = spiff_task.task_spec.bpmn_id or spiff_task.task_spec.name
     cause = getattr(exc, "exception", None) or exc
     detail = cause.message if isinstance(cause, ExpressionError) else str(cause)
+    detail = detail.strip().rstrip(".").strip() or type(cause).__name__
+    definition = getattr(getattr(spiff_task, "task_spec", None), "event_definition", None)
+    if isinstance(definition, TimerEventDefinition) and not isinstance(cause, (ExpressionError, SpiffWorkflowException)):
+        detail = f"the timer's value ({definition.expression}) is not an ISO-8601 date, duration or cycle such as PT2H"
     if isinstance(cause, HandlerFailed):
         return _handler_failed(cause)
     if element_id:
