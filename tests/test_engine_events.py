@@ -327,3 +327,15 @@ def test_bad_start_data_for_a_timer_or_a_collection_is_a_4xx_naming_the_element(
     deploy(api, ev.CAMUNDA_COLLECTION)
     resp = api.post("admin", "/api/v1/processes/collecting/instances", {"data": {"items": 5}})
     assert resp.status_code == 409 and resp.json["error"]["element_id"] == "each", resp.json
+
+
+def test_the_order_page_lists_what_the_order_waits_for(app, api, client):
+    from tests.helpers import login
+    deploy(api, ev.EVENT_GATEWAY)
+    instance_id = start(api, "gatewayed", {"order_ref": "A-17"})
+    due = next(w["due_at"] for w in detail(api, instance_id)["waits"] if w["kind"] == "timer")
+    login(client, "manager1")
+    page = client.get(f"/orders/{instance_id}").get_data(as_text=True)
+    assert 'id="wait-got_approval"' in page and "order_ref = <code>A-17</code>" in page
+    assert f'<time datetime="{due}"' in page and "PT1H" in page
+    assert 'id="wait-got_stop"' in page and "<code>stop</code>" in page
