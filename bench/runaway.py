@@ -8,7 +8,7 @@ call_activity_level_3.bpmn) and a script loop (tests/bpmn_samples.LOOP_FOREVER).
   old       the bound the service used before (500 open sub-processes, 900 tasks deep, 5000 steps)
 
 CPU seconds (time.process_time), best of --repeat runs, and the ratio service/bare (goal: near 1;
-the point is that a runaway costs well under a second, see README "Limits").
+the point is that a runaway costs well under a second, see README "Speed").
 Usage: python bench/runaway.py [--repeat N]
 """
 from __future__ import annotations
