@@ -339,3 +339,58 @@ def test_the_order_page_lists_what_the_order_waits_for(app, api, client):
     assert 'id="wait-got_approval"' in page and "order_ref = <code>A-17</code>" in page
     assert f'<time datetime="{due}"' in page and "PT1H" in page
     assert 'id="wait-got_stop"' in page and "<code>stop</code>" in page
+
+
+def test_a_receive_task_after_an_event_based_gateway_takes_the_message(api):
+    xml = ev.EVENT_GATEWAY.replace(
+        '<bpmn:intermediateCatchEvent id="got_approval"><bpmn:incoming>m1</bpmn:incoming><bpmn:outgoing>m2</bpmn:outgoing>\n'
+        '    <bpmn:messageEventDefinition messageRef="approval_msg"/></bpmn:intermediateCatchEvent>',
+        '<bpmn:receiveTask id="got_approval" messageRef="approval_msg"><bpmn:incoming>m1</bpmn:incoming>'
+        '<bpmn:outgoing>m2</bpmn:outgoing></bpmn:receiveTask>')
+    assert xml != ev.EVENT_GATEWAY
+    deploy(api, xml)
+    instance_id = start(api, "gatewayed", {"order_ref": "A"})
+    resp = message(api, "approval", {"order_ref": "A"})
+    assert resp.status_code == 200 and resp.json["element_id"] == "got_approval", resp.json
+    assert detail(api, instance_id)["data"]["path"] == "message"
+
+
+def test_a_signal_thrown_in_the_order_starts_its_interrupting_signal_event_subprocess(api):
+    xml = ev.event_subprocesses(timer=False).replace(
+        '<bpmn:messageEventDefinition messageRef="cancel_msg"/>', '<bpmn:signalEventDefinition signalRef="halt"/>'
+    ).replace('<bpmn:process id="watched"', '<bpmn:signal id="halt" name="halt"/>\n<bpmn:process id="watched"').replace(
+        '<bpmn:userTask id="work" name="work"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>'
+        '</bpmn:userTask>\n  <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>',
+        '<bpmn:userTask id="work" name="work"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>'
+        '</bpmn:userTask>\n  <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming>'
+        '<bpmn:signalEventDefinition signalRef="halt"/></bpmn:endEvent>')
+    assert xml.count("halt") == 4, xml
+    deploy(api, xml)
+    instance_id = start(api, "watched")
+    after = complete(api, instance_id, "work", {})
+    assert after["status"] == "completed" and after["data"]["cancelled"] is True
+
+
+def test_start_events_that_could_never_fire_are_refused(api):
+    error_start = ev.MESSAGE_START_FORM.replace('<bpmn:messageEventDefinition messageRef="lead_msg"/>',
+                                                '<bpmn:errorEventDefinition/>')
+    assert "belong to event sub-processes" in _refused(api, error_start)["message"]
+    nested = ev.ERROR_SUBPROCESSES.replace(
+        '    <bpmn:endEvent id="i_end"><bpmn:incoming>i_ok</bpmn:incoming></bpmn:endEvent>',
+        '    <bpmn:endEvent id="i_end"><bpmn:incoming>i_ok</bpmn:incoming></bpmn:endEvent>'
+        + ev._event_sub("inner_esp", '<bpmn:errorEventDefinition errorRef="broken_err"/>', "x = 1"))
+    assert nested != ev.ERROR_SUBPROCESSES
+    problem = _refused(api, nested)
+    assert problem["element_id"] == "inner_esp_start" and "inside a sub-process" in problem["message"]
+
+
+def test_stock_parser_turns_signal_end_events_into_none_ends():
+    xml = ev.event_subprocesses(timer=False).replace(
+        '<bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>',
+        '<bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming><bpmn:signalEventDefinition signalRef="halt"/>'
+        '</bpmn:endEvent>').replace('<bpmn:process id="watched"', '<bpmn:signal id="halt" name="halt"/>\n<bpmn:process id="watched"')
+    stock, ours = SpiffBpmnParser(), OrderflowParser()
+    stock.add_bpmn_xml(etree.fromstring(xml.encode()), filename="s.bpmn")
+    ours.add_bpmn_xml(etree.fromstring(xml.encode()), filename="s.bpmn")
+    assert isinstance(stock.get_spec("watched").task_specs["end"].event_definition, NoneEventDefinition)
+    assert ours.get_spec("watched").task_specs["end"].event_definition.name == "halt"

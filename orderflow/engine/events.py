@@ -4,6 +4,8 @@ behaviour in tests/test_engine_events.py.
 - Error and escalation start events of event sub-processes: the 3.2 start-event parser reads only
   message, signal, timer and conditional definitions, so these become *none* start events and their
   sub-process runs as soon as the instance starts. ``StartEventParser`` reads them too.
+- Signal end events: the 3.2 end-event parser reads no signal definition, so a signal end event
+  ends quietly and throws nothing. ``EndEventParser`` reads it.
 - Interrupting event sub-processes: 3.2 ignores ``isInterrupting`` and runs every event sub-process
   beside the process. An interrupting start event's completion cancels the rest of the process.
 - Triggered event sub-processes: 3.2's ``trigger_wf`` connects the sub-process to the process's
@@ -23,13 +25,13 @@ from types import MethodType
 from typing import Any, Callable, Iterator
 
 from SpiffWorkflow.bpmn.parser.event_parsers import (
-    CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH, MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH,
-    TIMER_EVENT_XPATH)
+    CANCEL_EVENT_XPATH, CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH, MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH, TERMINATION_EVENT_XPATH, TIMER_EVENT_XPATH)
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
-from SpiffWorkflow.spiff.parser.event_parsers import SpiffStartEventParser
+from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffStartEventParser
 from SpiffWorkflow.util.task import TaskState
 
 from .expressions import ExpressionError
@@ -57,6 +59,15 @@ class StartEventParser(SpiffStartEventParser):
             # patched on the instance, not by subclassing: the stock serializers must still know the class
             task._on_complete_hook = MethodType(_interrupting_start_completed, task)
         self.spec.start.connect(task)
+        return task
+
+
+class EndEventParser(SpiffEndEventParser):
+    def create_task(self):
+        definition = self.get_event_definition([MESSAGE_EVENT_XPATH, CANCEL_EVENT_XPATH, ERROR_EVENT_XPATH,
+                                                ESCALATION_EVENT_XPATH, TERMINATION_EVENT_XPATH, SIGNAL_EVENT_XPATH])
+        task = self._create_task(definition)
+        task.connect(self.spec.end)
         return task
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
-from SpiffWorkflow.bpmn.specs.defaults import StartEvent
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, StartEvent
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from . import events, multi_instance
@@ -29,7 +29,8 @@ class DeferrableServiceTask(ServiceTask):
 class OrderflowParser(SpiffBpmnParser):
     OVERRIDE_PARSER_CLASSES = {**SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
                                full_tag("serviceTask"): (ServiceTaskParser, DeferrableServiceTask),
-                               full_tag("startEvent"): (events.StartEventParser, StartEvent)}
+                               full_tag("startEvent"): (events.StartEventParser, StartEvent),
+                               full_tag("endEvent"): (events.EndEventParser, EndEvent)}
 
     def get_spec(self, process_id, *args, **kwargs):
         spec = super().get_spec(process_id, *args, **kwargs)
