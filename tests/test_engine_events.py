@@ -111,6 +111,9 @@ def test_error_and_escalation_event_subprocesses_start_only_on_their_event(api):
     quiet = start(api, "erring")
     assert detail(api, quiet)["data"] == {} and detail(api, quiet)["status"] == "running"
     assert complete(api, quiet, "work", {"outcome": "ok"})["status"] == "completed"
+    escalated = start(api, "erring")
+    after = complete(api, escalated, "work", {"outcome": "escalate"})
+    assert after["status"] == "completed" and after["data"]["escalated"] is True and "handled" not in after["data"]
     failed = start(api, "erring")
     after = complete(api, failed, "work", {"outcome": "fail"})
     assert after["status"] == "completed" and after["data"]["handled"] is True

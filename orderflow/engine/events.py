@@ -47,6 +47,11 @@ def order_data(workflow) -> dict[str, Any]:
     for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
         for key, value in task.data.items():
             data.setdefault(key, value)
+    root = workflow.task_tree
+    for child in root.children if root is not None else []:
+        if child.id in workflow.subprocesses and child.state == TaskState.COMPLETED:
+            for key, value in child.data.items():  # what a finished event sub-process set
+                data.setdefault(key, value)
     return data
 
 
