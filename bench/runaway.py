@@ -1,7 +1,8 @@
 """Runaway diagrams: how much CPU the service spends before its bounds stop them.
 
-Two diagrams that never wait: a call activity that calls its own process (tests/corpus,
-call_activity_level_3.bpmn) and a script loop (tests/bpmn_samples.LOOP_FOREVER). Each runs:
+Three diagrams that never wait: a call activity that calls its own process (tests/corpus,
+call_activity_level_3.bpmn), a script loop (tests/bpmn_samples.LOOP_FOREVER) and a sequential
+multi-instance of 20,000 items. Each runs:
 
   service   the service's Runtime: stopped by its nesting / per-run growth / step bounds
   bare      SpiffWorkflow 3.2.0 alone, stopped by a callback after the same number of steps
@@ -29,10 +30,20 @@ from handlers import REGISTRY  # noqa: E402
 from orderflow.engine import Runaway, Runtime, compile_bundle  # noqa: E402
 from tests import bpmn_samples  # noqa: E402
 
+WIDE = bpmn_samples.process('''
+  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:scriptTask id="each"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    <bpmn:multiInstanceLoopCharacteristics isSequential="true"><bpmn:loopCardinality>20000</bpmn:loopCardinality>
+    </bpmn:multiInstanceLoopCharacteristics><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>
+  <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="each"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="each" targetRef="end"/>''', "wide")
+
 CASES = {
     "recursion": ("Level3", (ROOT / "tests/corpus/spiff/tests/bpmn/call_activity_nested/"
                              "call_activity_level_3.bpmn").read_text()),
     "loop": ("looping", bpmn_samples.LOOP_FOREVER),
+    "wide": ("wide", WIDE),
 }
 
 

@@ -12,12 +12,20 @@ import pytest
 
 from handlers import REGISTRY
 from orderflow.engine import Runaway, Runtime, compile_bundle
-from orderflow.engine.runtime import MAX_NESTING, MAX_RUN_GROWTH
+from orderflow.engine.runtime import MAX_NESTING, MAX_RUN_GROWTH, MAX_RUN_TASKS
 from tests import bpmn_samples as samples
 from tests.helpers import Api
 
 ROOT = Path(__file__).resolve().parent.parent
 RECURSION = ROOT / "tests/corpus/spiff/tests/bpmn/call_activity_nested/call_activity_level_3.bpmn"
+WIDE = samples.process('''
+  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:scriptTask id="each"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    <bpmn:multiInstanceLoopCharacteristics isSequential="true"><bpmn:loopCardinality>100000</bpmn:loopCardinality>
+    </bpmn:multiInstanceLoopCharacteristics><bpmn:script>x = 1</bpmn:script></bpmn:scriptTask>
+  <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="each"/>
+  <bpmn:sequenceFlow id="f2" sourceRef="each" targetRef="end"/>''', "wide")
 
 
 def _start(xml: str, key: str) -> tuple[Runaway, object]:
@@ -47,6 +55,12 @@ def test_a_loop_is_stopped_by_how_far_one_run_grows_and_again_on_retry():
     assert again.value.steps <= MAX_RUN_GROWTH + 2
 
 
+def test_a_multi_instance_of_thousands_is_stopped_by_the_tasks_one_run_may_add():
+    stopped, workflow = _start(WIDE, "wide")
+    assert stopped.element_id == "each" and stopped.steps <= MAX_RUN_TASKS + 5
+    assert len(workflow.tasks) <= MAX_RUN_TASKS + 10
+
+
 def test_the_recursing_corpus_diagram_becomes_an_incident_through_the_api(api: Api):
     resp = api.client.post("/api/v1/processes", data=RECURSION.read_bytes(),
                            headers={**api.auth("owner1"), "Content-Type": "application/xml"})
@@ -62,6 +76,6 @@ def test_the_runaway_benchmark_runs():
     done = subprocess.run([sys.executable, str(ROOT / "bench" / "runaway.py"), "--repeat", "1", "--skip-old"],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    rows = dict(re.findall(r"^(recursion|loop)\s+(\d+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+-$", done.stdout, re.M))
-    assert set(rows) == {"recursion", "loop"}, done.stdout
+    rows = dict(re.findall(r"^(recursion|loop|wide)\s+(\d+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+-$", done.stdout, re.M))
+    assert set(rows) == {"recursion", "loop", "wide"}, done.stdout
     assert 0 < int(rows["recursion"]) < int(rows["loop"]), done.stdout

@@ -33,6 +33,7 @@ MAX_SUBPROCESSES = 500  # open subprocesses and call activities in one instance
 MAX_NESTING = 25         # sub-processes inside sub-processes (a call activity calling itself)
 MAX_TREE_DEPTH = 900     # tasks in one branch of the task tree (SpiffWorkflow iterates 1000 deep)
 MAX_RUN_GROWTH = 250     # tasks one branch may grow by in one run: each step scans the whole tree
+MAX_RUN_TASKS = 500      # tasks one run may add to a (sub)process: a wide multi-instance costs steps x tasks
 
 
 class _Runaway(Exception):
@@ -151,11 +152,13 @@ class Runtime:
         last = None
         nested = False
         base: dict[int, int] = {}  # id(workflow) -> the depth of its first task this run
+        sizes: dict[int, int] = {}  # id(workflow) -> its number of tasks when first seen this run
 
         def bound(task) -> None:
             # every check is O(1) or O(depth): SpiffWorkflow already scans the whole task tree
-            # (and every open subprocess) per step, so a runaway costs steps x tree size; nesting
-            # and per-run growth keep both small. The absolute tree depth guards its iterator,
+            # (and every open subprocess, and every waiting task) per step, so a runaway costs
+            # steps x tree size; nesting, per-run depth growth and per-run new tasks keep both
+            # small. The absolute tree depth guards its iterator,
             # which stops looking at MAX_TREE_DEPTH + 100: a deeper loop would look *completed*.
             nonlocal count, last, nested
             count += 1
@@ -165,7 +168,9 @@ class Runtime:
             if task.workflow.depth > MAX_NESTING or len(workflow.subprocesses) > MAX_SUBPROCESSES:
                 nested = True
                 raise _Runaway()
-            if count > self.max_steps or depth > MAX_TREE_DEPTH or depth - start > MAX_RUN_GROWTH:
+            grown = len(task.workflow.tasks) - sizes.setdefault(id(task.workflow), len(task.workflow.tasks))
+            if count > self.max_steps or depth > MAX_TREE_DEPTH or depth - start > MAX_RUN_GROWTH \
+                    or grown > MAX_RUN_TASKS:
                 raise _Runaway()
 
         current = first
