@@ -16,6 +16,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
+#: Seconds any wait on another process may take (a node answering, a node exiting, a response, rows
+#: changing). Waits are on events; the bound only ends a hang, so it is far above anything a loaded
+#: machine (load average 16) needs and never decides a pass.
+PATIENCE = 600.0
 
 
 def free_port() -> int:
@@ -35,10 +39,10 @@ class Node:
                     "ORDERFLOW_INSTANCE_PATH": str(folder / "instance"), "ORDERFLOW_SWEEP_SECONDS": "0.5",
                     "ORDERFLOW_SCHEDULER": "on" if scheduler else "off"}
         self.args = [GUNICORN, "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-                     "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "--timeout", "120", "app:app"]
+                     "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "--timeout", str(int(PATIENCE)), "app:app"]
         self.process: subprocess.Popen | None = None
 
-    def start(self, wait: float = 60) -> "Node":
+    def start(self, wait: float = PATIENCE) -> "Node":
         out = open(self.log, "ab")
         self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
                                         start_new_session=True)
@@ -58,13 +62,13 @@ class Node:
         """SIGKILL the master and every worker: no shutdown code runs."""
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
+            self.process.wait(timeout=PATIENCE)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(timeout=30)
+                self.process.wait(timeout=PATIENCE)
             except subprocess.TimeoutExpired:
                 self.kill()
 
@@ -76,7 +80,7 @@ def auth(user: str, password: str = "demo") -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
-def request(method: str, url: str, body=None, user: str | None = None, timeout: float = 60) -> tuple[int, dict | None]:
+def request(method: str, url: str, body=None, user: str | None = None, timeout: float = PATIENCE) -> tuple[int, dict | None]:
     """(status, JSON body or None). Connection errors raise OSError (the server is gone)."""
     data = None if body is None else json.dumps(body).encode()
     headers = {"Accept": "application/json", **({"Content-Type": "application/json"} if data else {}),

@@ -18,6 +18,7 @@ from orderflow.accounts import STAFF_GROUPS
 from orderflow.engine import Services, compile_bundle
 from orderflow.engine.runtime import Runtime
 from tests.helpers import fill
+from tests.servers import PATIENCE
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = {
@@ -69,7 +70,7 @@ def test_process_deploys_without_problems(key):
 def test_generator_reproduces_the_committed_diagram(key, tmp_path):
     out = tmp_path / f"{key}.bpmn"
     run = subprocess.run([sys.executable, str(GENERATED[key]), str(out)], capture_output=True, text=True,
-                         cwd=ROOT, timeout=120)
+                         cwd=ROOT, timeout=PATIENCE)
     assert run.returncode == 0, run.stderr
     assert out.read_bytes() == (ROOT / "processes" / f"{key}.bpmn").read_bytes(), \
         f"processes/{key}.bpmn is not what {GENERATED[key].name} generates: run it and commit the result"
