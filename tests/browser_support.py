@@ -2,9 +2,10 @@
 
 Import these into a conftest so that pytest-playwright drives Debian's system
 Chromium (``apt-get install chromium``) instead of a Playwright-downloaded
-browser (``playwright install`` is not available in our environments)::
+browser (``playwright install`` is not available in our environments), with one
+patient bound on every wait::
 
-    from tests.browser_support import browser_type_launch_args, skip_without_chromium  # noqa: F401
+    from tests.browser_support import browser_type_launch_args, context, skip_without_chromium  # noqa: F401
 
     @skip_without_chromium
     def test_home(page, live_server): ...
@@ -18,6 +19,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 #: Path of the system Chromium used for browser tests. ``ORDERFLOW_CHROMIUM``
 #: may point elsewhere (e.g. a local build); default is Debian's package.
@@ -34,6 +36,12 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
+
+
+#: The one bound on every browser wait (launch, navigation, selectors, ``expect``), in milliseconds.
+#: Tests wait on events (a page loaded, an element shown); the bound only ends a hang, so it is far
+#: above what a loaded machine (load average 16) needs and no test sets a shorter one of its own.
+PATIENCE_MS = 180_000
 
 
 def chromium_available() -> bool:
@@ -55,4 +63,14 @@ def browser_type_launch_args(browser_type_launch_args):
         **browser_type_launch_args,
         "executable_path": CHROMIUM_PATH,
         "args": [*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS],
+        "timeout": PATIENCE_MS,
     }
+
+
+@pytest.fixture
+def context(context):
+    """pytest-playwright's context, every page of it and every ``expect`` waiting up to PATIENCE_MS."""
+    context.set_default_timeout(PATIENCE_MS)
+    context.set_default_navigation_timeout(PATIENCE_MS)
+    expect.set_options(timeout=PATIENCE_MS)
+    return context

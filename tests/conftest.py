@@ -10,7 +10,7 @@ from werkzeug.serving import make_server
 
 from orderflow import create_app
 from tests import dbs
-from tests.browser_support import browser_type_launch_args  # noqa: F401  (pytest-playwright override)
+from tests.browser_support import browser_type_launch_args, context  # noqa: F401  (pytest-playwright overrides)
 from tests.helpers import Api
 
 

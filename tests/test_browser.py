@@ -65,7 +65,7 @@ def test_new_order_in_the_browser_and_the_diagram(live_server, page):
     page.wait_for_url(f"{base}/orders/*")
     assert "SO-" in page.locator("h1").inner_text()
     diagram = page.locator(".diagram")
-    diagram.and_(page.locator("[data-loaded='true']")).wait_for(timeout=15000)
+    diagram.and_(page.locator("[data-loaded='true']")).wait_for()
     assert page.locator(".djs-element.of-current").count() >= 1
     assert page.locator(".djs-element.of-done").count() >= 1
 
@@ -77,7 +77,7 @@ def test_diagram_view_badges_lead_to_the_filtered_board(live_server, page):
         api.start_order()
     login(page, base, "manager1")
     page.goto(f"{base}/monitor?process=order_flow")
-    page.locator("#monitor-diagram[data-loaded='true']").wait_for(timeout=15000)
+    page.locator("#monitor-diagram[data-loaded='true']").wait_for()
     badge = page.locator(".of-badge[data-element='check_stock']")
     assert badge.locator(".of-badge-count").inner_text() == "2"
     badge.click()

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from lxml import etree
 
-from tests.browser_support import skip_without_chromium
+from tests.browser_support import PATIENCE_MS, skip_without_chromium
 from tests.helpers import Api
 
 pytestmark = skip_without_chromium
@@ -35,7 +35,7 @@ class LiveClient:
         request = urllib.request.Request(self.base + path, data=data, method=method, headers={
             **(headers or {}), "Accept": "application/json", "Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
+            with urllib.request.urlopen(request, timeout=PATIENCE_MS / 1000) as response:
                 status, raw = response.status, response.read()
         except urllib.error.HTTPError as error:
             status, raw = error.code, error.read()
@@ -52,7 +52,7 @@ def login(page, base: str, user: str) -> None:
 
 def open_modeler(page, base: str) -> None:
     page.goto(f"{base}/processes/order_flow/edit")
-    page.wait_for_selector(READY, timeout=20000)
+    page.wait_for_selector(READY)
 
 
 def click_element(page, element_id: str) -> None:
