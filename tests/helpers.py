@@ -6,15 +6,22 @@ so the story test proves an order can be driven by the demo users and the schema
 from __future__ import annotations
 
 import base64
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
+
+def service_today() -> date:
+    """The service's ``today()`` on its real clock: the UTC date, whatever this machine's time zone
+    (a local date runs a day ahead of it for hours each day east of Greenwich)."""
+    return datetime.now(timezone.utc).date()
+
+
 NEW_ORDER = {
     "customer": "Shenzhen Bright Electronics", "customer_tier": "standard", "channel": "email",
     "lines": [{"product": "TV-32", "spec": "32 inch, DVB-T2", "quantity": 200, "unit_price": 85.5}],
-    "promised_date": (date.today() + timedelta(days=60)).isoformat(), "payment_terms": "tt",
+    "promised_date": (service_today() + timedelta(days=60)).isoformat(), "payment_terms": "tt",
     "shipping_address": "Room 5, Harbour Road, Hong Kong", "contact_name": "Ms Li", "contact_phone": "+852 5555 0101",
 }
 
@@ -85,7 +92,7 @@ def _sample(name: str, prop: dict) -> Any:
     if kind == "object":
         return {k: _sample(k, p) for k, p in prop.get("properties", {}).items()}
     if prop.get("format") == "date":
-        return date.today().isoformat()
+        return service_today().isoformat()
     if prop.get("format") == "attachment":
         return None
     return f"{name} text"

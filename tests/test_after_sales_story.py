@@ -4,13 +4,13 @@ delay and its answers reach the customer's file and the analytics."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from orderflow import jobs
 from orderflow.models import AuditEvent, HumanTask, Instance, Mail
-from tests.helpers import Api
+from tests.helpers import Api, service_today
 
 EMAIL = "purchasing@bright.example"
 
@@ -53,7 +53,7 @@ def completed_order(api: Api, app) -> dict:
     api.drive_to(order["id"], "confirm_sample")
     answer_through_link(app, customer_link(app), decision="confirm", sample_feedback="Picture is fine")
     api.drive_to(order["id"], "confirm_receipt")
-    answer_through_link(app, customer_link(app), decision="confirm", received_date=date.today().isoformat())
+    answer_through_link(app, customer_link(app), decision="confirm", received_date=service_today().isoformat())
     finish(api, order["id"])
     detail = api.get("manager1", f"/api/v1/instances/{order['id']}").json
     assert detail["status"] == "completed" and detail["outcome"] == "completed"

@@ -5,7 +5,7 @@ import csv
 import io
 import math
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,11 @@ MEDIUM = [{"product": "TV-43", "spec": "43 inch", "quantity": 1000, "unit_price"
 LARGE = [{"product": "STB-9", "spec": "4K", "quantity": 5000, "unit_price": 40}]             # 200,000
 
 
+def _service_today(clock) -> date:
+    """Today where the board counts days (the display time zone), by the service's clock."""
+    return clock().astimezone(ZoneInfo("Asia/Shanghai")).date()
+
+
 @pytest.fixture
 def scene(app, api: Api, clock) -> dict[str, int]:
     """Orders at different steps, two of them overdue, one due soon, one waiting on a timer, one done."""
@@ -31,7 +36,7 @@ def scene(app, api: Api, clock) -> dict[str, int]:
     api.drive_to(ids["beta"], "review_order")                                                    # sales
     clock.advance(hours=6)                                   # check_stock (3 h) and review_order (2 h) overdue
     ids["gamma"] = api.start_order(customer="Gamma 100% Co_ Ltd", lines=LARGE)["id"]
-    soon = (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=3)).isoformat()
+    soon = (_service_today(clock) + timedelta(days=3)).isoformat()
     ids["delta"] = api.start_order(customer="delta displays", lines=SMALL, promised_date=soon)["id"]
     ids["epsilon"] = api.start_order(customer="Epsilon Audio", lines=SMALL)["id"]
     api.drive_to(ids["epsilon"], "approve_order_manager")
@@ -82,7 +87,7 @@ def test_the_board_lists_every_waiting_task_of_the_open_orders(scene, api: Api):
     assert board_json(api)["total"] == len(rows)
 
 
-def test_each_filter_narrows_the_board(scene, api: Api):
+def test_each_filter_narrows_the_board(scene, api: Api, clock):
     everything = items(api)
     tasks = api.get("manager1", "/api/v1/tasks?scope=all&limit=500").json["items"]
 
@@ -112,7 +117,7 @@ def test_each_filter_narrows_the_board(scene, api: Api):
     assert only(process="order_flow", version="1") == only(process="order_flow")
     assert only(process="order_flow", version="99") == set()
     assert only(at_risk="1") == {scene["delta"]}
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today = _service_today(clock)
     assert only(started_from=(today - timedelta(days=2)).isoformat()) == only()
     assert only(started_to=(today - timedelta(days=2)).isoformat()) == set()
     assert only(started_from=(today + timedelta(days=2)).isoformat()) == set()
