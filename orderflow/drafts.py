@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, processes
+from . import audit, processes, routing_check
 from .engine import DeployRejected, compile_bundle
 from .errors import Conflict, DeployFailed, InvalidInput, LostRace, NotFound
 from .i18n import Msg
@@ -36,12 +36,13 @@ def check_files(session: Session, actor: User, files: Mapping[str, bytes | str])
     """Compile and lint without deploying: {ok, problems (errors and warnings), processes}."""
     require_deployer(actor)
     platform = platform_of(session)
+    files = {**processes.decision_library(session, files), **files}  # as a deploy would see them
     try:
         defs = compile_bundle(files, platform.handlers, platform.load_form)
     except DeployRejected as exc:
         return {"ok": False, "problems": [p.as_dict() for p in exc.problems], "processes": []}
     warnings = {(w.element_id, w.message): w for d in defs for w in d.warnings}
-    return {"ok": True, "problems": [w.as_dict() for w in warnings.values()],
+    return {"ok": True, "problems": [w.as_dict() for w in warnings.values()] + routing_check.warnings_for(session, defs),
             "processes": [{"key": d.key, "name": d.name} for d in defs]}
 
 

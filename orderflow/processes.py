@@ -8,7 +8,7 @@ from typing import Mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, routing_check
 from .engine import DeployRejected, ProcessDef, compile_bundle
 from .errors import DeployFailed, NotFound
 from .i18n import Msg
@@ -38,9 +38,10 @@ def deploy(session: Session, actor: User | None, files: Mapping[str, bytes | str
     if warnings is not None:
         seen = {(w.element_id, w.message): w.as_dict() for d in defs for w in d.warnings}
         warnings.extend(seen.values())
+        warnings.extend(routing_check.warnings_for(session, defs))
     for pdef in defs:
         latest = latest_version(session, pdef.key)
-        if latest is not None and latest.sha256 == pdef.sha256 and latest.forms == pdef.forms:
+        if latest is not None and _same(latest, pdef):
             deployed.append(latest)
             continue
         number = (session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.key == pdef.key)) or 0) + 1
@@ -61,6 +62,16 @@ def deploy(session: Session, actor: User | None, files: Mapping[str, bytes | str
             instances.schedule_timer_start(session, row, pdef)
         deployed.append(row)
     return deployed
+
+
+def _same(latest: ProcessVersion, pdef: ProcessDef) -> bool:
+    """Does the latest version already run exactly this? Its files may include more than this
+    process needs (versions stored before each kept only its own files, or a bundle's DMN it
+    never calls): what counts is that every file this process runs on is there unchanged."""
+    if latest.sha256 == pdef.sha256:
+        return latest.forms == pdef.forms
+    stored = sorted(latest.sources.values())
+    return latest.forms == pdef.forms and all(text in stored for text in pdef.sources.values())
 
 
 _CALLED_DECISION = re.compile(r'calledDecisionId>\s*([^<\s]+)\s*<|decisionRef="([^"$#{}]+)"')

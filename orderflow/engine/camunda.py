@@ -187,13 +187,100 @@ def rewrite(root: etree._Element, file: str | None) -> tuple[list[Problem], dict
         if tag == "script" and el.getparent() is not None:
             fmt = (el.getparent().get("scriptFormat") or "python").lower()
             if fmt not in {"python", "text/python", "text/x-python", ""}:
-                problems.append(_problem(el, f"Scripts in '{fmt}' cannot run here; write lines of "
-                                             "'name = expression' (scriptFormat python).", file))
+                problems.append(_problem(el, script_language_problem(fmt), file))
+        io = el.find("bpmn:extensionElements/camunda:inputOutput", NS)
+        if io is not None:
+            _input_output(el, io, file, problems)
         for listener in ("executionListener", "taskListener"):
             if el.find(f"bpmn:extensionElements/camunda:{listener}", NS) is not None:
                 problems.append(_problem(el, f"camunda:{listener} is ignored: listeners run Java or scripts, "
                                              "which this service does not execute.", file, "warning"))
     return problems, forms
+
+
+# -- camunda:inputOutput -----------------------------------------------------------
+
+_PRE_SCRIPT_TAGS = {"task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTask", "businessRuleTask",
+                    "subProcess", "callActivity"}
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def _parameter_value(param: etree._Element) -> str:
+    """A Camunda parameter's value as an expression; raises Untranslatable with the reason."""
+    script = param.find("camunda:script", NS)
+    if script is not None:
+        language = script_language_problem(script.get("scriptFormat") or "script").split(":")[0].split(";")[0]
+        raise Untranslatable(f"{language} (a script as the value)")
+    for tag in ("list", "map"):
+        container = param.find(f"camunda:{tag}", NS)
+        if container is not None:
+            if tag == "list":
+                return "[" + ", ".join(_text_value(v.text or "") for v in container.iterfind("camunda:value", NS)) + "]"
+            return "{" + ", ".join(f"{e.get('key')!r}: {_text_value(e.text or '')}"
+                                   for e in container.iterfind("camunda:entry", NS)) + "}"
+    return _text_value(param.text or "")
+
+
+def _text_value(text: str) -> str:
+    """Plain text is a string constant in Camunda; ``${…}`` is an expression."""
+    value = text.strip()
+    if is_juel(value):
+        try:
+            return translate_juel(value)
+        except Untranslatable as exc:
+            raise Untranslatable(f"'{exc}' in {value} is not supported (only comparisons, arithmetic and "
+                                 "and/or/not of data fields are)") from None
+    return repr(value) if value else "None"
+
+
+def _input_output(el: etree._Element, io: etree._Element, file: str | None, problems: list[Problem]) -> None:
+    """Camunda's input/output mappings as spiffworkflow pre/post scripts (a script task: its own
+    first and last lines). Unlike Camunda, the inputs stay in the order's data after the step."""
+    lines: dict[str, list[str]] = {"inputParameter": [], "outputParameter": []}
+    for kind in lines:
+        for param in io.iterfind(f"camunda:{kind}", NS):
+            name = (param.get("name") or "").strip()
+            if not _NAME.match(name):
+                problems.append(_problem(param, f"The camunda:{kind} '{name}' is ignored: only plain names (letters, "
+                                                "digits, '_') can be set.", file, "warning"))
+                continue
+            try:
+                lines[kind].append(f"{name} = {_parameter_value(param)}")
+            except Untranslatable as exc:
+                problems.append(_problem(param, f"The camunda:{kind} '{name}' cannot be mapped: {exc}. Give it "
+                                                "a literal value or a plain ${…} expression.", file))
+    inputs, outputs = lines["inputParameter"], lines["outputParameter"]
+    if not inputs and not outputs:
+        return
+    tag = local(el)
+    if tag == "scriptTask" and el.find("bpmn:script", NS) is not None:
+        script = el.find("bpmn:script", NS)
+        script.text = "\n".join(inputs + [script.text or ""] + outputs)
+    elif tag in _PRE_SCRIPT_TAGS:
+        ext = _extensions(el)
+        for spiff_tag, new, first in (("preScript", inputs, True), ("postScript", outputs, False)):
+            if not new:
+                continue
+            found = ext.find(f"spiff:{spiff_tag}", NS)
+            if found is None:
+                found = etree.SubElement(ext, f"{{{SPIFF}}}{spiff_tag}")
+            old = [found.text] if found.text and found.text.strip() else []
+            found.text = "\n".join(new + old if first else old + new)
+    else:
+        problems.append(_problem(io, f"camunda:inputOutput on a {tag} is not supported: only tasks and "
+                                     "sub-processes map inputs and outputs here.", file))
+
+
+_LANGUAGES = {"javascript": "JavaScript", "js": "JavaScript", "ecmascript": "JavaScript", "nashorn": "JavaScript",
+              "graal.js": "JavaScript", "groovy": "Groovy", "juel": "JUEL", "ruby": "Ruby", "jruby": "Ruby",
+              "feel": "FEEL", "kotlin": "Kotlin"}
+
+
+def script_language_problem(fmt: str) -> str:
+    """Refusal of a script in another language, naming the language in words."""
+    language = _LANGUAGES.get(fmt.lower().split("/")[-1].removeprefix("x-"))
+    rest = "scripts here are lines of 'name = expression' in the engine's expression language (scriptFormat python)."
+    return f"{language} is not supported: {rest}" if language else f"Scripts in '{fmt}' cannot run here; {rest}"
 
 
 def _service_task(el: etree._Element, file: str | None, problems: list[Problem]) -> None:

@@ -103,7 +103,7 @@ def compile_expression(expression: str) -> ast.Expression:
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"Cannot read the expression: {exc.msg} (column {exc.offset}).", expression) from None
+        raise ExpressionError(_unreadable(text, exc), expression) from None
     called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
@@ -125,6 +125,20 @@ def compile_expression(expression: str) -> ast.Expression:
             if not isinstance(func, (ast.Name, ast.Attribute)):
                 raise ExpressionError("Only named functions may be called.", expression)
     return tree
+
+
+# what other languages' expressions look like, so the refusal says which language it saw
+_JAVASCRIPT = re.compile(r"===|!==|&&|\|\||;\s*$|^\s*(?:var|let|const|function)\b|\bnew\s+[A-Z]|=>")
+
+
+def _unreadable(text: str, exc: SyntaxError) -> str:
+    """Why an expression does not parse, in words (never Python's own SyntaxError text)."""
+    if _JAVASCRIPT.search(text):
+        return ("JavaScript is not supported: write the expression in the engine's language, e.g. "
+                "amount > 1000 and approved (and/or/not, ==, no semicolons).")
+    if "never closed" in (exc.msg or "") or "unmatched" in (exc.msg or "") or "does not match" in (exc.msg or ""):
+        return f"The brackets do not match (near character {exc.offset or 1})."
+    return f"This is not a valid expression (near character {exc.offset or 1}): e.g. amount > 1000 and approved."
 
 
 def check_expression(expression: str) -> None:

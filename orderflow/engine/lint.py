@@ -65,7 +65,7 @@ def _check_text(el: etree._Element, tag: str, text: str) -> str | None:
             check_expression(text)
     except ExpressionError as exc:
         where = f" (script line {exc.line})" if exc.line else ""
-        return f"{exc.message}{where}: '{exc.expression}'"
+        return f"In '{exc.expression}'{where}: {exc.message}"
     return None
 
 
@@ -112,7 +112,12 @@ def _check_user_task(info: ElementInfo, find_form: Callable[[str], dict | None],
         problems.append(Problem("This user task has no group, so it goes to the default group's inbox "
                                 "(ORDERFLOW_DEFAULT_TASK_GROUP): put it in a lane or set candidateGroups.",
                                 info.element_id, info.line, file, "warning"))
-    if info.kind == "userTask" and not info.form_key:
+    if info.foreign_form:
+        problems.append(Problem(f"The form '{info.foreign_form}' is a Camunda Tasklist form (HTML or Camunda Forms), "
+                                "which this service cannot show: the task gets a plain completion form. To ask for "
+                                "data, give it a JSON Schema form (formJsonSchemaFilename).", info.element_id,
+                                info.line, file, "warning"))
+    elif info.kind == "userTask" and not info.form_key:
         problems.append(Problem("This user task has no form, so it shows only a Complete button: "
                                 "set the formJsonSchemaFilename property.", info.element_id, info.line, file,
                                 "warning"))

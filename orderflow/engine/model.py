@@ -29,7 +29,10 @@ class ElementInfo:
     kind: str                    # userTask, serviceTask, startEvent, ...
     line: int | None = None
     group: str | None = None     # lane id/name or candidateGroups
+    groups: tuple[str, ...] = ()  # further candidate groups: their members may work on it too
+    group_from: str | None = None  # where ``group`` was read: "candidateGroups", "lane name" or "lane id"
     form_key: str | None = None
+    foreign_form: str | None = None  # a Camunda HTML / Camunda-Forms form key the service cannot show
     sla: str | None = None       # ISO-8601 duration from a boundary timer or 'sla' property
     signature: bool = False      # re-enter the password to complete
     signature_meaning: str | None = None          # what signing means ('signatureMeaning')
@@ -58,12 +61,13 @@ class ReadyTask:
 class Wait:
     """Something a running instance waits for that is not a person: a timer, message, signal, condition."""
 
-    kind: str                    # timer, message, signal, condition, error, escalation
+    kind: str                    # timer, message, signal, condition, error, escalation, service
     element_id: str              # the catching event (an event-based gateway's branch, or a start event)
-    name: str | None = None      # message or signal name, error/escalation code, the condition
-    due_at: Any = None           # timers: when it fires (UTC-aware datetime)
+    name: str | None = None      # message or signal name, error/escalation code, the condition, the handler
+    due_at: Any = None           # timers: when it fires; service calls: the next attempt (UTC-aware datetime)
     correlation: dict[str, str] = field(default_factory=dict)  # messages: property id -> the order's value
     starts: str | None = None    # the event sub-process this event would start
+    task_ref: str | None = field(default=None, repr=False)  # service calls: the engine task (finds its job)
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "element_id": self.element_id, "name": self.name,

@@ -18,7 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..errors import InvalidInput, OrderflowError, StepFailed, TaskNotReady
 from ..i18n import Msg, Texts
-from . import store
+from . import data_faults, store
 from .clock import engine_clock
 from .expressions import ExpressionError
 from .model import ReadyTask, Snapshot
@@ -254,6 +254,7 @@ def _step_failed(exc: Exception, task) -> StepFailed:
     cause = getattr(exc, "exception", None) or exc
     detail = cause.message if isinstance(cause, ExpressionError) else str(cause)
     detail = detail.strip().rstrip(".").strip() or type(cause).__name__
+    detail = data_faults.explain(cause, spiff_task) or detail  # the data field, in words (engine/data_faults.py)
     definition = getattr(getattr(spiff_task, "task_spec", None), "event_definition", None)
     if isinstance(definition, TimerEventDefinition) and not isinstance(cause, (ExpressionError, SpiffWorkflowException)):
         detail = f"the timer's value ({definition.expression}) is not an ISO-8601 date, duration or cycle such as PT2H"

@@ -19,12 +19,13 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import camunda, dmn
+from . import camunda, data_io, dmn, lint_refs
 from .lint import lint_process
 from .model import ElementInfo, Problem
+from .problem_words import crash_words, plain
 from .service_tasks import OrderflowParser
 from .xmlsafe import UnsafeXml, parse_xml
-from .xmlinfo import NS, describe_elements, line_of, message_keys
+from .xmlinfo import NS, describe_elements, line_of, local, message_keys
 
 FormLoader = Callable[[str], "dict | None"]
 
@@ -72,10 +73,17 @@ def _spiff_problem(exc: Exception, roots: dict[str, etree._Element]) -> Problem:
             if found:
                 line, file = found, file or name
                 break
-    message = str(exc.args[0]) if exc.args else type(exc).__name__
+    message = str(exc.args[0]) if exc.args else ""
     if not element_id:
         element_id, line, file = _locate(message, roots) or (None, line, file)
-    return Problem(message, element_id, line if isinstance(line, int) else None, file)
+    return Problem(plain(message), element_id, line if isinstance(line, int) else None, file)
+
+
+def _crash_problem(exc: Exception, roots: dict[str, etree._Element]) -> Problem:
+    """A parser bug (TypeError and the like) as a problem on the element it was reading."""
+    message, element_id, line = crash_words(exc)
+    file = next((name for name, root in roots.items() if element_id and line_of(root, element_id)), None)
+    return Problem(message, element_id, line, file)
 
 
 def _locate(message: str, roots: dict[str, etree._Element]) -> tuple[str, int, str] | None:
@@ -135,7 +143,11 @@ def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
         if _is_dmn(root):
             problems.extend(dmn.rewrite(root, name))
         else:
+            problems.extend(lint_refs.check(root, name))
             found, forms = camunda.rewrite(root, name)
+            problems.extend(found)
+            generated.update(forms)
+            found, forms = data_io.rewrite(root, name)
             problems.extend(found)
             generated.update(forms)
     if any(p.severity == "error" for p in problems):
@@ -161,7 +173,7 @@ def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
     except ValidationException as exc:
         raise DeployRejected([_spiff_problem(exc, roots)]) from None
     except (KeyError, AttributeError, TypeError, ValueError, IndexError) as exc:  # the parser's own bugs
-        raise DeployRejected([Problem(f"The file could not be read: {type(exc).__name__}: {exc}")]) from None
+        raise DeployRejected([_crash_problem(exc, roots)]) from None
     if not process_ids:
         raise DeployRejected([Problem("The upload has no executable process (isExecutable=\"true\").",
                                       file=", ".join(sorted(roots)))])
@@ -180,12 +192,16 @@ def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
             problems.append(_spiff_problem(exc, roots))
             continue
         except Exception as exc:  # the parser's own bugs must not become a 500
-            problems.append(Problem(f"The process could not be read: {type(exc).__name__}: {exc}", file=root_name))
+            problems.append(_crash_problem(exc, roots))
             continue
         forms = {e.form_key: find_form(e.form_key) for e in elements.values() if e.form_key}
+        # a version holds only the files it runs on, so re-deploying an unchanged called process,
+        # alone or beside its caller, hashes the same and stays the same version
+        own = _needed_files(roots, root_name, list(subprocess_specs))
+        sources = {n: t for n, t in bpmn_sources.items() if n in own}
         defs.append(ProcessDef(
-            key=key, name=process_el.get("name") or key, sha256=sources_sha(bpmn_sources),
-            sources=bpmn_sources, elements=elements,
+            key=key, name=process_el.get("name") or key, sha256=sources_sha(sources),
+            sources=sources, elements=elements,
             forms={k: v for k, v in forms.items() if v is not None},
             spec=spec, subprocess_specs=subprocess_specs, message_keys=message_keys(roots[root_name]),
         ))
@@ -195,6 +211,22 @@ def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
     for pdef in defs:
         pdef.warnings = [p for p in problems if p.severity != "error"]
     return defs
+
+
+def _needed_files(roots: dict[str, etree._Element], main: str, called: list[str]) -> set[str]:
+    """The file defining the process, those defining the processes it calls (at any depth) and the
+    DMN files defining the decisions any of them call."""
+    needed = {main}
+    for name in called:
+        for file, root in roots.items():
+            if any(p.get("id") == name for p in root.iter(f"{{{NS['bpmn']}}}process")):
+                needed.add(file)
+    decisions = {el.text.strip() for file in needed for el in roots[file].iter(f"{{{NS['spiff']}}}calledDecisionId")
+                 if el.text and el.text.strip()}
+    for file, root in roots.items():
+        if _is_dmn(root) and any(local(el) == "decision" and el.get("id") in decisions for el in root.iter()):
+            needed.add(file)
+    return needed
 
 
 def _is_dmn(root: etree._Element) -> bool:

@@ -51,19 +51,34 @@ def properties(el: etree._Element) -> dict[str, str]:
     return props
 
 
-def _lane_groups(process: etree._Element) -> dict[str, str]:
-    groups: dict[str, str] = {}
+def _lane_groups(process: etree._Element) -> dict[str, tuple[str, str]]:
+    """Flow node id -> (group, how the lane named it: "lane name" or "lane id")."""
+    groups: dict[str, tuple[str, str]] = {}
     for lane in process.iter(f"{{{NS['bpmn']}}}lane"):
         name = (lane.get("name") or "").strip()
-        group = name if _GROUP_ID.match(name) else lane.get("id", "")
+        group = (name, "lane name") if _GROUP_ID.match(name) else (lane.get("id", ""), "lane id")
         for ref in lane.iterfind("bpmn:flowNodeRef", NS):
             groups.setdefault((ref.text or "").strip(), group)
     return groups
 
 
+# Camunda's HTML and Camunda-Forms keys (embedded:app:forms/x.html, camunda-forms:deployment:x.form,
+# app:x.html): forms for Camunda's Tasklist, not JSON Schemas; such a task gets a plain completion form
+_FOREIGN_FORM = re.compile(r"^[a-z][a-z0-9+-]*:|\.(x?html?|form|jsf|jsp)$", re.I)
+
+
+def _foreign_form(el: etree._Element, props: dict[str, str]) -> str | None:
+    if props.get("formJsonSchemaFilename"):
+        return None
+    key = (el.get(f"{{{NS['camunda']}}}formKey") or "").strip()
+    if key and _FOREIGN_FORM.search(key):
+        return key
+    return (el.get(f"{{{NS['camunda']}}}formRef") or "").strip() or None
+
+
 def _form_key(el: etree._Element, props: dict[str, str]) -> str | None:
     name = props.get("formJsonSchemaFilename") or el.get(f"{{{NS['camunda']}}}formKey")
-    if not name:
+    if not name or _foreign_form(el, props):
         return None
     name = name.strip().rsplit("/", 1)[-1]
     return name[:-5] if name.endswith(".json") else name
@@ -125,7 +140,9 @@ def describe_elements(process: etree._Element) -> dict[str, ElementInfo]:
         element_id = el.get("id")
         props = properties(el)
         candidate = _literal(props.get("candidateGroups") or el.get(f"{{{NS['camunda']}}}candidateGroups"))
-        group = candidate.split(",")[0].strip() if candidate else lanes.get(element_id)
+        # every candidate group counts (see, claim, complete); the first is the task's home group
+        groups = tuple(dict.fromkeys(g.strip() for g in candidate.split(",") if g.strip())) if candidate else ()
+        group, group_from = (groups[0], "candidateGroups") if groups else lanes.get(element_id, (None, None))
         # a task in a ``customer`` lane is the customer's; staff who act for them come from a property
         customer = group == CUSTOMER_LANE or _flag(props.get("customer"))
         if group == CUSTOMER_LANE:
@@ -138,7 +155,10 @@ def describe_elements(process: etree._Element) -> dict[str, ElementInfo]:
             kind=kind,
             line=el.sourceline,
             group=group,
+            groups=groups[1:] if group != CUSTOMER_LANE else (),
+            group_from=group_from if group else None,
             form_key=_form_key(el, props),
+            foreign_form=_foreign_form(el, props),
             sla=props.get("sla") or slas.get(element_id) or _literal(el.get(f"{{{NS['camunda']}}}dueDate")),
             signature=_flag(props.get("signature")),
             signature_meaning=(props.get("signatureMeaning") or "").strip() or None,
