@@ -1,7 +1,7 @@
 """Orders as process instances: start, advance, read, suspend, resume, terminate."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,7 +13,7 @@ from . import attachments, audit, customer_links, forms, incidents, jobs, messag
 from .engine import ProcessDef, Runaway, Services, Snapshot, due_at
 from .errors import Conflict, InvalidInput, LostRace, NotFound
 from .i18n import Msg, status_word
-from .models import HumanTask, Instance, ProcessVersion, Sequence, User
+from .models import HumanTask, Instance, Job, ProcessVersion, Sequence, User
 from .permissions import require, require_instance_viewer, require_starter
 from .platform import platform_of
 
@@ -284,9 +284,20 @@ def view(session: Session, actor: User, instance_id: int) -> InstanceView:
     snap = platform_of(session).runtime.snapshot(workflow)
     rows = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.id)))
     history = sorted((r for r in rows if r.status == "completed"), key=lambda r: (r.completed_at, r.id))
-    waiting = snap.waits if instance.status in {"running", "error", "suspended"} else []
+    live = instance.status in {"running", "error", "suspended"}
+    waiting = _with_job_times(session, instance, snap.waits) if live else []
     return InstanceView(instance, snap.data, [r for r in rows if r.status == "ready"], history,
                         snap.finished_elements, pdef, incidents.unresolved(session, instance.id), waiting)
+
+
+def _with_job_times(session: Session, instance: Instance, waits: list) -> list:
+    """A waiting service call's next attempt is its pending job's due time."""
+    refs = [w.task_ref for w in waits if w.kind == "service"]
+    if not refs:
+        return waits
+    due = {j.task_ref: j.due_at for j in session.scalars(select(Job).where(
+        Job.instance_id == instance.id, Job.kind == "service", Job.status == "pending", Job.task_ref.in_(refs)))}
+    return [replace(w, due_at=due.get(w.task_ref)) if w.kind == "service" else w for w in waits]
 
 
 # audit action -> the permission it needs

@@ -17,7 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 from orderflow.engine.scripting import SafeScriptEngine
 from orderflow.engine.service_tasks import OrderflowParser
 from tests import event_samples as ev
-from tests.test_background import run_jobs
+from tests.test_background import flaky, run_jobs  # noqa: F401  (flaky: a fixture)
 
 
 def deploy(api, xml: str, forms: dict | None = None) -> None:
@@ -397,3 +397,22 @@ def test_stock_parser_turns_signal_end_events_into_none_ends():
     ours.add_bpmn_xml(etree.fromstring(xml.encode()), filename="s.bpmn")
     assert isinstance(stock.get_spec("watched").task_specs["end"].event_definition, NoneEventDefinition)
     assert ours.get_spec("watched").task_specs["end"].event_definition.name == "halt"
+
+
+def test_a_service_call_left_to_a_job_is_listed_with_its_next_attempt(app, api, clock, flaky):
+    from datetime import datetime, timedelta
+
+    from tests import bpmn_samples
+    flaky["fail_times"] = 1
+    deploy(api, bpmn_samples.service_then_task(
+        "bank_transfer", '<spiffworkflow:property name="async" value="true"/>'
+                         '<spiffworkflow:property name="retry" value="PT10S,PT1M"/>'))
+    instance_id = start(api, "calling")
+    [wait] = detail(api, instance_id)["waits"]
+    assert (wait["kind"], wait["element_id"], wait["name"]) == ("service", "call", "bank_transfer")
+    run_jobs(app)                                   # the first attempt fails: the next one in 10 s
+    [wait] = detail(api, instance_id)["waits"]
+    assert datetime.fromisoformat(wait["due_at"]) == clock.value + timedelta(seconds=10)
+    clock.advance(seconds=11)
+    run_jobs(app)
+    assert detail(api, instance_id)["waits"] == []

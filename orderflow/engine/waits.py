@@ -1,4 +1,5 @@
-"""What a running instance waits for besides people: timers, messages, signals, conditions, errors.
+"""What a running instance waits for besides people: timers, messages, signals, conditions, errors,
+service calls left to a background job.
 
 SpiffWorkflow's ``waiting_events()`` hides an event-based gateway's branches inside one
 "MultipleEventDefinition" with no time and no message name (so a gateway's timer was never
@@ -15,6 +16,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition, EscalationEventDefinition, SignalEventDefinition)
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+
+from SpiffWorkflow.util.task import TaskState
 
 from .events import event_subprocess_starts, order_data, waiting_definitions
 from .expressions import ExpressionError
@@ -78,6 +81,10 @@ def pending(workflow, data: dict[str, Any] | None = None) -> list[Wait]:
             continue
         waits.append(Wait(kind, element_id, _name(definition), due_at(task, definition) if kind == "timer" else None,
                           correlation_values(workflow, definition, data) if kind == "message" else {}))
+    for task in workflow.get_tasks(state=TaskState.STARTED):
+        if hasattr(task.task_spec, "operation_name"):  # a service call deferred to a job, or behind an incident
+            waits.append(Wait("service", task.task_spec.bpmn_id or task.task_spec.name, task.task_spec.operation_name,
+                              task_ref=str(task.id)))
     running = {sp.spec.name for sp in workflow.subprocesses.values() if not sp.completed}
     for start, name in event_subprocess_starts(workflow):
         kind = kind_of(start.event_definition)
