@@ -29,7 +29,10 @@ class ElementInfo:
     kind: str                    # userTask, serviceTask, startEvent, ...
     line: int | None = None
     group: str | None = None     # lane id/name or candidateGroups
+    groups: tuple[str, ...] = ()  # further candidate groups: their members may work on it too
+    group_from: str | None = None  # where ``group`` was read: "candidateGroups", "lane name" or "lane id"
     form_key: str | None = None
+    foreign_form: str | None = None  # a Camunda HTML / Camunda-Forms form key the service cannot show
     sla: str | None = None       # ISO-8601 duration from a boundary timer or 'sla' property
     signature: bool = False      # re-enter the password to complete
     signature_meaning: str | None = None          # what signing means ('signatureMeaning')
