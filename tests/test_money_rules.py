@@ -3,16 +3,31 @@ alike; a partial payment goes on only through the vp's exception; no payment dat
 QC passes only within the acceptance number; the archive asks for the documents that apply."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
-from tests.helpers import Api, fill
+import pytest
+
+from tests.helpers import Api, fill, service_today
+
+
+@pytest.fixture(autouse=True)
+def service_clock(clock):
+    """The service's clock, held still half a day ahead: a date the tests type as today
+    (``service_today()``) is never after the service's today, and the service's tomorrow
+    (``clock().date() + 1 day``) is in the future however long the tests take, even at midnight."""
+    clock.advance(hours=12)
+    return clock
+
+
+def tomorrow(clock, days: int = 1) -> str:
+    return (clock().date() + timedelta(days=days)).isoformat()
 
 # NEW_ORDER: 200 x 85.50 = 17,100.00; the deposit is 30 %: 5,130.00
 TOTAL, DEPOSIT = 17100.0, 5130.0
 
 
 def notice(api: Api, order: dict, part: str, **payload):
-    body = {"payer": "Shenzhen Bright Electronics", "date": date.today().isoformat(), **payload}
+    body = {"payer": "Shenzhen Bright Electronics", "date": service_today().isoformat(), **payload}
     return api.post("bank1", f"/api/v1/messages/{part}_notice",
                     {"correlation": {"order_no": order["business_key"]}, "payload": body})
 
@@ -48,15 +63,15 @@ def test_partial_bank_notices_add_up_and_the_rest_is_chased(api: Api):
     assert (d["deposit_received"], d["deposit_outstanding"], d["deposit_overpaid"]) == (DEPOSIT, 0, 0)
 
 
-def test_a_bank_notice_that_breaks_a_rule_is_refused_and_changes_nothing(api: Api):
+def test_a_bank_notice_that_breaks_a_rule_is_refused_and_changes_nothing(api: Api, clock):
     order = api.start_order()
     api.drive_to(order["id"], "confirm_deposit")
-    future = (date.today() + timedelta(days=400)).isoformat()
+    future = tomorrow(clock)
     for payload, field in [({"amount": DEPOSIT, "date": future}, "payload.date"),
                            ({"amount": 0}, "payload.amount"), ({"amount": "lots"}, "payload.amount"),
                            ({"amount": -5}, "payload.amount"), ({"amount": DEPOSIT, "date": "soon"}, "payload.date"),
                            ({}, "payload.amount")]:
-        body = {"payer": "X", "date": date.today().isoformat(), **payload}
+        body = {"payer": "X", "date": service_today().isoformat(), **payload}
         if not payload:
             body = {"payer": "X"}
         resp = api.post("bank1", "/api/v1/messages/deposit_notice",
@@ -84,7 +99,7 @@ def test_an_overpayment_is_recorded_and_lowers_the_balance(api: Api):
     assert detail["values"]["balance_amount"] == TOTAL - 6000  # the form suggests what is still due
 
 
-def test_finance_cannot_confirm_less_than_is_due_nor_date_a_payment_in_the_future(api: Api):
+def test_finance_cannot_confirm_less_than_is_due_nor_date_a_payment_in_the_future(api: Api, clock):
     order = api.start_order()
     task = api.drive_to(order["id"], "confirm_deposit")
     detail = api.get("finance1", f"/api/v1/tasks/{task['id']}").json
@@ -95,11 +110,11 @@ def test_finance_cannot_confirm_less_than_is_due_nor_date_a_payment_in_the_futur
         detail["form"], detail["values"], "confirm", deposit_amount=1.0)},
         headers={**api.auth("finance1"), "Accept-Language": "zh"})
     assert "已收款项合计低于应收预付款" in zh.json["error"]["fields"]["deposit_amount"]
-    future = (date.today() + timedelta(days=3 * 365)).isoformat()
+    future = tomorrow(clock, 3 * 365)
     ahead = finance(api, task, "confirm", deposit_date=future)
     assert ahead.status_code == 422 and set(ahead.json["error"]["fields"]) == {"deposit_date"}
     no_payer = api.post("finance1", f"/api/v1/tasks/{task['id']}/complete", {"data": {
-        "deposit_amount": DEPOSIT, "deposit_date": date.today().isoformat(), "decision": "confirm"}})
+        "deposit_amount": DEPOSIT, "deposit_date": service_today().isoformat(), "decision": "confirm"}})
     assert no_payer.status_code == 422 and "deposit_payer" in no_payer.json["error"]["fields"]
     assert open_elements(api, order) == ["confirm_deposit"]
     # a partial payment with 'shortfall' is booked; sales chases; the rest confirms
@@ -146,7 +161,7 @@ def test_a_partial_deposit_goes_on_only_through_the_vps_exception(api: Api):
     assert decided == [("vp1", "reject"), ("vp1", "approve")]
 
 
-def test_the_balance_follows_the_same_rules(api: Api):
+def test_the_balance_follows_the_same_rules(api: Api, clock):
     order = api.start_order()
     api.drive_to(order["id"], "confirm_balance")
     balance = TOTAL - DEPOSIT
@@ -154,7 +169,7 @@ def test_the_balance_follows_the_same_rules(api: Api):
     assert notice(api, order, "balance", amount=1000, reference="BAL-1").status_code == 200
     assert open_elements(api, order) == ["chase_balance"]  # no sales list on a partial balance
     late = notice(api, order, "balance", amount=balance - 1000,
-                  date=(date.today() + timedelta(days=1)).isoformat())
+                  date=tomorrow(clock))
     assert late.status_code == 422 and "payload.date" in late.json["error"]["fields"]
     assert notice(api, order, "balance", amount=balance - 1000, reference="BAL-2").status_code == 200
     assert open_elements(api, order) == ["prepare_sales_list"]
@@ -242,11 +257,11 @@ def test_a_deployed_forms_rules_hold_with_the_service_clock(app, api: Api, clock
     assert resp.status_code == 201, resp.json
     started = api.post("admin", "/api/v1/processes/paying_rules/instances", {"data": {}}).json
     task = api.task(started["id"], "pay")
-    tomorrow = (clock().date() + timedelta(days=1)).isoformat()
-    early = api.post("finance1", f"/api/v1/tasks/{task['id']}/complete", {"data": {"paid_on": tomorrow}})
+    next_day = tomorrow(clock)
+    early = api.post("finance1", f"/api/v1/tasks/{task['id']}/complete", {"data": {"paid_on": next_day}})
     assert early.status_code == 422 and early.json["error"]["fields"] == {"paid_on": "Not in the future."}
     clock.advance(days=1)  # the same date is fine once the service's day has come
-    assert api.post("finance1", f"/api/v1/tasks/{task['id']}/complete", {"data": {"paid_on": tomorrow}}).status_code == 200
+    assert api.post("finance1", f"/api/v1/tasks/{task['id']}/complete", {"data": {"paid_on": next_day}}).status_code == 200
 
 
 def test_the_order_page_lists_each_payment_and_the_sales_list_signs_the_sums(app, api: Api):
@@ -299,12 +314,10 @@ def test_a_change_reaches_the_customer_only_after_it_passed_and_production_resum
     assert open_elements(api, order) == ["produce"]
 
 
-def test_schedule_goods_in_and_shipping_hold_on_their_dates_and_quantities(api: Api):
+def test_schedule_goods_in_and_shipping_hold_on_their_dates_and_quantities(api: Api, clock):
     order = api.start_order()
     task = api.drive_to(order["id"], "schedule_production")
-    today = date.today()
-    late = api.complete("pmc1", task["id"], planned_start=(today + timedelta(days=9)).isoformat(),
-                        planned_ship_date=(today + timedelta(days=2)).isoformat())
+    late = api.complete("pmc1", task["id"], planned_start=tomorrow(clock, 9), planned_ship_date=tomorrow(clock, 2))
     assert late.status_code == 422 and "planned_ship_date" in late.json["error"]["fields"]
     task = api.drive_to(order["id"], "goods_in")
     detail = api.get("warehouse1", f"/api/v1/tasks/{task['id']}").json
@@ -312,5 +325,5 @@ def test_schedule_goods_in_and_shipping_hold_on_their_dates_and_quantities(api: 
     too_many = api.complete("warehouse1", task["id"], quantity_in=201)
     assert too_many.status_code == 422 and "quantity_in" in too_many.json["error"]["fields"]
     task = api.drive_to(order["id"], "ship_order")
-    ahead = api.complete("logistics1", task["id"], shipped_date=(today + timedelta(days=1)).isoformat())
+    ahead = api.complete("logistics1", task["id"], shipped_date=tomorrow(clock))
     assert ahead.status_code == 422 and "shipped_date" in ahead.json["error"]["fields"]
