@@ -8,6 +8,7 @@ behaviour in tests/test_engine_events.py.
   ends quietly and throws nothing. ``EndEventParser`` reads it.
 - Interrupting event sub-processes: 3.2 ignores ``isInterrupting`` and runs every event sub-process
   beside the process. An interrupting start event's completion cancels the rest of the process.
+  Every event sub-process starts with the order's data as it is then (3.2: as it was at the start).
 - Triggered event sub-processes: 3.2's ``trigger_wf`` connects the sub-process to the process's
   start *in the shared spec*, so after one instance ran it, every later instance of the (cached)
   spec waits for it forever and never completes. Our ``trigger_wf`` adds the task without
@@ -16,8 +17,9 @@ behaviour in tests/test_engine_events.py.
   starts them with the process) and never completed; ``close_event_subprocesses`` cancels the
   ones that have not started once the process's own flow is done.
 - Conditional events: 3.2 evaluates a condition once, when its event starts waiting, over that
-  task's own (stale) data. Our ``has_fired`` evaluates over the order's data, a name not in the data
-  yet counts as false, and ``fire_conditions`` re-checks waiting conditions after every run.
+  task's own (stale) data. Our ``has_fired`` evaluates over the order's data (and the branch goes on
+  with it), a name not in the data yet counts as false, and ``fire_conditions`` re-checks waiting
+  conditions after every run.
 """
 from __future__ import annotations
 
@@ -60,9 +62,10 @@ class StartEventParser(SpiffStartEventParser):
         definition = self.get_event_definition([MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH,
                                                 CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH])
         task = self._create_task(definition)
-        if self.node.get("isInterrupting", "true") != "false" and not isinstance(definition, NoneEventDefinition):
+        if not isinstance(definition, NoneEventDefinition):
             # patched on the instance, not by subclassing: the stock serializers must still know the class
-            task._on_complete_hook = MethodType(_interrupting_start_completed, task)
+            task.interrupting = self.node.get("isInterrupting", "true") != "false"
+            task._on_complete_hook = MethodType(_event_start_completed, task)
         self.spec.start.connect(task)
         return task
 
@@ -76,25 +79,31 @@ class EndEventParser(SpiffEndEventParser):
         return task
 
 
-def _interrupting_start_completed(spec, my_task) -> None:
+def _event_start_completed(spec, my_task) -> None:
+    esp = _event_subprocess_task(my_task.workflow)
+    if esp is not None:  # an event sub-process sees the order's data as it is now (3.2: as it was at start)
+        payload = my_task.internal_data.get(getattr(spec.event_definition, "name", None))
+        my_task.data = {**my_task.data, **order_data(my_task.workflow.top_workflow),
+                        **(payload if isinstance(payload, dict) else {})}
     type(spec)._on_complete_hook(spec, my_task)
-    _interrupt(my_task.workflow)
+    if esp is not None and spec.interrupting:
+        for sibling in list(esp.parent.children):  # everything else the process does
+            if sibling is not esp:
+                sibling.cancel()
 
 
-def _interrupt(subprocess) -> None:
-    """An interrupting event sub-process started: cancel everything else its parent process does."""
+def _event_subprocess_task(subprocess):
+    """The event sub-process task that ``subprocess`` runs, or None (a process, a plain sub-process)."""
     parent_id = getattr(subprocess, "parent_task_id", None)
     outer = getattr(subprocess, "parent_workflow", None)
     if parent_id is None or outer is None:
-        return  # a process's own start event: nothing to interrupt
+        return None
     esp = outer.get_task_from_id(parent_id)
     # 3.2 hangs event sub-processes straight under the process's root task (a plain sub-process
     # always follows some start event), and gives them the plain sub-process class
     if esp is None or esp.parent is None or esp.parent is not outer.task_tree:
-        return
-    for sibling in list(esp.parent.children):
-        if sibling is not esp:
-            sibling.cancel()
+        return None
+    return esp
 
 
 def close_event_subprocesses(workflow, bound: Callable[[Any], None]) -> None:
@@ -123,6 +132,8 @@ def close_event_subprocesses(workflow, bound: Callable[[Any], None]) -> None:
 
 def _condition_has_fired(definition, my_task) -> bool:
     fired = _holds(my_task.workflow, definition.expression, my_task.data)
+    if fired:  # the branch goes on with the data that made it true, not the data it waited with
+        my_task.set_data(**order_data(my_task.workflow.top_workflow))
     my_task._set_internal_data(has_fired=fired)
     return fired
 
