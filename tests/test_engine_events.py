@@ -416,3 +416,16 @@ def test_a_service_call_left_to_a_job_is_listed_with_its_next_attempt(app, api, 
     clock.advance(seconds=11)
     run_jobs(app)
     assert detail(api, instance_id)["waits"] == []
+
+
+def test_a_call_activity_to_a_process_with_message_event_subprocesses_is_refused(api):
+    caller = ('<bpmn:process id="caller" isExecutable="true">'
+              '<bpmn:startEvent id="c_start"><bpmn:outgoing>c1</bpmn:outgoing></bpmn:startEvent>'
+              '<bpmn:callActivity id="call_watched" calledElement="watched"><bpmn:incoming>c1</bpmn:incoming>'
+              '<bpmn:outgoing>c2</bpmn:outgoing></bpmn:callActivity>'
+              '<bpmn:endEvent id="c_end"><bpmn:incoming>c2</bpmn:incoming></bpmn:endEvent>'
+              '<bpmn:sequenceFlow id="c1" sourceRef="c_start" targetRef="call_watched"/>'
+              '<bpmn:sequenceFlow id="c2" sourceRef="call_watched" targetRef="c_end"/></bpmn:process>\n')
+    xml = ev.EVENT_SUBPROCESSES.replace("</bpmn:definitions>", caller + "</bpmn:definitions>")
+    problem = _refused(api, xml)
+    assert problem["element_id"] == "call_watched" and "on_cancel" in problem["message"], problem

@@ -79,6 +79,26 @@ def _event_gateways(process: etree._Element, file: str | None) -> list[Problem]:
     return problems
 
 
+def _called_event_subprocesses(process: etree._Element, file: str | None) -> list[Problem]:
+    """A called process's own event sub-processes run, when it is called, as nested ones: only on a timer.
+    (Checked when the called process is in the same file; the others are not visible here.)"""
+    problems = []
+    processes = {p.get("id"): p for p in process.getroottree().getroot().iter(f"{{{_BPMN}}}process")}
+    for call in process.iter(f"{{{_BPMN}}}callActivity"):
+        called = processes.get(call.get("calledElement"))
+        if called is None or called is process:
+            continue
+        for esp in called.iterfind("bpmn:subProcess", NS):
+            starts = esp.iterfind("bpmn:startEvent", NS) if _event_subprocess(esp) else []
+            if any(k != "timerEventDefinition" for start in starts for k in _kinds(start)):
+                problems.append(_problem(call, (
+                    f"The called process '{called.get('id')}' has an event sub-process ('{esp.get('id')}') that "
+                    "starts on a message, signal, error, escalation or condition: SpiffWorkflow 3.2 never starts "
+                    "it in a called process, only on a timer. Move it into this process."), file))
+                break
+    return problems
+
+
 def check(process: etree._Element, file: str | None) -> list[Problem]:
     """Problems with the events of one process element."""
-    return _start_events(process, file) + _event_gateways(process, file)
+    return _start_events(process, file) + _event_gateways(process, file) + _called_event_subprocesses(process, file)
