@@ -13,7 +13,7 @@ from . import attachments, audit, customer_links, forms, incidents, jobs, messag
 from .engine import ProcessDef, Runaway, Services, Snapshot, due_at
 from .errors import Conflict, InvalidInput, LostRace, NotFound
 from .i18n import Msg, status_word
-from .models import HumanTask, Instance, Job, ProcessVersion, Sequence, User
+from .models import HumanTask, Instance, Job, ProcessVersion, Sequence, TaskGroup, User
 from .permissions import require, require_instance_viewer, require_starter
 from .platform import platform_of
 
@@ -246,6 +246,7 @@ def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Sna
             name=info.name if info else ready.name, group_id=(info.group if info else None) or fallback,
             form_key=info.form_key if info else None, status="ready", ready_at=now, context=ready.data,
             assignee=info.assignee if info else None, customer_step=bool(info and info.customer),
+            other_groups=[TaskGroup(group_id=g) for g in (info.groups if info else ())],  # candidateGroups="a,b"
             due_at=due_at(info.sla if info else None, now)))
     if not new_rows:
         return

@@ -155,6 +155,17 @@ class HumanTask(Base):
     context: Mapped[dict | None] = mapped_column(JSON)
 
     instance: Mapped[Instance] = relationship(lazy="joined")
+    # the task's further candidate groups (candidateGroups="a,b": b here, a in group_id)
+    other_groups: Mapped[list[TaskGroup]] = relationship(lazy="select", cascade="all, delete-orphan")
+
+
+class TaskGroup(Base):
+    """A further group whose members may see, claim and complete a task besides ``group_id``."""
+
+    __tablename__ = "human_task_groups"
+    __table_args__ = (Index("ix_human_task_groups_group", "group_id", "task_id"),)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 class AuditEvent(Base):

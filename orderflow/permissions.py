@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from .errors import Forbidden
 from .i18n import Msg, N_
-from .models import HumanTask, Instance, ProcessVersion, User
+from .models import HumanTask, Instance, ProcessVersion, TaskGroup, User
 
 STAFF = "staff"
 # the matrix's columns; README explains each
@@ -139,22 +139,47 @@ def require_starter(user: User, version: ProcessVersion) -> None:
                         group=version.start_group or "admin", process=version.key))
 
 
+def task_groups(task: HumanTask) -> frozenset[str]:
+    """Every group whose members may work on the task: its group and its further candidate groups."""
+    return frozenset({task.group_id, *(g.group_id for g in task.other_groups)} - {None})
+
+
+def in_task_groups(user: User, task: HumanTask) -> bool:
+    # the task's own group first: most tasks have one group and need no further query
+    return task.group_id in user.group_ids or bool(task_groups(task) & user.group_ids)
+
+
+def for_groups(group_ids: Iterable[str]):
+    """SQL condition: tasks one of ``group_ids`` may work on (their group or a further candidate group)."""
+    ids = list(group_ids)
+    return or_(HumanTask.group_id.in_(ids),
+               HumanTask.id.in_(select(TaskGroup.task_id).where(TaskGroup.group_id.in_(ids))))
+
+
+def _not_your_task(task: HumanTask) -> Forbidden:
+    groups = task_groups(task)
+    if len(groups) > 1:
+        return Forbidden(Msg("This task belongs to the groups %(groups)s, and you are in none of them.",
+                             groups=", ".join(sorted(groups))))
+    return Forbidden(Msg("This task belongs to the '%(group)s' group, and you are not in it.", group=task.group_id))
+
+
 def require_task_member(user: User, task: HumanTask) -> None:
     require(user, "task.work")
-    if task.group_id not in user.group_ids:
-        raise Forbidden(Msg("This task belongs to the '%(group)s' group, and you are not in it.", group=task.group_id))
+    if not in_task_groups(user, task):
+        raise _not_your_task(task)
 
 
 def require_task_viewer(user: User, task: HumanTask) -> None:
-    if task.group_id not in user.group_ids and not can(user, "order.read_all"):
-        raise Forbidden(Msg("This task belongs to the '%(group)s' group, and you are not in it.", group=task.group_id))
+    if not in_task_groups(user, task) and not can(user, "order.read_all"):
+        raise _not_your_task(task)
 
 
 def participation(user: User):
     """SQL condition: instances the user started or has a task in (done by them or open to their groups)."""
     took_part = exists().where(HumanTask.instance_id == Instance.id).where(or_(
         HumanTask.completed_by == user.username,
-        (HumanTask.status == "ready") & HumanTask.group_id.in_(user.group_ids),
+        (HumanTask.status == "ready") & for_groups(user.group_ids),
     ))
     return or_(Instance.started_by == user.username, took_part)
 

@@ -12,7 +12,7 @@ from . import accounts, analytics, attachments, audit, form_rules, forms, instan
 from .errors import Conflict, InvalidInput, NotFound, TaskNotReady
 from .i18n import Msg, status_word
 from .models import Group, HumanTask, Instance, User
-from .permissions import can, group_may, require, require_task_member, require_task_viewer
+from .permissions import can, for_groups, group_may, in_task_groups, require, require_task_member, require_task_viewer
 from .platform import platform_of
 
 SCOPES = ("mine", "groups", "all")
@@ -28,7 +28,7 @@ def inbox_query(actor: User, scope: str = "groups", process: str | None = None,
     if scope == "mine":
         query = query.where(HumanTask.assignee == actor.username)
     elif scope == "groups" or not can(actor, "order.read_all"):
-        query = query.where(HumanTask.group_id.in_(actor.group_ids))
+        query = query.where(for_groups(actor.group_ids))
     if process:
         query = query.where(Instance.process_key == process)
     if business_key:
@@ -185,9 +185,10 @@ def reassign(session: Session, actor: User, task_id: int, to_user: str | None = 
             raise InvalidInput(Msg("'%(group)s' is not a group that works on tasks.", group=to_group),
                                fields={"group": Msg("unknown group")})
         task.group_id, task.assignee = to_group, None
+        task.other_groups = []  # moved to one group: only its members now
     else:
         user = accounts.by_username(session, to_user or "")
-        if user is None or not user.active or task.group_id not in user.group_ids or not can(user, "task.work"):
+        if user is None or not user.active or not in_task_groups(user, task) or not can(user, "task.work"):
             raise InvalidInput(Msg("'%(user)s' is not an active member of the '%(group)s' group.",
                                    user=to_user, group=task.group_id), fields={"user": Msg("not in the task's group")})
         task.assignee = user.username

@@ -18,7 +18,7 @@ from . import audit, instances, jobs, processes
 from .engine import Migration, ProcessDef, Snapshot, current_steps, diff_definitions, due_at
 from .errors import InvalidInput
 from .i18n import Msg, status_word
-from .models import HumanTask, Instance, ProcessVersion, User
+from .models import HumanTask, Instance, ProcessVersion, TaskGroup, User
 from .permissions import require
 from .platform import platform_of
 
@@ -288,6 +288,8 @@ def _retarget_tasks(session: Session, instance: Instance, new: ProcessDef, snap:
         row.form_key = info.form_key if info else row.form_key
         if info is not None and info.group != row.group_id:
             row.group_id, row.assignee = info.group, None
+        if info is not None and {g.group_id for g in row.other_groups} != set(info.groups):
+            row.other_groups = [TaskGroup(group_id=g) for g in info.groups]  # the new version's candidate groups
         due = due_at(info.sla if info else None, row.ready_at)
         if due == row.due_at or (due and row.due_at and due <= now and row.due_at <= now):
             continue  # unchanged, or overdue before and after: its escalation is already under way

@@ -1,0 +1,161 @@
+"""Deploy tells the truth about routing, versions, foreign forms, and says refusals in words."""
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from tests.helpers import Api
+
+HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+        'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="http://x">\n')
+
+
+def one_task(pid: str, task_attrs: str, lanes: str = "", body: str = "") -> str:
+    return (f'{HEAD}<bpmn:process id="{pid}" isExecutable="true">{lanes}'
+            '<bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>'
+            f'<bpmn:userTask id="t" name="Check it" {task_attrs}><bpmn:incoming>f1</bpmn:incoming>'
+            f'<bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>{body}'
+            '<bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>'
+            '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/><bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e"/>'
+            '</bpmn:process></bpmn:definitions>\n')
+
+
+def deploy(api: Api, xml: str):
+    return api.client.post("/api/v1/processes", data=xml.encode(), headers={
+        **api.auth("owner1"), "Content-Type": "application/xml"})
+
+
+def check(api: Api, xml: str):
+    return api.client.post("/api/v1/processes/check", data=xml.encode(), headers={
+        **api.auth("owner1"), "Content-Type": "application/xml"})
+
+
+def upload(api: Api, files: dict[str, str]):
+    data = {"files": [(io.BytesIO(text.encode()), name) for name, text in files.items()]}
+    return api.client.post("/api/v1/processes", data=data, headers=api.auth("owner1"),
+                           content_type="multipart/form-data")
+
+
+ID_ONLY_LANE = ('<bpmn:laneSet><bpmn:lane id="Lane_0x1" name="Quality check"><bpmn:flowNodeRef>t</bpmn:flowNodeRef>'
+                '</bpmn:lane></bpmn:laneSet>')
+
+
+@pytest.mark.parametrize("attrs, lanes, words", [
+    ('camunda:candidateGroups="sales" camunda:assignee="demo"', "", "The assignee 'demo' does not exist"),
+    ('camunda:candidateGroups="sales" camunda:assignee="finance1"', "", "not in the task's group"),
+    ('camunda:candidateGroups="sales,auditors"', "", "The group 'auditors' (candidateGroups), and no such group"),
+    ("", ID_ONLY_LANE, "the lane's id 'Lane_0x1' is used as the group"),
+])
+def test_routing_mistakes_are_warned_in_deploy_and_in_check(api: Api, attrs: str, lanes: str, words: str):
+    xml = one_task("routed", attrs, lanes)
+    checked = check(api, xml)
+    assert checked.status_code == 200 and checked.json["ok"], checked.json
+    found = [p for p in checked.json["problems"] if words in p["message"]]
+    assert found and found[0]["element_id"] == "t" and found[0]["severity"] == "warning", checked.json
+    assert isinstance(found[0]["line"], int)
+    deployed = deploy(api, xml)
+    assert deployed.status_code == 201, deployed.json
+    assert any(words in w["message"] and w["element_id"] == "t" for w in deployed.json["warnings"]), deployed.json
+
+
+def test_a_group_nobody_is_in_is_warned_and_correct_routing_is_not(api: Api):
+    assert api.post("admin", "/api/v1/admin/groups", {"id": "auditors", "name": "Auditors"}).status_code == 201
+    warned = check(api, one_task("routed", 'camunda:candidateGroups="auditors"')).json["problems"]
+    assert any("nobody is in that group" in p["message"] for p in warned), warned
+    clean = check(api, one_task("routed", 'camunda:candidateGroups="sales,finance" camunda:assignee="sales1"'))
+    assert [p for p in clean.json["problems"] if "group" in p["message"] or "assignee" in p["message"]] == []
+
+
+def test_every_candidate_group_sees_claims_and_completes_the_task(api: Api):
+    assert deploy(api, one_task("shared", 'camunda:candidateGroups="sales, finance"')).status_code == 201
+    started = api.post("admin", "/api/v1/processes/shared/instances", {"data": {}})
+    task_id = started.json["open_tasks"][0]["id"]
+    for user in ("sales1", "finance1"):
+        inbox = api.get(user, "/api/v1/tasks?scope=groups&process=shared").json["items"]
+        assert [t["id"] for t in inbox] == [task_id], (user, inbox)
+        assert api.get(user, f"/api/v1/tasks/{task_id}").status_code == 200
+        assert api.get(user, f"/api/v1/instances/{started.json['id']}").status_code == 200
+    outsider = api.get("vp1", f"/api/v1/tasks/{task_id}")
+    assert outsider.status_code == 403 and "sales" in outsider.json["error"]["message"]
+    assert api.get("vp1", "/api/v1/tasks?scope=groups&process=shared").json["items"] == []
+    assert api.post("vp1", f"/api/v1/tasks/{task_id}/claim").status_code == 403
+    assert api.post("finance1", f"/api/v1/tasks/{task_id}/claim").status_code == 200
+    assert api.post("sales1", f"/api/v1/tasks/{task_id}/complete", {"data": {}}).status_code == 409  # claimed
+    done = api.post("finance1", f"/api/v1/tasks/{task_id}/complete", {"data": {}})
+    assert done.status_code == 200 and done.json["instance"]["status"] == "completed", done.json
+
+
+CHILD = (f'{HEAD}<bpmn:process id="child" isExecutable="true"><bpmn:startEvent id="cs"><bpmn:outgoing>c1</bpmn:outgoing>'
+         '</bpmn:startEvent><bpmn:endEvent id="ce"><bpmn:incoming>c1</bpmn:incoming></bpmn:endEvent>'
+         '<bpmn:sequenceFlow id="c1" sourceRef="cs" targetRef="ce"/></bpmn:process></bpmn:definitions>\n')
+
+
+def parent(name: str = "Parent") -> str:
+    return (f'{HEAD}<bpmn:process id="parent" name="{name}" isExecutable="true"><bpmn:startEvent id="s">'
+            '<bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent><bpmn:callActivity id="call" calledElement="child">'
+            '<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:callActivity>'
+            '<bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>'
+            '<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="call"/>'
+            '<bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="e"/></bpmn:process></bpmn:definitions>\n')
+
+
+def versions(resp) -> dict[str, int]:
+    assert resp.status_code == 201, resp.json
+    return {d["key"]: d["version"] for d in resp.json["deployed"]}
+
+
+def test_an_unchanged_process_redeployed_alone_or_with_its_caller_keeps_its_version(api: Api):
+    assert versions(upload(api, {"parent.bpmn": parent(), "child.bpmn": CHILD})) == {"parent": 1, "child": 1}
+    assert versions(upload(api, {"parent.bpmn": parent(), "child.bpmn": CHILD})) == {"parent": 1, "child": 1}
+    assert versions(deploy(api, CHILD)) == {"child": 1}
+    assert versions(upload(api, {"child.bpmn": CHILD})) == {"child": 1}
+    changed = upload(api, {"parent.bpmn": parent("Parent, renamed"), "child.bpmn": CHILD})
+    assert versions(changed) == {"parent": 2, "child": 1}
+    started = api.post("admin", "/api/v1/processes/parent/instances", {"data": {}})
+    assert started.status_code == 201 and started.json["status"] == "completed", started.json
+
+
+@pytest.mark.parametrize("form_key", ["embedded:app:forms/check.html", "camunda-forms:deployment:check.form",
+                                      "app:forms/check.html"])
+def test_a_camunda_html_or_forms_key_deploys_with_a_warning_and_a_plain_form(api: Api, form_key: str):
+    resp = deploy(api, one_task("html_form", f'camunda:candidateGroups="sales" camunda:formKey="{form_key}"'))
+    assert resp.status_code == 201, resp.json
+    warning = [w for w in resp.json["warnings"] if form_key in w["message"]]
+    assert warning and "plain completion form" in warning[0]["message"] and warning[0]["element_id"] == "t"
+    started = api.post("admin", "/api/v1/processes/html_form/instances", {"data": {}})
+    task = started.json["open_tasks"][0]
+    assert task["form_key"] is None
+    assert api.get("sales1", f"/api/v1/tasks/{task['id']}").json["form"].get("properties") == {}
+    assert api.post("sales1", f"/api/v1/tasks/{task['id']}/complete", {"data": {}}).status_code == 200
+
+
+def _script(fmt: str, text: str) -> str:
+    return one_task("worded", 'camunda:candidateGroups="sales"',
+                    body=f'<bpmn:scriptTask id="js" scriptFormat="{fmt}"><bpmn:script>{text}</bpmn:script>'
+                         '</bpmn:scriptTask>')
+
+
+@pytest.mark.parametrize("xml, element, words", [
+    (_script("javascript", "var total = amount * 2;"), "js", "JavaScript is not supported"),
+    (_script("python", "total = amount === 2;"), "js", "JavaScript is not supported"),
+    (_script("groovy", "total = 1"), "js", "Groovy is not supported"),
+    (_script("python", "total = (amount + 1"), "js", "brackets do not match"),
+    (one_task("worded", 'camunda:candidateGroups="sales"', body='<bpmn:intermediateCatchEvent id="wait">'
+              '<bpmn:messageEventDefinition messageRef="paid"/></bpmn:intermediateCatchEvent>'),
+     "wait", "names the message 'paid', which the file does not define"),
+    (one_task("worded", "", body='<bpmn:sequenceFlow id="stray" sourceRef="t" targetRef="nowhere"/>'),
+     "stray", "leads to 'nowhere'"),
+    (one_task("worded", "", body='<bpmn:task id="t2"><bpmn:dataInputAssociation><bpmn:sourceRef>ghost'
+              '</bpmn:sourceRef></bpmn:dataInputAssociation></bpmn:task>'), "t2", "reads 'ghost'"),
+    (one_task("worded", "", body='<bpmn:task id="t"/>'), "t", "elements have the id 't'"),
+])
+def test_refusals_name_element_line_and_reason_in_words(api: Api, xml: str, element: str, words: str):
+    resp = deploy(api, xml)
+    assert resp.status_code == 422, resp.json
+    problems = resp.json["error"]["problems"]
+    found = [p for p in problems if words in p["message"]]
+    assert found and found[0]["element_id"] == element and isinstance(found[0]["line"], int), problems
+    for problem in problems:  # no Python reprs or raw exception text
+        for leak in ("0x", "<Element", "Error(", "Error:", "invalid syntax", "unexpected keyword", "Traceback"):
+            assert leak not in problem["message"], problem
