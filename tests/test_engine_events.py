@@ -95,7 +95,7 @@ def test_timer_event_subprocess_runs_beside_and_message_one_interrupts(app, api,
     deploy(api, ev.EVENT_SUBPROCESSES)
     instance_id = start(api, "watched", {"order_ref": "A"})
     kinds = {(w["kind"], w["element_id"], w["starts"]) for w in detail(api, instance_id)["waits"]}
-    assert ("message", "on_cancel_start", "on_cancel") in kinds and ("timer", "on_late_start", None) in kinds
+    assert ("message", "on_cancel_start", "on_cancel") in kinds and ("timer", "on_late_start", "on_late") in kinds
     clock.advance(hours=2, minutes=1)
     assert run_jobs(app) == 1
     late = detail(api, instance_id)

@@ -80,7 +80,7 @@ class EndEventParser(SpiffEndEventParser):
 
 
 def _event_start_completed(spec, my_task) -> None:
-    esp = _event_subprocess_task(my_task.workflow)
+    esp = event_subprocess_task(my_task.workflow)
     if esp is not None:  # an event sub-process sees the order's data as it is now (3.2: as it was at start)
         payload = my_task.internal_data.get(getattr(spec.event_definition, "name", None))
         my_task.data = {**my_task.data, **order_data(my_task.workflow.top_workflow),
@@ -92,7 +92,7 @@ def _event_start_completed(spec, my_task) -> None:
                 sibling.cancel()
 
 
-def _event_subprocess_task(subprocess):
+def event_subprocess_task(subprocess):
     """The event sub-process task that ``subprocess`` runs, or None (a process, a plain sub-process)."""
     parent_id = getattr(subprocess, "parent_task_id", None)
     outer = getattr(subprocess, "parent_workflow", None)

@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefi
 
 from SpiffWorkflow.util.task import TaskState
 
-from .events import event_subprocess_starts, order_data, waiting_definitions
+from .events import event_subprocess_starts, event_subprocess_task, order_data, waiting_definitions
 from .expressions import ExpressionError
 from .model import Wait
 
@@ -79,8 +79,11 @@ def pending(workflow, data: dict[str, Any] | None = None) -> list[Wait]:
         kind = kind_of(definition)
         if kind is None:
             continue
+        # a start event waiting inside an event sub-process (a timer start): the sub-process it starts
+        starts = task.workflow.spec.name if task.parent is not None and task.parent.task_spec.name == "Start" \
+            and event_subprocess_task(task.workflow) is not None else None
         waits.append(Wait(kind, element_id, _name(definition), due_at(task, definition) if kind == "timer" else None,
-                          correlation_values(workflow, definition, data) if kind == "message" else {}))
+                          correlation_values(workflow, definition, data) if kind == "message" else {}, starts))
     for task in workflow.get_tasks(state=TaskState.STARTED):
         if hasattr(task.task_spec, "operation_name"):  # a service call deferred to a job, or behind an incident
             waits.append(Wait("service", task.task_spec.bpmn_id or task.task_spec.name, task.task_spec.operation_name,
