@@ -280,7 +280,8 @@ def script_language_problem(fmt: str) -> str:
     """Refusal of a script in another language, naming the language in words."""
     language = _LANGUAGES.get(fmt.lower().split("/")[-1].removeprefix("x-"))
     rest = "scripts here are lines of 'name = expression' in the engine's expression language (scriptFormat python)."
-    return f"{language} is not supported: {rest}" if language else f"Scripts in '{fmt}' cannot run here; {rest}"
+    return f"{language} is not supported (scriptFormat '{fmt}'): {rest}" if language else \
+        f"Scripts in '{fmt}' cannot run here; {rest}"
 
 
 def _service_task(el: etree._Element, file: str | None, problems: list[Problem]) -> None:
