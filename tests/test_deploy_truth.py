@@ -149,6 +149,9 @@ def _script(fmt: str, text: str) -> str:
     (one_task("worded", "", body='<bpmn:task id="t2"><bpmn:dataInputAssociation><bpmn:sourceRef>ghost'
               '</bpmn:sourceRef></bpmn:dataInputAssociation></bpmn:task>'), "t2", "reads 'ghost'"),
     (one_task("worded", "", body='<bpmn:task id="t"/>'), "t", "elements have the id 't'"),
+    (one_task("worded", "", body='<bpmn:task id="lp"><bpmn:standardLoopCharacteristics><bpmn:loopCondition>'
+              'done ==</bpmn:loopCondition></bpmn:standardLoopCharacteristics></bpmn:task>'), "lp",
+     "not a valid expression"),
 ])
 def test_refusals_name_element_line_and_reason_in_words(api: Api, xml: str, element: str, words: str):
     resp = deploy(api, xml)

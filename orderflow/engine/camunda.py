@@ -18,7 +18,7 @@ from .xmlinfo import NS, local
 
 SPIFF = NS["spiff"]
 CAMUNDA = NS["camunda"]
-_EXPRESSION_TAGS = {"conditionExpression", "completionCondition", "loopCardinality", "condition",
+_EXPRESSION_TAGS = {"conditionExpression", "completionCondition", "loopCardinality", "condition", "loopCondition",
                     "timeDuration", "timeDate", "timeCycle"}
 
 # -- JUEL ---------------------------------------------------------------------

@@ -18,7 +18,7 @@ from .form_checks import form_rule_problems
 from .model import ElementInfo, Problem
 from .xmlinfo import NS, local
 
-_EXPRESSION_TAGS = {"conditionExpression", "completionCondition", "loopCardinality", "condition"}
+_EXPRESSION_TAGS = {"conditionExpression", "completionCondition", "loopCardinality", "condition", "loopCondition"}
 _TIMER_TAGS = {"timeDuration", "timeDate", "timeCycle"}
 _SCRIPT_TAGS = {"script", "preScript", "postScript"}
 
