@@ -56,7 +56,7 @@ def correlation_values(workflow, definition, data: dict[str, Any]) -> dict[str, 
     for prop in getattr(definition, "correlation_properties", []) or []:
         try:
             value = workflow.script_engine.environment.evaluate(prop.retrieval_expression, data)
-        except (ExpressionError, Exception):  # noqa: BLE001 - a value the data does not have yet
+        except ExpressionError:  # the data does not have it (yet): the field named like the property
             value = data.get(prop.name)
         if value is not None and not isinstance(value, (dict, list)):
             values[prop.name] = str(value)[:300]
