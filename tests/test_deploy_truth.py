@@ -130,6 +130,14 @@ def test_a_camunda_html_or_forms_key_deploys_with_a_warning_and_a_plain_form(api
     assert api.post("sales1", f"/api/v1/tasks/{task['id']}/complete", {"data": {}}).status_code == 200
 
 
+def chain(middle: str) -> str:
+    """start → the element 'm' → end, so the parser reaches it."""
+    return (f'{HEAD}<bpmn:process id="worded" isExecutable="true"><bpmn:startEvent id="s"><bpmn:outgoing>f1'
+            f'</bpmn:outgoing></bpmn:startEvent>{middle}<bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming>'
+            '</bpmn:endEvent><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="m"/>'
+            '<bpmn:sequenceFlow id="f2" sourceRef="m" targetRef="e"/></bpmn:process></bpmn:definitions>\n')
+
+
 def _script(fmt: str, text: str) -> str:
     return one_task("worded", 'camunda:candidateGroups="sales"',
                     body=f'<bpmn:scriptTask id="js" scriptFormat="{fmt}"><bpmn:script>{text}</bpmn:script>'
@@ -149,6 +157,11 @@ def _script(fmt: str, text: str) -> str:
     (one_task("worded", "", body='<bpmn:task id="t2"><bpmn:dataInputAssociation><bpmn:sourceRef>ghost'
               '</bpmn:sourceRef></bpmn:dataInputAssociation></bpmn:task>'), "t2", "reads 'ghost'"),
     (one_task("worded", "", body='<bpmn:task id="t"/>'), "t", "elements have the id 't'"),
+    (chain('<bpmn:callActivity id="m"/>'), "m", "names no process to call"),
+    (chain('<bpmn:callActivity id="m" calledElement="ghost"/>'), "m", "must be in the same upload"),
+    (chain('<bpmn:complexGateway id="m"/>'), "m", "not supported"),
+    (chain('<bpmn:subProcess id="m"><bpmn:startEvent id="m1"/><bpmn:startEvent id="m2"/></bpmn:subProcess>'),
+     "m", "exactly one start event"),
     (one_task("worded", "", body='<bpmn:task id="lp"><bpmn:standardLoopCharacteristics><bpmn:loopCondition>'
               'done ==</bpmn:loopCondition></bpmn:standardLoopCharacteristics></bpmn:task>'), "lp",
      "not a valid expression"),

@@ -26,6 +26,33 @@ _KNOWN: list[tuple[re.Pattern, str]] = [(re.compile(p, re.S), w) for p, w in [
      "The multi-instance task says neither how many times to run (loop cardinality) nor over which list "
      "(loop data input / camunda:collection)."),
     (r"^Process (\S+?)\.? is not executable", "The process '{0}' is not executable: set isExecutable=\"true\"."),
+    (r"^The process '([^']*)' was not found", "The process '{0}' was not found: a called process must be in the same "
+     "upload as its caller (or check the calledElement id)."),
+    (r"^(\w+) identifier is missing from bpmn xml", "A {0!l} definition has no id: give it one in the modeler."),
+    (r"^Invalid Script Task", "This script task has no script: write 'name = expression' lines or make it a task."),
+    (r"^Malformed Output Expression '([^']*)'", "The decision table output '{0}' is not a valid expression."),
+    (r"^Unknown type in decision table: '?\{?[^}']*\}?(\w+)'?", "The decision table holds a <{0}>, which the engine "
+     "does not know."),
+    (r"^A Service Task must have an operator", "This service task names no handler (serviceTaskOperator, or a "
+     "Camunda external task's topic)."),
+    (r"^A SubWorkflow Must contain an End event", "The sub-process has no end event: add one."),
+    (r"^Multiple decision tables are not current", "A decision with several decision tables is not supported."),
+    (r"^No \"calledElement\" attribute", "This call activity names no process to call (calledElement)."),
+    (r"^Non-default exclusive outgoing sequence flow without condition", "An outgoing flow of this exclusive gateway "
+     "has no condition and is not the default: give it a condition or make it the default flow."),
+    (r"^Correlation is missing correlation property retrieval expressions: (.*)", "The correlation property '{0}' "
+     "says nowhere where a message carries its value (retrieval expression)."),
+    (r"^Could not find messageRef from message event definition: (.*)", "The event names the message '{0}', which "
+     "the file does not define."),
+    (r"^Message identifier is missing from correlation property: (.*)", "The correlation property '{0}' names no "
+     "message."),
+    (r"^Duplicate process ID: (.*)", "Two processes have the id '{0}': process ids must be unique in an upload."),
+    (r"^Exactly one start event is required in a SubWorkflow Task; found (\d+)", "A sub-process needs exactly one "
+     "start event; this one has {0}."),
+    (r"^A loopMaximum or loopCondition must be specified", "A loop needs a loop condition or a maximum number of "
+     "loops."),
+    (r"^Expected an? (\w+) node", "The event refers to something that is not the {0!l} it should name."),
+    (r"^\w+(?:Error|Exception)\(", "The decision table could not be read: check its inputs, outputs and rules."),
     (r"^Cannot resolve data(Input|Output)Association",
      "A data {0!l} association names something that is not a data object or data store of this diagram."),
 ]]
