@@ -113,8 +113,11 @@ class Runtime:
                 except HandlerFailed as exc:
                     raise _handler_failed(exc) from exc
         store_result(task, result)
-        with engine_clock(self.clock):
-            task.complete()
+        try:
+            with engine_clock(self.clock):
+                task.complete()  # its followers update here: a bad timer after it fails now
+        except (SpiffWorkflowException, ExpressionError, ValueError, TypeError, KeyError) as exc:
+            raise _step_failed(exc, _culprit(exc) or task) from exc
         return self._run(workflow)
 
     def deliver_message(self, workflow: BpmnWorkflow, name: str, payload: dict[str, Any]) -> str:
