@@ -195,7 +195,9 @@ def paths() -> dict[str, dict[str, Any]]:
             "Complete a failed service call by hand with its result", "incidents", "Incident",
             "400 403 404 409 413 422", params=[incident], body=json_body("IncidentResult", required=False))},
         "/api/v1/messages/{name}": {"post": op(
-            "Deliver a message from outside (integration users)", "messages", "Delivered",
+            "Deliver a message from outside (integration users) to the one order waiting for it, or start the "
+            "process whose message start event catches it; a correlation property missing from both "
+            "'correlation' and 'payload' is a 422 naming it", "messages", "Delivered",
             "400 403 404 409 413 422", params=[param("name", {"type": "string", "minLength": 1},
                                                      "the BPMN message's name", "path")],
             body=json_body("MessageBody"))},
