@@ -175,3 +175,25 @@ def test_refusals_name_element_line_and_reason_in_words(api: Api, xml: str, elem
     for problem in problems:  # no Python reprs or raw exception text
         for leak in ("0x", "<Element", "Error(", "Error:", "invalid syntax", "unexpected keyword", "Traceback"):
             assert leak not in problem["message"], problem
+
+
+def test_a_version_stored_with_its_whole_bundle_still_loads_and_an_unchanged_redeploy_keeps_it(app, api: Api):
+    """Versions deployed before each kept only its own files hashed the whole upload (here: a
+    process beside an unrelated one): their orders still load, and re-deploying changes nothing."""
+    from sqlalchemy import select
+
+    from orderflow.engine import specs
+    from orderflow.models import ProcessVersion
+    xml = one_task("legacy", 'camunda:candidateGroups="sales"')
+    assert versions(upload(api, {"legacy.bpmn": xml, "child.bpmn": CHILD})) == {"legacy": 1, "child": 1}
+    with app.extensions["orderflow.db"].session() as session:
+        row = session.scalar(select(ProcessVersion).where(ProcessVersion.key == "legacy"))
+        row.sources = {"legacy.bpmn": xml, "child.bpmn": CHILD}  # as the old scheme stored it
+        row.sha256 = specs.sources_sha(row.sources)
+        session.commit()
+    app.extensions["orderflow.platform"].cache = specs.SpecCache()  # a restarted node: nothing compiled yet
+    started = api.post("admin", "/api/v1/processes/legacy/instances", {"data": {}})
+    assert started.status_code == 201, started.json
+    task_id = started.json["open_tasks"][0]["id"]
+    assert api.post("sales1", f"/api/v1/tasks/{task_id}/complete", {"data": {}}).status_code == 200
+    assert versions(deploy(api, xml)) == {"legacy": 1}

@@ -262,5 +262,8 @@ class SpecCache:
         for pdef in defs:
             pdef.forms = {**stored_forms, **pdef.forms}
             self.put(pdef)
+            if pdef.key == key:  # a version stored before versions kept only their own files hashed them all
+                with self._lock:
+                    self._defs[(key, sha256)] = pdef
         return self._defs[(key, sha256)]
 
