@@ -429,3 +429,17 @@ def test_a_call_activity_to_a_process_with_message_event_subprocesses_is_refused
     xml = ev.EVENT_SUBPROCESSES.replace("</bpmn:definitions>", caller + "</bpmn:definitions>")
     problem = _refused(api, xml)
     assert problem["element_id"] == "call_watched" and "on_cancel" in problem["message"], problem
+
+
+def test_a_signal_nothing_in_the_file_throws_deploys_with_a_warning(api):
+    lonely = ev.EVENT_GATEWAY.replace('<bpmn:signalEventDefinition signalRef="stop_sig"/></bpmn:intermediateThrowEvent>',
+                                      '</bpmn:intermediateThrowEvent>')
+    assert lonely != ev.EVENT_GATEWAY
+    resp = api.client.post("/api/v1/processes", data=lonely.encode(),
+                           headers={**api.auth("owner1"), "Content-Type": "application/xml"})
+    assert resp.status_code == 201, resp.json
+    [warning] = [w for w in resp.json["warnings"] if w["element_id"] == "got_stop"]
+    assert "signals do not travel between orders" in warning["message"]
+    deployed = api.client.post("/api/v1/processes", data=ev.EVENT_GATEWAY.encode(),
+                               headers={**api.auth("owner1"), "Content-Type": "application/xml"})
+    assert not [w for w in deployed.json["warnings"] if "signal" in w["message"]]

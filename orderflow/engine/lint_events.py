@@ -99,6 +99,24 @@ def _called_event_subprocesses(process: etree._Element, file: str | None) -> lis
     return problems
 
 
+def _unthrown_signals(process: etree._Element, file: str | None) -> list[Problem]:
+    """A signal caught here that nothing in the file throws can never come: signals stay in one order."""
+    root = process.getroottree().getroot()
+    thrown = {d.get("signalRef") for tag in ("intermediateThrowEvent", "endEvent")
+              for event in root.iter(f"{{{_BPMN}}}{tag}") for d in event.iterfind("bpmn:signalEventDefinition", NS)}
+    problems = []
+    for tag in ("intermediateCatchEvent", "boundaryEvent", "startEvent"):
+        for event in process.iter(f"{{{_BPMN}}}{tag}"):
+            for definition in event.iterfind("bpmn:signalEventDefinition", NS):
+                if definition.get("signalRef") not in thrown:
+                    problems.append(Problem(
+                        f"The signal '{definition.get('signalRef')}' is caught here but nothing in this file throws "
+                        "it, and signals do not travel between orders: this event will never fire.",
+                        event.get("id"), event.sourceline, file, "warning"))
+    return problems
+
+
 def check(process: etree._Element, file: str | None) -> list[Problem]:
-    """Problems with the events of one process element."""
-    return _start_events(process, file) + _event_gateways(process, file) + _called_event_subprocesses(process, file)
+    """Problems with the events of one process element (warnings included)."""
+    return (_start_events(process, file) + _event_gateways(process, file) + _called_event_subprocesses(process, file)
+            + _unthrown_signals(process, file))
