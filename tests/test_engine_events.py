@@ -443,3 +443,13 @@ def test_a_signal_nothing_in_the_file_throws_deploys_with_a_warning(api):
     deployed = api.client.post("/api/v1/processes", data=ev.EVENT_GATEWAY.encode(),
                                headers={**api.auth("owner1"), "Content-Type": "application/xml"})
     assert not [w for w in deployed.json["warnings"] if "signal" in w["message"]]
+
+
+def test_an_interrupting_timer_event_subprocess_ends_the_order_when_it_fires(app, api, clock):
+    deploy(api, ev.EVENT_SUBPROCESSES.replace('<bpmn:startEvent id="on_late_start" isInterrupting="false">',
+                                              '<bpmn:startEvent id="on_late_start">'))
+    instance_id = start(api, "watched", {"order_ref": "A"})
+    clock.advance(hours=2, minutes=1)
+    assert run_jobs(app) == 1
+    after = detail(api, instance_id)
+    assert after["status"] == "completed" and after["data"]["reminded"] is True and after["open_tasks"] == []
