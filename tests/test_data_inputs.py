@@ -145,3 +145,19 @@ def test_camunda_input_output_mappings_run_as_the_step_sees_them(api: Api):
     assert started.status_code == 201, started.json
     data = api.get("admin", f"/api/v1/instances/{started.json['id']}").json["data"]
     assert (data["seen"], data["label"], data["tags"], data["total"]) == (10, "rush", ["a", 5], 11)
+
+
+def test_a_written_start_form_that_does_not_ask_for_a_data_input_is_warned(api: Api):
+    import io
+    import json
+    start = ('<bpmn:startEvent id="s"><bpmn:extensionElements><spiffworkflow:properties><spiffworkflow:property '
+             'name="formJsonSchemaFilename" value="start_it.json"/></spiffworkflow:properties></bpmn:extensionElements>'
+             '<bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>')
+    xml = IO_PROCESS.replace('<bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>', start) \
+        .replace('xmlns:xsd=', 'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" xmlns:xsd=')
+    form = {"type": "object", "properties": {"note": {"type": "string"}}}
+    files = {"io_process.bpmn": xml, "start_it.json": json.dumps(form)}
+    resp = api.client.post("/api/v1/processes", headers=api.auth("owner1"), content_type="multipart/form-data",
+                           data={"files": [(io.BytesIO(t.encode()), n) for n, t in files.items()]})
+    assert resp.status_code == 201, resp.json
+    assert any(w["element_id"] == "s" and "'in_1'" in w["message"] for w in resp.json["warnings"]), resp.json

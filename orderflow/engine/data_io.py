@@ -136,3 +136,19 @@ def _start_form(root: etree._Element, process: etree._Element) -> tuple[str, dic
     etree.SubElement(props, f"{{{NS['spiff']}}}property", name="formJsonSchemaFilename", value=f"{key}.json")
     return key, {"type": "object", "title": process.get("name") or process.get("id"),
                  "properties": properties, "required": sorted(properties)}
+
+
+def check_start_form(process: etree._Element, start_form: dict | None, start_id: str | None,
+                     file: str | None) -> list[Problem]:
+    """A start form the owner wrote must ask for the process's data inputs, or starts lack them."""
+    inputs = [d.get("id") for d in process.iterfind("bpmn:ioSpecification/bpmn:dataInput", NS) if d.get("id")]
+    if not inputs or not isinstance(start_form, dict):
+        return []
+    required = set(start_form.get("required") or [])
+    missing = [name for name in inputs if name not in required]
+    if not missing:
+        return []
+    start = next((el for el in process.iter(f"{{{_B}}}startEvent") if el.get("id") == start_id), process)
+    return [Problem(f"The start form does not require the process's data input(s) {', '.join(map(repr, missing))}: "
+                    "an order started without them stops at the first step that reads them. Add them to the "
+                    "form's required fields.", start.get("id"), start.sourceline, file, "warning")]

@@ -11,7 +11,7 @@ import jsonschema
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from . import lint_events
+from . import data_io, lint_events
 from .durations import retry_delays
 from .expressions import ISO_LITERAL, ExpressionError, check_expression, evaluate, parse_script
 from .form_checks import form_rule_problems
@@ -151,6 +151,9 @@ def lint_process(process: etree._Element, elements: Mapping[str, ElementInfo], h
                  find_form: Callable[[str], dict | None], file: str | None) -> list[Problem]:
     problems = _check_expressions(process, file) + _check_gateways(process, file)
     problems += lint_events.check(process, file)  # event constructs that would run wrongly (engine/lint_events.py)
+    starts = [i for i in elements.values() if i.kind == "startEvent" and i.form_key]
+    if starts:  # the process's data inputs must be asked for by the form written for its start
+        problems += data_io.check_start_form(process, find_form(starts[0].form_key), starts[0].element_id, file)
     for info in elements.values():
         if info.kind in {"userTask", "startEvent"}:
             problems.extend(_check_user_task(info, find_form, file))
