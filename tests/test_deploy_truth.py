@@ -198,3 +198,22 @@ def test_a_version_stored_with_its_whole_bundle_still_loads_and_an_unchanged_red
     task_id = started.json["open_tasks"][0]["id"]
     assert api.post("sales1", f"/api/v1/tasks/{task_id}/complete", {"data": {}}).status_code == 200
     assert versions(deploy(api, xml)) == {"legacy": 1}
+
+
+def test_a_checker_that_fails_on_a_diagram_answers_422_naming_the_element_not_500(api: Api, monkeypatch):
+    """The safety net under every check: a bug on some unforeseen XML is the element's problem, in words."""
+    from orderflow.engine import data_io
+
+    def broken(assoc, file):
+        node = assoc.getparent()  # what the parser's code calls the element it reads
+        raise TypeError(f"internal detail of {node!r}")
+
+    monkeypatch.setattr(data_io, "_association", broken)
+    xml = one_task("broken", 'camunda:candidateGroups="sales"', body=(
+        '<bpmn:dataObject id="o"/><bpmn:dataObjectReference id="o_ref" dataObjectRef="o"/><bpmn:task id="reads">'
+        '<bpmn:dataInputAssociation><bpmn:sourceRef>o_ref</bpmn:sourceRef></bpmn:dataInputAssociation></bpmn:task>'))
+    resp = deploy(api, xml)
+    assert resp.status_code == 422, resp.get_data(as_text=True)[:300]
+    problem = resp.json["error"]["problems"][0]
+    assert problem["element_id"] == "reads" and isinstance(problem["line"], int), problem
+    assert "internal detail" not in problem["message"] and "TypeError" not in problem["message"]

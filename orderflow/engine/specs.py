@@ -140,16 +140,10 @@ def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
         raise DeployRejected([Problem("No BPMN file was uploaded.")])
     generated: dict[str, dict] = {}
     for name, root in roots.items():
-        if _is_dmn(root):
-            problems.extend(dmn.rewrite(root, name))
-        else:
-            problems.extend(lint_refs.check(root, name))
-            found, forms = camunda.rewrite(root, name)
-            problems.extend(found)
-            generated.update(forms)
-            found, forms = data_io.rewrite(root, name)
-            problems.extend(found)
-            generated.update(forms)
+        try:
+            problems.extend(_rewrite(root, name, generated))
+        except Exception as exc:  # a checker's own bug must be a 422 on the element, never a 500
+            problems.append(_crash_problem(exc, roots))
     if any(p.severity == "error" for p in problems):
         raise DeployRejected([p for p in problems if p.severity == "error"])
 
@@ -182,10 +176,10 @@ def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
     defs: list[ProcessDef] = []
     for key in process_ids:
         root_name, process_el = _find_process(roots, key)
-        elements = describe_elements(process_el)
-        if lint:
-            problems.extend(lint_process(process_el, elements, handlers, find_form, root_name))
         try:
+            elements = describe_elements(process_el)
+            if lint:
+                problems.extend(lint_process(process_el, elements, handlers, find_form, root_name))
             spec = parser.get_spec(key)
             subprocess_specs = parser.get_subprocess_specs(key)
         except (ValidationException, SpiffWorkflowException) as exc:
@@ -211,6 +205,18 @@ def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
     for pdef in defs:
         pdef.warnings = [p for p in problems if p.severity != "error"]
     return defs
+
+
+def _rewrite(root: etree._Element, name: str, generated: dict[str, dict]) -> list[Problem]:
+    """One file's checks and rewrites before parsing (DMN cells; references, Camunda, data mappings)."""
+    if _is_dmn(root):
+        return dmn.rewrite(root, name)
+    problems = lint_refs.check(root, name)
+    for rewrite in (camunda.rewrite, data_io.rewrite):
+        found, forms = rewrite(root, name)
+        problems += found
+        generated.update(forms)
+    return problems
 
 
 def _needed_files(roots: dict[str, etree._Element], main: str, called: list[str]) -> set[str]:
