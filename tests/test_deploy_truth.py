@@ -46,6 +46,8 @@ ID_ONLY_LANE = ('<bpmn:laneSet><bpmn:lane id="Lane_0x1" name="Quality check"><bp
     ('camunda:candidateGroups="sales" camunda:assignee="finance1"', "", "not in the task's group"),
     ('camunda:candidateGroups="sales,auditors"', "", "The group 'auditors' (candidateGroups), and no such group"),
     ("", ID_ONLY_LANE, "the lane's id 'Lane_0x1' is used as the group"),
+    ('camunda:candidateUsers="sales1,sales2"', "", "camunda:candidateUsers is not followed"),
+    ('camunda:assignee="${initiator}" camunda:candidateGroups="sales"', "", "computed by an expression"),
     ("", ID_ONLY_LANE.replace(' name="Quality check"', ""), "the lane's id 'Lane_0x1' is used as the group"),
 ])
 def test_routing_mistakes_are_warned_in_deploy_and_in_check(api: Api, attrs: str, lanes: str, words: str):

@@ -188,6 +188,8 @@ def rewrite(root: etree._Element, file: str | None) -> tuple[list[Problem], dict
             fmt = (el.getparent().get("scriptFormat") or "python").lower()
             if fmt not in {"python", "text/python", "text/x-python", ""}:
                 problems.append(_problem(el, script_language_problem(fmt), file))
+        if tag == "userTask":
+            _routing(el, file, problems)
         io = el.find("bpmn:extensionElements/camunda:inputOutput", NS)
         if io is not None:
             _input_output(el, io, file, problems)
@@ -196,6 +198,19 @@ def rewrite(root: etree._Element, file: str | None) -> tuple[list[Problem], dict
                 problems.append(_problem(el, f"camunda:{listener} is ignored: listeners run Java or scripts, "
                                              "which this service does not execute.", file, "warning"))
     return problems, forms
+
+
+def _routing(el: etree._Element, file: str | None, problems: list[Problem]) -> None:
+    """Camunda routing the service does not follow: said at deploy, not silently dropped."""
+    if el.get(f"{{{CAMUNDA}}}candidateUsers"):
+        problems.append(_problem(el, "camunda:candidateUsers is not followed: tasks go to groups here (lane or "
+                                     "candidateGroups); name a group, or one user as camunda:assignee.", file, "warning"))
+    for attr in ("assignee", "candidateGroups"):
+        value = el.get(f"{{{CAMUNDA}}}{attr}") or ""
+        if is_juel(value):
+            problems.append(_problem(el, f"camunda:{attr} '{value.strip()}' is computed by an expression, which is not "
+                                         "followed here: the task goes to its lane's group. Name the "
+                                         f"{'user' if attr == 'assignee' else 'groups'} directly.", file, "warning"))
 
 
 # -- camunda:inputOutput -----------------------------------------------------------

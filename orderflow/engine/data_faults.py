@@ -35,7 +35,7 @@ def explain(exc: BaseException, task: Any) -> str | None:
     if spec is not None and hasattr(spec, "cardinality") and isinstance(exc, (TypeError, ValueError, NameError)):
         return _multi_instance_words(spec)
     if isinstance(exc, (TypeError, ValueError, KeyError, IndexError, AttributeError, NameError)):
-        return "a value in the order's data has a type or shape this step cannot use"
+        return "the engine could not run this step with the order's data as it is (a value of an unexpected type?)"
     return None
 
 
