@@ -109,7 +109,10 @@ def event_subprocess_task(subprocess):
 def close_event_subprocesses(workflow, bound: Callable[[Any], None]) -> None:
     """The process's own flow has ended: event sub-processes that have not started never will."""
     root = workflow.task_tree
-    if root is None or workflow.is_completed():
+    if root is None or not any(c.id in workflow.subprocesses and not c.has_state(TaskState.FINISHED_MASK)
+                               for c in root.children):
+        return  # cheap first: no event sub-process is open (most processes have none)
+    if workflow.is_completed():
         return
     ends = {f"{workflow.spec.name}.EndJoin", "End"}  # these wait for the event sub-processes too
     open_states = TaskState.FUTURE | TaskState.WAITING | TaskState.READY | TaskState.STARTED
@@ -166,14 +169,15 @@ def adopt(spec) -> None:
 def _start_conditional_subprocesses(workflow) -> bool:
     """Start the event sub-processes whose conditional start the data now makes true (3.2 only starts
     event sub-processes on thrown events, and conditions are never thrown). Each starts once per order."""
-    if workflow.is_completed():
+    conditional = [(start, name) for start, name in event_subprocess_starts(workflow)
+                   if isinstance(start.event_definition, ConditionalEventDefinition)]
+    if not conditional or workflow.is_completed():
         return False
     started = {sp.spec.name for sp in workflow.subprocesses.values()}
     fired = False
-    for start, name in event_subprocess_starts(workflow):
+    for start, name in conditional:
         definition = start.event_definition
-        if isinstance(definition, ConditionalEventDefinition) and name not in started and \
-                _holds(workflow, definition.expression, {}):
+        if name not in started and _holds(workflow, definition.expression, {}):
             workflow.spec.start.trigger_wf(workflow.task_tree, name)
             started.add(name)
             fired = True
