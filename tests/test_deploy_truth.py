@@ -219,3 +219,15 @@ def test_a_checker_that_fails_on_a_diagram_answers_422_naming_the_element_not_50
     problem = resp.json["error"]["problems"][0]
     assert problem["element_id"] == "reads" and isinstance(problem["line"], int), problem
     assert "internal detail" not in problem["message"] and "TypeError" not in problem["message"]
+
+
+def test_moving_an_order_to_a_version_with_more_candidate_groups_opens_its_task_to_them(api: Api):
+    assert versions(deploy(api, one_task("regroup", 'camunda:candidateGroups="sales"'))) == {"regroup": 1}
+    started = api.post("admin", "/api/v1/processes/regroup/instances", {"data": {}})
+    task_id = started.json["open_tasks"][0]["id"]
+    assert api.get("finance1", f"/api/v1/tasks/{task_id}").status_code == 403
+    assert versions(deploy(api, one_task("regroup", 'camunda:candidateGroups="sales,finance"'))) == {"regroup": 2}
+    moved = api.post("owner1", "/api/v1/processes/regroup/migrations", {"from": 1, "to": 2, "dry_run": False})
+    assert moved.status_code == 200 and moved.json["moved"] == 1, moved.json
+    assert api.get("finance1", f"/api/v1/tasks/{task_id}").status_code == 200
+    assert api.post("finance1", f"/api/v1/tasks/{task_id}/complete", {"data": {}}).status_code == 200
