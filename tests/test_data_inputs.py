@@ -161,3 +161,17 @@ def test_a_written_start_form_that_does_not_ask_for_a_data_input_is_warned(api: 
                            data={"files": [(io.BytesIO(t.encode()), n) for n, t in files.items()]})
     assert resp.status_code == 201, resp.json
     assert any(w["element_id"] == "s" and "'in_1'" in w["message"] for w in resp.json["warnings"]), resp.json
+
+
+@pytest.mark.parametrize("data, words", [
+    ({"a": 1, "b": 0}, "divides by zero"),
+    ({"a": 1, "b": "two"}, "do not fit together"),
+    ({"a": {"x": 1}, "b": 1}, "do not fit together"),
+])
+def test_start_data_a_script_cannot_compute_with_is_a_409_in_words(api: Api, data: dict, words: str):
+    assert deploy(api, diagram("ratio", script_task("", "y = a / b"))).status_code == 201
+    resp = api.post("admin", "/api/v1/processes/ratio/instances", {"data": data})
+    assert resp.status_code == 409, resp.get_data(as_text=True)[:300]
+    error = resp.json["error"]
+    assert error["element_id"] == "t" and words in error["message"], error
+    assert "Error" not in error["message"] and "unsupported operand" not in error["message"], error

@@ -42,6 +42,14 @@ _ALLOWED_NODES = (
 )
 
 
+# Python constructs an expression may not use, named as a process owner would know them
+_CONSTRUCTS = {"Lambda": "A lambda function", "JoinedStr": "An f-string", "FormattedValue": "An f-string",
+               "NamedExpr": "An assignment (:=)", "Starred": "Unpacking with *", "Await": "await",
+               "Yield": "yield", "YieldFrom": "yield", "BitAnd": "The & operator (write 'and')",
+               "BitOr": "The | operator (write 'or')", "BitXor": "The ^ operator", "Invert": "The ~ operator",
+               "LShift": "The << operator", "RShift": "The >> operator", "MatMult": "The @ operator"}
+
+
 class ExpressionError(Exception):
     """An expression that is unsafe, malformed, or failed while evaluating."""
 
@@ -107,7 +115,9 @@ def compile_expression(expression: str) -> ast.Expression:
     called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
-            raise ExpressionError(f"'{type(node).__name__}' is not allowed in an expression.", expression)
+            kind = type(node).__name__
+            what = f"{_CONSTRUCTS[kind]} ({kind})" if kind in _CONSTRUCTS else f"This construct ({kind})"
+            raise ExpressionError(f"{what} is not allowed in an expression.", expression)
         if isinstance(node, ast.Name) and (node.id.startswith("_") or node.id in {"self", "globals", "locals"}):
             raise ExpressionError(f"The name '{node.id}' is not allowed.", expression)
         if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
@@ -277,9 +287,34 @@ def evaluate(expression: str, data: dict[str, Any]) -> Any:
         raise
     except (simpleeval.InvalidExpression, ArithmeticError, TypeError, ValueError, KeyError,
             IndexError, AttributeError, RecursionError, MemoryError) as exc:
-        raise ExpressionError(f"{type(exc).__name__}: {exc}", text) from None
+        raise ExpressionError(failure_words(exc), text) from None
     finally:
         ev.names = {}
+
+
+def failure_words(exc: BaseException) -> str:
+    """Why an evaluation failed, in words: never Python's exception name or text."""
+    if isinstance(exc, ZeroDivisionError):
+        return "It divides by zero."
+    if isinstance(exc, ArithmeticError):
+        return "A number grows too large."
+    if isinstance(exc, KeyError):
+        return f"The record has no field '{exc.args[0] if exc.args else ''}'."
+    if isinstance(exc, IndexError):
+        return "A list is shorter than the position the expression reads."
+    if isinstance(exc, TypeError):
+        return "It combines values that do not fit together (e.g. a number and a text, or nothing)."
+    if isinstance(exc, ValueError):
+        return "A value is not in the form it needs (e.g. a date or a number written differently)."
+    if isinstance(exc, (RecursionError, MemoryError)):
+        return "The data is too large or too deeply nested for it."
+    if isinstance(exc, simpleeval.NameNotDefined):
+        return f"'{getattr(exc, 'name', '')}' is not in the order data yet."
+    if isinstance(exc, simpleeval.NumberTooHigh):
+        return "A number grows too large (over the service's limit)."
+    if isinstance(exc, simpleeval.IterableTooLong):
+        return "It builds too long a list or text (over the service's limit)."
+    return "It cannot be evaluated on the order's data as it is."
 
 
 def run_script(script: str, data: dict[str, Any]) -> None:
@@ -293,6 +328,6 @@ def run_script(script: str, data: dict[str, Any]) -> None:
             raise ExpressionError(exc.message, f"{name} = …", number) from None
         except (simpleeval.InvalidExpression, ArithmeticError, TypeError, ValueError, KeyError,
                 IndexError, AttributeError, RecursionError, MemoryError) as exc:
-            raise ExpressionError(f"{type(exc).__name__}: {exc}", name, number) from None
+            raise ExpressionError(failure_words(exc), name, number) from None
         finally:
             ev.names = {}
