@@ -156,6 +156,18 @@ def for_groups(group_ids: Iterable[str]):
                HumanTask.id.in_(select(TaskGroup.task_id).where(TaskGroup.group_id.in_(ids))))
 
 
+def ready_for_groups(session: Session | None, group_ids: Iterable[str]):
+    """SQL condition for the inbox: tasks ``group_ids`` may work on. Only when one of them is a
+    further candidate group of a ready task does the query look beyond ``group_id``, so the usual
+    inbox stays one seek of its index, in due order."""
+    ids = list(group_ids)
+    if session is None:  # an actor outside any session: the complete condition
+        return for_groups(ids)
+    extra = session.scalar(select(TaskGroup.task_id).join(HumanTask, HumanTask.id == TaskGroup.task_id)
+                           .where(TaskGroup.group_id.in_(ids), HumanTask.status == "ready").limit(1))
+    return for_groups(ids) if extra is not None else HumanTask.group_id.in_(ids)
+
+
 def _not_your_task(task: HumanTask) -> Forbidden:
     groups = task_groups(task)
     if len(groups) > 1:

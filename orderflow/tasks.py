@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from . import accounts, analytics, attachments, audit, form_rules, forms, instances, jobs, notify, processes, signatures
 from .errors import Conflict, InvalidInput, NotFound, TaskNotReady
 from .i18n import Msg, status_word
 from .models import Group, HumanTask, Instance, User
-from .permissions import can, for_groups, group_may, in_task_groups, require, require_task_member, require_task_viewer
+from .permissions import (can, group_may, in_task_groups, ready_for_groups, require, require_task_member,
+                          require_task_viewer)
 from .platform import platform_of
 
 SCOPES = ("mine", "groups", "all")
@@ -28,7 +29,7 @@ def inbox_query(actor: User, scope: str = "groups", process: str | None = None,
     if scope == "mine":
         query = query.where(HumanTask.assignee == actor.username)
     elif scope == "groups" or not can(actor, "order.read_all"):
-        query = query.where(for_groups(actor.group_ids))
+        query = query.where(ready_for_groups(object_session(actor), actor.group_ids))
     if process:
         query = query.where(Instance.process_key == process)
     if business_key:
