@@ -36,13 +36,16 @@ def check_files(session: Session, actor: User, files: Mapping[str, bytes | str])
     """Compile and lint without deploying: {ok, problems (errors and warnings), processes}."""
     require_deployer(actor)
     platform = platform_of(session)
-    files = {**processes.decision_library(session, files), **files}  # as a deploy would see them
+    called, notes = processes.called_library(session, files)  # as a deploy would see them
+    files = {**called, **files}
+    files = {**processes.decision_library(session, files), **files}
     try:
         defs = compile_bundle(files, platform.handlers, platform.load_form)
     except DeployRejected as exc:
         return {"ok": False, "problems": [p.as_dict() for p in exc.problems], "processes": []}
     warnings = {(w.element_id, w.message): w for d in defs for w in d.warnings}
-    return {"ok": True, "problems": [w.as_dict() for w in warnings.values()] + routing_check.warnings_for(session, defs),
+    problems = [w.as_dict() for w in warnings.values()] + routing_check.warnings_for(session, defs) + notes
+    return {"ok": True, "problems": problems,
             "processes": [{"key": d.key, "name": d.name} for d in defs]}
 
 

@@ -27,6 +27,8 @@ def deploy(session: Session, actor: User | None, files: Mapping[str, bytes | str
     if check_permission and actor is not None:
         require_deployer(actor)
     platform = platform_of(session)
+    called, notes = called_library(session, files)
+    files = {**called, **files}
     files = {**decision_library(session, files), **files}
     try:
         defs = compile_bundle(files, platform.handlers, platform.load_form)
@@ -38,7 +40,7 @@ def deploy(session: Session, actor: User | None, files: Mapping[str, bytes | str
     if warnings is not None:
         seen = {(w.element_id, w.message): w.as_dict() for d in defs for w in d.warnings}
         warnings.extend(seen.values())
-        warnings.extend(routing_check.warnings_for(session, defs))
+        warnings.extend(routing_check.warnings_for(session, defs) + notes)
     for pdef in defs:
         latest = latest_version(session, pdef.key)
         if latest is not None and _same(latest, pdef):
@@ -98,6 +100,36 @@ def decision_library(session: Session, files: Mapping[str, bytes | str]) -> dict
                 found.setdefault(name, text)
                 missing -= set(_DECISION.findall(text))
     return found
+
+
+_CALLED = re.compile(r'calledElement="([^"$#{}]+)"')
+_PROCESS = re.compile(r'<(?:\w+:)?process\b[^>]*\bid="([^"]+)"')
+
+
+def called_library(session: Session, files: Mapping[str, bytes | str]) -> tuple[dict[str, str], list[dict]]:
+    """Files of the latest deployed versions that define processes the upload calls (at any depth)
+    but does not bring, so a caller re-deployed alone still finds what it calls; with a warning
+    saying which deployed version each comes from."""
+    texts = [_text(c) for n, c in files.items() if n.endswith((".bpmn", ".xml"))]
+    found: dict[str, str] = {}
+    notes: list[dict] = []
+    for _ in range(50):  # each round adds at least one process or stops
+        known = texts + list(found.values())
+        missing = {c for t in known for c in _CALLED.findall(t)} - {p for t in known for p in _PROCESS.findall(t)}
+        rows = [r for r in (latest_version(session, key) for key in sorted(missing)) if r is not None]
+        if not rows:
+            break
+        for row in rows:
+            name, text = next(((n, t) for n, t in row.sources.items() if row.key in _PROCESS.findall(t)),
+                              (None, None))
+            if text is None:
+                continue
+            name = name if name not in files and name not in found else f"deployed_{row.key}.bpmn"
+            found[name] = text
+            notes.append({"element_id": None, "line": None, "file": name, "severity": "warning",
+                          "message": f"The called process '{row.key}' is not in the upload: its deployed version "
+                                     f"{row.version} is used."})
+    return found, notes
 
 
 def deploy_directory(session: Session, folder: Path) -> list[ProcessVersion]:

@@ -117,6 +117,14 @@ def test_an_unchanged_process_redeployed_alone_or_with_its_caller_keeps_its_vers
     assert versions(changed) == {"parent": 2, "child": 1}
     started = api.post("admin", "/api/v1/processes/parent/instances", {"data": {}})
     assert started.status_code == 201 and started.json["status"] == "completed", started.json
+    # the caller alone: the deployed child is used (and said so), nothing changes
+    alone = deploy(api, parent("Parent, renamed"))
+    assert versions(alone) == {"parent": 2, "child": 1}
+    assert any("'child'" in w["message"] and "version 1" in w["message"] for w in alone.json["warnings"])
+    edited = deploy(api, parent("Parent, edited alone"))
+    assert versions(edited) == {"parent": 3, "child": 1}
+    again = api.post("admin", "/api/v1/processes/parent/instances", {"data": {}})
+    assert again.status_code == 201 and again.json["status"] == "completed", again.json
 
 
 @pytest.mark.parametrize("form_key", ["embedded:app:forms/check.html", "camunda-forms:deployment:check.form",
@@ -161,7 +169,7 @@ def _script(fmt: str, text: str) -> str:
               '</bpmn:sourceRef></bpmn:dataInputAssociation></bpmn:task>'), "t2", "reads 'ghost'"),
     (one_task("worded", "", body='<bpmn:task id="t"/>'), "t", "elements have the id 't'"),
     (chain('<bpmn:callActivity id="m"/>'), "m", "names no process to call"),
-    (chain('<bpmn:callActivity id="m" calledElement="ghost"/>'), "m", "must be in the same upload"),
+    (chain('<bpmn:callActivity id="m" calledElement="ghost"/>'), "m", "neither in the upload nor deployed"),
     (chain('<bpmn:complexGateway id="m"/>'), "m", "not supported"),
     (chain('<bpmn:subProcess id="m"><bpmn:startEvent id="m1"/><bpmn:startEvent id="m2"/></bpmn:subProcess>'),
      "m", "exactly one start event"),

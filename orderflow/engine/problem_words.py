@@ -26,8 +26,8 @@ _KNOWN: list[tuple[re.Pattern, str]] = [(re.compile(p, re.S), w) for p, w in [
      "The multi-instance task says neither how many times to run (loop cardinality) nor over which list "
      "(loop data input / camunda:collection)."),
     (r"^Process (\S+?)\.? is not executable", "The process '{0}' is not executable: set isExecutable=\"true\"."),
-    (r"^The process '([^']*)' was not found", "The process '{0}' was not found: a called process must be in the same "
-     "upload as its caller (or check the calledElement id)."),
+    (r"^The process '([^']*)' was not found", "The process '{0}' was not found: it is neither in the upload nor "
+     "deployed (check the calledElement id)."),
     (r"^(\w+) identifier is missing from bpmn xml", "A {0!l} definition has no id: give it one in the modeler."),
     (r"^Invalid Script Task", "This script task has no script: write 'name = expression' lines or make it a task."),
     (r"^Malformed Output Expression '([^']*)'", "The decision table output '{0}' is not a valid expression."),
