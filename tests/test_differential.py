@@ -111,8 +111,6 @@ DOUBLE = {"probe_double": probe_double}
 EARLY_START = Stock("SpiffWorkflow 3.2 starts an event sub-process with an error/escalation start event as soon "
                     "as the instance starts, without its event",
                     ["start", "ev_start", "react", "ev_end", "on_event", "work", "check", "end"], "completed")
-CALLED_FORM = ("a user task inside a called process has no form in the service (form_key None, an empty form), so "
-               "its answers are refused (422 'Unknown field(s)')")
 PROBE_CASES = [
     # start events
     probe("none_start_script", ["start", "calc", "end"], start={"amount": 60, "items": [1, 2, 3]},
@@ -225,7 +223,7 @@ PROBE_CASES = [
           service_adds={"reacted": True}),
     probe("call_activity", ["start", "called_start", "called_work", "called_calc", "called_end", "call", "after",
                             "end"], files=["probe_called.bpmn", FORM], steps=[Complete("called_work", {"amount": 4})],
-          data={"doubled": 8, "final": 9}, xfail=CALLED_FORM),
+          data={"doubled": 8, "final": 9}),
     # multi-instance and loops
     probe("mi_parallel", ["start", "each", "each", "each", "each", "end"], start={"items": [1, 2, 3]},
           data={"results": [10, 20, 30]}),
@@ -307,13 +305,8 @@ CORPUS_INPUTS: dict[str, tuple[dict, list]] = {
     "spiff/tests/bpmn/conditional_event.bpmn": ({"task_a_done": True, "task_c_done": True}, [CompleteAll(ANSWERS)]),
 }
 
-CALLED_TUTORIAL = CALLED_FORM + " and the caller's gateway then fails on the missing field"
-# path -> what is broken in the service (strict xfail)
-CORPUS_XFAIL = {
-    "spiff/example-cli/tutorial/events.bpmn": CALLED_TUTORIAL,
-    "spiff/example-cli/tutorial/top_level.bpmn": CALLED_TUTORIAL,
-    "spiff/example-cli/tutorial/transaction.bpmn": CALLED_TUTORIAL,
-}
+# path -> what is broken in the service (strict xfail); none today
+CORPUS_XFAIL: dict[str, str] = {}
 # path -> (reason, elements only bare SpiffWorkflow completes): deliberate, the service follows BPMN
 CORPUS_STOCK_WRONG = {
     "spiff/tests/bpmn/event-subprocess.bpmn": (

@@ -188,6 +188,7 @@ def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
         except Exception as exc:  # the parser's own bugs must not become a 500
             problems.append(_crash_problem(exc, roots))
             continue
+        elements.update({k: v for k, v in _called_elements(roots, subprocess_specs).items() if k not in elements})
         forms = {e.form_key: find_form(e.form_key) for e in elements.values() if e.form_key}
         # a version holds only the files it runs on, so re-deploying an unchanged called process,
         # alone or beside its caller, hashes the same and stays the same version
@@ -237,6 +238,22 @@ def _needed_files(roots: dict[str, etree._Element], main: str, called: list[str]
 
 def _is_dmn(root: etree._Element) -> bool:
     return root.tag == f"{{{NS['dmn']}}}definitions" or "dmn" in (root.nsmap.get(None) or "").lower()
+
+
+def _called_elements(roots: dict[str, etree._Element], called: Mapping[str, Any]) -> dict[str, ElementInfo]:
+    """The elements of the processes a process calls, but their start events (the caller starts
+    through its own): their user tasks run inside its instances and need their groups, forms and
+    time limits there too. The caller's own ids win a clash."""
+    found: dict[str, ElementInfo] = {}
+    for key in called:
+        try:
+            _, process_el = _find_process(roots, key)
+        except KeyError:
+            continue
+        for element_id, info in describe_elements(process_el).items():
+            if info.kind != "startEvent":
+                found.setdefault(element_id, info)
+    return found
 
 
 def _find_process(roots: dict[str, etree._Element], key: str) -> tuple[str, etree._Element]:
