@@ -250,6 +250,7 @@ def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Sna
             due_at=due_at(info.sla if info else None, now)))
     if not new_rows:
         return
+    _drop_unknown_assignees(session, instance, new_rows)
     session.add_all(new_rows)
     session.flush()
     for row in new_rows:
@@ -257,6 +258,20 @@ def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Sna
             jobs.enqueue(session, "sla", row.due_at, instance.id, str(row.id), row.element_id)
         if row.customer_step:  # the customer gets their link by mail when the order knows an address
             customer_links.offer(session, row)
+
+
+def _drop_unknown_assignees(session: Session, instance: Instance, rows: list[HumanTask]) -> None:
+    """A diagram's assignee who is no (active) user would hold the task forever: the task goes to
+    its group instead, and the audit trail says why (deploy warns about such names too)."""
+    named = {row.assignee for row in rows if row.assignee}
+    if not named:
+        return
+    known = set(session.scalars(select(User.username).where(User.username.in_(named), User.active.is_(True))))
+    for row in rows:
+        if row.assignee and row.assignee not in known:
+            audit.record(session, instance.id, None, "assignee_unknown", row.element_id,
+                         {"assignee": row.assignee, "group": row.group_id})
+            row.assignee = None
 
 
 def get(session: Session, actor: User, instance_id: int) -> Instance:

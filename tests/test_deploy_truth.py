@@ -239,3 +239,16 @@ def test_moving_an_order_to_a_version_with_more_candidate_groups_opens_its_task_
     assert moved.status_code == 200 and moved.json["moved"] == 1, moved.json
     assert api.get("finance1", f"/api/v1/tasks/{task_id}").status_code == 200
     assert api.post("finance1", f"/api/v1/tasks/{task_id}/complete", {"data": {}}).status_code == 200
+
+
+def test_an_assignee_who_is_no_user_does_not_hold_the_task(api: Api):
+    assert deploy(api, one_task("ghosted", 'camunda:candidateGroups="sales" camunda:assignee="demo"')).status_code == 201
+    assert deploy(api, one_task("named", 'camunda:candidateGroups="sales" camunda:assignee="sales2"')).status_code == 201
+    ghost = api.post("admin", "/api/v1/processes/ghosted/instances", {"data": {}}).json
+    [task] = ghost["open_tasks"]
+    assert task["assignee"] is None  # 'demo' does not exist: the task goes to its group, not to nobody
+    assert api.post("sales1", f"/api/v1/tasks/{task['id']}/complete", {"data": {}}).status_code == 200
+    events = api.get("admin", f"/api/v1/instances/{ghost['id']}/audit").json["items"]
+    assert [e["detail"]["assignee"] for e in events if e["action"] == "assignee_unknown"] == ["demo"]
+    named = api.post("admin", "/api/v1/processes/named/instances", {"data": {}}).json
+    assert named["open_tasks"][0]["assignee"] == "sales2"  # a real user keeps the task
