@@ -109,6 +109,9 @@ MULTI = diagram("multi", script_task(
     ({"n": None}, "'n'"),
     ({"n": 2, "outs": [1]}, "'outs'"),       # SpiffWorkflow 3.2: NameError (a typo in its own code)
     ({"n": 2, "outs": 5}, "'outs'"),
+    ({"n": -1}, "'n'"),                      # SpiffWorkflow 3.2: the order runs on with nothing to do
+    ({"n": 2.5}, "'n'"),
+    ({"n": True}, "'n'"),
 ])
 def test_bad_start_data_for_a_multi_instance_is_a_4xx_naming_the_field(api: Api, data: dict, field: str):
     assert deploy(api, MULTI).status_code == 201
@@ -118,6 +121,15 @@ def test_bad_start_data_for_a_multi_instance_is_a_4xx_naming_the_field(api: Api,
     assert error["element_id"] == "t" and field in error["message"], error
     assert "not supported between" not in error["message"] and "is not defined" not in error["message"]
     good = api.post("admin", "/api/v1/processes/multi/instances", {"data": {"n": 2}})
+    assert good.status_code == 201 and good.json["status"] == "completed", good.json
+
+
+def test_a_parallel_multi_instance_of_a_huge_count_is_refused_before_any_task_is_made(api: Api):
+    parallel = MULTI.replace('isSequential="true"', 'isSequential="false"')
+    assert deploy(api, parallel).status_code == 201
+    resp = api.post("admin", "/api/v1/processes/multi/instances", {"data": {"n": 10 ** 12}})
+    assert resp.status_code == 409 and "from 0 to 500" in resp.json["error"]["message"], resp.json
+    good = api.post("admin", "/api/v1/processes/multi/instances", {"data": {"n": 3}})
     assert good.status_code == 201 and good.json["status"] == "completed", good.json
 
 

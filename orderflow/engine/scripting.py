@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import SequentialMultiInstanceTask
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
@@ -120,6 +121,23 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
         raise NotImplementedError
 
 
+MAX_PARALLEL_INSTANCES = 500  # a parallel multi-instance creates a task per instance up front
+
+
+def _cardinality(task, expression: str, value: Any) -> int:
+    """A multi-instance's count must be a whole number the engine can make tasks for: SpiffWorkflow
+    3.2 leaves the order running with nothing to do on -1 or 2.5, and a parallel one builds all its
+    10**12 tasks at once (a sequential one makes one at a time: the run bounds stop a runaway)."""
+    whole = value if isinstance(value, int) and not isinstance(value, bool) else \
+        int(value) if isinstance(value, float) and value.is_integer() else None
+    most = None if isinstance(task.task_spec, SequentialMultiInstanceTask) else MAX_PARALLEL_INSTANCES
+    if whole is None or whole < 0 or (most is not None and whole > most):
+        bound = f"from 0 to {most}" if most is not None else "of 0 or more"
+        raise WorkflowTaskException(f"The number of instances '{expression}' must be a whole number {bound}; "
+                                    f"it is {str(value)[:40]}.", task=task)
+    return whole
+
+
 class SafeScriptEngine(PythonScriptEngine):
     """One per loaded workflow: it carries the services of the current request."""
 
@@ -130,6 +148,12 @@ class SafeScriptEngine(PythonScriptEngine):
 
     def validate(self, expression: str) -> None:
         expressions.check_expression(expression)
+
+    def evaluate(self, task, expression, external_context=None):
+        value = super().evaluate(task, expression, external_context)
+        if expression and expression == getattr(task.task_spec, "cardinality", None):
+            return _cardinality(task, expression, value)
+        return value
 
     def execute(self, task, script, external_context=None):
         try:
