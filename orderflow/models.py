@@ -52,6 +52,7 @@ class ProcessVersion(Base):
     sources: Mapped[dict] = mapped_column(JSON)       # filename -> BPMN/DMN text
     forms: Mapped[dict] = mapped_column(JSON)         # form key -> JSON Schema, frozen at deploy
     start_group: Mapped[str | None] = mapped_column(String(64))
+    start_groups: Mapped[list | None] = mapped_column(JSON)  # the start event's further candidate groups
     start_form: Mapped[str | None] = mapped_column(String(200))
     deployed_by: Mapped[str] = mapped_column(String(64))
     deployed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

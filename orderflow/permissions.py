@@ -126,9 +126,14 @@ def require_integration(user: User) -> None:
     require(user, "message.deliver")
 
 
+def start_groups(version: ProcessVersion) -> list[str]:
+    """Every group that may start the process: its start event's lane or candidate groups."""
+    return [g for g in (version.start_group, *(version.start_groups or [])) if g]
+
+
 def may_start(user: User, version: ProcessVersion) -> bool:
     return can(user, "order.start") and ("admin" in user.group_ids or
-                                         bool(version.start_group and version.start_group in user.group_ids))
+                                         any(g in user.group_ids for g in start_groups(version)))
 
 
 def require_starter(user: User, version: ProcessVersion) -> None:
@@ -136,7 +141,7 @@ def require_starter(user: User, version: ProcessVersion) -> None:
     if may_start(user, version):
         return
     raise Forbidden(Msg("Only the '%(group)s' group may start '%(process)s'.",
-                        group=version.start_group or "admin", process=version.key))
+                        group="', '".join(start_groups(version)) or "admin", process=version.key))
 
 
 def task_groups(task: HumanTask) -> frozenset[str]:

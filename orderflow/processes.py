@@ -51,6 +51,7 @@ def deploy(session: Session, actor: User | None, files: Mapping[str, bytes | str
         row = ProcessVersion(key=pdef.key, version=number, name=pdef.name, sha256=pdef.sha256,
                              sources=pdef.sources, forms=pdef.forms,
                              start_group=start.group if start else None,
+                             start_groups=list(start.groups) if start and start.groups else None,
                              start_form=start.form_key if start else None,
                              deployed_by=actor.username if actor else "system",
                              deployed_at=platform.clock())

@@ -40,9 +40,6 @@ def warnings_for(session: Session, defs: Iterable[ProcessDef]) -> list[dict]:
 def _group_messages(info, groups: set[str], staffed: set[str]) -> list[str]:
     messages = []
     what = "start" if info.kind == "startEvent" else "see or complete this task"
-    if info.kind == "startEvent" and info.groups:
-        messages.append(f"Only the first candidate group ('{info.group}') may start the process; "
-                        f"{', '.join(repr(g) for g in info.groups)} may not. Put the start event in one group's lane.")
     for group in (info.group, *info.groups) if info.group else ():
         source = "candidateGroups" if group != info.group else info.group_from
         if source == "lane id":

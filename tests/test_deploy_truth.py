@@ -252,3 +252,16 @@ def test_an_assignee_who_is_no_user_does_not_hold_the_task(api: Api):
     assert [e["detail"]["assignee"] for e in events if e["action"] == "assignee_unknown"] == ["demo"]
     named = api.post("admin", "/api/v1/processes/named/instances", {"data": {}}).json
     assert named["open_tasks"][0]["assignee"] == "sales2"  # a real user keeps the task
+
+
+def test_every_candidate_group_of_the_start_event_may_start_the_process(api: Api):
+    xml = one_task("opened_by_two", 'camunda:candidateGroups="warehouse"').replace(
+        '<bpmn:startEvent id="s">', '<bpmn:startEvent id="s" camunda:candidateGroups="sales, finance">')
+    deployed = deploy(api, xml)
+    assert deployed.status_code == 201, deployed.json
+    assert not [w for w in deployed.json["warnings"] if w["element_id"] == "s"], deployed.json
+    assert api.get("owner1", "/api/v1/processes/opened_by_two").json["start_groups"] == ["sales", "finance"]
+    for user in ("sales1", "finance1"):
+        assert api.post(user, "/api/v1/processes/opened_by_two/instances", {"data": {}}).status_code == 201, user
+    refused = api.post("warehouse1", "/api/v1/processes/opened_by_two/instances", {"data": {}})
+    assert refused.status_code == 403 and "sales', 'finance" in refused.json["error"]["message"]

@@ -13,7 +13,7 @@ from ..db import get_session
 from ..errors import InvalidInput
 from ..i18n import Msg
 from ..models import HumanTask, Incident, Instance, User
-from ..permissions import visible_orders
+from ..permissions import start_groups, visible_orders
 from .auth import authenticate_api, current_actor
 from .security import MAX_INT
 from .present import history_json, incident_json, instance_summary, iso, now, signature_json, task_json
@@ -139,7 +139,7 @@ def get_process(key: str):
     row = processes.get_version(get_session(), key, _int_arg("version"))
     return jsonify(key=row.key, name=row.name, version=row.version, sha256=row.sha256,
                    start_form=row.forms.get(row.start_form) if row.start_form else None,
-                   start_groups=[row.start_group] if row.start_group else [])
+                   start_groups=start_groups(row))
 
 
 @bp.get("/processes/<key>/bpmn")
