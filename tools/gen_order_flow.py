@@ -62,6 +62,44 @@ def PAYMENT(part: str, source: str) -> dict:
     return params
 
 
+def payment_stage(part: str, zh: str, what: str, col: float, expected: str, confirm_sla: str,
+                  confirm_zh: str, bank_zh: str) -> None:
+    """A payment's steps (deposit, balance): what is due, finance's entry and a bank's notice both
+    booked by record_payment, a gateway on the sums, the vp's exception for less, sales chasing."""
+    title = part.capitalize()
+    script(f"set_{part}_expected", f"Compute {part} 计算{zh}", "finance", col,
+           f"{part}_expected = {expected}\n{part}_payments = []\n{part}_received = 0\n"
+           f"{part}_outstanding = {part}_expected")
+    user(f"confirm_{part}", f"Confirm {part} {confirm_zh}", "finance", col + 1, sla=confirm_sla,
+         doc=f"{what} only when the {part}'s payments add up to what is due (or the vp accepts less).")
+    service(f"record_{part}", f"Record {part} payment 登记{zh}", "finance", col + 2, "record_payment", None,
+            **PAYMENT(part, "finance"))
+    service(f"record_bank_{part}_payment", f"Record bank {part} {bank_zh}", "finance", col + 2,
+            "record_payment", None, row=2, **PAYMENT(part, "bank"))
+    gateway(f"gw_{part}", f"{title} paid in full? {zh}付清?", "finance", col + 3)
+    user(f"approve_{part}_exception", f"Accept partial {part} (VP) 副总批准部分{zh}", "vp", col + 3, sla="P1D",
+         doc=f"{what.split(':')[0]}: the only way on before the {part} is paid in full.")
+    gateway(f"gw_{part}_exception", "Exception approved? 批准例外?", "vp", col + 4)
+    user(f"chase_{part}", f"Chase {part} 催收{zh}", "sales", col + 3, sla="P2D")
+
+
+def payment_flows(part: str, then: str) -> list[tuple]:
+    """The payment stage's flows; ``then`` is where a paid (or excused) payment leads."""
+    return [
+        (f"set_{part}_expected", f"confirm_{part}", None, None),
+        (f"confirm_{part}", f"record_{part}", None, None),
+        (f"record_{part}", f"gw_{part}", None, None),
+        (f"record_bank_{part}_payment", f"gw_{part}", None, None),
+        (f"gw_{part}", then, "Paid in full 已付清", f"{part}_received >= {part}_expected"),
+        (f"gw_{part}", f"approve_{part}_exception", "Exception asked 申请例外", 'decision == "exception"'),
+        (f"gw_{part}", f"chase_{part}", "Shortfall 不足", "default"),
+        (f"approve_{part}_exception", f"gw_{part}_exception", None, None),
+        (f"gw_{part}_exception", then, "Approved 批准", 'decision == "approve"'),
+        (f"gw_{part}_exception", f"chase_{part}", "Rejected 驳回", "default"),
+        (f"chase_{part}", f"confirm_{part}", None, None),
+    ]
+
+
 # 1 Receive order 订单接收
 event("start_order", "Order received 接收订单", "sales", 0, kind="start", form="new_order")
 service("assign_number", "Assign order number 生成订单号", "sales", 1,
@@ -113,23 +151,9 @@ gateway("gw_contract", "Contract approved? 合同通过?", "sales_manager", 20)
 # 7 Deposit 确认预收款项: every payment (finance's entry or a bank notice) goes into the ledger by
 # record_payment; the gateway routes on what the payments add up to, never on a clicked option. A
 # partial deposit goes on only through the vp's explicit (audited) exception.
-script("set_deposit_expected", "Compute deposit 计算预付款", "finance", 21,
-       'deposit_expected = round(order_total * policy["deposit_rate"], 2)\n'
-       'deposit_payments = []\n'
-       'deposit_received = 0\n'
-       'deposit_outstanding = deposit_expected')
-user("confirm_deposit", "Confirm deposit 确认预收款", "finance", 22, sla="P3D",
-     doc="Step 7: production does not start before the deposit is paid in full (or the vp accepts a "
-         "partial deposit).")
-service("record_deposit", "Record deposit payment 登记预付款", "finance", 23, "record_payment", None,
-        **PAYMENT("deposit", "finance"))
-service("record_bank_deposit_payment", "Record bank deposit 登记银行到账", "finance", 23,
-        "record_payment", None, row=2, **PAYMENT("deposit", "bank"))
-gateway("gw_deposit", "Deposit paid in full? 预付款付清?", "finance", 24)
-user("approve_deposit_exception", "Accept partial deposit (VP) 副总批准部分预付款", "vp", 24, sla="P1D",
-     doc="Step 7: the only way into production before the deposit is paid in full.")
-gateway("gw_deposit_exception", "Exception approved? 批准例外?", "vp", 25)
-user("chase_deposit", "Chase deposit 催收预付款", "sales", 24, sla="P2D")
+payment_stage("deposit", "预付款", "Step 7: production starts", 21,
+              'round(order_total * policy["deposit_rate"], 2)', confirm_sla="P3D",
+              confirm_zh="确认预收款", bank_zh="登记银行到账")
 _SHIFT_DEPOSIT = len(N)  # nodes declared below sit two columns right (the deposit's ledger and exception)
 # 8 Release to departments 发放订单需求
 user("release_order", "Release order 发放订单需求", "sales", 25)
@@ -168,23 +192,9 @@ gateway("gw_qc", "QC passed? 检验合格?", "quality", 40.5)
 user("rework", "Rework 返工", "production", 41.5, sla="P3D")
 # 16 Goods-in and balance 入库与催收余款
 user("goods_in", "Goods-in 入库", "warehouse", 42.5, sla="PT2H")
-script("set_balance_expected", "Compute balance 计算余款", "finance", 43.5,
-       "balance_expected = max(round(order_total - deposit_received, 2), 0)\n"
-       "balance_payments = []\n"
-       "balance_received = 0\n"
-       "balance_outstanding = balance_expected")
-user("confirm_balance", "Confirm balance 确认余款", "finance", 44.5, sla="P7D",
-     doc="Step 16: nothing ships before the balance is paid in full (or the vp accepts a partial "
-         "payment).")
-service("record_balance", "Record balance payment 登记余款", "finance", 45.5, "record_payment", None,
-        **PAYMENT("balance", "finance"))
-service("record_bank_balance_payment", "Record bank balance 登记余款到账", "finance", 45.5,
-        "record_payment", None, row=2, **PAYMENT("balance", "bank"))
-gateway("gw_balance", "Balance paid in full? 余款付清?", "finance", 46.5)
-user("approve_balance_exception", "Accept partial balance (VP) 副总批准部分余款", "vp", 46.5, sla="P1D",
-     doc="Step 16: the only way to the sales list before the balance is paid in full.")
-gateway("gw_balance_exception", "Exception approved? 批准例外?", "vp", 47.5)
-user("chase_balance", "Chase balance 催收余款", "sales", 46.5, sla="P2D")
+payment_stage("balance", "余款", "Step 16: the sales list is issued", 43.5,
+              "max(round(order_total - deposit_received, 2), 0)", confirm_sla="P7D",
+              confirm_zh="确认余款", bank_zh="登记余款到账")
 _SHIFT_BALANCE = len(N)  # nodes declared below sit two more columns right (the balance's ledger)
 # 17 Release signature 销货清单签字
 user("prepare_sales_list", "Prepare sales list 开具销货清单", "sales", 47.5)
@@ -258,17 +268,7 @@ F = [
     ("review_contract", "gw_contract", None, None),
     ("gw_contract", "set_deposit_expected", "Approve 通过", 'decision == "approve"'),
     ("gw_contract", "draft_contract", "Revise 修改", "default"),
-    ("set_deposit_expected", "confirm_deposit", None, None),
-    ("confirm_deposit", "record_deposit", None, None),
-    ("record_deposit", "gw_deposit", None, None),
-    ("record_bank_deposit_payment", "gw_deposit", None, None),
-    ("gw_deposit", "release_order", "Paid in full 已付清", "deposit_received >= deposit_expected"),
-    ("gw_deposit", "approve_deposit_exception", "Exception asked 申请例外", 'decision == "exception"'),
-    ("gw_deposit", "chase_deposit", "Shortfall 不足", "default"),
-    ("approve_deposit_exception", "gw_deposit_exception", None, None),
-    ("gw_deposit_exception", "release_order", "Approved 批准", 'decision == "approve"'),
-    ("gw_deposit_exception", "chase_deposit", "Rejected 驳回", "default"),
-    ("chase_deposit", "confirm_deposit", None, None),
+    *payment_flows("deposit", "release_order"),
     ("release_order", "fork_release", None, None),
     ("fork_release", "make_bom", None, None),
     ("fork_release", "design_artwork", None, None),
@@ -303,17 +303,7 @@ F = [
     ("gw_qc", "rework", "Fail 不合格", "default"),
     ("rework", "qc_inspection", None, None),
     ("goods_in", "set_balance_expected", None, None),
-    ("set_balance_expected", "confirm_balance", None, None),
-    ("confirm_balance", "record_balance", None, None),
-    ("record_balance", "gw_balance", None, None),
-    ("record_bank_balance_payment", "gw_balance", None, None),
-    ("gw_balance", "prepare_sales_list", "Paid in full 已付清", "balance_received >= balance_expected"),
-    ("gw_balance", "approve_balance_exception", "Exception asked 申请例外", 'decision == "exception"'),
-    ("gw_balance", "chase_balance", "Shortfall 不足", "default"),
-    ("approve_balance_exception", "gw_balance_exception", None, None),
-    ("gw_balance_exception", "prepare_sales_list", "Approved 批准", 'decision == "approve"'),
-    ("gw_balance_exception", "chase_balance", "Rejected 驳回", "default"),
-    ("chase_balance", "confirm_balance", None, None),
+    *payment_flows("balance", "prepare_sales_list"),
     ("prepare_sales_list", "sign_release", None, None),
     ("sign_release", "gw_sign", None, None),
     ("gw_sign", "ship_order", "Signed 已签字", 'decision == "approve"'),
