@@ -327,3 +327,31 @@ def test_schedule_goods_in_and_shipping_hold_on_their_dates_and_quantities(api: 
     task = api.drive_to(order["id"], "ship_order")
     ahead = api.complete("logistics1", task["id"], shipped_date=tomorrow(clock))
     assert ahead.status_code == 422 and "shipped_date" in ahead.json["error"]["fields"]
+
+
+def test_the_task_pages_show_the_rules_as_a_person_meets_them(app, api: Api):
+    import html
+    import re
+
+    from tests.helpers import login
+    order = api.start_order()
+    task = api.drive_to(order["id"], "confirm_deposit")
+    client = app.test_client()
+    login(client, "finance1")
+    page = html.unescape(client.get(f"/tasks/{task['id']}").get_data(as_text=True))
+    assert re.search(r'name="deposit_amount"[^>]*value="5130(\.0)?"', page), "the amount still due is pre-filled"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/inbox").get_data(as_text=True)).group(1)
+    assert client.post("/language", data={"lang": "zh", "csrf_token": token, "next": "/inbox"}).status_code == 302
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(f"/tasks/{task['id']}").get_data(as_text=True)).group(1)
+    short = client.post(f"/tasks/{task['id']}", data={
+        "csrf_token": token, "deposit_amount": "1", "deposit_payer": "Bright", "deposit_kind": "tt",
+        "deposit_date": service_today().isoformat(), "decision": "confirm"})
+    assert short.status_code == 422
+    assert "已收款项合计低于应收预付款" in html.unescape(short.get_data(as_text=True))
+    assert open_elements(api, order) == ["confirm_deposit"]  # nothing moved
+
+    task = api.drive_to(order["id"], "archive_documents")
+    sales = app.test_client()
+    login(sales, "sales1")
+    archive = sales.get(f"/tasks/{task['id']}").get_data(as_text=True)
+    assert 'name="archived_accounts"' in archive and 'name="archived_lc_copy"' not in archive
