@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from . import catalogue, drafts, processes
 from .engine.form_checks import form_rule_problems
+from .engine.form_refs import refs_outside
 from .errors import Conflict, InvalidInput, NotFound
 from .i18n import Msg
 from .models import ProcessDraft, User
@@ -192,6 +193,8 @@ def _render_problems(schema: dict[str, Any]) -> list[Problem]:
     _check_ui(schema.get("ui"), props, add)
     for message, path in form_rule_problems(schema):
         add(message, *path)
+    for ref, path in refs_outside(schema):  # never fetched: a form refers only to its own parts
+        add(Msg("A form may only refer to its own parts ($ref starting with #), not to '%(ref)s'.", ref=ref), *path)
     return found
 
 

@@ -9,6 +9,7 @@ import jsonschema
 from jsonschema import Draft202012Validator
 
 from . import form_rules
+from .engine.form_refs import Unresolvable, safe_validator
 from .errors import InvalidInput
 from .form_rules import Clock
 from .i18n import Msg, either
@@ -97,10 +98,15 @@ NOT_SCHEMA = frozenset({"ui", "rules"})  # the form's own sections, not JSON Sch
 def validate(schema: Mapping[str, Any], values: Mapping[str, Any], known: Mapping[str, Any] | None = None,
              clock: Clock | None = None) -> None:
     """Each value against its field, then the form's rules over the order's data (``known``)."""
-    validator = Draft202012Validator({k: v for k, v in schema.items() if k not in NOT_SCHEMA},
-                                     format_checker=_FORMAT_CHECKER)
+    validator = safe_validator({k: v for k, v in schema.items() if k not in NOT_SCHEMA},
+                               format_checker=_FORMAT_CHECKER)  # $ref: only inside the form, never fetched
     errors: dict[str, str] = {}
-    for error in sorted(validator.iter_errors(dict(values)), key=lambda e: len(list(e.absolute_path))):
+    try:
+        found = sorted(validator.iter_errors(dict(values)), key=lambda e: len(list(e.absolute_path)))
+    except Unresolvable as exc:
+        raise InvalidInput(Msg("The form refers to '%(ref)s', which it does not contain.",
+                               ref=str(getattr(exc, "ref", ""))[:200])) from None
+    for error in found:
         errors.setdefault(_field_name(error), _message(error))
     for name, problem in _text_problems(values):
         errors.setdefault(name, problem)

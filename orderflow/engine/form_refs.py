@@ -1,0 +1,60 @@
+"""A form's ``$ref`` resolves only inside the form itself: never over the network, never from files.
+
+``safe_validator`` is the one way a form schema becomes a validator (orderflow/forms.py);
+its registry's ``retrieve`` refuses every URI it does not already hold, so a ``$ref`` to
+``http://...`` or ``file:///...`` fails at once, without a connection or a file read.
+``refs_outside`` finds such refs in a form, so deploy and the form editor refuse them
+with the form and the ref named.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping
+
+from jsonschema import Draft202012Validator
+from referencing import Registry
+from referencing.exceptions import NoSuchResource, Unresolvable
+
+from .model import ElementInfo, Problem
+
+REF_KEYWORDS = ("$ref", "$dynamicRef")
+NOT_SCHEMA = frozenset({"ui", "rules"})  # the form's own sections, not JSON Schema
+
+__all__ = ["REF_KEYWORDS", "Unresolvable", "refs_outside", "safe_validator", "lint_problems"]
+
+
+def _refuse(uri: str):
+    raise NoSuchResource(ref=uri)
+
+
+_NO_REACH = Registry(retrieve=_refuse)
+
+
+def safe_validator(schema: Mapping[str, Any], **kwargs: Any) -> Draft202012Validator:
+    """A 2020-12 validator whose ``$ref``s resolve only within ``schema`` (and the meta-schemas)."""
+    return Draft202012Validator(schema, registry=_NO_REACH, **kwargs)
+
+
+def _walk(node: Any, path: tuple) -> Iterator[tuple[str, tuple]]:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key in REF_KEYWORDS and isinstance(value, str):
+                yield value, path + (key,)
+            elif not (not path and key in NOT_SCHEMA):
+                yield from _walk(value, path + (key,))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _walk(item, path + (index,))
+
+
+def refs_outside(schema: Any) -> list[tuple[str, tuple]]:
+    """(ref, JSON path) of every ``$ref``/``$dynamicRef`` that points outside the form: only
+    ``#...`` (a part of this form) is allowed."""
+    return [(ref, path) for ref, path in _walk(schema, ()) if not ref.startswith("#")]
+
+
+def lint_problems(info: ElementInfo, form_key: str, schema: Any, file: str | None) -> list[Problem]:
+    """Deploy refuses a form that refers outside itself (engine/lint.py)."""
+    return [Problem(f"The form '{form_key}' refers to '{ref}' ({'.'.join(map(str, path))}): a form may only "
+                    "refer to its own parts ($ref starting with #); it is never fetched from a network "
+                    "or a file.", info.element_id, info.line, file)
+            for ref, path in refs_outside(schema)]
