@@ -1,7 +1,7 @@
 """Users and groups: passwords, authentication, the demo seed."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -86,8 +86,17 @@ def authenticate(session: Session, username: str, password: str, client: str | N
         throttle.failed(session, username, client)
         return None
     if earlier_failures:
-        throttle.succeeded(session, username)
+        throttle.succeeded(session, username, client)
     return user
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """Log out: every session cookie issued to the user so far stops working (they carry the
+    generation they were issued in; see ``web/auth.py``)."""
+    session.execute(update(User).where(User.id == user.id)
+                    .values(session_generation=User.session_generation + 1)
+                    .execution_options(synchronize_session=False))
+    session.expire(user, ["session_generation"])
 
 
 def by_username(session: Session, username: str) -> User | None:

@@ -28,6 +28,7 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # logout bumps it
     groups: Mapped[list[Group]] = relationship(secondary="memberships", lazy="selectin")
 
     @property

@@ -5,11 +5,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import accounts, analytics, attachments, audit, form_rules, forms, instances, jobs, notify, processes, signatures
-from .errors import Conflict, InvalidInput, NotFound, TaskNotReady
+from .errors import Conflict, InvalidInput, LostRace, NotFound, TaskNotReady
 from .i18n import Msg, status_word
 from .models import Group, HumanTask, Instance, User
 from .permissions import (can, group_may, in_task_groups, ready_for_groups, require, require_task_member,
@@ -91,7 +92,12 @@ def claim(session: Session, actor: User, task_id: int) -> HumanTask:
         return task
     if task.assignee:
         raise Conflict(Msg("%(user)s has already claimed this task.", user=task.assignee))
-    task.assignee = actor.username
+    # compare-and-set: of two claims at the same moment only one row update finds it unclaimed
+    won = session.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.assignee.is_(None))
+                          .values(assignee=actor.username).execution_options(synchronize_session=False))
+    if won.rowcount != 1:
+        raise LostRace(Msg("Someone else claimed this task at the same moment; reload and try again."))
+    set_committed_value(task, "assignee", actor.username)
     audit.record(session, task.instance_id, actor.username, "task_claimed", task.element_id, {"task_id": task.id})
     return task
 

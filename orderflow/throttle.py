@@ -1,9 +1,10 @@
-"""Login throttling: wrong passwords counted per user name and per client address.
+"""Login throttling: wrong passwords counted per user name and address, and per address.
 
 Each wrong password is a row in ``login_failures``, so every app process (and every node on
 one database) sees the same counts. The window slides: once a user name has
-``ORDERFLOW_LOGIN_MAX_FAILURES`` failures within the last ``ORDERFLOW_LOGIN_LOCK_SECONDS``
-(or a client address ``ORDERFLOW_LOGIN_MAX_FAILURES_PER_IP``), further attempts are refused
+``ORDERFLOW_LOGIN_MAX_FAILURES`` failures from one client address within the last
+``ORDERFLOW_LOGIN_LOCK_SECONDS`` (or a client address ``ORDERFLOW_LOGIN_MAX_FAILURES_PER_IP``
+over all names), further attempts are refused
 with ``TooManyAttempts`` (429) *before* the password is looked at — the same small work
 whatever the password — until enough of those failures have aged out of the window. A
 correct password clears the user name's failures (not the address's: one valid account must
@@ -35,8 +36,14 @@ def _settings(session: Session) -> tuple[int, int, int]:
             max(int(config.get("ORDERFLOW_LOGIN_LOCK_SECONDS", 300)), 1))
 
 
+def _user_key(username: str, client: str | None) -> str:
+    """The user name *from this address*: a stranger's guesses lock the name only for them."""
+    name = (username or "")[:KEY_CHARS // 2]
+    return f"{name}@{client}"[:KEY_CHARS] if client else name
+
+
 def _keys(username: str, client: str | None) -> list[tuple[str, str]]:
-    keys = [("user", (username or "")[:KEY_CHARS])]
+    keys = [("user", _user_key(username, client))]
     if client:
         keys.append(("client", client[:KEY_CHARS]))
     return keys
@@ -48,8 +55,9 @@ def _side(session: Session) -> Session:
 
 
 def check(session: Session, username: str, client: str | None = None) -> int:
-    """Raise ``TooManyAttempts`` while the user name or the address is locked; otherwise
-    return how many recent failures the user name has (0: nothing to clear on success)."""
+    """Raise ``TooManyAttempts`` while the user name (from this address) or the address is
+    locked; otherwise return how many recent failures the name has from this address (0: nothing
+    to clear on success). A stranger's guesses elsewhere never lock a user out of their address."""
     per_user, per_client, window = _settings(session)
     now = platform_of(session).clock()
     since = now - timedelta(seconds=window)
@@ -86,9 +94,9 @@ def failed(session: Session, username: str, client: str | None = None) -> None:
         side.commit()
 
 
-def succeeded(session: Session, username: str) -> None:
-    """A correct password: the user name's failures are forgotten."""
+def succeeded(session: Session, username: str, client: str | None = None) -> None:
+    """A correct password: the user name's failures from this address are forgotten."""
     with _side(session) as side:
         side.execute(delete(LoginFailure).where(LoginFailure.kind == "user",
-                                                LoginFailure.key == (username or "")[:KEY_CHARS]))
+                                                LoginFailure.key == _user_key(username, client)))
         side.commit()

@@ -1,5 +1,6 @@
 """Login throttling: too many wrong passwords answer 429 with Retry-After, on the login page and for
-HTTP Basic alike, without looking at the password; the window slides on the service clock."""
+HTTP Basic alike, without looking at the password; the window slides on the service clock. A user
+name is locked per client address: a stranger cannot lock a user out."""
 from __future__ import annotations
 
 import re
@@ -56,7 +57,7 @@ def test_the_lock_ends_when_the_failures_age_out(app, client, clock):
 def test_a_success_clears_the_user_names_count(app, client, clock):
     _fail(client, "sales1", 4)
     assert _login(client, "sales1", "demo").status_code == 302
-    assert _failures(app, "user", "sales1") == 0
+    assert _failures(app, "user", "sales1@127.0.0.1") == 0
     _fail(client, "sales1", 4)  # counting starts again: four more are not yet five
     assert client.get("/api/v1/tasks", headers=basic("sales1")).status_code == 200
 
@@ -102,7 +103,7 @@ def test_one_address_guessing_many_names_is_locked(app, client, clock):
 def test_a_success_does_not_clear_the_address_count(app, client, clock):
     _fail(client, "sales2", 3, "10.0.0.7")
     assert _login(client, "sales1", "demo", "10.0.0.7").status_code == 302
-    assert _failures(app, "client", "10.0.0.7") == 3 and _failures(app, "user", "sales2") == 3
+    assert _failures(app, "client", "10.0.0.7") == 3 and _failures(app, "user", "sales2@10.0.0.7") == 3
 
 
 def test_limits_come_from_the_settings(app, client, clock):
@@ -120,4 +121,31 @@ def test_old_failures_are_pruned(app, client, clock):
     _fail(client, "sales1", 3)
     clock.advance(seconds=WINDOW + 1)
     _fail(client, "sales2", 1)
-    assert _failures(app, "user", "sales1") == 0 and _failures(app, "user", "sales2") == 1
+    assert _failures(app, "user", "sales1@127.0.0.1") == 0 and _failures(app, "user", "sales2@127.0.0.1") == 1
+
+
+def test_a_stranger_cannot_lock_a_user_out_from_another_address(app, client, clock):
+    _fail(client, "admin", 5, "203.0.113.5")
+    assert _login(client, "admin", "demo", "203.0.113.5").status_code == 429  # the stranger is locked
+    assert _login(client, "admin", "demo", "10.0.0.1").status_code == 302    # the admin is not
+    assert _failures(app, "user", "admin@203.0.113.5") == 5
+
+
+def test_many_names_from_one_address_still_hit_the_address_limit(app, client, clock):
+    for n in range(4):  # under the per-name limit each, over the per-address one together
+        _fail(client, f"sales{n % 2 + 1}", 1, "198.51.100.7")
+    app.config.update(ORDERFLOW_LOGIN_MAX_FAILURES_PER_IP=4)
+    assert _login(client, "finance1", "demo", "198.51.100.7").status_code == 429
+
+
+def test_an_unknown_name_costs_one_password_hash_like_a_known_one(app, client, clock, monkeypatch):
+    real, calls = accounts.check_password_hash, []
+    monkeypatch.setattr(accounts, "check_password_hash", lambda h, p: calls.append(h) or real(h, p))
+    with app.extensions["orderflow.db"].session() as session:
+        assert accounts.authenticate(session, "no-such-user", "demo", client="10.0.0.2") is None
+        assert calls == [accounts._UNKNOWN_USER_HASH]
+        assert accounts.authenticate(session, "sales1", "wrong", client="10.0.0.2") is None
+        assert len(calls) == 2 and calls[1] != accounts._UNKNOWN_USER_HASH
+        # the dummy hash is as costly as a real one: the same method as new passwords get
+        assert accounts._UNKNOWN_USER_HASH.split("$")[0] == \
+            accounts.generate_password_hash("x").split("$")[0]

@@ -31,7 +31,9 @@ class SessionUser(UserMixin):
 
 
 def _password_mark(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    # and the session generation: logging out bumps it, so a cookie copied before stops working
+    generation = f":{user.session_generation}" if user.session_generation else ""
+    return hashlib.sha256((user.password_hash + generation).encode()).hexdigest()[:16]
 
 
 @login_manager.user_loader
@@ -97,10 +99,13 @@ def login_required(view: Callable) -> Callable:
 
 
 def safe_next(target: str | None) -> str:
-    if not target:
+    """``target`` if it is a path on this site, else the inbox: one leading ``/`` (not ``//`` or
+    ``/\\``, which browsers read as another host), no scheme or host, no control characters."""
+    if not target or not target.startswith("/") or target[1:2] in ("/", "\\") or "\\" in target \
+            or any(ord(c) < 32 or ord(c) == 127 for c in target):
         return url_for("pages.inbox")
     parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc and target.startswith("/") else url_for("pages.inbox")
+    return target if not parts.scheme and not parts.netloc else url_for("pages.inbox")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -123,6 +128,9 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:  # server-side: the cookie's generation is over
+        accounts.end_sessions(get_session(), current_user.user)
+        get_session().commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
