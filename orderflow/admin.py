@@ -36,8 +36,9 @@ def list_users(session: Session, actor: User, q: str | None = None) -> list[User
     require(actor, "admin.users")
     query = select(User).order_by(User.username).limit(LIST_LIMIT)
     if q and q.strip():
-        term = f"%{q.strip()}%"
-        query = query.where(or_(User.username.like(term), User.display_name.like(term), User.email.like(term)))
+        term = q.strip()  # '%' and '_' match themselves (autoescape), not everything
+        query = query.where(or_(*(column.contains(term, autoescape=True)
+                                  for column in (User.username, User.display_name, User.email))))
     return list(session.scalars(query))
 
 

@@ -71,3 +71,54 @@ def test_a_form_ref_never_reaches_the_network_or_files(api: Api, counting_server
         validate(local, {"amount": "five"})
     assert "amount" in wrong.value.fields
     assert hits == []
+
+
+def _one_task(pid: str) -> str:
+    return _defs(f'<bpmn:process id="{pid}" isExecutable="true">'
+                 '<bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>'
+                 '<bpmn:endEvent id="e"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>'
+                 + _flow("f1", "s", "e") + '</bpmn:process>')
+
+
+@pytest.mark.parametrize("pid", ['a&quot;b', "a&#10;b", "a/b", "a b", "1abc"])
+def test_process_ids_are_checked_at_deploy(api: Api, pid: str):
+    resp = upload(api, {"p.bpmn": _one_task(pid)})
+    assert resp.status_code == 422, resp.json
+    problems = resp.json["error"]["problems"]
+    assert any("process id" in p["message"] and p["element_id"] for p in problems), problems
+    assert upload(api, {"p.bpmn": _one_task("plain.id-1")}).status_code == 201
+
+
+def test_downloads_are_attachments_and_the_banner_names_no_version(api: Api):
+    resp = api.get("owner1", "/api/v1/processes/order_flow/bpmn")
+    assert resp.status_code == 200
+    assert resp.headers["Content-Disposition"] == 'attachment; filename="order_flow-v1.bpmn"'
+    assert resp.mimetype == "application/xml" and resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert "form-action 'self'" in resp.headers["Content-Security-Policy"]
+    for answer in (resp, api.client.get("/login"), api.client.get("/healthz")):
+        assert answer.headers["Server"] == "orderflow"
+
+
+@pytest.mark.parametrize("payload", [b'{"o": Infinity}', b'{"o": NaN}', b'{"o": 1e400}', b'{"o": -Infinity}',
+                                     b'{"o": ' + b"9" * 5000 + b"}", b"[" * 100 + b"]" * 100, b'{"o": "x"}',
+                                     b'["o"]', b"\xff\xfe", b"not json"])
+def test_forged_cursors_are_refused_not_a_500(api: Api, payload: bytes):
+    import base64
+    for cursor in (base64.urlsafe_b64encode(payload).decode(), "%%%not-base64", "a" * 5000, "é"):
+        resp = api.get("manager1", f"/api/v1/instances?cursor={cursor}")
+        assert resp.status_code in (400, 422), (cursor[:40], resp.status_code)
+
+
+def test_like_wildcards_in_searches_match_themselves(api: Api):
+    from tests.helpers import login
+    api.start_order()
+    assert api.get("admin", "/api/v1/admin/users?q=sales").json["items"]
+    assert api.get("manager1", "/api/v1/board?q=Shenzhen Bright").json["items"]
+    # as typed, '%' and '_' match themselves: as wildcards, each of these would match
+    for users, orders in (("%25", "%25"), ("s_les", "Shenzhen_Bright")):
+        assert api.get("admin", f"/api/v1/admin/users?q={users}").json["items"] == []
+        assert api.get("manager1", f"/api/v1/board?q={orders}").json["items"] == []
+    login(api.client, "manager1")
+    assert "Shenzhen Bright" in api.client.get("/orders?q=Bright").data.decode()
+    for wildcard in ("%25", "Shenzhen_Bright", "Bright%25"):
+        assert "Shenzhen Bright" not in api.client.get(f"/orders?q={wildcard}").data.decode()

@@ -56,6 +56,9 @@ class DeployRejected(Exception):
         self.problems = problems
 
 
+PROCESS_ID = re.compile(r"[^\W\d][\w.\-]{0,199}\Z")
+
+
 def sources_sha(sources: Mapping[str, str]) -> str:
     digest = hashlib.sha256()
     for name in sorted(sources):
@@ -176,6 +179,11 @@ def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
     defs: list[ProcessDef] = []
     for key in process_ids:
         root_name, process_el = _find_process(roots, key)
+        if not PROCESS_ID.match(key):  # it becomes a URL path, a download's file name and a log field
+            problems.append(Problem(f"The process id {key[:100]!r} may hold only letters, digits, '_', '-' and '.' "
+                                    "(at most 200, starting with a letter or '_').", key[:200],
+                                    process_el.sourceline, root_name))
+            continue
         try:
             elements = describe_elements(process_el)
             if lint:

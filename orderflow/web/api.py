@@ -15,7 +15,7 @@ from ..i18n import Msg
 from ..models import HumanTask, Incident, Instance, User
 from ..permissions import start_groups, visible_orders
 from .auth import authenticate_api, current_actor
-from .security import MAX_INT
+from .security import MAX_INT, safe_filename
 from .present import history_json, incident_json, instance_summary, iso, now, signature_json, task_json
 from .trust import audit_csv_response
 
@@ -73,11 +73,13 @@ def _page() -> tuple[int, int]:
     cursor = request.args.get("cursor")
     offset = 0
     if cursor:
-        try:
+        try:  # a forged cursor (bad base64, Infinity, NaN, huge or nested numbers) is a 422, never a 500
+            if len(cursor) > 200:
+                raise ValueError(len(cursor))
             offset = int(json.loads(base64.urlsafe_b64decode(cursor.encode()))["o"])
             if offset > MAX_INT:
                 raise ValueError(offset)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError, IndexError):
             raise InvalidInput(Msg("The cursor is not one this service gave out."),
                                fields={"cursor": Msg("invalid")}) from None
     return limit, max(offset, 0)
@@ -146,9 +148,8 @@ def get_process(key: str):
 def get_bpmn(key: str):
     row = processes.get_version(get_session(), key, _int_arg("version"))
     name = drafts.main_file(row)
-    response = Response(row.sources[name], mimetype="application/xml")
-    if request.args.get("download"):
-        response.headers["Content-Disposition"] = f'attachment; filename="{key}-v{row.version}.bpmn"'
+    response = Response(row.sources[name], mimetype="application/xml")  # a download, never a page of this site
+    response.headers["Content-Disposition"] = f'attachment; filename="{safe_filename(row.key)}-v{row.version}.bpmn"'
     return response
 
 

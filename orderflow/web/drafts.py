@@ -14,7 +14,7 @@ from ..permissions import require_deployer
 from .api import _int_arg, uploaded_files
 from .auth import authenticate_api, current_actor
 from .present import iso
-from .security import MAX_INT
+from .security import MAX_INT, safe_filename
 
 bp = Blueprint("drafts", __name__, url_prefix="/api/v1")
 
@@ -134,5 +134,5 @@ def draft_bpmn(key: str):
     if draft is None:
         raise NotFound(Msg("There is no draft of '%(key)s'.", key=key))
     response = Response(draft.sources[draft.main_file], mimetype="application/xml")
-    response.headers["Content-Disposition"] = f'attachment; filename="{draft.key}-draft.bpmn"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{safe_filename(draft.key)}-draft.bpmn"'
     return response

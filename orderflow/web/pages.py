@@ -162,8 +162,9 @@ def orders():
     actor = current_actor()
     query = select(Instance).where(visible_orders(actor)).order_by(Instance.id.desc()).limit(200)
     if request.args.get("q"):
-        term = f"%{request.args['q'].strip()}%"
-        query = query.where((Instance.business_key.like(term)) | (Instance.customer.like(term)))
+        term = request.args["q"].strip()  # '%' and '_' match themselves (autoescape), not everything
+        query = query.where(Instance.business_key.contains(term, autoescape=True)
+                            | Instance.customer.contains(term, autoescape=True))
     return render_template("orders.html", orders=list(get_session().scalars(query)), q=request.args.get("q", ""))
 
 

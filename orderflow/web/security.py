@@ -16,7 +16,8 @@ from ..errors import InvalidInput
 from ..i18n import Msg
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-       "script-src 'self'; frame-ancestors 'none'")
+       "script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+SERVER_BANNER = "orderflow"  # the Server header: no product versions for a scanner to match
 # the service needs none of these browser features; no page (or injected script) may ask for them
 PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
                       "microphone=(), payment=(), usb=()")
@@ -34,6 +35,11 @@ class Int64Converter(IntegerConverter):
     def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_INT,
                  signed: bool = False) -> None:
         super().__init__(map, fixed_digits, min, max, signed)
+
+
+def safe_filename(name: str) -> str:
+    """A name fit for a Content-Disposition filename: no quotes, line breaks, slashes or other specials."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", str(name))[:100] or "download"
 
 
 MAX_JSON_DEPTH = 64
@@ -115,4 +121,5 @@ def init_app(app: Flask) -> None:
         headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         if request.is_secure or secure:
             headers.setdefault("Strict-Transport-Security", HSTS)
+        headers["Server"] = SERVER_BANNER  # replaces werkzeug's "Werkzeug/x Python/y" (and gunicorn's)
         return response
