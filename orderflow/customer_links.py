@@ -49,6 +49,8 @@ class LinkRefused(OrderflowError):
         self.reason = reason
         if reason == "invalid":
             self.status = 404
+        elif reason == "staff":
+            self.status = 403
 
 
 @dataclass
@@ -95,8 +97,9 @@ def remind(session: Session, task: HumanTask) -> str | None:
     return issue(session, task, email, "system", reminder=True) if email else None
 
 
-def send(session: Session, actor: User, task_id: int, email: Any) -> str:
-    """Staff send the customer a (new) link for their step; earlier links stop working."""
+def send(session: Session, actor: User, task_id: int, email: Any) -> None:
+    """Staff send the customer a (new) link for their step; earlier links stop working. Staff never
+    read the link: it goes only into the customer's mail (None is returned, the API's ``url`` is null)."""
     task = session.get(HumanTask, task_id)
     if task is None:
         raise NotFound(Msg("There is no task with id %(id)s.", id=task_id))
@@ -109,7 +112,25 @@ def send(session: Session, actor: User, task_id: int, email: Any) -> str:
     if address is None:
         raise InvalidInput(Msg("Enter the customer's e-mail address, like name@example.com."),
                            fields={"email": Msg("not an e-mail address")})
-    return issue(session, task, address, actor.username)
+    issue(session, task, address, actor.username)
+    return None
+
+
+# a link in a text: the path's token (URL-safe base64 and its signature's dot), matched linearly
+_LINK = re.compile(r"/c/[A-Za-z0-9_.\-]+")
+MASK = "/c/[link hidden: only the customer may open it]"
+
+
+def mask_links(text: str | None) -> str | None:
+    """A mail body as staff may read it: every customer link's token hidden."""
+    return _LINK.sub(MASK, text) if text else text
+
+
+def refuse_staff_session() -> LinkRefused:
+    """The stricter rule: a link opened in a logged-in staff session is refused (GET and POST), so
+    "by the customer" is only ever written from outside one. Staff answer on the task page instead."""
+    return LinkRefused(Msg("You are logged in to Orderflow: a customer link is only for the customer. Answer on "
+                           "the task page instead; it is recorded as done on the customer's behalf."), "staff")
 
 
 def issue(session: Session, task: HumanTask, email: str | None, created_by: str, reminder: bool = False) -> str:

@@ -24,7 +24,7 @@ from .analytics.report import Rate, _unindexed, delivery_step, shipped_on_time
 from .errors import InvalidInput, NotFound
 from .i18n import Msg
 from .models import HumanTask, Instance, User
-from .permissions import require
+from .permissions import reads_every_order, require, visible_orders
 
 NOT_SOLD = ("cancelled", "rejected")           # outcomes of orders whose value does not count
 MAX_QUERY = 200
@@ -176,7 +176,7 @@ def customer_file(session: Session, actor: User, name: str | None) -> CustomerFi
         raise NotFound(Msg("There is no customer named “%(name)s”; search the customers to find the name.",
                            name=_UNSTORABLE.sub("", name)[:MAX_NAME]))
     found = CustomerFile(name, delivery_step=delivery_step(session))
-    _totals(session, found)
+    _totals(session, found, actor)
     found.surveys, found.survey_count = _surveys(session, name)
     if not (found.order_count or found.case_count or found.survey_count):
         raise NotFound(Msg("There is no customer named “%(name)s”; search the customers to find the name.",
@@ -186,6 +186,7 @@ def customer_file(session: Session, actor: User, name: str | None) -> CustomerFi
                Instance.promised_date, Instance.started_at, Instance.ended_at)
         .where(Instance.customer == name, _unindexed(session, Instance.process_key) == ORDER_PROCESS)
         .order_by(Instance.started_at.desc(), Instance.id.desc()).limit(FILE_LIMIT))]
+    _hide_totals(session, actor, found.orders)
     _deliveries(session, found)
     found.cases = [CaseLine(*row) for row in session.execute(
         select(Instance.id, Instance.business_key, Instance.category, Instance.status, Instance.outcome,
@@ -196,11 +197,25 @@ def customer_file(session: Session, actor: User, name: str | None) -> CustomerFi
     return found
 
 
-def _totals(session: Session, found: CustomerFile) -> None:
+def _hide_totals(session: Session, actor: User, orders: list[OrderLine]) -> None:
+    """A file answers only with what its reader may open: the totals of orders the reader may not
+    open are left out (the order is listed, its value is not)."""
+    if reads_every_order(actor) or not orders:
+        return
+    allowed = set(session.scalars(select(Instance.id).where(Instance.id.in_([o.id for o in orders]),
+                                                            visible_orders(actor))))
+    for line in orders:
+        if line.id not in allowed:
+            line.total = None
+
+
+def _totals(session: Session, found: CustomerFile, actor: User) -> None:
     is_order = Instance.process_key == ORDER_PROCESS
     is_case = Instance.process_key == CASE_PROCESS
     sold = and_(is_order, Instance.status != "terminated",
                 func.coalesce(Instance.outcome, "").not_in(NOT_SOLD))
+    if not reads_every_order(actor):  # the order value counts only the orders the reader may open
+        sold = and_(sold, visible_orders(actor))
     orders, open_orders, value, cases, returns = session.execute(
         select(func.coalesce(func.sum(case((is_order, 1), else_=0)), 0),
                func.coalesce(func.sum(case((and_(is_order, Instance.status.in_(OPEN_STATUSES)), 1), else_=0)), 0),

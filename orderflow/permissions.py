@@ -59,6 +59,25 @@ ACTIONS: dict[str, tuple[Msg, frozenset[str]]] = {
 }
 MATRIX: dict[str, frozenset[str]] = {action: roles for action, (_, roles) in ACTIONS.items()}
 
+# Rows the action × role matrix cannot hold: rules on the data that bind every role alike, the
+# administrators included. README's second table is ``rules_table()``; tests/test_authority.py
+# tests each row through the pages and the API.
+RULES: dict[str, str] = {
+    "task.reassign.diagram": "a step is reassigned only to a group the diagram allows for it (its group or a "
+                             "further candidate group), or to a user in one of them",
+    "task.reassign.signature": "a signature step never leaves its group",
+    "task.sign.diagram": "only members of the step's groups in the diagram complete or sign a signature step, "
+                         "whatever the assignment",
+    "customer_link.secret": "staff send or resend a customer link, never read it: no response, page or outbox "
+                            "mail shows its token",
+    "customer_link.staff_session": "a customer link opened in a logged-in session is refused, so \"by the "
+                                   "customer\" is only written from outside one",
+    "customer.file.totals": "a customer file shows order totals (each, and the order value) only of the orders "
+                            "its reader may open",
+    "token.mint": "tokens are minted by one function: never with an API token (page or API), and within "
+                  "ORDERFLOW_TOKEN_MAX_DAYS when it is set (then without expiry is refused)",
+}
+
 # "Only … may %(what)s." for the role sets the matrix uses; others get the general sentence
 _ONLY = {
     frozenset({"manager", "admin"}): N_("Only managers and administrators may %(what)s."),
@@ -103,6 +122,11 @@ def permissions_table() -> str:
     for action, (what, roles) in ACTIONS.items():
         rows.append(f"| `{action}` | {what} | " + " | ".join("yes" if r in roles else "no" for r in ROLES) + " |")
     return "\n".join(rows)
+
+
+def rules_table() -> str:
+    """README's second table: the rules every role is bound by."""
+    return "\n".join(["| rule | for every role |", "|---|---|"] + [f"| `{k}` | {v} |" for k, v in RULES.items()])
 
 
 # -- the helpers the domain modules call ---------------------------------------------------------
@@ -185,6 +209,35 @@ def require_task_member(user: User, task: HumanTask) -> None:
     require(user, "task.work")
     if not in_task_groups(user, task):
         raise _not_your_task(task)
+
+
+def require_step_authority(user: User, task: HumanTask, diagram: frozenset[str]) -> None:
+    """Completing (or signing) a step: the user is in one of the task's groups *and* one of the
+    groups the diagram allows for the step, whatever the assignment says."""
+    require_task_member(user, task)
+    if diagram and not diagram & user.group_ids:
+        raise Forbidden(Msg("The diagram gives this step to %(groups)s; you are in none of them.",
+                            groups=", ".join(sorted(diagram))))
+
+
+def require_reassign_target(actor: User, task: HumanTask, diagram: frozenset[str], known: frozenset[str],
+                            signature: bool, to_group: str | None = None, to_user: User | None = None) -> None:
+    """Authority follows the diagram, not the clicker: a step goes only to one of the groups the
+    diagram allows for it (``diagram``: its group and further candidate groups), or to an active
+    user in one of them who is also in the task's groups now. A signature step never leaves its
+    group. Only when none of the diagram's groups exists (``known``: those that do) may a
+    non-signature step go to another working group, so it does not sit where nobody can work."""
+    require(actor, "task.reassign")
+    if to_group is not None:
+        if signature and to_group != task.group_id:
+            raise Forbidden(Msg("'%(step)s' is a signature step: it stays with the '%(group)s' group.",
+                                step=task.name, group=task.group_id))
+        if to_group not in diagram and (signature or diagram & known):
+            raise Forbidden(Msg("The diagram gives this step to %(groups)s; it cannot go to '%(group)s'.",
+                                groups=", ".join(sorted(diagram)), group=to_group))
+    if to_user is not None and not (diagram & to_user.group_ids or not (diagram & known) and not signature):
+        raise Forbidden(Msg("The diagram gives this step to %(groups)s, and '%(user)s' is in none of them.",
+                            groups=", ".join(sorted(diagram)), user=to_user.username))
 
 
 def require_task_viewer(user: User, task: HumanTask) -> None:

@@ -13,8 +13,8 @@ from . import accounts, analytics, attachments, audit, form_rules, forms, instan
 from .errors import Conflict, InvalidInput, LostRace, NotFound, TaskNotReady
 from .i18n import Msg, status_word
 from .models import Group, HumanTask, Instance, User
-from .permissions import (can, group_may, in_task_groups, ready_for_groups, require, require_task_member,
-                          require_task_viewer)
+from .permissions import (can, group_may, in_task_groups, ready_for_groups, require, require_reassign_target,
+                          require_step_authority, require_task_member, require_task_viewer)
 from .platform import platform_of
 
 SCOPES = ("mine", "groups", "all")
@@ -120,6 +120,8 @@ def complete(session: Session, actor: User, task_id: int, data: Any, password: s
         raise Conflict(Msg("%(user)s has claimed this task; ask them or a manager to release it.",
                            user=task.assignee))
     view = _form(session, task)
+    if view.signature:  # nobody outside the step's groups in the diagram signs, whatever the assignment
+        require_step_authority(actor, task, diagram_groups(session, task))
     # the signing password is checked like a log-in: wrong guesses count toward the lock-out
     if view.signature and not (password and accounts.authenticate(session, actor.username, password)):
         raise InvalidInput(Msg("This step is an electronic signature: re-enter your password to sign."),
@@ -170,6 +172,19 @@ def _advance(session: Session, task: HumanTask, clean: dict[str, Any], by: str, 
     return task
 
 
+def diagram_groups(session: Session, task: HumanTask) -> frozenset[str]:
+    """The groups the diagram allows for the task's step: its lane or first candidate group and its
+    further candidate groups; a step without any gets the group it was made with (the default)."""
+    info = processes.definition(session, task.instance.version).elements.get(task.element_id)
+    groups = frozenset({info.group, *info.groups} - {None, ""}) if info is not None else frozenset()
+    if groups:
+        return groups
+    config = platform_of(session).config
+    if info is not None and info.customer:
+        return frozenset({config.get("ORDERFLOW_CUSTOMER_STEP_GROUP") or "sales"})
+    return frozenset({config.get("ORDERFLOW_DEFAULT_TASK_GROUP") or "process_owner"})
+
+
 def reassign(session: Session, actor: User, task_id: int, to_user: str | None = None,
              to_group: str | None = None) -> HumanTask:
     """Move an open task to another group (unclaimed there), or give it to a named active member
@@ -186,11 +201,15 @@ def reassign(session: Session, actor: User, task_id: int, to_user: str | None = 
         raise InvalidInput(Msg("Name either a user or a group to give the task to."),
                            fields={"user": Msg("a user or a group"), "group": Msg("a user or a group")})
     before = {"group": task.group_id, "user": task.assignee}
+    diagram = diagram_groups(session, task)
+    known = frozenset(session.scalars(select(Group.id).where(Group.id.in_(diagram))))
+    signature = _form(session, task).signature
     if to_group:
         group = session.get(Group, to_group)
         if group is None or not group_may(to_group, "task.work"):
             raise InvalidInput(Msg("'%(group)s' is not a group that works on tasks.", group=to_group),
                                fields={"group": Msg("unknown group")})
+        require_reassign_target(actor, task, diagram, known, signature, to_group=to_group)
         task.group_id, task.assignee = to_group, None
         task.other_groups = []  # moved to one group: only its members now
     else:
@@ -198,6 +217,7 @@ def reassign(session: Session, actor: User, task_id: int, to_user: str | None = 
         if user is None or not user.active or not in_task_groups(user, task) or not can(user, "task.work"):
             raise InvalidInput(Msg("'%(user)s' is not an active member of the '%(group)s' group.",
                                    user=to_user, group=task.group_id), fields={"user": Msg("not in the task's group")})
+        require_reassign_target(actor, task, diagram, known, signature, to_user=user)
         task.assignee = user.username
         order = task.instance.business_key or f"#{task.instance_id}"  # stored text, as the SLA notices
         notify.notify_users(session, [user.username], "task_assigned", f"{order}: '{task.name}' is yours now",

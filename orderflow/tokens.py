@@ -55,9 +55,14 @@ def _days(value: object, default: int) -> int:
 
 
 def issue(session: Session, actor: User, username: str | None, name: object,
-          expires_in_days: object = None) -> tuple[ApiToken, str]:
+          expires_in_days: object = None, *, via: str) -> tuple[ApiToken, str]:
     """A new token for ``username`` (default: the actor); returns the row and the secret, which
-    the caller shows once and never stores."""
+    the caller shows once and never stores. The one code path that mints tokens, with one rule for
+    the API and the pages alike: ``via`` is how the actor authenticated, and an API token never
+    mints tokens (a leaked one must not mint its successors); the lifetime is at most
+    ``ORDERFLOW_TOKEN_MAX_DAYS`` when set, and then a token without expiry is refused."""
+    if via == "token":
+        raise Forbidden(Msg("An API token cannot issue tokens; authenticate with your password."))
     if not username or username == actor.username:
         require(actor, "token.own")
         owner = actor
@@ -73,8 +78,12 @@ def issue(session: Session, actor: User, username: str | None, name: object,
     if not owner.active:
         fields["user"] = Msg("This account is deactivated.")
     config = platform_of(session).config
+    limit = config.get("ORDERFLOW_TOKEN_MAX_DAYS")
     try:
         days = _days(expires_in_days, int(config.get("ORDERFLOW_TOKEN_DAYS", 365)))
+        if limit and not 0 < days <= int(limit):
+            raise InvalidInput(Msg("The validity must be from 1 to %(max)s days.", max=int(limit)),
+                               fields={"expires_in_days": Msg("from 1 to %(max)s days", max=int(limit))})
     except InvalidInput as exc:
         fields.update(exc.fields)
     if fields:

@@ -221,14 +221,16 @@ def test_a_manager_reassigns_a_task_to_a_person_or_a_group(app, api: Api, client
     with app.extensions["orderflow.db"].session() as s:
         note = s.scalar(select(Notification).where(Notification.username == "warehouse2"))
         assert note.kind == "task_assigned" and note.link == f"/tasks/{task['id']}"
-    moved = api.post("manager1", f"/api/v1/tasks/{task['id']}/reassign", {"group": "purchasing"})
-    assert moved.json["group"] == "purchasing" and moved.json["assignee"] is None
-    assert [t["id"] for t in api.get("purchasing1", "/api/v1/tasks").json["items"]] == [task["id"]]
-    assert api.complete("purchasing1", task["id"]).status_code == 200
+    # authority follows the diagram: check_stock is the warehouse's, it cannot go to purchasing
+    assert api.post("manager1", f"/api/v1/tasks/{task['id']}/reassign", {"group": "purchasing"}).status_code == 403
+    moved = api.post("manager1", f"/api/v1/tasks/{task['id']}/reassign", {"group": "warehouse"})
+    assert moved.json["group"] == "warehouse" and moved.json["assignee"] is None
+    assert task["id"] in [t["id"] for t in api.get("warehouse1", "/api/v1/tasks").json["items"]]
+    assert api.complete("warehouse1", task["id"]).status_code == 200
     events = [e for e in api.get("manager1", f"/api/v1/instances/{started['id']}/audit").json["items"]
               if e["action"] == "task_reassigned"]
     assert [e["detail"]["to"] for e in events] == [{"group": "warehouse", "user": "warehouse2"},
-                                                   {"group": "purchasing", "user": None}]
+                                                   {"group": "warehouse", "user": None}]
     assert api.post("manager1", f"/api/v1/tasks/{task['id']}/reassign", {"group": "sales"}).status_code == 409
 
 
@@ -247,7 +249,8 @@ def test_reassign_refuses_what_cannot_work(app, api: Api, client):
     assert resp.status_code == 302  # refused with a message on the order page
     assert "is not an active member" in client.get(resp.location).get_data(as_text=True)
     resp = client.post(f"/tasks/{task['id']}/reassign", data={"csrf_token": token, "to": "group:logistics"})
-    assert api.get("manager1", f"/api/v1/tasks/{task['id']}").json["group"] == "logistics"
+    assert resp.status_code == 403  # outside the step's groups in the diagram
+    assert api.get("manager1", f"/api/v1/tasks/{task['id']}").json["group"] == "warehouse"
     sales = app.test_client()
     login(sales, "sales1")
     assert 'class="d-flex gap-1 mt-2 reassign-form"' not in sales.get(f"/orders/{task['instance_id']}").get_data(as_text=True)

@@ -45,8 +45,8 @@ class Route:
 
 ROUTES: dict[str, Route] = {
     "task.work": Route(("POST", "/tasks/{task}/claim", None), ("POST", "/api/v1/tasks/{task}/claim", None), "own_task"),
-    "task.reassign": Route(("POST", "/tasks/{task}/reassign", {"group": "purchasing"}),
-                           ("POST", "/api/v1/tasks/{task}/reassign", {"group": "purchasing"}), "open_task"),
+    "task.reassign": Route(("POST", "/tasks/{task}/reassign", {"group": "{group}"}),
+                           ("POST", "/api/v1/tasks/{task}/reassign", {"group": "{group}"}), "open_task"),
     "order.start": Route(("POST", "/processes/order_flow/start", START_FORM),
                          ("POST", "/api/v1/processes/order_flow/instances", {"data": NEW_ORDER}), "start_group"),
     "order.read_own": Route(("GET", "/orders/{order}", None), ("GET", "/api/v1/instances/{order}", None), "own_order"),
@@ -154,7 +154,8 @@ class Scene:
         return {"key": f"k{next(self.counter)}_{user}"}
 
     def open_task(self, user: str) -> dict:
-        return {"task": self.api.start_order("admin")["open_tasks"][0]["id"]}
+        task = self.api.start_order("admin")["open_tasks"][0]
+        return {"task": task["id"], "group": task["group"]}  # reassigned within its diagram's groups
 
     def own_task(self, user: str) -> dict:
         """An open task in the user's own group, so only the matrix can say no."""

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from .. import admin, catalogue, tokens
 from ..db import get_session
-from ..errors import Conflict, Forbidden, InvalidInput
+from ..errors import Conflict, InvalidInput
 from ..i18n import Msg
 from ..models import ApiToken, User
 from ..permissions import can, require
@@ -138,7 +138,8 @@ def tokens_page():
         f = request.form
         try:
             require(actor, "admin.tokens")
-            row, secret = tokens.issue(session, actor, f.get("user"), f.get("name", ""), f.get("expires_in_days"))
+            row, secret = tokens.issue(session, actor, f.get("user"), f.get("name", ""), f.get("expires_in_days"),
+                                       via=g.auth_method)
         except SHOWN_ERRORS as exc:
             shown, status = _shown(exc), exc.status
         else:
@@ -247,11 +248,9 @@ def api_create_group():
 
 
 def _issue(username: str | None):
-    if g.auth_method == "token":  # a leaked token must not be able to mint its successors
-        raise Forbidden(Msg("An API token cannot issue tokens; authenticate with your password."))
     body = _json()
     row, secret = tokens.issue(get_session(), current_actor(), username, body.get("name", ""),
-                               body.get("expires_in_days"))
+                               body.get("expires_in_days"), via=g.auth_method)
     result = {**token_json(row), "token": secret}
     get_session().commit()
     return jsonify(result), 201

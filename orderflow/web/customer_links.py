@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from .. import customer_links, forms
 from ..customer_links import LinkRefused
@@ -30,6 +31,8 @@ def _refused(exc: LinkRefused):
 @bp.route("/c/<token>", methods=["GET", "POST"])
 def step(token: str):
     session = get_session()
+    if current_user.is_authenticated:  # a staff session: never "by the customer"
+        return _refused(customer_links.refuse_staff_session())
     try:
         page = customer_links.open_page(session, token)
     except LinkRefused as exc:
@@ -62,11 +65,10 @@ def step(token: str):
 def send(task_id: int):
     session = get_session()
     try:
-        url = customer_links.send(session, current_actor(), task_id, request.form.get("email"))
+        customer_links.send(session, current_actor(), task_id, request.form.get("email"))
         session.commit()
-        flash(_("A new link was e-mailed to %(email)s; earlier links no longer work. You can also pass this "
-                "link on yourself (it works once): %(url)s", email=request.form.get("email", "").strip(), url=url),
-              "success")
+        flash(_("A new link was e-mailed to %(email)s; earlier links no longer work.",
+                email=request.form.get("email", "").strip()), "success")
     except InvalidInput as exc:
         session.rollback()
         flash(localize(exc.message), "danger")

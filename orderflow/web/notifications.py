@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import notify
+from ..customer_links import mask_links
 from ..db import get_session
 from ..models import Mail, Notification, User
 from ..permissions import can, require
@@ -29,7 +30,7 @@ def internal_link(link: str | None) -> str | None:
 
 
 def notification_json(row: Notification) -> dict[str, Any]:
-    return {"id": row.id, "kind": row.kind, "subject": row.subject, "body": row.body, "link": row.link,
+    return {"id": row.id, "kind": row.kind, "subject": row.subject, "body": mask_links(row.body), "link": row.link,
             "instance_id": row.instance_id, "created_at": iso(row.created_at), "read_at": iso(row.read_at),
             "read": row.read_at is not None}
 
@@ -66,7 +67,7 @@ def outbox():
     else:
         status = ""
     return render_template("outbox.html", mails=list(get_session().scalars(query)), status=status,
-                           statuses=MAIL_STATUSES, mode=current_app.config.get("ORDERFLOW_MAIL_MODE", "outbox"))
+                           statuses=MAIL_STATUSES, mask=mask_links, mode=current_app.config.get("ORDERFLOW_MAIL_MODE", "outbox"))
 
 
 @bp.get("/api/v1/notifications")
