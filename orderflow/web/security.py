@@ -121,5 +121,6 @@ def init_app(app: Flask) -> None:
         headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         if request.is_secure or secure:
             headers.setdefault("Strict-Transport-Security", HSTS)
-        headers["Server"] = SERVER_BANNER  # replaces werkzeug's "Werkzeug/x Python/y" (and gunicorn's)
+        if "gunicorn.socket" not in request.environ:  # gunicorn sends its own, version-free "gunicorn"
+            headers["Server"] = SERVER_BANNER  # replaces werkzeug's "Werkzeug/x Python/y"
         return response
