@@ -122,3 +122,18 @@ def test_like_wildcards_in_searches_match_themselves(api: Api):
     assert "Shenzhen Bright" in api.client.get("/orders?q=Bright").data.decode()
     for wildcard in ("%25", "Shenzhen_Bright", "Bright%25"):
         assert "Shenzhen Bright" not in api.client.get(f"/orders?q={wildcard}").data.decode()
+
+
+def test_werkzeugs_own_server_names_no_version(app):
+    import urllib.request
+
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/healthz", timeout=10) as resp:
+            assert resp.headers.get_all("Server") == ["orderflow"]
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
+from werkzeug.serving import WSGIRequestHandler
 
 from ..errors import InvalidInput
 from ..i18n import Msg
@@ -95,6 +96,8 @@ class StrictJSONProvider(DefaultJSONProvider):
 
 
 def init_app(app: Flask) -> None:
+    # werkzeug's own server (flask run) writes "Server: Werkzeug/x Python/y" before any app header
+    WSGIRequestHandler.version_string = lambda self: SERVER_BANNER  # type: ignore[method-assign]
     strict = StrictJSONProvider(app)
     vars(strict).update({k: v for k, v in vars(app.json).items() if k != "_app"})  # ensure_ascii, …
     app.json = strict
@@ -121,6 +124,6 @@ def init_app(app: Flask) -> None:
         headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         if request.is_secure or secure:
             headers.setdefault("Strict-Transport-Security", HSTS)
-        if "gunicorn.socket" not in request.environ:  # gunicorn sends its own, version-free "gunicorn"
-            headers["Server"] = SERVER_BANNER  # replaces werkzeug's "Werkzeug/x Python/y"
+        if not {"gunicorn.socket", "werkzeug.socket"} & request.environ.keys():  # those send their own
+            headers["Server"] = SERVER_BANNER  # (gunicorn's is version-free, werkzeug's set above)
         return response
