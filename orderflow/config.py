@@ -85,6 +85,8 @@ DEFAULTS: dict[str, Any] = {
     "ORDERFLOW_MIN_PASSWORD_LENGTH": 8,
     # Days a new API token is valid when its issuer names none; 0: tokens without expiry
     "ORDERFLOW_TOKEN_DAYS": 365,
+    # Longest validity a new API token may have, in days; 0: no limit (then tokens may never expire)
+    "ORDERFLOW_TOKEN_MAX_DAYS": 0,
 }
 
 
