@@ -17,7 +17,7 @@ from jsonschema.exceptions import best_match
 from sqlalchemy.orm import Session
 
 from . import catalogue, drafts, processes
-from .engine.form_checks import form_rule_problems
+from .engine.form_checks import MAX_FORM_DEPTH, form_rule_problems, json_nesting, pattern_problems
 from .engine.form_refs import refs_outside
 from .errors import Conflict, InvalidInput, NotFound
 from .i18n import Msg
@@ -61,6 +61,9 @@ def preview(schema_text: str) -> Preview:
     if not text.strip():
         return Preview(errors=[Problem(Msg("The form is empty: write a JSON object."), line=1, column=1,
                                        kind="syntax")])
+    if json_nesting(text) > MAX_FORM_DEPTH:  # before parsing: the checks below recurse per level
+        return Preview(errors=[Problem(Msg("The JSON is nested more than %(count)s levels deep.",
+                                           count=MAX_FORM_DEPTH), kind="syntax")])
     try:
         schema = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -195,6 +198,8 @@ def _render_problems(schema: dict[str, Any]) -> list[Problem]:
         add(message, *path)
     for ref, path in refs_outside(schema):  # never fetched: a form refers only to its own parts
         add(Msg("A form may only refer to its own parts ($ref starting with #), not to '%(ref)s'.", ref=ref), *path)
+    for name, reason, path in pattern_problems(schema):  # patterns run on RE2 (linear time)
+        add(Msg("The pattern of field '%(field)s' %(reason)s", field=name, reason=reason), *path)
     return found
 
 

@@ -1,10 +1,13 @@
 """Deploy-time checks of a form's rules (``rules``, ``ui.when``, ``ui.suggest``; see
 ``orderflow/form_rules.py``): shapes, field names and expressions, so a rule that could never be
-evaluated is refused before any order meets it."""
+evaluated is refused before any order meets it. Also the form's patterns (they run on RE2, which
+refuses back-references and look-arounds) and the size and nesting of a form's JSON text, checked
+before it is parsed: every later step (the meta-schema, the lint, the validator) recurses."""
 from __future__ import annotations
 
 from typing import Any, Iterator, Mapping
 
+from . import linear_re
 from .expressions import ExpressionError, compile_expression
 
 RULE_KEYS = frozenset({"field", "check", "when", "message", "message_zh"})
@@ -58,3 +61,90 @@ def _expression(expression: Any, path: tuple) -> Iterator[tuple[str, tuple]]:
         compile_expression(expression)
     except ExpressionError as exc:
         yield f"The expression '{expression[:80]}' cannot be used: {exc.message}", path
+
+
+MAX_FORM_CHARS = 200_000  # as the form editor's (orderflow/form_editor.py)
+MAX_FORM_DEPTH = 32       # a real form nests a handful of levels; jsonschema recurses per level
+_JSON_TOKENS = linear_re.compile(r'["\\\[\]{}]')  # one character class: linear
+
+
+def json_nesting(text: str, limit: int = MAX_FORM_DEPTH) -> int:
+    """The deepest ``[``/``{`` nesting of JSON ``text`` outside strings, counted without parsing;
+    stops counting once past ``limit``."""
+    depth = deepest = 0
+    in_string = False
+    skip_to = -1  # the character after a backslash inside a string is escaped
+    for match in _JSON_TOKENS.finditer(text):
+        at, char = match.start(), match.group()
+        if at <= skip_to:
+            continue
+        if in_string:
+            if char == "\\":
+                skip_to = at + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                break
+        else:
+            depth -= 1
+    return deepest
+
+
+def form_text_problem(text: str | bytes) -> str | None:
+    """Why a form's JSON text is refused before parsing (too long, nested too deeply), or None."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            return "is not UTF-8 text."
+    if len(text) > MAX_FORM_CHARS:
+        return f"is longer than {MAX_FORM_CHARS} characters."
+    if json_nesting(text) > MAX_FORM_DEPTH:
+        return f"is nested more than {MAX_FORM_DEPTH} levels deep; a form needs only a few."
+    return None
+
+
+_NOT_SCHEMA_VALUES = frozenset({"const", "enum", "default", "examples"})  # data, not schema
+
+
+def _patterns(node: Any, path: tuple) -> Iterator[tuple[str, tuple]]:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key in _NOT_SCHEMA_VALUES or (not path and key in ("ui", "rules")):
+                continue
+            if key == "pattern" and isinstance(value, str) and path[-1:] != ("properties",):
+                yield value, (*path, key)
+            elif key == "patternProperties" and isinstance(value, Mapping):
+                yield from (((name, (*path, key, name))) for name in value)
+            if not (key == "pattern" and isinstance(value, str)):
+                yield from _patterns(value, (*path, key))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _patterns(item, (*path, index))
+
+
+def _field_of(path: tuple) -> str:
+    """The field a place in a form belongs to: the last name under ``properties``."""
+    names = [path[i + 1] for i in range(len(path) - 1) if path[i] == "properties"]
+    return ".".join(map(str, names)) if names else ".".join(map(str, path[:-1])) or "(the form)"
+
+
+def pattern_problems(schema: Any) -> Iterator[tuple[str, str, tuple]]:
+    """(field, reason, path) of each ``pattern``/``patternProperties`` key RE2 cannot run; the
+    reason follows "The pattern of field 'x' ", e.g. "cannot be used (invalid escape ...)"."""
+    for pattern, path in _patterns(schema, ()):
+        try:
+            linear_re.compile(pattern)
+        except linear_re.RegexError as exc:
+            yield _field_of(path), str(exc).removeprefix("The pattern "), path
+
+
+def pattern_messages(form_key: str, schema: Any) -> Iterator[str]:
+    """Deploy's words for each pattern of the form RE2 cannot run."""
+    for field, reason, _path in pattern_problems(schema):
+        yield f"The pattern of field '{field}' in form '{form_key}' {reason}"

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError, validators
 from referencing import Registry
 from referencing.exceptions import NoSuchResource, Unresolvable
 
+from . import linear_re
 from .model import ElementInfo, Problem
 
 REF_KEYWORDS = ("$ref", "$dynamicRef")
@@ -29,9 +30,48 @@ def _refuse(uri: str):
 _NO_REACH = Registry(retrieve=_refuse)
 
 
+def _unusable(pattern: str, exc: linear_re.RegexError) -> ValidationError:
+    # a form deployed before patterns were checked: the field cannot be filled, never a 500
+    return ValidationError(f"The form's pattern {pattern[:80]!r} cannot be used: {exc}", validator="pattern")
+
+
+def _pattern(validator, pattern, instance, schema):
+    """jsonschema's ``pattern`` (search, strings only), run by RE2: linear in the text typed."""
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        found = linear_re.compile(pattern).search(instance)
+    except linear_re.RegexError as exc:
+        yield _unusable(pattern, exc)
+        return
+    if not found:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(validator, pattern_properties, instance, schema):
+    """jsonschema's ``patternProperties`` with RE2 matching each key (search)."""
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in pattern_properties.items():
+        try:
+            regex = linear_re.compile(pattern)
+        except linear_re.RegexError as exc:
+            yield _unusable(pattern, exc)
+            continue
+        for key, value in instance.items():
+            if regex.search(key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+# every form submission runs this class: a sales user's typing never meets a backtracking regex
+_LinearValidator = validators.extend(
+    Draft202012Validator, validators={"pattern": _pattern, "patternProperties": _pattern_properties})
+
+
 def safe_validator(schema: Mapping[str, Any], **kwargs: Any) -> Draft202012Validator:
-    """A 2020-12 validator whose ``$ref``s resolve only within ``schema`` (and the meta-schemas)."""
-    return Draft202012Validator(schema, registry=_NO_REACH, **kwargs)
+    """A 2020-12 validator whose ``$ref``s resolve only within ``schema`` (and the meta-schemas)
+    and whose ``pattern``/``patternProperties`` run in linear time (RE2)."""
+    return _LinearValidator(schema, registry=_NO_REACH, **kwargs)
 
 
 def _walk(node: Any, path: tuple) -> Iterator[tuple[str, tuple]]:

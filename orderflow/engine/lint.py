@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from . import data_io, lint_events
 from .durations import retry_delays
 from .expressions import ISO_LITERAL, ExpressionError, check_expression, evaluate, parse_script
-from .form_checks import form_rule_problems
+from .form_checks import form_rule_problems, pattern_messages
 from .form_refs import lint_problems as form_ref_problems
 from .model import ElementInfo, Problem
 from .xmlinfo import NS, local
@@ -143,6 +143,8 @@ def _check_user_task(info: ElementInfo, find_form: Callable[[str], dict | None],
                 problems.append(Problem(f"The form '{info.form_key}' is not a valid JSON Schema: {exc.message}",
                                         info.element_id, info.line, file))
             problems.extend(form_ref_problems(info, info.form_key, schema, file))  # no remote/file $ref
+            problems.extend(Problem(message, info.element_id, info.line, file)  # patterns run on RE2
+                            for message in pattern_messages(info.form_key, schema))
             problems.extend(Problem(f"The form '{info.form_key}', {'.'.join(map(str, path))}: {message}",
                                     info.element_id, info.line, file)
                             for message, path in form_rule_problems(schema))

@@ -22,6 +22,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from . import camunda, data_io, dmn, lint_refs
 from .lint import lint_process
 from .model import ElementInfo, Problem
+from .form_checks import form_text_problem
 from .problem_words import crash_words, plain
 from .service_tasks import OrderflowParser
 from .xmlsafe import UnsafeXml, parse_xml
@@ -125,8 +126,13 @@ def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
     bundle_forms: dict[str, dict] = {}
     for name, content in files.items():
         if name.endswith(".json"):
+            form_key = name[:-5].rsplit("/", 1)[-1]
+            too_much = form_text_problem(content)  # before parsing: every later step recurses
+            if too_much:
+                problems.append(Problem(f"The form '{form_key}' {too_much}", file=name))
+                continue
             try:
-                bundle_forms[name[:-5].rsplit("/", 1)[-1]] = json.loads(content)
+                bundle_forms[form_key] = json.loads(content)
             except (ValueError, UnicodeDecodeError) as exc:
                 problems.append(Problem(f"The form is not valid JSON: {exc}", file=name))
             continue
