@@ -1,15 +1,54 @@
-"""What tests/test_hostile.py's attacks share: the client with orders set up once, and the checks
-that an attack was refused."""
+"""What every class of attack shares: the attack tables, the service with orders set up once, and the
+checks that an attack was refused and left nothing behind."""
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
+from orderflow import create_app
 from orderflow.models import Base
-from tests import hostile_samples as hs
+from tests import dbs
 from tests.helpers import Api
+from tests.hostile import samples as hs
+
+JSON, XML, FORM = "application/json", "application/xml", "application/x-www-form-urlencoded"
+DEPLOYS = frozenset({"process_versions", "audit*"})
+ORDERS = frozenset({"*"})   # a whole order is stored: the test is how its text comes back
+
+
+@dataclass(frozen=True)
+class Attack:
+    name: str
+    kind: str
+    run: Callable[[Any], None]
+    stores: frozenset[str]   # tables the attack's own carrier may add rows to ("audit*": any audit table)
+
+
+class Attacks(list):
+    """One class's table of attacks, filled by the ``attack`` decorator and ``request`` rows."""
+
+    def attack(self, kind: str, stores: frozenset[str] = frozenset()):
+        def register(run: Callable[[Any], None]) -> Callable[[Any], None]:
+            self.append(Attack(run.__name__, kind, run, stores))
+            return run
+        return register
+
+    def request(self, kind: str, name: str, method: str, path: str, body: str | bytes | None = None, *,
+                user: str = "admin", ctype: str = JSON, status: int = 422, words: str = "") -> None:
+        """An attack that is one request: its answer's status, and ``words`` in its body."""
+        def run(ctx) -> None:
+            resp = refused(ctx.send(method, path, user, data=body, headers={"Content-Type": ctype} if body else {}),
+                           status)
+            assert words in resp.data.decode(), resp.data[:300]
+        run.__name__ = name
+        self.attack(kind)(run)
+
 
 SCRIPT = "<script>alert('xss')</script>"
 ESCAPED = "&lt;script&gt;alert(&#39;xss&#39;)&lt;/script&gt;"
@@ -82,3 +121,27 @@ def counts(app) -> dict[str, int]:
 
 def may_change(table: str, allowed: frozenset[str]) -> bool:
     return any(table == a or a == "*" or (a.endswith("*") and table.startswith(a[:-1])) for a in allowed)
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory):
+    """A service of its own per class of attack: a fresh database, the processes and demo users."""
+    url = dbs.fresh_url(tmp_path_factory.mktemp("hostile"), "hostile")
+    app = create_app({"TESTING": True, "SECRET_KEY": "hostile-secret-key-4f1c", "ORDERFLOW_DATABASE_URL": url})
+    runner = app.test_cli_runner()
+    for command in (["init-db"], ["deploy"], ["seed-demo"]):
+        assert runner.invoke(args=command).exit_code == 0
+    hs.MARKER.unlink(missing_ok=True)
+    yield Ctx(app)
+    app.extensions["orderflow.db"].engine.dispose()
+    dbs.drop(url)
+
+
+def refused_and_nothing_stays(ctx: Ctx, hostile: Attack) -> None:
+    """Run one attack: it is refused, nothing ran (no marker file) and no table grew but its own."""
+    before = counts(ctx.app)
+    hostile.run(ctx)
+    after = counts(ctx.app)
+    changed = {t for t in before if before[t] != after[t] and not may_change(t, hostile.stores)}
+    assert not changed, {t: (before[t], after[t]) for t in changed}
+    assert not hs.MARKER.exists(), "a payload ran a command"

@@ -1,4 +1,4 @@
-"""Documents for tests/test_hostile.py: hostile XML and a small process whose forms carry template
+"""Documents for the hostile-input tests (tests/hostile/): hostile XML and a small process whose forms carry template
 injection, with a start form that takes an attachment."""
 from __future__ import annotations
 
@@ -96,3 +96,37 @@ HOSTILE_FILES = {"hostile.bpmn": HOSTILE, "hostile_start.json": json.dumps(START
                  "hostile_task.json": json.dumps(TASK_FORM)}
 
 __all__ = ["SHIP", "SHIPPING_DMN"]
+
+
+# -- budgets: a start form whose field carries a pattern, a timer start with a given cycle ------------------
+
+def patterned(pattern: str, pid: str = "patterned") -> dict[str, str]:
+    """A process started by admin whose start form's ``code`` must match ``pattern``."""
+    form = {"title": "Code", "type": "object", "required": ["code"],
+            "properties": {"code": {"type": "string", "title": "Code", "pattern": pattern}}}
+    bpmn = samples.process(f'''
+  <bpmn:startEvent id="start"><bpmn:extensionElements><spiffworkflow:properties>
+    <spiffworkflow:property name="formJsonSchemaFilename" value="{pid}_start.json"/></spiffworkflow:properties>
+    </bpmn:extensionElements><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+  <bpmn:endEvent id="end"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="end"/>''', pid)
+    return {f"{pid}.bpmn": bpmn, f"{pid}_start.json": json.dumps(form)}
+
+
+def nested_form(depth: int, pid: str = "deepform") -> dict[str, str]:
+    """The same process with a start form of ``depth`` nested objects."""
+    files = patterned("^a$", pid)
+    inner: dict = {"type": "string"}
+    text = json.dumps(inner)
+    for _ in range(depth):
+        text = '{"type": "object", "properties": {"x": ' + text + "}}"
+    files[f"{pid}_start.json"] = '{"type": "object", "properties": {"code": ' + text + "}}"
+    return files
+
+
+def timer_start(cycle: str, pid: str = "cycled") -> str:
+    return samples.process(f'''
+  <bpmn:startEvent id="tick" name="Tick"><bpmn:outgoing>f1</bpmn:outgoing>
+    <bpmn:timerEventDefinition><bpmn:timeCycle>{cycle}</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:startEvent>
+  <bpmn:endEvent id="end"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+  <bpmn:sequenceFlow id="f1" sourceRef="tick" targetRef="end"/>''', pid)
