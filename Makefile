@@ -14,6 +14,9 @@ CHROMIUM ?= /usr/bin/chromium
 export FLASK_APP=app
 
 VENV_STAMP   = $(VENV)/.installed
+DEV_STAMP    = $(VENV)/.installed-dev
+RUN_LOCK     = requirements/run.lock
+DEV_LOCK     = requirements/dev.lock
 NODE_STAMP   = node_modules/.installed
 VENDOR_DIR   = orderflow/static/vendor
 VENDOR_STAMP = $(VENDOR_DIR)/.built
@@ -25,19 +28,21 @@ MO_FILES = $(PO_FILES:.po=.mo)
 
 # Browser tests: `make test` makes sure chromium is present unless
 # ORDERFLOW_BROWSER_TESTS=0 (the tests skip themselves without it).
-TEST_PREREQS = setup
+TEST_PREREQS = setup dev
 ifneq ($(ORDERFLOW_BROWSER_TESTS),0)
 TEST_PREREQS += browser
 endif
 
-.PHONY: setup python node vendor translations browser postgres run test test-sqlite test-postgres bench clean help
+.PHONY: setup python dev node vendor translations browser postgres run test test-sqlite test-postgres lint lock bench clean help
 .DEFAULT_GOAL := setup
 
 help:
-	@echo "make setup   - venv + pip install -e '.[test]', npm ci, vendor assets, translations"
+	@echo "make setup   - venv + the pinned runtime (requirements/run.lock), npm ci, vendor assets, translations"
 	@echo "make run     - setup, init-db, deploy, seed-demo, demo orders (once), flask run on $(HOST):$(PORT)"
 	@echo "make test    - setup (+ chromium unless ORDERFLOW_BROWSER_TESTS=0), pytest \$$PYTEST_ARGS on SQLite,"
 	@echo "               then on a throwaway PostgreSQL cluster unless ORDERFLOW_POSTGRES_TESTS=0"
+	@echo "make lint    - ruff and mypy (installs the pinned test and lint tools, requirements/dev.lock)"
+	@echo "make lock    - re-pin requirements/*.lock from pyproject.toml (UPGRADE=1 to move to newer versions)"
 	@echo "make bench   - setup, bench/throughput.py"
 	@echo "make clean   - remove .venv, node_modules, vendor assets, .mo files, instance/*.sqlite*"
 
@@ -48,15 +53,32 @@ node: $(NODE_STAMP)
 vendor: $(VENDOR_STAMP)
 
 # --- Python -------------------------------------------------------------
-# Re-install when top-level packages appear (the editable finder maps them at install time).
-$(VENV_STAMP): pyproject.toml $(wildcard orderflow/__init__.py handlers/__init__.py)
+# Versions come from the lock files, so every machine runs what was tested; the package itself is
+# installed editable without dependencies. Re-install when top-level packages appear (the editable
+# finder maps them at install time).
+$(VENV_STAMP): pyproject.toml $(RUN_LOCK) $(wildcard orderflow/__init__.py handlers/__init__.py)
 	@if ! $(PY) -m pip --version >/dev/null 2>&1; then \
 	  echo "==> creating $(VENV)"; \
 	  python3 -m venv $(VENV); \
 	fi
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install -e '.[test]'
+	$(PY) -m pip install -r $(RUN_LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
+
+# the test and lint tools, only for `make test` and `make lint` (not `make run`)
+dev: $(DEV_STAMP)
+$(DEV_STAMP): $(VENV_STAMP) $(DEV_LOCK)
+	$(PY) -m pip install -r $(DEV_LOCK)
+	@touch $@
+
+# uv resolves; pip installs (the locks are plain requirement files). Existing pins are kept unless UPGRADE=1.
+lock: $(VENV_STAMP)
+	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install --quiet uv
+	$(PY) -m uv pip compile pyproject.toml -o $(RUN_LOCK) --python-version 3.11 --no-header \
+	  --annotation-style line $(if $(UPGRADE),--upgrade)
+	$(PY) -m uv pip compile pyproject.toml --extra test --extra lint -c $(RUN_LOCK) -o $(DEV_LOCK) \
+	  --python-version 3.11 --no-header --annotation-style line $(if $(UPGRADE),--upgrade)
 
 # --- Node / front-end assets --------------------------------------------
 $(NODE_STAMP): package-lock.json package.json
@@ -124,6 +146,10 @@ postgres:
 	  echo "ERROR: the PostgreSQL server is not installed (sudo apt-get install postgresql)," \
 	       "or run the SQLite suite alone: make test ORDERFLOW_POSTGRES_TESTS=0" >&2; exit 1; \
 	fi
+
+lint: setup dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: setup
 	$(PY) bench/throughput.py
