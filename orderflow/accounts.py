@@ -8,7 +8,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import throttle
 from .models import Group, User
 
-# group id -> (English, Chinese); ORDER_FLOW.md's roles plus the service's own
+# group id -> (English, Chinese); docs/ORDER_FLOW.md's roles plus the service's own
 GROUPS: dict[str, tuple[str, str]] = {
     "sales": ("Sales", "运营商市场部"),
     "sales_manager": ("Sales manager", "部门领导"),
@@ -53,7 +53,7 @@ def create_user(session: Session, username: str, password: str, groups: list[str
 
 
 def seed_demo(session: Session) -> int:
-    """The demo users of API.md (password 'demo'); existing users are left alone."""
+    """The demo users of docs/API.md (password 'demo'); existing users are left alone."""
     ensure_groups(session)
     have = set(session.scalars(select(User.username)))
     wanted: list[tuple[str, list[str], str]] = []

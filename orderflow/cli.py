@@ -53,7 +53,7 @@ def deploy(paths: tuple[Path, ...]) -> None:
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo() -> None:
-    """Create the demo users of API.md (password 'demo'); never use in production."""
+    """Create the demo users of docs/API.md (password 'demo'); never use in production."""
     with _db().session() as session:
         created = accounts.seed_demo(session)
         session.commit()

@@ -1,4 +1,4 @@
-"""The only package that imports SpiffWorkflow. See DESIGN.md for the traps it handles."""
+"""The only package that imports SpiffWorkflow. See docs/DESIGN.md for the traps it handles."""
 from .clock import engine_clock
 from .durations import due_at
 from .expressions import ExpressionError, check_expression, evaluate

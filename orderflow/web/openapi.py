@@ -265,7 +265,7 @@ def document(upload_mb: float) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Orderflow API", "version": "1",
-                 "description": "BPMN-driven order management. The contract is ../shared/API.md; errors are "
+                 "description": "BPMN-driven order management. The contract is docs/API.md; errors are "
                                 "`{\"error\": {\"code\", \"message\", \"fields\" | \"problems\"}}` in the caller's "
                                 "language (Accept-Language). Upload limit: "
                                 f"{upload_mb} MB."},

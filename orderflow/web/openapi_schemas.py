@@ -40,7 +40,7 @@ def obj(required: list[str] | None = None, /, **properties: dict[str, Any]) -> d
 
 
 def page(item: str, cursor: bool = True) -> dict[str, Any]:
-    """A list answer: ``{items, next_cursor}`` (API.md's convention)."""
+    """A list answer: ``{items, next_cursor}`` (docs/API.md's convention)."""
     return obj(["items", "next_cursor"] if cursor else ["items"], items=array(ref(item)),
                next_cursor=null(STR))
 
