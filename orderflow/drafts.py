@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, processes, routing_check
 from .engine import DeployRejected, compile_bundle
+from .engine.timer_limits import minimum_from
 from .errors import Conflict, DeployFailed, InvalidInput, LostRace, NotFound
 from .i18n import Msg
 from .models import ProcessDraft, ProcessVersion, User
@@ -40,7 +41,8 @@ def check_files(session: Session, actor: User, files: Mapping[str, bytes | str])
     files = {**called, **files}
     files = {**processes.decision_library(session, files), **files}
     try:
-        defs = compile_bundle(files, platform.handlers, platform.load_form)
+        with minimum_from(platform.config):  # ORDERFLOW_MIN_TIMER_CYCLE for the timer checks
+            defs = compile_bundle(files, platform.handlers, platform.load_form)
     except DeployRejected as exc:
         return {"ok": False, "problems": [p.as_dict() for p in exc.problems], "processes": []}
     warnings = {(w.element_id, w.message): w for d in defs for w in d.warnings}

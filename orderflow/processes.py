@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, routing_check
 from .engine import DeployRejected, ProcessDef, compile_bundle
+from .engine.timer_limits import minimum_from
 from .errors import DeployFailed, NotFound
 from .i18n import Msg
 from .models import ProcessVersion, User
@@ -31,7 +32,8 @@ def deploy(session: Session, actor: User | None, files: Mapping[str, bytes | str
     files = {**called, **files}
     files = {**decision_library(session, files), **files}
     try:
-        defs = compile_bundle(files, platform.handlers, platform.load_form)
+        with minimum_from(platform.config):  # ORDERFLOW_MIN_TIMER_CYCLE for the timer checks
+            defs = compile_bundle(files, platform.handlers, platform.load_form)
     except DeployRejected as exc:
         problems = [p.as_dict() for p in exc.problems]
         raise DeployFailed(Msg("The diagram was not deployed: %(count)s problem(s) to fix. First: %(first)s",

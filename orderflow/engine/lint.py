@@ -17,6 +17,7 @@ from .expressions import ISO_LITERAL, ExpressionError, check_expression, evaluat
 from .form_checks import form_rule_problems, pattern_messages
 from .form_refs import lint_problems as form_ref_problems
 from .model import ElementInfo, Problem
+from .timer_limits import MAX_TIMER_CHARS, TimerRefused
 from .xmlinfo import NS, local
 
 _EXPRESSION_TAGS = {"conditionExpression", "completionCondition", "loopCardinality", "condition", "loopCondition"}
@@ -34,8 +35,12 @@ def _owner_id(el: etree._Element) -> str | None:
 
 
 def _check_timer(text: str) -> str | None:
-    """Return a message if the timer value is neither a valid ISO-8601 literal nor a safe expression."""
+    """Return a message if the timer value is neither a valid ISO-8601 literal nor a safe expression,
+    or is a cycle repeating faster than ORDERFLOW_MIN_TIMER_CYCLE (engine/timer_limits.py)."""
     value = text.strip()
+    if len(value) > MAX_TIMER_CHARS:  # before any parse or pattern looks at it
+        return (f"Timer value '{value[:40]}…' is longer than {MAX_TIMER_CHARS} characters; write a date, "
+                "a duration or a cycle such as R/P1D.")
     if not ISO_LITERAL.match(value):
         try:
             check_expression(value)
@@ -49,9 +54,21 @@ def _check_timer(text: str) -> str | None:
             TimerEventDefinition.parse_iso_recurring_interval(value)
         else:
             TimerEventDefinition.parse_time_or_duration(value)
+    except TimerRefused as exc:
+        return exc.message
     except Exception:
         return f"Timer value '{value}' is not a valid ISO-8601 date, duration or cycle (e.g. PT2H, P3D, R3/PT10M)."
     return None
+
+
+MAX_RETRIES = 100  # "R1000000000/PT1S" would build a list of a billion delays
+
+
+def _check_retry_size(written: str) -> None:
+    value = written.strip()
+    count = value[1:].partition("/")[0] if value.upper().startswith("R") else ""
+    if len(value) > MAX_TIMER_CHARS * 10 or len(count) > 3 or (count.isdigit() and int(count) > MAX_RETRIES):
+        raise ValueError("too many retries")
 
 
 def _check_text(el: etree._Element, tag: str, text: str) -> str | None:
@@ -163,10 +180,12 @@ def lint_process(process: etree._Element, elements: Mapping[str, ElementInfo], h
             problems.extend(_check_user_task(info, find_form, file))
         if info.retry:
             try:
+                _check_retry_size(info.retry)
                 retry_delays(info.retry)
             except Exception:
                 problems.append(Problem(
-                    f"Retry policy '{info.retry}' is not R<count>/<duration> or a list like PT10S,PT1M.",
+                    f"Retry policy '{info.retry[:100]}' is not R<count>/<duration> (at most {MAX_RETRIES} "
+                    "retries) or a list like PT10S,PT1M.",
                     info.element_id, info.line, file))
         if info.requires_signature_of:
             target = elements.get(info.requires_signature_of)

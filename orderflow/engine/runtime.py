@@ -18,7 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..errors import InvalidInput, OrderflowError, StepFailed, TaskNotReady
 from ..i18n import Msg, Texts
-from . import data_faults, store
+from . import data_faults, store, timer_limits  # timer_limits bounds SpiffWorkflow's timers on import
 from .clock import engine_clock
 from .expressions import ExpressionError
 from .model import ReadyTask, Snapshot
@@ -259,7 +259,10 @@ def _step_failed(exc: Exception, task) -> StepFailed:
     detail = detail.strip().rstrip(".").strip() or type(cause).__name__
     detail = data_faults.explain(cause, spiff_task) or detail  # the data field, in words (engine/data_faults.py)
     definition = getattr(getattr(spiff_task, "task_spec", None), "event_definition", None)
-    if isinstance(definition, TimerEventDefinition) and not isinstance(cause, (ExpressionError, SpiffWorkflowException)):
+    if isinstance(cause, timer_limits.TimerRefused):
+        detail = cause.message[:1].lower() + cause.message[1:].rstrip(".")  # too fast or too long, from data
+    elif isinstance(definition, TimerEventDefinition) \
+            and not isinstance(cause, (ExpressionError, SpiffWorkflowException)):
         detail = f"the timer's value ({definition.expression}) is not an ISO-8601 date, duration or cycle such as PT2H"
     if isinstance(cause, HandlerFailed):
         return _handler_failed(cause)
