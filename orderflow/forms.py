@@ -2,6 +2,7 @@
 per-field messages a person understands."""
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any, Mapping
 
@@ -9,6 +10,7 @@ import jsonschema
 from jsonschema import Draft202012Validator
 
 from . import form_rules
+from .engine import json_clean
 from .engine.form_refs import Unresolvable, safe_validator
 from .errors import InvalidInput
 from .form_rules import Clock
@@ -17,6 +19,11 @@ from .i18n import Msg, either
 NEVER_PREFILLED = frozenset({"decision", "comment"})
 # the longest text any field takes: what a person types, not a payload copied into every later task
 MAX_TEXT_CHARS = 10_000
+# rows any list of a submission may hold (a form's own maxItems may be lower): checked before the
+# schema runs, whose cost grows with every row and which the engine then copies into every task
+MAX_ROWS = 500
+# characters plus elements of one whole submission: what people type, far below a request's size
+MAX_SUBMISSION_WEIGHT = 200_000
 _FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
 
 
@@ -140,6 +147,7 @@ def clean_submission(schema: Mapping[str, Any], submitted: Mapping[str, Any],
     schema = form_rules.applicable(schema, known, clock)
     if not isinstance(submitted, Mapping):
         raise InvalidInput(Msg("The form data must be a JSON object of field names and values."))
+    bounded(submitted)
     props = schema.get("properties", {})
     locked = readonly(schema)
     unknown = sorted(set(submitted) - set(props))
@@ -150,6 +158,39 @@ def clean_submission(schema: Mapping[str, Any], submitted: Mapping[str, Any],
     values.update({k: known[k] for k in locked if k in known})
     validate(schema, values, known, clock)
     return {k: v for k, v in values.items() if k not in locked}
+
+
+def bounded(submitted: Mapping[str, Any]) -> None:
+    """Refuse, before any validation runs, a submission with a list longer than MAX_ROWS, heavier
+    than MAX_SUBMISSION_WEIGHT, or holding what order data cannot (engine/json_clean.py)."""
+    where = _long_list(submitted)
+    found = (where, Msg("Enter at most %(count)s rows.", count=MAX_ROWS)) if where is not None \
+        else json_clean.problem(dict(submitted), limit=MAX_SUBMISSION_WEIGHT)
+    if found is not None:
+        name = found[0] or "_form"
+        raise InvalidInput(Msg("Some fields need attention: %(fields)s.", fields=name), fields={name: found[1]})
+
+
+def _long_list(value: Any) -> str | None:
+    """The path of the first list longer than MAX_ROWS, looking at no more than the weight bound's
+    worth of elements (the weight check refuses what is bigger)."""
+    stack, budget = [(value, "")], MAX_SUBMISSION_WEIGHT
+    while stack and budget > 0:
+        item, path = stack.pop()
+        if isinstance(item, list):
+            if len(item) > MAX_ROWS:
+                return path or "_form"
+            children = enumerate(item)
+        elif isinstance(item, Mapping):
+            children = iter(item.items())
+        else:
+            continue
+        for key, child in children:
+            budget -= 1
+            if budget <= 0:
+                break
+            stack.append((child, f"{path}.{key}" if path else str(key)))
+    return None
 
 
 def coerce(prop: Mapping[str, Any], raw: str) -> Any:
@@ -164,7 +205,10 @@ def coerce(prop: Mapping[str, Any], raw: str) -> Any:
             return int(raw)
         if kind == "number":
             number = float(raw)
-            return int(number) if number.is_integer() and "." not in raw else number
+            if not math.isfinite(number):  # "nan", "inf", "1e999": not a number anyone typed
+                return raw
+            return int(number) if number.is_integer() and "." not in raw and abs(number) <= json_clean.MAX_INT \
+                else number
         if kind == "boolean":
             return raw.lower() in {"on", "true", "1", "yes"}
     except ValueError:
@@ -199,7 +243,10 @@ def from_post(schema: Mapping[str, Any], form: Mapping[str, list[str]]) -> dict[
 
 def _rows(name: str, item: Mapping[str, Any], form: Mapping[str, list[str]]) -> list[dict]:
     indexes = sorted({int(k.split("-")[1]) for k in form if k.startswith(f"{name}-") and k.count("-") >= 2
-                      and k.split("-")[1].isdigit()})
+                      and _row_index(k.split("-")[1])})
+    if len(indexes) > MAX_ROWS or (indexes and indexes[-1] >= MAX_ROWS):  # the page numbers its rows from 0
+        message = Msg("Enter at most %(count)s rows.", count=MAX_ROWS)
+        raise InvalidInput(Msg("Some fields need attention: %(fields)s.", fields=name), fields={name: message})
     rows = []
     for i in indexes:
         row = {}
@@ -211,3 +258,7 @@ def _rows(name: str, item: Mapping[str, Any], form: Mapping[str, list[str]]) -> 
         if row:
             rows.append(row)
     return rows
+
+
+def _row_index(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 6

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, jobs
-from .errors import Conflict, InvalidInput, NotFound
+from .engine import json_clean
+from .errors import Conflict, NotFound
 from .i18n import Msg
 from .models import Incident, Instance, Job, User
 from .permissions import require
@@ -86,8 +87,7 @@ def complete_by_hand(session: Session, actor: User, incident_id: int, result: An
     job = session.get(Job, incident.job_id) if incident.job_id else None
     if job is None or job.kind != "service":
         raise Conflict(Msg("Only a failed service call can be completed by hand; retry this one instead."))
-    if result is not None and not isinstance(result, (dict, list, str, int, float, bool)):
-        raise InvalidInput(Msg("The result must be JSON."), fields={"data": Msg("not JSON")})
+    json_clean.require(result, "data")  # what the step stores: refused here, naming the field, not shown broken later
     instance = _resolve(session, actor, incident, "completed_by_hand")
     pdef, workflow = instances.load(session, instance, actor.username)
     platform_of(session).runtime.finish_service(workflow, job.task_ref, result, call=False)

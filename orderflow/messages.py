@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from . import audit
-from .engine import ProcessDef, Snapshot, start_messages
+from .engine import ProcessDef, Snapshot, json_clean, start_messages
 from .errors import Conflict, InvalidInput, NotFound
 from .i18n import Msg, status_word
 from .models import CorrelationKey, Instance, ProcessVersion, User
@@ -53,6 +53,8 @@ def _validate(name: str, correlation: Any, payload: Any) -> dict[str, str]:
                                "{\"order_no\": \"SO-20261127-0001\"}."), fields={"correlation": Msg("required")})
     if not isinstance(payload, Mapping):
         raise InvalidInput(Msg("'payload' must be a JSON object."), fields={"payload": Msg("not an object")})
+    json_clean.require(dict(payload), "payload")  # handed on into the order's data
+    json_clean.require(dict(correlation), "correlation")
     bad = [k for k, v in correlation.items() if isinstance(v, (dict, list)) or v is None]
     if bad:
         raise InvalidInput(Msg("Correlation values must be text or numbers."),

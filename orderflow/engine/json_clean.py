@@ -9,13 +9,16 @@ refuses the write with its answer.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
+from ..errors import InvalidInput
 from ..i18n import Msg
 
 MAX_INT = 2**63 - 1        # what a 64-bit column holds; beyond it JavaScript loses digits too
 MAX_DEPTH = 64             # the engine copies data recursively, per task
 MAX_WEIGHT = 1_000_000     # characters plus elements of one written value (about a megabyte)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL, lone surrogates (a str never holds paired ones)
 
 
 def problem(value: Any, path: str = "", limit: int = MAX_WEIGHT) -> tuple[str, Msg] | None:
@@ -27,7 +30,7 @@ def problem(value: Any, path: str = "", limit: int = MAX_WEIGHT) -> tuple[str, M
             return where, Msg("The data is nested more than %(count)s levels deep.", count=MAX_DEPTH)
         if isinstance(item, str):
             weight += len(item)
-            if "\x00" in item or not _encodes(item):
+            if _UNSTORABLE.search(item):
                 return where, Msg("Text may not contain NUL characters or unpaired surrogates.")
         elif isinstance(item, bool) or item is None:
             weight += 1
@@ -44,7 +47,7 @@ def problem(value: Any, path: str = "", limit: int = MAX_WEIGHT) -> tuple[str, M
             for key, child in item.items():
                 if not isinstance(key, str):
                     return where, Msg("A record's field names must be text.")
-                if "\x00" in key or not _encodes(key):
+                if _UNSTORABLE.search(key):
                     return where, Msg("Text may not contain NUL characters or unpaired surrogates.")
                 stack.append((child, f"{where}.{key}" if where else key, depth + 1))
         elif isinstance(item, (list, tuple)):
@@ -59,9 +62,29 @@ def problem(value: Any, path: str = "", limit: int = MAX_WEIGHT) -> tuple[str, M
     return None
 
 
-def _encodes(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+def require(value: Any, field: str = "data", limit: int = MAX_WEIGHT) -> None:
+    """Refuse a write of ``value`` (the request's ``field``) with a 422 naming the first unclean part."""
+    found = problem(value, field, limit)
+    if found is not None:
+        where, why = found
+        raise InvalidInput(Msg("'%(field)s' cannot be stored: %(why)s", field=where, why=why), fields={where: why})
+
+
+def readable(value: Any, depth: int = 1) -> Any:
+    """A JSON-clean copy of data stored before writes were checked, for showing it: what JSON
+    cannot carry becomes text, unencodable characters become U+FFFD; nothing is raised."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) <= MAX_INT else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if depth > MAX_DEPTH:
+        return "…"
+    if isinstance(value, dict):
+        return {readable(k if isinstance(k, str) else str(k)): readable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [readable(v, depth + 1) for v in value]
+    return readable(str(value))

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import traceback
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
@@ -17,7 +20,7 @@ from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent, StartEvent
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
-from . import events, multi_instance
+from . import events, json_clean, multi_instance
 from .durations import retry_delays
 
 
@@ -69,9 +72,39 @@ def store_result(task, result: Any) -> None:
         task.data[variable] = result
 
 
+class UnstorableResult(ValueError):
+    """A handler returned what order data cannot hold; the step fails (an incident), nothing is stored."""
+
+
 def result_json(result: Any) -> Any:
-    """What the handler returned, as JSON data (SpiffWorkflow stores JSON-loaded results)."""
-    return json.loads(json.dumps(result, default=str))
+    """What the handler returned, as JSON data: dates, decimals and ids as text (as they always
+    were); NaN, huge integers, lone surrogates or sets fail the step naming the field."""
+    value = _plain(result)
+    found = json_clean.problem(value)
+    if found is not None:
+        where = f"the result's field '{found[0]}'" if found[0] else "the result"
+        raise UnstorableResult(f"{where} cannot be stored: {found[1]}")
+    return value
+
+
+_AS_TEXT = (datetime, date, time, Decimal, UUID)
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    """Containers copied with text keys, as ``json.dumps`` would; a date, decimal or id as text;
+    anything else left for ``json_clean`` to name (depth beyond its limit, likewise)."""
+    if depth > json_clean.MAX_DEPTH:
+        return value
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else _key(k): _plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, depth + 1) for v in value]
+    return str(value) if isinstance(value, _AS_TEXT) else value
+
+
+def _key(key: Any) -> Any:
+    return json.dumps(key) if isinstance(key, (bool, type(None))) else str(key) if isinstance(key, (int, float)) \
+        else key  # (a tuple key stays: json_clean names it)
 
 
 def describe(exc: BaseException) -> tuple[str, str]:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import json
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -100,10 +99,11 @@ def task_page(task_id: int):
     errors: dict[str, str] = {}
     values = view.values
     if request.method == "POST":
-        submitted = forms.from_post(view.schema, request.form.to_dict(flat=False))
-        files = save_uploads(view.schema, view.task.instance_id, actor)
-        submitted.update(files)
-        try:
+        submitted, files = {}, {}
+        try:  # the post itself may be refused (too many rows): shown on the form like any field
+            submitted = forms.from_post(view.schema, request.form.to_dict(flat=False))
+            files = save_uploads(view.schema, view.task.instance_id, actor)
+            submitted.update(files)
             tasks.complete(session, actor, task_id, submitted, request.form.get("password"))
             session.commit()
             flash(_("Done: %(name)s", name=bilingual(view.task.name)), "success")
@@ -132,10 +132,11 @@ def start(key: str):
              if (schema.get("properties") or {}).get(k, {}).get("type") == "string" and len(v) <= 200}
     values = forms.prefill(schema, asked)
     if request.method == "POST":
-        submitted = forms.from_post(schema, request.form.to_dict(flat=False))
-        files = save_uploads(schema, None, actor)
-        submitted.update(files)
-        try:
+        submitted, files = {}, {}
+        try:  # the post itself may be refused (too many rows): shown on the form like any field
+            submitted = forms.from_post(schema, request.form.to_dict(flat=False))
+            files = save_uploads(schema, None, actor)
+            submitted.update(files)
             instance = instances.start(session, actor, key, submitted)
             session.commit()
             if key == ORDER_PROCESS:
@@ -242,8 +243,8 @@ def incident_retry(incident_id: int):
 @login_required
 def incident_complete(incident_id: int):
     raw = request.form.get("result", "").strip()
-    try:
-        result = json.loads(raw) if raw else None
+    try:  # strict, as API bodies are: no NaN, huge integers or lone surrogates
+        result = current_app.json.loads(raw) if raw else None
     except ValueError:
         raise InvalidInput(Msg("The result must be JSON."), fields={"result": Msg("not JSON")}) from None
     incident = incidents.complete_by_hand(get_session(), current_actor(), incident_id, result)

@@ -8,11 +8,12 @@ import math
 import re
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 from werkzeug.serving import WSGIRequestHandler
 
+from ..engine import json_clean
 from ..errors import InvalidInput
 from ..i18n import Msg
 
@@ -27,7 +28,7 @@ HSTS = "max-age=31536000"
 # (64 on SQLite), so larger values are refused here rather than overflowing the driver
 MAX_INT = 2**31 - 1
 # the largest integer JSON data may hold (stored in JSON columns, not INTEGER ones)
-MAX_JSON_INT = 2**63 - 1
+MAX_JSON_INT = json_clean.MAX_INT
 
 
 class Int64Converter(IntegerConverter):
@@ -43,56 +44,50 @@ def safe_filename(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", str(name))[:100] or "download"
 
 
-MAX_JSON_DEPTH = 64
-_NUMBER = Msg("The JSON holds a number this service cannot store (NaN, Infinity or beyond 64-bit integers).")
-
-
-def _refuse_number(_text: str) -> Any:
-    raise InvalidInput(_NUMBER)
-
-
-def _int(text: str) -> int:
-    number = int(text)
-    return number if abs(number) <= MAX_JSON_INT else _refuse_number(text)
-
-
-def _float(text: str) -> float:
-    number = float(text)
-    return number if math.isfinite(number) else _refuse_number(text)
-
-
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL (PostgreSQL refuses it), lone surrogates (not UTF-8)
+MAX_JSON_DEPTH = json_clean.MAX_DEPTH
 
 
 def check_json(value: Any) -> None:
-    """Refuse JSON deeper than MAX_JSON_DEPTH levels (the engine copies data recursively) and text
-    that cannot be stored or sent back: NUL characters and lone surrogates (``"\\ud800"``)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (dict, list)):
-            if depth > MAX_JSON_DEPTH:
-                raise InvalidInput(Msg("The JSON is nested too deeply."))
-            children = list(item.items()) if isinstance(item, dict) else [(None, v) for v in item]
-            for key, child in children:
-                if key is not None and _UNSTORABLE.search(key):
-                    raise InvalidInput(Msg("Text may not contain NUL characters or unpaired surrogates."))
-                stack.append((child, depth + 1))
-        elif isinstance(item, str) and _UNSTORABLE.search(item):
-            raise InvalidInput(Msg("Text may not contain NUL characters or unpaired surrogates."))
+    """Refuse what a request body cannot hand on to order data (engine/json_clean.py): NaN,
+    Infinity, integers beyond 64 bits, JSON deeper than MAX_JSON_DEPTH levels (the engine copies
+    data recursively), NUL characters and lone surrogates (``"\\ud800"``). Its size is the
+    request's, bounded by MAX_CONTENT_LENGTH."""
+    found = json_clean.problem(value, limit=math.inf)
+    if found is not None:
+        where, why = found
+        raise InvalidInput(why, fields={where: why} if where else None)
 
 
 class StrictJSONProvider(DefaultJSONProvider):
     """Request bodies are strict JSON: what ``json.loads`` lets through beyond the standard (NaN,
-    Infinity, 1e999, huge integers) or what cannot be stored is a 422, never a 500 further on."""
+    Infinity, 1e999, huge integers) or what cannot be stored is a 422 naming where it sits, never
+    a 500 further on."""
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         try:
-            value = json.loads(s, parse_constant=_refuse_number, parse_int=_int, parse_float=_float, **kwargs)
+            value = json.loads(s, **kwargs)
         except RecursionError:
             raise InvalidInput(Msg("The JSON is nested too deeply.")) from None
         check_json(value)
         return value
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        """Answers are strict JSON too: data stored before writes were checked (NaN, a huge
+        integer, a lone surrogate) is shown as text rather than failing the page for good."""
+        try:
+            return super().dumps(obj, allow_nan=False, **kwargs)
+        except ValueError:  # NaN or Infinity somewhere
+            return super().dumps(json_clean.readable(obj), **kwargs)
+
+
+class ReadableResponse(Response):
+    """A page or answer showing stored text with a lone surrogate (not UTF-8) shows '?' in its
+    place instead of failing to encode: such an order's pages would otherwise answer 500 for good."""
+
+    def set_data(self, value: bytes | str) -> None:
+        if isinstance(value, str):
+            value = value.encode("utf-8", "replace")
+        super().set_data(value)
 
 
 def init_app(app: Flask) -> None:
@@ -101,6 +96,7 @@ def init_app(app: Flask) -> None:
     strict = StrictJSONProvider(app)
     vars(strict).update({k: v for k, v in vars(app.json).items() if k != "_app"})  # ensure_ascii, …
     app.json = strict
+    app.response_class = ReadableResponse
     secure = bool(app.config.get("ORDERFLOW_SECURE_COOKIES"))
     app.config["SESSION_COOKIE_SECURE"] = secure
     app.config["SESSION_COOKIE_HTTPONLY"] = True
