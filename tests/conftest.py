@@ -1,4 +1,5 @@
-"""Fixtures: a real SQLite file per test, the app with processes deployed and demo users seeded."""
+"""Fixtures: a real SQLite file (or PostgreSQL database) per test, the app with processes deployed and demo
+users seeded. The seeding runs once per session into a template; each test gets a copy of it."""
 from __future__ import annotations
 
 import base64
@@ -22,17 +23,41 @@ def database_url(tmp_path: Path):
     dbs.drop(url)
 
 
-@pytest.fixture
-def app(database_url: str):
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test",
-        "ORDERFLOW_DATABASE_URL": database_url,
-    })
+def seed(app) -> None:
+    """What ``make run`` does to a new database: the schema, processes/ deployed, the demo users."""
     runner = app.test_cli_runner()
     for command in (["init-db"], ["deploy"], ["seed-demo"]):
         result = runner.invoke(args=command)
         assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory):
+    """A database seeded once for the whole session; tests get copies (``seeded_url``)."""
+    url = dbs.fresh_url(tmp_path_factory.mktemp("template"), "template")
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "ORDERFLOW_DATABASE_URL": url})
+    seed(app)
+    app.extensions["orderflow.db"].engine.dispose()
+    dbs.settle(url)
+    yield url
+    dbs.drop(url)
+
+
+@pytest.fixture
+def seeded_url(seeded_template: str, tmp_path: Path):
+    """A database of its own for one test, already seeded (a copy of the session's template)."""
+    url = dbs.copy_of(seeded_template, tmp_path)
+    yield url
+    dbs.drop(url)
+
+
+@pytest.fixture
+def app(seeded_url: str):
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "ORDERFLOW_DATABASE_URL": seeded_url,
+    })
     yield app
     app.extensions["orderflow.db"].engine.dispose()
 
@@ -74,12 +99,9 @@ def clock(app) -> FakeClock:
 
 
 @pytest.fixture
-def live_server(database_url: str):
+def live_server(seeded_url: str):
     """The app on a real port in a thread, for browser tests."""
-    app = create_app({"SECRET_KEY": "browser", "ORDERFLOW_DATABASE_URL": database_url})
-    runner = app.test_cli_runner()
-    for command in (["init-db"], ["deploy"], ["seed-demo"]):
-        assert runner.invoke(args=command).exit_code == 0
+    app = create_app({"SECRET_KEY": "browser", "ORDERFLOW_DATABASE_URL": seeded_url})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
