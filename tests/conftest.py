@@ -2,7 +2,6 @@
 users seeded. The seeding runs once per session into a template; each test gets a copy of it."""
 from __future__ import annotations
 
-import base64
 import threading
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from werkzeug.serving import make_server
 from orderflow import create_app
 from tests import dbs
 from tests.browser_support import browser_type_launch_args, context  # noqa: F401  (pytest-playwright overrides)
-from tests.helpers import Api
+from tests.helpers import Api, FakeClock
 
 
 @pytest.fixture
@@ -70,25 +69,6 @@ def client(app):
 @pytest.fixture
 def api(client) -> Api:
     return Api(client)
-
-
-def basic(user: str, password: str = "demo") -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
-
-
-class FakeClock:
-    """The platform's clock, moved by hand: timers and SLAs without waiting."""
-
-    def __init__(self):
-        from datetime import datetime, timezone
-        self.value = datetime.now(timezone.utc)
-
-    def __call__(self):
-        return self.value
-
-    def advance(self, **delta):
-        from datetime import timedelta
-        self.value += timedelta(**delta)
 
 
 @pytest.fixture

@@ -12,6 +12,24 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 
+def basic(user: str, password: str = "demo") -> dict[str, str]:
+    """HTTP Basic credentials of a demo user."""
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+class FakeClock:
+    """The platform's clock, moved by hand: timers and SLAs without waiting."""
+
+    def __init__(self, value: datetime | None = None):
+        self.value = value or datetime.now(timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.value
+
+    def advance(self, **delta: float) -> None:
+        self.value += timedelta(**delta)
+
+
 def service_today() -> date:
     """The service's ``today()`` on its real clock: the UTC date, whatever this machine's time zone
     (a local date runs a day ahead of it for hours each day east of Greenwich)."""

@@ -5,16 +5,18 @@ import csv
 import io
 import math
 import re
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from orderflow import accounts, board
+from orderflow import accounts, board, create_app
 from tests import bpmn_samples as samples
-from tests.conftest import basic
-from tests.helpers import Api, login
+from tests import dbs
+from tests.helpers import basic
+from tests.helpers import Api, FakeClock, login
 from tests.test_order_story import drive
 
 SMALL = [{"product": "TV-32", "spec": "32 inch", "quantity": 10, "unit_price": 50}]          # 500
@@ -27,8 +29,42 @@ def _service_today(clock) -> date:
     return clock().astimezone(ZoneInfo("Asia/Shanghai")).date()
 
 
+@dataclass(frozen=True)
+class Scene:
+    url: str                 # a database holding the scene: each test gets a copy (seeded_url below)
+    ids: dict[str, int]
+    now: datetime            # the service clock when the scene was set
+
+
+@pytest.fixture(scope="module")
+def scene_db(seeded_template: str, tmp_path_factory) -> Scene:
+    """The scene is set once per module; tests read and write their own copies of it."""
+    url = dbs.copy_of(seeded_template, tmp_path_factory.mktemp("board"), "board_scene")
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "ORDERFLOW_DATABASE_URL": url})
+    clock = FakeClock()
+    app.extensions["orderflow.platform"].clock = clock
+    ids = _set_scene(Api(app.test_client()), clock)
+    app.extensions["orderflow.db"].engine.dispose()
+    dbs.settle(url)
+    yield Scene(url, ids, clock.value)
+    dbs.drop(url)
+
+
 @pytest.fixture
-def scene(app, api: Api, clock) -> dict[str, int]:
+def seeded_url(scene_db: Scene, tmp_path):
+    """This module's tests start from the scene (conftest's ``app`` builds on this database)."""
+    url = dbs.copy_of(scene_db.url, tmp_path)
+    yield url
+    dbs.drop(url)
+
+
+@pytest.fixture
+def scene(scene_db: Scene, clock) -> dict[str, int]:
+    clock.value = scene_db.now
+    return scene_db.ids
+
+
+def _set_scene(api: Api, clock) -> dict[str, int]:
     """Orders at different steps, two of them overdue, one due soon, one waiting on a timer, one done."""
     ids = {}
     ids["alpha"] = api.start_order(customer="Alpha Electronics", lines=SMALL)["id"]              # check_stock

@@ -23,7 +23,7 @@ from orderflow.config import DEFAULTS
 from orderflow.web import openapi
 from tests import bpmn_samples as samples
 from tests import dbs
-from tests.conftest import basic
+from tests.helpers import basic
 from tests.helpers import Api
 
 ADMIN = basic("admin")
