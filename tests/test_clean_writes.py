@@ -282,3 +282,14 @@ def test_an_order_with_unclean_stored_data_still_renders(app, api, client):
     assert client.get(f"/tasks/{task['id']}").status_code == 200
     assert api.get("manager1", f"/api/v1/instances/{started['id']}/audit").status_code == 200
     assert rows(app, AuditEvent) > 0
+
+
+def test_a_body_of_millions_of_items_is_refused_before_it_is_parsed(app, api):
+    body = '{"data": {"notes": [' + ",".join(["{}"] * 1_000_000) + "]}}"
+    resp = raw_post(api, "sales1", START, body)
+    assert resp.status_code == 413 and "items" in resp.json["error"]["message"]
+    form = "&".join(f"x{i}=" for i in range(300_000))
+    resp = api.client.post("/processes/order_flow/start", data=form,
+                           headers={**api.auth("sales1"), "Content-Type": "application/x-www-form-urlencoded"})
+    assert resp.status_code == 413
+    assert rows(app, Instance) == 0

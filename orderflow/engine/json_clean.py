@@ -21,45 +21,72 @@ MAX_WEIGHT = 1_000_000     # characters plus elements of one written value (abou
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL, lone surrogates (a str never holds paired ones)
 
 
-def problem(value: Any, path: str = "", limit: int = MAX_WEIGHT) -> tuple[str, Msg] | None:
-    """(path like ``lines.0.spec``, why) of the first value that is not clean JSON, else None."""
-    weight, stack = 0, [(value, path, 1)]
+_TEXT = Msg("Text may not contain NUL characters or unpaired surrogates.")
+_HUGE = Msg("The number is beyond what the service stores (64-bit integers).")
+_NOT_FINITE = Msg("The number is not finite (NaN or Infinity cannot be stored).")
+_KEY = Msg("A record's field names must be text.")
+
+
+def problem(value: Any, path: str = "", limit: float = MAX_WEIGHT) -> tuple[str, Msg] | None:
+    """(path like ``lines.0.spec``, why) of the first value that is not clean JSON, else None.
+
+    One pass, stopping at the first problem or once ``limit`` is passed; scalars are checked in
+    place and paths are only spelled out for the answer, so a request-sized value costs little."""
+    weight, stack = 0, [(value, None, 1)]
     while stack:
-        item, where, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return where, Msg("The data is nested more than %(count)s levels deep.", count=MAX_DEPTH)
-        if isinstance(item, str):
-            weight += len(item)
-            if _UNSTORABLE.search(item):
-                return where, Msg("Text may not contain NUL characters or unpaired surrogates.")
-        elif isinstance(item, bool) or item is None:
-            weight += 1
-        elif isinstance(item, int):
-            weight += 1
-            if abs(item) > MAX_INT:
-                return where, Msg("The number is beyond what the service stores (64-bit integers).")
-        elif isinstance(item, float):
-            weight += 1
-            if not math.isfinite(item):
-                return where, Msg("The number is not finite (NaN or Infinity cannot be stored).")
-        elif isinstance(item, dict):
-            weight += len(item)
-            for key, child in item.items():
-                if not isinstance(key, str):
-                    return where, Msg("A record's field names must be text.")
-                if _UNSTORABLE.search(key):
-                    return where, Msg("Text may not contain NUL characters or unpaired surrogates.")
-                stack.append((child, f"{where}.{key}" if where else key, depth + 1))
+        item, node, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.items()
+            for key in item:
+                if not isinstance(key, str) or _UNSTORABLE.search(key):
+                    return _spelled(path, node), _TEXT if isinstance(key, str) else _KEY
         elif isinstance(item, (list, tuple)):
-            weight += len(item)
-            stack.extend((child, f"{where}.{i}" if where else str(i), depth + 1) for i, child in enumerate(item))
+            children = enumerate(item)
         else:
-            return where, Msg("A value of this kind (%(kind)s) cannot be stored; use text, a number, "
-                              "a list or a record.", kind=type(item).__name__)
+            weight, why = _scalar(item, weight)
+            if why is not None or weight > limit:
+                return _spelled(path, node), why or _too_large(limit)
+            continue
+        if depth > MAX_DEPTH or (depth == MAX_DEPTH and item):
+            return _spelled(path, node), Msg("The data is nested more than %(count)s levels deep.", count=MAX_DEPTH)
+        weight += len(item)
+        for key, child in children:
+            if isinstance(child, (dict, list, tuple)):
+                stack.append((child, (node, key), depth + 1))
+                continue
+            weight, why = _scalar(child, weight)
+            if why is not None or weight > limit:
+                return _spelled(path, (node, key)), why or _too_large(limit)
         if weight > limit:
-            return where, Msg("The value is too large to store (over %(count)s characters and items).",
-                              count=limit)
+            return _spelled(path, node), _too_large(limit)
     return None
+
+
+def _scalar(item: Any, weight: int) -> tuple[int, Msg | None]:
+    """The weight so far with this scalar, and why it cannot be stored (None: it can)."""
+    if isinstance(item, str):
+        return weight + len(item), (_TEXT if _UNSTORABLE.search(item) else None)
+    if item is None or isinstance(item, bool):
+        return weight + 1, None
+    if isinstance(item, int):
+        return weight + 1, (_HUGE if abs(item) > MAX_INT else None)
+    if isinstance(item, float):
+        return weight + 1, (None if math.isfinite(item) else _NOT_FINITE)
+    return weight, Msg("A value of this kind (%(kind)s) cannot be stored; use text, a number, a list or a record.",
+                       kind=type(item).__name__)
+
+
+def _too_large(limit: float) -> Msg:
+    return Msg("The value is too large to store (over %(count)s characters and items).", count=limit)
+
+
+def _spelled(base: str, node: tuple | None) -> str:
+    """``lines.0.spec`` from the chain of (parent, key) pairs the walk keeps."""
+    keys: list[str] = []
+    while node is not None:
+        node, key = node
+        keys.append(str(key))
+    return ".".join(([base] if base else []) + keys[::-1])
 
 
 def require(value: Any, field: str = "data", limit: int = MAX_WEIGHT) -> None:

@@ -3,18 +3,21 @@ the client address the login throttle counts (``orderflow/throttle.py`` reads it
 strict JSON request bodies, and route ids that fit the database's integers."""
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser
 from werkzeug.routing import IntegerConverter
 from werkzeug.serving import WSGIRequestHandler
 
 from ..engine import json_clean
-from ..errors import InvalidInput
+from ..errors import InvalidInput, TooLarge
 from ..i18n import Msg
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -45,6 +48,9 @@ def safe_filename(name: str) -> str:
 
 
 MAX_JSON_DEPTH = json_clean.MAX_DEPTH
+# items (commas: an upper bound, counted before parsing) of one JSON request body: far beyond any
+# form or draft, far below the millions 5 MB can hold, each a Python object and checked one by one
+MAX_JSON_ITEMS = 200_000
 
 
 def check_json(value: Any) -> None:
@@ -64,6 +70,8 @@ class StrictJSONProvider(DefaultJSONProvider):
     a 500 further on."""
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        if s.count(b"," if isinstance(s, bytes) else ",") > MAX_JSON_ITEMS:  # before parsing: memory too
+            raise TooLarge(Msg("The JSON holds more than %(count)s items.", count=MAX_JSON_ITEMS))
         try:
             value = json.loads(s, **kwargs)
         except RecursionError:
@@ -78,6 +86,24 @@ class StrictJSONProvider(DefaultJSONProvider):
             return super().dumps(obj, allow_nan=False, **kwargs)
         except ValueError:  # NaN or Infinity somewhere
             return super().dumps(json_clean.readable(obj), **kwargs)
+
+
+# parts of a urlencoded form post: werkzeug bounds multipart parts (MAX_FORM_PARTS) but parses every
+# part of a urlencoded body, some 1.7 million in 5 MB, seconds of work before any view looks at them;
+# 500 rows of 100 cells each still pass, so a long table is the form's 422 naming it, not a 413
+MAX_URLENCODED_PARTS = 50_000
+
+
+class BoundedFormParser(FormDataParser):
+    def _parse_urlencoded(self, stream, mimetype, content_length, options):
+        body = stream.read()
+        if body.count(b"&") >= MAX_URLENCODED_PARTS:
+            raise RequestEntityTooLarge()
+        return super()._parse_urlencoded(io.BytesIO(body), mimetype, content_length, options)
+
+
+class BoundedRequest(Request):
+    form_data_parser_class = BoundedFormParser
 
 
 class ReadableResponse(Response):
@@ -96,7 +122,7 @@ def init_app(app: Flask) -> None:
     strict = StrictJSONProvider(app)
     vars(strict).update({k: v for k, v in vars(app.json).items() if k != "_app"})  # ensure_ascii, …
     app.json = strict
-    app.response_class = ReadableResponse
+    app.request_class, app.response_class = BoundedRequest, ReadableResponse
     secure = bool(app.config.get("ORDERFLOW_SECURE_COOKIES"))
     app.config["SESSION_COOKIE_SECURE"] = secure
     app.config["SESSION_COOKIE_HTTPONLY"] = True
