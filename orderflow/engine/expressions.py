@@ -3,29 +3,90 @@
 Conditions, script lines, timer values, service parameters and correlations are all
 evaluated here with simpleeval over the task data: no builtins, no attribute access
 (``record.field`` reads a key of a dict; only a short list of harmless methods may be
-called after a dot), no underscore names, bounded sizes. The same
-checks run at deploy time (``check_expression``/``parse_script``) so a diagram with an
-unsafe or malformed expression is refused before any order reaches it.
+called after a dot), no underscore names. The same checks run at deploy time
+(``check_expression``/``parse_script``) so a diagram with an unsafe or malformed expression
+is refused before any order reaches it.
+
+Every evaluation runs on a counted work budget (``FUEL``), because one C call over a big
+operand holds the GIL and stalls every request of the process; a timer would make results
+depend on the machine, a count does not. Each evaluated node costs ``NODE_COST``; building
+text or lists costs their size; comprehension rounds, str methods, ``sorted``/``sum``/``min``,
+``in`` and comparisons cost the size they run over. Integers are bounded by bit length
+before a product or power is computed, text formatting with ``%`` is refused, and number
+text is bounded before ``int``/``float`` read it. All lines of one script share one budget.
+Before parsing, length and nesting are bounded (``ast.parse`` and the recursive evaluator
+fail with RecursionError/MemoryError past a few hundred levels); after parsing, the node
+count and depth. What a script stores must be clean JSON of bounded size (``json_clean``).
+Every refusal is an ExpressionError that names the bound, never Python's exception text.
 """
 from __future__ import annotations
 
 import ast
-import re
+import operator as op
 import threading
+from collections.abc import ItemsView, KeysView, ValuesView
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 import simpleeval
 
-from . import clock
+from . import clock, json_clean, linear_re
 
-# ISO-8601 values are literals: users write PT2H, not "PT2H" (Camunda Modeler's way).
+# ISO-8601 values are literals: users write PT2H, not "PT2H" (Camunda Modeler's way). RE2 (linear
+# time, no look-around): "P names at least one part" and "T is followed by a time part" are checked
+# in code on the captured part after P.
 _NUM = r"\d+(?:[.,]\d+)?"
-_DURATION = rf"P(?!$)(?:{_NUM}Y)?(?:{_NUM}M)?(?:\d+W)?(?:{_NUM}D)?(?:T(?=\d)(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?"
+_PARTS = rf"(?:{_NUM}Y)?(?:{_NUM}M)?(?:\d+W)?(?:{_NUM}D)?(?:T(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?"
 _DATETIME = r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
-_CYCLE = rf"R\d*/(?:(?:{_DATETIME})/)?{_DURATION}(?:/{_DATETIME})?"
-ISO_LITERAL = re.compile(rf"^(?:{_DURATION}|{_DATETIME}|{_CYCLE})$")
+_ISO = linear_re.compile(rf"^(?:P(?P<duration>{_PARTS})|{_DATETIME}|"
+                         rf"R\d*/(?:(?:{_DATETIME})/)?P(?P<cycle>{_PARTS})(?:/{_DATETIME})?)$")
+
+
+class _IsoLiteral:
+    """``ISO_LITERAL.match(text)``: a match object when all of ``text`` is an ISO-8601 duration,
+    date(-time) or cycle, else None."""
+
+    def match(self, text: str):
+        try:
+            found = _ISO.match(text)
+        except UnicodeError:  # unpaired surrogates are no date; the parser refuses them in words
+            return None
+        if found is None:
+            return None
+        parts = found.group("duration") if found.group("duration") is not None else found.group("cycle")
+        if parts is not None and (not parts or parts.endswith("T")):  # "P", "PT", "P1DT" name no duration
+            return None
+        return found
+
+
+ISO_LITERAL = _IsoLiteral()
+
+# -- bounds (counted, never timed: the same expression passes or fails on every machine) ----------
+MAX_EXPRESSION_CHARS = 20_000   # one expression; a lookup table of a few hundred entries fits
+MAX_SCRIPT_CHARS = 100_000      # one script, all its lines
+MAX_NESTING = 50                # brackets plus prefix signs/not inside each other, scanned before parsing
+MAX_DEPTH = 100                 # syntax-tree levels: the evaluator recurses about 3 Python frames a level
+MAX_NODES = 5_000               # syntax-tree nodes of one expression (each costs NODE_COST when evaluated)
+# Work units one evaluation (or one whole script) may spend. Measured on the 2-core build machine
+# (bench once, 2026-12): the costliest hostile expressions stop after about 0.1-0.3 s of CPU --
+# node-heavy comprehensions (about 0.4 us a unit at NODE_COST 4), building text (ns a unit) and
+# walking nested lists to weigh them (about 0.05 us a unit). See tests/test_expression_budget.py.
+FUEL = 1_000_000
+NODE_COST = 4                   # one evaluated node, or one round of a comprehension
+ALLOCATION_BUDGET = FUEL        # kept for readers of the old name: building data spends the same fuel
+INT_BITS = 4096                 # far beyond any amount of money; big-int C calls stay microseconds
+INT_DIGITS = len(str(2 ** INT_BITS))
+MAX_NUMBER_CHARS = 1_300        # text int()/float() may read (a number of INT_DIGITS digits, sign, exponent)
+MAX_ROUND_DIGITS = 300          # round(5, -10**9) would compute 10**(10**9)
+VALUE_LIMIT = 100_000           # characters plus elements one script line may store in a field
+
+_TOO_MUCH_WORK = f"The expression does too much work (over {FUEL:,} steps); simplify it."
+_TOO_MUCH_DATA = f"The expression builds too much data (over {FUEL:,} steps of work); simplify it."
+_TOO_LARGE = f"A number grows too large (over {INT_DIGITS:,} digits)."
+_TOO_DEEP = (f"The expression is nested too deeply (over {MAX_NESTING} brackets or signs inside each "
+             "other); split it into script lines.")
 
 SAFE_METHODS = frozenset({
     "get", "keys", "values", "items", "lower", "upper", "strip", "startswith",
@@ -56,8 +117,18 @@ class ExpressionError(Exception):
     def __init__(self, message: str, expression: str = "", line: int | None = None):
         super().__init__(message)
         self.message = message
-        self.expression = expression
+        self.expression = _shortened(expression)  # quoted back in deploy problems: never megabytes
         self.line = line
+
+
+def _shortened(text: str, most: int = 200) -> str:
+    return text if len(text) <= most else f"{text[:most]}…"
+
+
+# -- functions: each spends the work it does from the running evaluation's fuel -------------------
+
+def _meter() -> "_Evaluator":
+    return _evaluator()  # the evaluation running on this thread
 
 
 def _parse_date(value: Any) -> date:
@@ -65,6 +136,8 @@ def _parse_date(value: Any) -> date:
         return value.date()
     if isinstance(value, date):
         return value
+    if not isinstance(value, (str, int)) or isinstance(value, bool) or len(str(value)) > 64:
+        raise ValueError("not a date")
     return datetime.fromisoformat(str(value)).date()
 
 
@@ -72,18 +145,68 @@ def _days_between(start: Any, end: Any) -> int:
     return (_parse_date(end) - _parse_date(start)).days
 
 
-def _add_days(value: Any, days: int) -> str:
-    return (_parse_date(value) + timedelta(days=int(days))).isoformat()
+def _add_days(value: Any, days: Any) -> str:
+    return (_parse_date(value) + timedelta(days=_int(days))).isoformat()
 
 
 def _sum(values: Any) -> float:
-    # builtin sum concatenates lists too, which can allocate without bound
-    total = 0
-    for value in values:
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise ExpressionError(f"sum() adds numbers only, not {type(value).__name__}.")
-        total += value
-    return total
+    # builtin sum concatenates lists too, which can allocate without bound: numbers only
+    _meter().spend(_meter().size(values))
+    values = list(values)
+    kinds = set(map(type, values))
+    if not kinds <= {int, float}:
+        kind = next(iter(kinds - {int, float}))
+        raise ExpressionError(f"sum() adds numbers only, not {kind.__name__}.")
+    return _Evaluator.bounded(sum(values))  # n bounded numbers add up to at most log2(n) more bits
+
+
+def _over_all(function: Any) -> Any:
+    """min/max/any/all: they run over every element (and compare them), so they cost its size."""
+    def run(*args: Any, **kwargs: Any) -> Any:
+        _meter().spend(_meter().size(args[0] if len(args) == 1 else args))
+        return function(*args, **kwargs)
+    run.__name__ = function.__name__
+    return run
+
+
+def _sorted(values: Any, **kwargs: Any) -> list:
+    meter = _meter()
+    meter.spend(meter.size(values))
+    items = list(values)
+    meter.spend(len(items) * max(1, len(items).bit_length()))  # n log n comparisons
+    return sorted(items, **kwargs)
+
+
+def _number_text(value: Any) -> None:
+    """Reading a number from text costs its length (int() is quadratic in the digits): bound and charge it."""
+    if isinstance(value, (str, bytes)):
+        if len(value) > MAX_NUMBER_CHARS:
+            raise ExpressionError(f"The text is too long to read as a number (over {MAX_NUMBER_CHARS:,} characters).")
+        _meter().spend(len(value))
+
+
+def _int(value: Any = 0, *base: Any) -> int:
+    _number_text(value)
+    return _Evaluator.bounded(int(value, *base))
+
+
+def _float(value: Any = 0.0) -> float:
+    _number_text(value)
+    return float(value)
+
+
+def _str(value: Any = "") -> str:
+    meter = _meter()
+    meter.spend(meter.size(value))  # str() walks all of a nested value
+    return meter.charge(str(value))
+
+
+def _round(value: Any, ndigits: Any = None) -> Any:
+    if isinstance(ndigits, int) and abs(ndigits) > MAX_ROUND_DIGITS:
+        raise ExpressionError(f"round() keeps at most {MAX_ROUND_DIGITS} decimal places.")
+    if isinstance(value, int) and isinstance(ndigits, int):  # divides by 10**-ndigits
+        _meter().big(max(value.bit_length(), 4 * abs(ndigits)))
+    return round(value, ndigits)
 
 
 def _today() -> str:
@@ -95,57 +218,162 @@ def _now() -> str:
 
 
 FUNCTIONS: dict[str, Any] = {
-    "round": round, "min": min, "max": max, "abs": abs, "len": len, "sum": _sum,
-    "int": int, "float": float, "str": str, "bool": bool, "sorted": sorted,
-    "any": any, "all": all, "today": _today, "now": _now,
+    "round": _round, "min": _over_all(min), "max": _over_all(max), "abs": abs, "len": len, "sum": _sum,
+    "int": _int, "float": _float, "str": _str, "bool": bool, "sorted": _sorted,
+    "any": _over_all(any), "all": _over_all(all), "today": _today, "now": _now,
     "days_between": _days_between, "add_days": _add_days,
 }
 
 
-@lru_cache(maxsize=4096)
+# -- reading an expression: bounded before and after parsing --------------------------------------
+
+def _string_end(text: str, start: int) -> int:
+    """Index after the string literal opening at ``start`` (escapes and triple quotes respected)."""
+    quote = text[start] * 3 if text.startswith(text[start] * 3, start) else text[start]
+    at = start + len(quote)
+    while True:
+        end = text.find(quote, at)
+        if end < 0:
+            return len(text)  # unterminated: the parser says so
+        slashes = end
+        while slashes > at and text[slashes - 1] == "\\":
+            slashes -= 1
+        if (end - slashes) % 2 == 0:
+            return end + len(quote)
+        at = end + 1
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse brackets and prefix signs (-, +, not) nested beyond MAX_NESTING, in one linear pass:
+    ast.parse and the evaluator recurse on them and fail with RecursionError or MemoryError."""
+    depth = run = 0  # open brackets; prefix signs/not in a row (a run goes on into a bracket)
+    at, size = 0, len(text)
+    while at < size:
+        char = text[at]
+        if char in "'\"":
+            at, run = _string_end(text, at), 0
+            continue
+        if char.isalnum() or char in "_.":
+            end = at + 1
+            while end < size and (text[end].isalnum() or text[end] in "_."):
+                end += 1
+            run = run + 1 if text[at:end] == "not" else 0
+            at = end
+        else:
+            if char in "([{":
+                depth += 1
+            elif char in ")]}":
+                depth, run = depth - 1, 0
+            elif char in "+-~":
+                run += 1
+            elif not char.isspace():
+                run = 0
+            at += 1
+        if depth + run > MAX_NESTING:
+            raise ExpressionError(_TOO_DEEP, text)
+
+
 def compile_expression(expression: str) -> ast.Expression:
     """Parse and vet one expression; cached because diagrams repeat the same few."""
     text = expression.strip()
+    # the big cache holds the usual short expressions; long ones get a few slots (trees are large)
+    return _compile_short(text) if len(text) <= 1_000 else _compile_long(text)
+
+
+def _compile(text: str) -> ast.Expression:
     if not text:
-        raise ExpressionError("The expression is empty.", expression)
+        raise ExpressionError("The expression is empty.", text)
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise ExpressionError(f"The expression is longer than {MAX_EXPRESSION_CHARS:,} characters; "
+                              "split it into script lines.", text)
+    _check_nesting(text)
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(_unreadable(text, exc), expression) from None
-    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-    for node in ast.walk(tree):
-        if not isinstance(node, _ALLOWED_NODES):
-            kind = type(node).__name__
-            what = f"{_CONSTRUCTS[kind]} ({kind})" if kind in _CONSTRUCTS else f"This construct ({kind})"
-            raise ExpressionError(f"{what} is not allowed in an expression.", expression)
-        if isinstance(node, ast.Name) and (node.id.startswith("_") or node.id in {"self", "globals", "locals"}):
-            raise ExpressionError(f"The name '{node.id}' is not allowed.", expression)
-        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-            raise ExpressionError(f"'.{node.attr}' is not allowed.", expression)
-        if isinstance(node, ast.Attribute) and id(node) in called and node.attr not in SAFE_METHODS:
-            raise ExpressionError(
-                f"'.{node.attr}()' is not allowed; only {', '.join(sorted(SAFE_METHODS))} may be called "
-                f"after a dot (a plain '.{node.attr}' reads that field of a record).", expression)
-        if isinstance(node, ast.Call):
-            func = node.func
-            if isinstance(func, ast.Name) and func.id not in FUNCTIONS:
-                raise ExpressionError(
-                    f"The function '{func.id}' is not available; use one of: {', '.join(sorted(FUNCTIONS))}.",
-                    expression)
-            if not isinstance(func, (ast.Name, ast.Attribute)):
-                raise ExpressionError("Only named functions may be called.", expression)
+        raise ExpressionError(_unreadable(text, exc), text) from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError(_TOO_DEEP, text) from None
+    except ValueError:  # NUL characters, unpaired surrogates
+        raise ExpressionError("The expression contains characters that cannot be read "
+                              "(NUL or unpaired surrogates).", text) from None
+    _vet(tree, text)
     return tree
 
 
+_compile_short = lru_cache(maxsize=4096)(_compile)
+_compile_long = lru_cache(maxsize=64)(_compile)
+
+
+def _vet(tree: ast.Expression, text: str) -> None:
+    """Every node allowed; the tree within MAX_NODES and MAX_DEPTH (walked without recursion)."""
+    called: set[int] = set()
+    stack, count = [(tree, 1)], 0
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise ExpressionError(f"The expression is too long (over {MAX_NODES:,} parts); "
+                                  "split it into script lines.", text)
+        if depth > MAX_DEPTH:
+            raise ExpressionError(f"The expression is nested too deeply (over {MAX_DEPTH} levels); "
+                                  "split it into script lines.", text)
+        if isinstance(node, ast.Call):
+            called.add(id(node.func))  # the parent is vetted before its children
+        _vet_node(node, node_called=id(node) in called, text=text)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+def _vet_node(node: ast.AST, node_called: bool, text: str) -> None:
+    if not isinstance(node, _ALLOWED_NODES):
+        kind = type(node).__name__
+        what = f"{_CONSTRUCTS[kind]} ({kind})" if kind in _CONSTRUCTS else f"This construct ({kind})"
+        raise ExpressionError(f"{what} is not allowed in an expression.", text)
+    if isinstance(node, ast.Constant):
+        _vet_constant(node.value, text)
+    if isinstance(node, ast.Name) and (node.id.startswith("_") or node.id in {"self", "globals", "locals"}):
+        raise ExpressionError(f"The name '{node.id}' is not allowed.", text)
+    if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+        raise ExpressionError(f"'.{node.attr}' is not allowed.", text)
+    if isinstance(node, ast.Attribute) and node_called and node.attr not in SAFE_METHODS:
+        raise ExpressionError(
+            f"'.{node.attr}()' is not allowed; only {', '.join(sorted(SAFE_METHODS))} may be called "
+            f"after a dot (a plain '.{node.attr}' reads that field of a record).", text)
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Name) and func.id not in FUNCTIONS:
+            raise ExpressionError(
+                f"The function '{func.id}' is not available; use one of: {', '.join(sorted(FUNCTIONS))}.", text)
+        if not isinstance(func, (ast.Name, ast.Attribute)):
+            raise ExpressionError("Only named functions may be called.", text)
+
+
+def _vet_constant(value: Any, text: str) -> None:
+    if isinstance(value, int) and value.bit_length() > INT_BITS:
+        raise ExpressionError(_TOO_LARGE, text)
+    if isinstance(value, complex):
+        raise ExpressionError("Imaginary numbers (such as 2j) are not allowed.", text)
+    if isinstance(value, bytes):
+        raise ExpressionError("Byte strings (b'...') are not allowed; write text in quotes.", text)
+
+
 # what other languages' expressions look like, so the refusal says which language it saw
-_JAVASCRIPT = re.compile(r"===|!==|&&|\|\||;\s*$|^\s*(?:var|let|const|function)\b|\bnew\s+[A-Z]|=>")
+_JAVASCRIPT = linear_re.compile(r"===|!==|&&|\|\||;\s*$|^\s*(?:var|let|const|function)\b|\bnew\s+[A-Z]|=>")
+
+
+def _looks_like_javascript(text: str) -> bool:
+    try:
+        return _JAVASCRIPT.search(text) is not None
+    except UnicodeError:
+        return False
 
 
 def _unreadable(text: str, exc: SyntaxError) -> str:
     """Why an expression does not parse, in words (never Python's own SyntaxError text)."""
-    if _JAVASCRIPT.search(text):
+    if _looks_like_javascript(text):
         return ("JavaScript is not supported: write the expression in the engine's language, e.g. "
                 "amount > 1000 and approved (and/or/not, ==, no semicolons).")
+    if "too many nested" in (exc.msg or "") or "too complex" in (exc.msg or ""):
+        return _TOO_DEEP
     if "never closed" in (exc.msg or "") or "unmatched" in (exc.msg or "") or "does not match" in (exc.msg or ""):
         return f"The brackets do not match (near character {exc.offset or 1})."
     return f"This is not a valid expression (near character {exc.offset or 1}): e.g. amount > 1000 and approved."
@@ -160,99 +388,278 @@ def check_expression(expression: str) -> None:
 
 def _logical_lines(script: str):
     """(first line number, text) per statement: an open bracket continues onto the next line."""
-    pending, start, depth = "", 0, 0
+    pending: list[str] = []  # joined once per statement: += on a long open bracket is quadratic
+    start = depth = 0
     for number, raw in enumerate(script.splitlines(), start=1):
         line = raw.strip()
         if not pending and (not line or line.startswith("#")):
             continue
         if not pending:
             start = number
-        pending = f"{pending} {line}" if pending else line
+        pending.append(line)
         depth += sum(line.count(c) for c in "([{") - sum(line.count(c) for c in ")]}")
         if depth <= 0:
-            yield start, pending
-            pending, depth = "", 0
+            yield start, " ".join(pending)
+            pending, depth = [], 0
     if pending:
-        yield start, pending
+        yield start, " ".join(pending)
 
 
-@lru_cache(maxsize=1024)
-def parse_script(script: str) -> tuple[tuple[str, ast.Expression], ...]:
-    """A script is lines of ``name = expression``; anything else is refused."""
+# name = expression; RE2 has no look-ahead, so "= not followed by =" is a character class
+_SCRIPT_LINE = linear_re.compile(r"^([A-Za-z][A-Za-z0-9_]*)\s*=([^=].*)$")
+
+
+def parse_script(script: str) -> tuple[tuple[int, str, ast.Expression], ...]:
+    """A script is lines of ``name = expression``; anything else is refused.
+    Returns (line number, name, parsed expression) per assignment."""
+    if len(script) > MAX_SCRIPT_CHARS:
+        raise ExpressionError(f"The script is longer than {MAX_SCRIPT_CHARS:,} characters; "
+                              "split it into several script tasks.", script)
+    return _parse_short(script) if len(script) <= 2_000 else _parse_long(script)
+
+
+def _parse(script: str) -> tuple[tuple[int, str, ast.Expression], ...]:
     assignments = []
     for number, line in _logical_lines(script):
-        match = re.match(r"^([A-Za-z][A-Za-z0-9_]*)\s*=(?!=)\s*(.+)$", line)
-        if not match:
+        try:
+            match = _SCRIPT_LINE.match(line)
+        except UnicodeError:
+            match = None
+        if not match or not match.group(2).strip():
             raise ExpressionError(
                 "A script line must read 'name = expression' (no statements, loops or imports).",
                 line, number)
-        name, expression = match.groups()
+        name, expression = match.group(1), match.group(2).strip()
         try:
-            assignments.append((name, compile_expression(expression)))
+            assignments.append((number, name, compile_expression(expression)))
         except ExpressionError as exc:
             raise ExpressionError(exc.message, line, number) from None
     return tuple(assignments)
 
 
-# Elements (and characters) one evaluation may build in all; stops nested repetition such as
-# [[1]*99999]*99999, which simpleeval's per-operation limits let through.
-ALLOCATION_BUDGET = 1_000_000
+_parse_short = lru_cache(maxsize=1024)(_parse)
+_parse_long = lru_cache(maxsize=32)(_parse)
+
+
+# -- evaluating: every node and every bulk operation spends fuel ----------------------------------
+
+_SEQUENCES = (list, tuple, set, frozenset, KeysView, ValuesView, ItemsView)
 
 
 def _weight(value: Any, cap: int) -> int:
-    """Elements in nested containers plus string lengths, counted up to ``cap``."""
-    total, stack = 0, [value]
-    while stack and total <= cap:
-        item = stack.pop()
-        if isinstance(item, str):
-            total += len(item)
-        elif isinstance(item, (list, tuple, set, frozenset)):
-            total += len(item)
-            stack.extend(item)
-        elif isinstance(item, dict):
-            total += len(item)
-            stack.extend(item.values())
+    """Elements in nested containers plus string lengths (keys too), counted up to ``cap``.
+    Walked a level at a time with C-level map/sum/chain: weighing must cost far less than the
+    work it prices (a per-element Python loop made it the slowest part of an evaluation)."""
+    total, level = 0, [value]
+    while level and total <= cap:
+        kinds = set(map(type, level))
+        groups = [(kind, level if len(kinds) == 1 else [x for x in level if type(x) is kind]) for kind in kinds]
+        containers = []
+        for kind, group in groups:
+            if issubclass(kind, (str, bytes, dict)) or issubclass(kind, _SEQUENCES):
+                total += sum(map(len, group))
+                if not issubclass(kind, (str, bytes)):
+                    containers.append((kind, group))
+        if total > cap:  # before the next level is listed: it holds as many references as counted
+            break
+        level = []
+        for kind, group in containers:
+            level.extend(chain.from_iterable(group))  # a dict's keys
+            if issubclass(kind, dict):
+                level.extend(chain.from_iterable(map(kind.values, group)))
     return total
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int)  # bool too: True * 10**5000 is as large
+
+
 class _Evaluator(simpleeval.EvalWithCompoundTypes):
-    def __init__(self, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.operators = {**self.operators, ast.Mult: self._mult, ast.Add: self._add}
+    def __init__(self) -> None:
+        super().__init__(functions=dict(FUNCTIONS))
+        self.functions = dict(FUNCTIONS)  # not simpleeval's list/dict/set/tuple: only what the compiler allows
+        compare = {kind: self._compared(fn) for kind, fn in
+                   [(ast.Eq, op.eq), (ast.NotEq, op.ne), (ast.Lt, op.lt), (ast.LtE, op.le),
+                    (ast.Gt, op.gt), (ast.GtE, op.ge)]}
+        self.operators = {**self.operators, **compare, ast.Add: self._add, ast.Sub: self._sub,
+                          ast.Mult: self._mult, ast.Pow: self._pow, ast.Mod: self._mod,
+                          ast.Div: self._divided(op.truediv), ast.FloorDiv: self._divided(op.floordiv),
+                          ast.In: self._contains, ast.NotIn: lambda a, b: not self._contains(a, b)}
         self.spent = 0
 
-    def _charge(self, result: Any) -> Any:
+    # fuel
+    def spend(self, units: int, building: bool = False) -> None:
+        self.spent += units
+        if self.spent > FUEL:
+            raise ExpressionError(_TOO_MUCH_DATA if building else _TOO_MUCH_WORK)
+
+    def size(self, value: Any) -> int:
+        """What running over ``value`` costs: its length, nested elements counted (up to what is left)."""
+        if isinstance(value, (str, bytes)):
+            return len(value)
+        return _weight(value, FUEL - self.spent + 1)
+
+    def charge(self, result: Any) -> Any:
+        """Spend what building ``result`` cost (text and nested elements)."""
         if isinstance(result, (str, list, tuple, dict, set)):
-            self.spent += _weight(result, ALLOCATION_BUDGET - self.spent + 1)
-            if self.spent > ALLOCATION_BUDGET:
-                raise ExpressionError("The expression builds too much data; simplify it.")
+            self.spend(self.size(result), building=True)
         return result
 
-    def _mult(self, a: Any, b: Any) -> Any:
-        seq, times = (a, b) if isinstance(a, (str, list, tuple)) else (b, a)
-        if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and \
-                _weight(seq, ALLOCATION_BUDGET) * max(times, 0) > ALLOCATION_BUDGET:
-            raise ExpressionError("The expression builds too much data; simplify it.")
-        return self._charge(simpleeval.safe_mult(a, b))
+    @staticmethod
+    def bounded(value: Any) -> Any:
+        if _is_int(value) and value.bit_length() > INT_BITS:
+            raise ExpressionError(_TOO_LARGE)
+        return value
 
+    def _eval(self, node: ast.AST) -> Any:
+        self.spend(NODE_COST)
+        return super()._eval(node)
+
+    # operators: sizes checked before the work where the work is the danger
     def _add(self, a: Any, b: Any) -> Any:
-        return self._charge(simpleeval.safe_add(a, b))
+        return self.bounded(self.charge(simpleeval.safe_add(a, b)))
+
+    def _sub(self, a: Any, b: Any) -> Any:
+        return self.bounded(self.charge(a - b))  # set differences of views build sets
+
+    def big(self, bits: int) -> None:
+        """Big-integer arithmetic costs a unit per 32 bits of its operands (a few machine words)."""
+        if bits > INT_BITS:
+            raise ExpressionError(_TOO_LARGE)
+        self.spend(bits >> 5)
+
+    def _mult(self, a: Any, b: Any) -> Any:
+        if _is_int(a) and _is_int(b):  # the product has at most the sum of the operands' bits
+            self.big(a.bit_length() + b.bit_length())
+            return a * b
+        seq, times = (a, b) if isinstance(a, (str, list, tuple)) else (b, a)
+        if isinstance(seq, (str, list, tuple)) and _is_int(times) and \
+                self.size(seq) * max(times, 0) > FUEL - self.spent:
+            raise ExpressionError(_TOO_MUCH_DATA)
+        return self.charge(simpleeval.safe_mult(a, b))
+
+    def _pow(self, a: Any, b: Any) -> Any:
+        # the result has at least (bits(base) - 1) * exponent + 1 bits and under twice that: refused
+        # beyond the cap before computing, checked exactly after; 0, 1 and -1 stay small for any exponent
+        if _is_int(a) and _is_int(b) and b > 0 and abs(a) > 1:
+            self.big((abs(a).bit_length() - 1) * b + 1)
+        return self.bounded(a ** b)
+
+    def _divided(self, divide: Any) -> Any:
+        def run(a: Any, b: Any) -> Any:  # long division costs the dividend's size
+            if _is_int(a) and _is_int(b):
+                self.big(max(a.bit_length(), b.bit_length()))
+            return divide(a, b)
+        return run
+
+    def _mod(self, a: Any, b: Any) -> Any:
+        if isinstance(a, (str, bytes)):  # printf padding ("%0999999999d") builds any size from a few characters
+            raise ExpressionError("Formatting text with % is not supported (its padding builds text beyond any "
+                                  "limit); join texts with + and str(), e.g. 'Order ' + str(number).")
+        return self._divided(op.mod)(a, b)
+
+    def _compared(self, compare: Any) -> Any:
+        def run(a: Any, b: Any) -> Any:  # long texts or lists compare element by element
+            self.spend(min(self.size(a), self.size(b)))
+            return compare(a, b)
+        return run
+
+    def _contains(self, item: Any, container: Any) -> bool:
+        if isinstance(container, (dict, set, frozenset, KeysView)):
+            self.spend(self.size(item))  # hashed: costs the item, not the container
+        else:
+            self.spend(self.size(container) + (len(item) if isinstance(item, str) else 0))
+        return item in container
+
+    # nodes
+    def _eval_call(self, node: ast.Call) -> Any:
+        if isinstance(node.func, ast.Attribute):
+            return self._call_method(node)
+        return super()._eval_call(node)
+
+    def _call_method(self, node: ast.Call) -> Any:
+        name = node.func.attr  # one of SAFE_METHODS: the compiler refused any other
+        receiver = self._eval(node.func.value)
+        args = [self._eval(arg) for arg in node.args]
+        kwargs = dict(self._eval(k) for k in node.keywords)
+        # get hashes its key; the others run over the whole receiver (and their text arguments)
+        self.spend((0 if name == "get" else self.size(receiver)) + sum(self.size(arg) for arg in args))
+        method = getattr(receiver, name, None)
+        if not callable(method) or isinstance(receiver, type(simpleeval)):
+            raise ExpressionError(f"'.{name}()' does not apply to this value ({type(receiver).__name__}).")
+        return self.charge(method(*args, **kwargs))
+
+    def _eval_attribute(self, node: ast.Attribute) -> Any:
+        # record.field reads a key (SpiffWorkflow diagrams write it so); methods only run when called
+        # (_call_method), so no object's attributes are ever exposed and no method escapes its cost
+        value = self._eval(node.value)
+        if isinstance(value, dict) and node.attr in value:
+            return value[node.attr]
+        if node.attr in SAFE_METHODS:
+            raise ExpressionError(f"'.{node.attr}' must be called, e.g. .{node.attr}().")
+        raise ExpressionError(f"The value has no field '{node.attr}'.")
+
+    def _eval_subscript(self, node: ast.Subscript) -> Any:
+        container = self._eval(node.value)
+        key = self._eval(node.slice)
+        if isinstance(key, (str, tuple)):  # hashed (a tuple's hash is not kept: each look-up pays)
+            self.spend(self.size(key))
+        result = container[key]
+        if isinstance(key, slice):  # a slice copies
+            self.spend(len(result) if hasattr(result, "__len__") else 1, building=True)
+        return result
+
+    def _eval_dict(self, node: ast.Dict) -> Any:
+        return self.charge(super()._eval_dict(node))  # keys hashed, {**record} copied
+
+    def _eval_set(self, node: ast.Set) -> Any:
+        return self.charge(super()._eval_set(node))  # elements hashed
+
+    def _eval_comprehension(self, node: Any) -> Any:
+        # simpleeval's, with every round spending fuel (one that builds nothing costs as much)
+        result: Any = {} if isinstance(node, ast.DictComp) else []
+        scope: dict[str, Any] = {}
+        outer = self.nodes[ast.Name]
+
+        def read(name: ast.Name) -> Any:
+            return scope[name.id] if name.id in scope else outer(name)
+
+        def bind(target: ast.AST, value: Any) -> None:
+            if isinstance(target, ast.Name):
+                scope[target.id] = value
+            elif isinstance(target, (ast.Tuple, ast.List)):
+                for part, item in zip(target.elts, value):
+                    bind(part, item)
+            else:
+                raise ExpressionError("A comprehension can only name its items (for a in ..., for a, b in ...).")
+
+        def rounds(index: int) -> None:
+            generator = node.generators[index]
+            for item in self._eval(generator.iter):
+                self.spend(NODE_COST)
+                bind(generator.target, item)
+                if all(self._eval(condition) for condition in generator.ifs):
+                    if index + 1 < len(node.generators):
+                        rounds(index + 1)
+                    elif isinstance(result, dict):
+                        key = self._eval(node.key)
+                        self.spend(self.size(key))  # hashed
+                        result[key] = self._eval(node.value)
+                    else:
+                        result.append(self._eval(node.elt))
+
+        self.nodes[ast.Name] = read
+        try:
+            rounds(0)
+        finally:
+            self.nodes[ast.Name] = outer
+        return result
 
     def _check_disallowed_items(self, item: Any) -> None:
         # simpleeval walks every nested element on every node (quadratic on big lists); task
         # data is JSON and the names hold only allow-listed functions, so the top level suffices
         if isinstance(item, type(simpleeval)) or (callable(item) and item in simpleeval.DISALLOW_FUNCTIONS):
             raise ExpressionError("That value is not available in expressions.")
-
-    def _eval_attribute(self, node: ast.Attribute) -> Any:
-        # record.field reads a key (SpiffWorkflow diagrams write it so); only the allow-listed
-        # methods reach getattr, so no object's attributes are ever exposed
-        if node.attr in SAFE_METHODS:
-            return super()._eval_attribute(node)
-        value = self._eval(node.value)
-        if isinstance(value, dict) and node.attr in value:
-            return value[node.attr]
-        raise ExpressionError(f"The value has no field '{node.attr}'.")
 
     def _eval_name(self, node: ast.Name) -> Any:
         try:
@@ -268,12 +675,16 @@ def _evaluator() -> _Evaluator:
     # Building a SimpleEval costs more than evaluating a condition: keep one per thread.
     ev = getattr(_local, "ev", None)
     if ev is None:
-        ev = _local.ev = _Evaluator(functions=dict(FUNCTIONS))
+        ev = _local.ev = _Evaluator()
     return ev
 
 
+_FAILURES = (simpleeval.InvalidExpression, ArithmeticError, TypeError, ValueError, KeyError,
+             IndexError, AttributeError, RecursionError, MemoryError)
+
+
 def evaluate(expression: str, data: dict[str, Any]) -> Any:
-    """Evaluate an expression over ``data``; ISO-8601 literals evaluate to themselves."""
+    """Evaluate an expression over ``data`` on a fresh budget; ISO-8601 literals evaluate to themselves."""
     text = expression.strip()
     if ISO_LITERAL.match(text):
         return text
@@ -283,10 +694,9 @@ def evaluate(expression: str, data: dict[str, Any]) -> Any:
     try:
         return ev.eval(text, previously_parsed=tree.body)
     except ExpressionError as exc:
-        exc.expression = text
+        exc.expression = _shortened(text)
         raise
-    except (simpleeval.InvalidExpression, ArithmeticError, TypeError, ValueError, KeyError,
-            IndexError, AttributeError, RecursionError, MemoryError) as exc:
+    except _FAILURES as exc:
         raise ExpressionError(failure_words(exc), text) from None
     finally:
         ev.names = {}
@@ -299,7 +709,7 @@ def failure_words(exc: BaseException) -> str:
     if isinstance(exc, ArithmeticError):
         return "A number grows too large."
     if isinstance(exc, KeyError):
-        return f"The record has no field '{exc.args[0] if exc.args else ''}'."
+        return f"The record has no field '{_shortened(str(exc.args[0]) if exc.args else '', 60)}'."
     if isinstance(exc, IndexError):
         return "A list is shorter than the position the expression reads."
     if isinstance(exc, TypeError):
@@ -313,21 +723,27 @@ def failure_words(exc: BaseException) -> str:
     if isinstance(exc, simpleeval.NumberTooHigh):
         return "A number grows too large (over the service's limit)."
     if isinstance(exc, simpleeval.IterableTooLong):
-        return "It builds too long a list or text (over the service's limit)."
+        return f"It builds too long a list or text (over {simpleeval.MAX_STRING_LENGTH:,} characters or items)."
     return "It cannot be evaluated on the order's data as it is."
 
 
 def run_script(script: str, data: dict[str, Any]) -> None:
-    """Run ``name = expression`` lines, each seeing the assignments before it."""
-    for number, (name, tree) in enumerate(parse_script(script), start=1):
-        ev = _evaluator()
-        ev.names, ev.spent = data, 0
+    """Run ``name = expression`` lines, each seeing the assignments before it. All lines share one
+    budget, and each stored value must be clean JSON of at most VALUE_LIMIT characters and items."""
+    ev = _evaluator()
+    ev.spent = 0
+    for number, name, tree in parse_script(script):
+        ev.names = data
         try:
-            data[name] = ev.eval(name, previously_parsed=tree.body)
+            value = ev.eval(name, previously_parsed=tree.body)
+            ev.spend(_weight(value, min(VALUE_LIMIT, FUEL - ev.spent) + 1))  # what the check below walks
         except ExpressionError as exc:
             raise ExpressionError(exc.message, f"{name} = …", number) from None
-        except (simpleeval.InvalidExpression, ArithmeticError, TypeError, ValueError, KeyError,
-                IndexError, AttributeError, RecursionError, MemoryError) as exc:
+        except _FAILURES as exc:
             raise ExpressionError(failure_words(exc), name, number) from None
         finally:
             ev.names = {}
+        found = json_clean.problem(value, name, limit=VALUE_LIMIT)
+        if found:
+            raise ExpressionError(f"'{found[0]}' cannot be stored: {found[1]}", f"{name} = …", number)
+        data[name] = value

@@ -3,7 +3,10 @@
 SpiffWorkflow 3.2.0 evaluates every expression with ``eval``/``exec`` and full builtins,
 and its ``call_service`` turns any handler error into ``NameError: script``. Both are
 overridden here: expressions go through ``expressions.evaluate``, scripts through
-``expressions.run_script``, and service tasks dispatch to the handler registry.
+``expressions.run_script`` (both on a counted work budget; what a script stores is checked
+there), and service tasks dispatch to the handler registry. Parameters evaluated for a handler
+are checked like stored data (``json_clean``): a handler never receives NaN, a set or megabytes
+that an expression made up, since whatever it echoes back ends up in the order.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import SequentialMultiIn
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from . import expressions
+from . import expressions, json_clean
 from .service_tasks import describe, policy, result_json, store_result
 
 
@@ -138,6 +141,14 @@ def _cardinality(task, expression: str, value: Any) -> int:
     return whole
 
 
+def _check_parameters(task, params: Mapping[str, Any]) -> None:
+    """Evaluated parameters are clean JSON of bounded size, as a script's stored values are."""
+    for name, value in params.items():
+        found = json_clean.problem(value, name, limit=expressions.VALUE_LIMIT)
+        if found:
+            raise WorkflowTaskException(f"The parameter '{found[0]}' cannot be passed on: {found[1]}", task=task)
+
+
 class SafeScriptEngine(PythonScriptEngine):
     """One per loaded workflow: it carries the services of the current request."""
 
@@ -181,6 +192,7 @@ class SafeScriptEngine(PythonScriptEngine):
         if handler is None:
             raise HandlerFailed(element_id, spec.operation_name, LookupError(f"no handler named '{spec.operation_name}'"))
         params = {name: value["value"] for name, value in spec.evaluate_params(task).items()}
+        _check_parameters(task, params)
         for name in _parameter_names(handler):  # unset parameters read the data field of that name,
             if name not in params and name in task.data:  # as a Camunda external-task worker would
                 params[name] = task.data[name]
