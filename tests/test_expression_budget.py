@@ -282,3 +282,35 @@ def test_an_over_deep_or_over_long_condition_is_refused_at_deploy(api: Api, cond
     assert resp.status_code == 422, resp.data[:500]
     problems = resp.json["error"]["problems"]
     assert any(p["element_id"] == "a" and words in p["message"] for p in problems), problems
+
+
+# -- hashing: integers that share a hash cannot be keys --------------------------------------------
+
+@pytest.mark.parametrize("expression", [
+    "{i * 2305843009213693951: 0 for i in [int(a) * 10 + int(b) for a in '0123456789' for b in '0123456789']}",
+    "{2**64: 1}", "{(1, 2**70)}", "2**70 in {1: 2}", "{1: 2}.get(2**70)", "{1: 2}[2**70]", "[2**70] - {}.keys()",
+])
+def test_big_integers_are_not_hashed(expression):
+    refused(expression, "beyond 63 bits cannot be a key")
+
+
+def test_small_keys_and_sets_still_work():
+    assert evaluate("{1: 'a', 2: 'b'}[x]", {"x": 2}) == "b"
+    assert evaluate("{'a', 'b'} - {'a'}", {}) == {"b"}
+    assert evaluate("status in {'open', 'late'}", {"status": "late"}) is True
+
+
+# -- service parameters are checked like stored values ---------------------------------------------
+
+@pytest.mark.parametrize("expression, words", [
+    ("[float('nan')]", "not finite"), ("['x' * 99999, 'y' * 99]", "too large to store"),
+    ("[{1, 2}]", "(set)"),
+])
+def test_unclean_service_parameters_fail_the_step(api: Api, expression, words):
+    from tests.hostile import samples as hs
+    assert _deploy(api, hs.service_parameter(expression)).status_code == 201
+    resp = api.post("admin", "/api/v1/processes/serviced/instances", {"data": {}})
+    assert resp.status_code == 409, resp.json
+    error = resp.json["error"]
+    assert error["code"] == "step_failed" and error["element_id"] == "call", error
+    assert "'lines" in error["cause"] and words in error["cause"], error

@@ -49,6 +49,8 @@ class _IsoLiteral:
     date(-time) or cycle, else None."""
 
     def match(self, text: str):
+        if text[:1] not in _ISO_FIRST:  # most expressions: no call into RE2 (a few microseconds)
+            return None
         try:
             found = _ISO.match(text)
         except UnicodeError:  # unpaired surrogates are no date; the parser refuses them in words
@@ -61,7 +63,14 @@ class _IsoLiteral:
         return found
 
 
+_ISO_FIRST = frozenset("PR0123456789")
 ISO_LITERAL = _IsoLiteral()
+
+
+@lru_cache(maxsize=4096)
+def _is_iso(text: str) -> bool:
+    """ISO_LITERAL.match as a yes/no, cached: evaluate asks it for every condition and timer."""
+    return ISO_LITERAL.match(text) is not None
 
 # -- bounds (counted, never timed: the same expression passes or fails on every machine) ----------
 MAX_EXPRESSION_CHARS = 20_000   # one expression; a lookup table of a few hundred entries fits
@@ -381,7 +390,7 @@ def _unreadable(text: str, exc: SyntaxError) -> str:
 
 def check_expression(expression: str) -> None:
     """Raise ExpressionError if the expression would be refused at run time."""
-    if ISO_LITERAL.match(expression.strip()):
+    if _is_iso(expression.strip()):
         return
     compile_expression(expression)
 
@@ -470,6 +479,22 @@ def _weight(value: Any, cap: int) -> int:
     return total
 
 
+_SCALARS = frozenset({int, float, bool, type(None)})
+_KEY_BITS = 63  # ints past this can share a hash (n*(2**61-1) all do): n such keys cost n*n to insert
+
+
+def _key(value: Any) -> Any:
+    """A dict key or set element: no integer (also inside a tuple) beyond _KEY_BITS bits."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is int and item.bit_length() > _KEY_BITS:
+            raise ExpressionError(f"A number beyond {_KEY_BITS} bits cannot be a key or a set element.")
+        if type(item) is tuple:
+            stack.extend(item)
+    return value
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int)  # bool too: True * 10**5000 is as large
 
@@ -495,8 +520,11 @@ class _Evaluator(simpleeval.EvalWithCompoundTypes):
 
     def size(self, value: Any) -> int:
         """What running over ``value`` costs: its length, nested elements counted (up to what is left)."""
-        if isinstance(value, (str, bytes)):
+        kind = type(value)
+        if kind is str or kind is bytes:
             return len(value)
+        if kind in _SCALARS:  # the usual operand of a condition: no walk
+            return 1
         return _weight(value, FUEL - self.spent + 1)
 
     def charge(self, result: Any) -> Any:
@@ -520,7 +548,13 @@ class _Evaluator(simpleeval.EvalWithCompoundTypes):
         return self.bounded(self.charge(simpleeval.safe_add(a, b)))
 
     def _sub(self, a: Any, b: Any) -> Any:
-        return self.bounded(self.charge(a - b))  # set differences of views build sets
+        if not (_is_int(a) or isinstance(a, float)) or not (_is_int(b) or isinstance(b, float)):
+            for side in (a, b):  # set differences (of keys views) hash every element of both sides
+                if isinstance(side, (list, tuple, set, frozenset, KeysView)):
+                    self.spend(self.size(side))
+                    for element in side:
+                        _key(element)
+        return self.bounded(self.charge(a - b))
 
     def big(self, bits: int) -> None:
         """Big-integer arithmetic costs a unit per 32 bits of its operands (a few machine words)."""
@@ -566,7 +600,7 @@ class _Evaluator(simpleeval.EvalWithCompoundTypes):
 
     def _contains(self, item: Any, container: Any) -> bool:
         if isinstance(container, (dict, set, frozenset, KeysView)):
-            self.spend(self.size(item))  # hashed: costs the item, not the container
+            self.spend(self.size(_key(item)))  # hashed: costs the item, not the container
         else:
             self.spend(self.size(container) + (len(item) if isinstance(item, str) else 0))
         return item in container
@@ -583,7 +617,8 @@ class _Evaluator(simpleeval.EvalWithCompoundTypes):
         args = [self._eval(arg) for arg in node.args]
         kwargs = dict(self._eval(k) for k in node.keywords)
         # get hashes its key; the others run over the whole receiver (and their text arguments)
-        self.spend((0 if name == "get" else self.size(receiver)) + sum(self.size(arg) for arg in args))
+        self.spend((0 if name == "get" else self.size(receiver)) + sum(self.size(_key(arg)) for arg in args[:1])
+                   + sum(self.size(arg) for arg in args[1:]))
         method = getattr(receiver, name, None)
         if not callable(method) or isinstance(receiver, type(simpleeval)):
             raise ExpressionError(f"'.{name}()' does not apply to this value ({type(receiver).__name__}).")
@@ -602,18 +637,24 @@ class _Evaluator(simpleeval.EvalWithCompoundTypes):
     def _eval_subscript(self, node: ast.Subscript) -> Any:
         container = self._eval(node.value)
         key = self._eval(node.slice)
-        if isinstance(key, (str, tuple)):  # hashed (a tuple's hash is not kept: each look-up pays)
-            self.spend(self.size(key))
+        if isinstance(key, (str, tuple)) or isinstance(container, dict):  # hashed (a tuple's hash is
+            self.spend(self.size(_key(key)))                              # not kept: each look-up pays)
         result = container[key]
         if isinstance(key, slice):  # a slice copies
             self.spend(len(result) if hasattr(result, "__len__") else 1, building=True)
         return result
 
     def _eval_dict(self, node: ast.Dict) -> Any:
-        return self.charge(super()._eval_dict(node))  # keys hashed, {**record} copied
+        result: dict = {}
+        for key, value in zip(node.keys, node.values):
+            if key is None:  # {**record}: its keys were checked when it was built (or are JSON text)
+                result.update(self._eval(value))
+            else:
+                result[_key(self._eval(key))] = self._eval(value)
+        return self.charge(result)  # keys hashed, {**record} copied
 
     def _eval_set(self, node: ast.Set) -> Any:
-        return self.charge(super()._eval_set(node))  # elements hashed
+        return self.charge({_key(self._eval(element)) for element in node.elts})  # elements hashed
 
     def _eval_comprehension(self, node: Any) -> Any:
         # simpleeval's, with every round spending fuel (one that builds nothing costs as much)
@@ -642,7 +683,7 @@ class _Evaluator(simpleeval.EvalWithCompoundTypes):
                     if index + 1 < len(node.generators):
                         rounds(index + 1)
                     elif isinstance(result, dict):
-                        key = self._eval(node.key)
+                        key = _key(self._eval(node.key))
                         self.spend(self.size(key))  # hashed
                         result[key] = self._eval(node.value)
                     else:
@@ -686,7 +727,7 @@ _FAILURES = (simpleeval.InvalidExpression, ArithmeticError, TypeError, ValueErro
 def evaluate(expression: str, data: dict[str, Any]) -> Any:
     """Evaluate an expression over ``data`` on a fresh budget; ISO-8601 literals evaluate to themselves."""
     text = expression.strip()
-    if ISO_LITERAL.match(text):
+    if _is_iso(text):
         return text
     tree = compile_expression(text)
     ev = _evaluator()
