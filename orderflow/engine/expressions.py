@@ -67,10 +67,15 @@ _ISO_FIRST = frozenset("PR0123456789")
 ISO_LITERAL = _IsoLiteral()
 
 
-@lru_cache(maxsize=4096)
 def _is_iso(text: str) -> bool:
-    """ISO_LITERAL.match as a yes/no, cached: evaluate asks it for every condition and timer."""
+    """ISO_LITERAL.match as a yes/no, cached for short texts: evaluate asks it for every condition."""
+    return _is_iso_short(text) if len(text) <= 300 else ISO_LITERAL.match(text) is not None
+
+
+@lru_cache(maxsize=4096)
+def _is_iso_short(text: str) -> bool:
     return ISO_LITERAL.match(text) is not None
+
 
 # -- bounds (counted, never timed: the same expression passes or fails on every machine) ----------
 MAX_EXPRESSION_CHARS = 20_000   # one expression; a lookup table of a few hundred entries fits
@@ -78,10 +83,12 @@ MAX_SCRIPT_CHARS = 100_000      # one script, all its lines
 MAX_NESTING = 50                # brackets plus prefix signs/not inside each other, scanned before parsing
 MAX_DEPTH = 100                 # syntax-tree levels: the evaluator recurses about 3 Python frames a level
 MAX_NODES = 5_000               # syntax-tree nodes of one expression (each costs NODE_COST when evaluated)
-# Work units one evaluation (or one whole script) may spend. Measured on the 2-core build machine
-# (bench once, 2026-12): the costliest hostile expressions stop after about 0.1-0.3 s of CPU --
-# node-heavy comprehensions (about 0.4 us a unit at NODE_COST 4), building text (ns a unit) and
-# walking nested lists to weigh them (about 0.05 us a unit). See tests/test_expression_budget.py.
+# Work units one evaluation (or one whole script) may spend. Measured once on the 2-core machine this
+# was written on (process CPU time of ~40 hostile expressions and scripts run to the refusal): the
+# costliest take 0.12-0.14 s -- node-heavy comprehension rounds and dict copies, about 0.13 us a
+# unit at NODE_COST 4; big-integer arithmetic (a unit per 32 bits) 0.03-0.06 s; comparisons, in,
+# sorted, max and weighing nested lists 0.03-0.05 s; building text under 0.02 s. An ordinary
+# condition spends a few dozen units, a 500-line sum a few thousand.
 FUEL = 1_000_000
 NODE_COST = 4                   # one evaluated node, or one round of a comprehension
 ALLOCATION_BUDGET = FUEL        # kept for readers of the old name: building data spends the same fuel
@@ -286,7 +293,7 @@ def compile_expression(expression: str) -> ast.Expression:
     """Parse and vet one expression; cached because diagrams repeat the same few."""
     text = expression.strip()
     # the big cache holds the usual short expressions; long ones get a few slots (trees are large)
-    return _compile_short(text) if len(text) <= 1_000 else _compile_long(text)
+    return _compile_short(text) if len(text) <= 300 else _compile_long(text)
 
 
 def _compile(text: str) -> ast.Expression:
@@ -447,7 +454,7 @@ def _parse(script: str) -> tuple[tuple[int, str, ast.Expression], ...]:
 
 
 _parse_short = lru_cache(maxsize=1024)(_parse)
-_parse_long = lru_cache(maxsize=32)(_parse)
+_parse_long = lru_cache(maxsize=8)(_parse)
 
 
 # -- evaluating: every node and every bulk operation spends fuel ----------------------------------
