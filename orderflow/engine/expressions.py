@@ -143,7 +143,7 @@ def _shortened(text: str, most: int = 200) -> str:
 
 # -- functions: each spends the work it does from the running evaluation's fuel -------------------
 
-def _meter() -> "_Evaluator":
+def _meter() -> _Evaluator:
     return _evaluator()  # the evaluation running on this thread
 
 
