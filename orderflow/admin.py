@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from . import accounts, audit
+from .engine import linear_re
 from .errors import Conflict, InvalidInput, NotFound
 from .i18n import Msg
 from .models import Group, Membership, User
@@ -20,7 +21,7 @@ from .platform import platform_of
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 GROUP_ID = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = linear_re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # RE2: re was quadratic over "a@....@"
 LIST_LIMIT = 500
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from . import audit, form_rules, forms, notify
-from .engine import due_at
+from .engine import due_at, linear_re
 from .errors import InvalidInput, NotFound, OrderflowError
 from .i18n import Msg
 from .models import CustomerLink, HumanTask, User
@@ -34,7 +34,7 @@ from .platform import platform_of
 
 SALT = "orderflow.customer-link"
 EMAIL_FIELD = "customer_email"
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = linear_re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # RE2: re was quadratic over "a@....@"
 # the order facts a customer page may show besides the form's own fields
 HEADER_FACTS = ("order_no", "case_no", "customer")
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, processes, routing_check
-from .engine import DeployRejected, compile_bundle
+from .engine import DeployRejected, compile_bundle, linear_re
 from .engine.timer_limits import minimum_from
 from .errors import Conflict, DeployFailed, InvalidInput, LostRace, NotFound
 from .i18n import Msg
@@ -167,10 +167,16 @@ def discard(session: Session, actor: User, key: str) -> None:
         session.flush()
 
 
+def _process_tag(key: str):
+    """The opening tag of process ``key``; RE2, linear over the stored diagram (keys are
+    letters, digits, '_', '-' and '.')."""
+    return linear_re.compile(r'<(\w+:)?process\b[^>]*\bid="%s"' % re.escape(key))
+
+
 def main_file(row: ProcessVersion) -> str:
     """The source file that defines the process itself (others are called processes and DMN)."""
     for name, text in row.sources.items():
-        if re.search(r'<(\w+:)?process\b[^>]*\bid="%s"' % re.escape(row.key), text):
+        if _process_tag(row.key).search(text):
             return name
     return next(iter(row.sources))
 

@@ -23,8 +23,11 @@ _EXPRESSION_TAGS = {"conditionExpression", "completionCondition", "loopCardinali
 
 # -- JUEL ---------------------------------------------------------------------
 
+# Linear: every alternative reads its characters once. A quote always starts a string token, to
+# its closing quote or the end ("dq"/"sq" tell which): a string that could fail made finditer
+# rescan the rest of the text from every later quote, quadratic over '"' + '\\"' * n.
 _JUEL_TOKEN = re.compile(r"""
-    (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
+    (?P<string>"(?:[^"\\]|\\.)*(?P<dq>")?|'(?:[^'\\]|\\.)*(?P<sq>')?)
   | (?P<op>&&|\|\||==|!=|<=|>=|!|<|>|\(|\)|\+|-|\*|/|%)
   | (?P<number>\d+(?:\.\d+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
@@ -57,6 +60,8 @@ def translate_juel(text: str) -> str:
         kind, token = match.lastgroup, match.group()
         if kind == "space":
             continue
+        if kind == "string" and not (match.group("dq") or match.group("sq")):
+            raise Untranslatable(token[:1])  # a quote that is never closed
         if kind == "other" or (kind == "name" and token in {"empty", "execution", "task"}):
             raise Untranslatable(token)
         if kind == "name" and "." in token and token.split(".")[0] in {"execution", "task", "dateTime"}:

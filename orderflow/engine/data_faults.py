@@ -8,12 +8,14 @@ completing the step knows which field to give or fix.
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowDataException
 
-_DATA_OBJECT = re.compile(r"data object could not be (?:set|read|retrieved)\W+'([^']+)'", re.I)
+from . import linear_re
+
+# over an engine message that quotes order data: linear time (RE2)
+_DATA_OBJECT = linear_re.compile(r"(?i)data object could not be (?:set|read|retrieved)\W+'([^']+)'")
 
 
 def _id(spec: Any) -> str | None:

@@ -8,8 +8,6 @@ decisions, hit policies the engine lacks) is refused with the rule or table it c
 """
 from __future__ import annotations
 
-import re
-
 from lxml import etree
 
 from .expressions import ExpressionError, check_expression
@@ -17,7 +15,6 @@ from .model import Problem
 from .xmlinfo import local
 
 _SUPPORTED_POLICIES = {"UNIQUE", "FIRST", "COLLECT"}
-_RANGE = re.compile(r"^([\[\]])\s*(.+?)\s*\.\.\s*(.+?)\s*([\[\]])$")
 _FEEL_WORDS = {"true": "True", "false": "False", "null": "None"}
 
 
@@ -41,6 +38,28 @@ def _split_list(text: str) -> list[str]:
     return parts
 
 
+def _range(value: str) -> tuple[str, str, str, str] | None:
+    """``[1..10]``, ``]1..10[`` as (opening bracket, low, high, closing bracket), or None.
+
+    Read by hand: the regex it replaces (``\\s*(.+?)\\s*\\.\\.``) backtracked for minutes over a
+    cell of a few hundred spaces."""
+    if len(value) < 2 or value[0] not in "[]" or value[-1] not in "[]" or "\n" in value:
+        return None
+    inner = value[1:-1]
+    first = len(inner) - len(inner.lstrip())  # the low end starts here and holds one character at least
+    dots = inner.find("..", first + 1)
+    if first >= len(inner) or dots < 0:
+        return None
+    low, high = inner[:dots].strip(), inner[dots + 2:].strip()
+    return (value[0], low, high, value[-1]) if high else None
+
+
+def _negated(value: str) -> str | None:
+    """The inside of ``not(...)``, or None."""
+    rest = value[3:].lstrip() if value.startswith("not") else ""
+    return rest[1:-1] if rest.startswith("(") and rest.endswith(")") and len(rest) >= 2 else None
+
+
 def _literal(value: str) -> str:
     return _FEEL_WORDS.get(value.strip(), value.strip())
 
@@ -54,18 +73,18 @@ def unary_test(text: str) -> str:
     if value in {"", "-"} or "?" in value:
         return "" if value == "-" else value
     negate = False
-    match = re.match(r"^not\s*\((.*)\)$", value, re.S)
-    if match:
-        negate, value = True, match.group(1).strip()
-    ranged = _RANGE.match(value)
+    inside = _negated(value)
+    if inside is not None:
+        negate, value = True, inside.strip()
+    ranged = _range(value)
     items = _split_list(value)
     if ranged:
-        low_open, low, high, high_close = ranged.groups()
+        low_open, low, high, high_close = ranged
         test = (f"{_literal(low)} {'<' if low_open == ']' else '<='} ? "
                 f"{'<' if high_close == '[' else '<='} {_literal(high)}")
     elif len(items) > 1:
         test = f"? in ({', '.join(_literal(i) for i in items)},)"
-    elif re.match(r"^(<=|>=|<|>|==|!=)", value):
+    elif value.startswith(("<", ">", "==", "!=")):
         test = f"? {value}"
     else:
         test = f"? == ({_literal(value)})"

@@ -8,7 +8,6 @@ rewrite adds them; a collection that is not a plain data field is refused with t
 """
 from __future__ import annotations
 
-import re
 from types import MethodType
 
 from lxml import etree
@@ -17,7 +16,22 @@ from .model import Problem
 from .xmlinfo import NS
 
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
-_FIELD = re.compile(r"^\s*(?:\$\{\s*)?([A-Za-z_]\w*)\s*\}?\s*$")
+
+
+def _is_name(text: str) -> bool:
+    """``[A-Za-z_]\\w*``: a plain data field name."""
+    return bool(text) and (text[0] == "_" or text[0].isascii() and text[0].isalpha()) \
+        and all(ch == "_" or ch.isalnum() for ch in text)
+
+
+def _field(collection: str) -> str | None:
+    """The data field of ``items`` or ``${items}``, or None (read without a backtracking regex)."""
+    value = collection.strip()
+    if value.startswith("${"):
+        value = value[2:].lstrip()
+    if value.endswith("}"):
+        value = value[:-1].rstrip()
+    return value if _is_name(value) else None
 
 
 def rewrite_collection(el: etree._Element, file: str | None) -> list[Problem]:
@@ -30,16 +44,16 @@ def rewrite_collection(el: etree._Element, file: str | None) -> list[Problem]:
     if el.find("bpmn:loopCardinality", NS) is not None or el.find("bpmn:loopDataInputRef", NS) is not None:
         return [Problem("This multi-instance names both camunda:collection and a cardinality or loop input; "
                         "keep one of them.", owner_id, el.sourceline, file)]
-    match = _FIELD.match(collection)
-    if match is None or (collection.strip().startswith("${") != collection.strip().endswith("}")):
+    field = _field(collection)
+    if field is None or (collection.strip().startswith("${") != collection.strip().endswith("}")):
         return [Problem(f"camunda:collection=\"{collection}\" must name a data field holding a list (e.g. items "
                         "or ${items}); expressions and method calls cannot run here.", owner_id, el.sourceline, file)]
     ref = etree.Element(f"{{{NS['bpmn']}}}loopDataInputRef")
-    ref.text = match.group(1)
+    ref.text = field
     el.insert(0, ref)
     variable = el.get(f"{{{CAMUNDA}}}elementVariable")
     if variable:
-        if not re.match(r"^[A-Za-z_]\w*$", variable):
+        if not _is_name(variable):
             return [Problem(f"camunda:elementVariable=\"{variable}\" must be a plain name (e.g. item).",
                             owner_id, el.sourceline, file)]
         item = etree.Element(f"{{{NS['bpmn']}}}inputDataItem", id=variable, name=variable)

@@ -7,15 +7,17 @@ loses its reprs and, for a raw exception, is replaced by a sentence naming the e
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from lxml import etree
 
-_REPR = re.compile(r"<(?:Element )?\{[^}]*\}(\w+)(?: at 0x[0-9a-f]+)?>|<[\w.]+ object at 0x[0-9a-f]+>")
+from . import linear_re
+
+# parser messages quote uploaded text: every pattern here runs on RE2 (linear time)
+_REPR = linear_re.compile(r"<(?:Element )?\{[^}]*\}(\w+)(?: at 0x[0-9a-f]+)?>|<[\w.]+ object at 0x[0-9a-f]+>")
 
 # (pattern on the parser's message, words; {0}… are the pattern's groups)
-_KNOWN: list[tuple[re.Pattern, str]] = [(re.compile(p, re.S), w) for p, w in [
+_KNOWN: list[tuple[Any, str]] = [(linear_re.compile("(?s)" + p), w) for p, w in [
     (r"^When looking for a task spec, we found two items.*\((.*)\)$",
      "A sequence flow leads to '{0}', which is not an element of this process (or two elements share that id)."),
     (r"^No start event found", "The process has no start event: add one where it begins."),

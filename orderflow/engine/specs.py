@@ -19,14 +19,14 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import camunda, data_io, dmn, lint_refs
+from . import camunda, data_io, dmn, linear_re, lint_refs
+from .form_checks import form_text_problem
 from .lint import lint_process
 from .model import ElementInfo, Problem
-from .form_checks import form_text_problem
 from .problem_words import crash_words, plain
 from .service_tasks import OrderflowParser
-from .xmlsafe import UnsafeXml, parse_xml
 from .xmlinfo import NS, describe_elements, line_of, local, message_keys
+from .xmlsafe import UnsafeXml, parse_xml
 
 FormLoader = Callable[[str], "dict | None"]
 
@@ -57,6 +57,8 @@ class DeployRejected(Exception):
         self.problems = problems
 
 
+_QUOTED = linear_re.compile(r"""['"]([^'"]{1,200})['"]""")  # over parser messages quoting uploads
+_NAMED = linear_re.compile(r"name (\w+)")
 PROCESS_ID = re.compile(r"[^\W\d][\w.\-]{0,199}\Z")
 
 
@@ -93,7 +95,7 @@ def _crash_problem(exc: Exception, roots: dict[str, etree._Element]) -> Problem:
 def _locate(message: str, roots: dict[str, etree._Element]) -> tuple[str, int, str] | None:
     """The element a parser message is about when it names only a value ("The process 'X' was
     not found" → the call activity calling X)."""
-    wanted = set(re.findall(r"""['"]([^'"]{1,200})['"]""", message)) | set(re.findall(r"name (\w+)", message))
+    wanted = {m.group(1) for m in _QUOTED.finditer(message)} | {m.group(1) for m in _NAMED.finditer(message)}
     for name, root in roots.items():
         for el in root.iter():
             if not isinstance(el.tag, str) or not el.get("id"):
