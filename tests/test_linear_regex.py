@@ -66,6 +66,21 @@ def test_a_pattern_re2_cannot_run_is_refused_at_deploy_naming_form_and_field(api
         messages(resp)
 
 
+def test_a_pattern_too_deep_for_re_is_refused_naming_form_and_field(api: Api):
+    resp = upload(api, {"p.bpmn": form_process(), "patterned_form.json": json.dumps(phone_form("(" * 100_000))})
+    assert resp.status_code == 422
+    assert messages(resp) == ["The pattern of field 'phone' in form 'patterned_form' is longer than 1000 characters."]
+
+
+def test_a_regex_typed_into_a_format_regex_field_is_read_by_re2(api: Api):
+    form = {"type": "object", "properties": {"rx": {"type": "string", "format": "regex"}}}
+    assert upload(api, {"p.bpmn": form_process(), "patterned_form.json": json.dumps(form)}).status_code == 201
+    refused = api.post("admin", "/api/v1/processes/patterned/instances", {"data": {"rx": "(" * 5_000}})
+    assert refused.status_code == 422 and "rx" in refused.json["error"]["fields"]  # was a RecursionError 500
+    started = api.post("admin", "/api/v1/processes/patterned/instances", {"data": {"rx": "^[A-Z]{2}-\\d+$"}})
+    assert started.status_code == 201, started.json
+
+
 def test_pattern_properties_keys_are_checked_too(api: Api):
     form = {"type": "object", "properties": {"extra": {"type": "object", "patternProperties": {r"(a)\1": {}}}}}
     resp = upload(api, {"p.bpmn": form_process(), "patterned_form.json": json.dumps(form)})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping
 
-from jsonschema import Draft202012Validator, ValidationError, validators
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 from referencing import Registry
 from referencing.exceptions import NoSuchResource, Unresolvable
 
@@ -68,9 +68,32 @@ _LinearValidator = validators.extend(
     Draft202012Validator, validators={"pattern": _pattern, "patternProperties": _pattern_properties})
 
 
+def _is_regex(instance: object) -> bool:
+    """``format: regex`` as RE2 reads it (re.compile of '(' * 5000 raised RecursionError: a 500)."""
+    if isinstance(instance, str):
+        linear_re.compile(instance)
+    return True
+
+
+_FORMATS: dict[FormatChecker, FormatChecker] = {}
+
+
+def _linear_formats(checker: FormatChecker | None) -> FormatChecker | None:
+    """``checker`` with its ``regex`` format checked by RE2, the engine a pattern runs on."""
+    if checker is None or "regex" not in checker.checkers:
+        return checker
+    if checker not in _FORMATS:
+        linear = FormatChecker(())
+        linear.checkers = {**checker.checkers, "regex": (_is_regex, linear_re.RegexError)}
+        _FORMATS[checker] = linear
+    return _FORMATS[checker]
+
+
 def safe_validator(schema: Mapping[str, Any], **kwargs: Any) -> Draft202012Validator:
     """A 2020-12 validator whose ``$ref``s resolve only within ``schema`` (and the meta-schemas)
-    and whose ``pattern``/``patternProperties`` run in linear time (RE2)."""
+    and whose ``pattern``/``patternProperties``/``format: regex`` run in linear time (RE2)."""
+    if "format_checker" in kwargs:
+        kwargs["format_checker"] = _linear_formats(kwargs["format_checker"])
     return _LinearValidator(schema, registry=_NO_REACH, **kwargs)
 
 

@@ -154,18 +154,27 @@ def _check_user_task(info: ElementInfo, find_form: Callable[[str], dict | None],
             problems.append(Problem(f"The form '{info.form_key}' is neither in the upload nor in forms/.",
                                     info.element_id, info.line, file))
         else:
-            try:
-                jsonschema.Draft202012Validator.check_schema(schema)
-            except jsonschema.SchemaError as exc:
-                problems.append(Problem(f"The form '{info.form_key}' is not a valid JSON Schema: {exc.message}",
-                                        info.element_id, info.line, file))
+            # patterns first: they run on RE2, and the meta-schema would compile them with re
+            patterns = [Problem(message, info.element_id, info.line, file)
+                        for message in pattern_messages(info.form_key, schema)]
+            problems.extend(patterns or _schema_problems(info, schema, file))
             problems.extend(form_ref_problems(info, info.form_key, schema, file))  # no remote/file $ref
-            problems.extend(Problem(message, info.element_id, info.line, file)  # patterns run on RE2
-                            for message in pattern_messages(info.form_key, schema))
             problems.extend(Problem(f"The form '{info.form_key}', {'.'.join(map(str, path))}: {message}",
                                     info.element_id, info.line, file)
                             for message, path in form_rule_problems(schema))
     return problems
+
+
+def _schema_problems(info: ElementInfo, schema: Any, file: str | None) -> list[Problem]:
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return [Problem(f"The form '{info.form_key}' is not a valid JSON Schema: {exc.message}",
+                        info.element_id, info.line, file)]
+    except RecursionError:
+        return [Problem(f"The form '{info.form_key}' is nested too deeply to be checked.",
+                        info.element_id, info.line, file)]
+    return []
 
 
 def lint_process(process: etree._Element, elements: Mapping[str, ElementInfo], handlers: Mapping[str, Any],
