@@ -138,3 +138,22 @@ def test_a_huge_duration_from_data_fails_its_step(api: Api):
     resp = api.post("admin", "/api/v1/processes/waiting/instances", {"data": {"wait": "P" + "1" * 5_000 + "Y"}})
     assert resp.status_code in (409, 422), resp.json
     assert "nudge" in resp.json["error"]["message"]
+
+
+def test_a_stored_cycle_below_a_raised_minimum_becomes_an_incident_not_a_loop(app, api: Api, clock):
+    app.config["ORDERFLOW_MIN_TIMER_CYCLE"] = "PT10S"
+    assert deploy(api, timer_start("R/PT30S", "fast")).status_code == 201
+    waiting = scheduled(api, "fast")
+    app.config["ORDERFLOW_MIN_TIMER_CYCLE"] = "PT1M"  # the operator raises the bound
+    clock.advance(seconds=31)
+    while run_jobs(app):
+        pass
+    assert reports(app, waiting["id"]) == 0
+    incidents = api.get("manager1", f"/api/v1/instances/{waiting['id']}").json["incidents"]
+    assert incidents and "tick" in str(incidents) and "ORDERFLOW_MIN_TIMER_CYCLE" in str(incidents), incidents
+
+
+def test_a_mistyped_setting_keeps_the_default():
+    from orderflow.engine.timer_limits import setting_seconds
+    assert setting_seconds({"ORDERFLOW_MIN_TIMER_CYCLE": "one minute"}) == 60.0
+    assert setting_seconds({"ORDERFLOW_MIN_TIMER_CYCLE": "PT5M"}) == 300.0

@@ -46,9 +46,12 @@ def setting_seconds(config: Mapping[str, Any] | None) -> float:
     written = (config or {}).get("ORDERFLOW_MIN_TIMER_CYCLE", DEFAULT_MIN_CYCLE)
     if isinstance(written, (int, float)):
         return float(written)
-    parsed = _ORIGINAL["duration"](str(written).strip())
-    return TimerEventDefinition.get_timedelta_from_start(parsed, datetime(2000, 1, 1, tzinfo=timezone.utc)) \
-        .total_seconds()
+    try:
+        parsed = _ORIGINAL["duration"](str(written).strip())
+        start = datetime(2000, 1, 1, tzinfo=timezone.utc)
+        return TimerEventDefinition.get_timedelta_from_start(parsed, start).total_seconds()
+    except Exception:  # a mistyped setting keeps the default rather than failing every deploy and timer
+        return 60.0
 
 
 @contextmanager
