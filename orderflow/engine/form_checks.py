@@ -113,6 +113,7 @@ _NOT_SCHEMA_VALUES = frozenset({"const", "enum", "default", "examples"})  # data
 
 
 def _patterns(node: Any, path: tuple) -> Iterator[tuple[str, tuple]]:
+    """(pattern, path) of every ``pattern`` and ``patternProperties`` key in a form's schema."""
     if isinstance(node, Mapping):
         for key, value in node.items():
             if key in _NOT_SCHEMA_VALUES or (not path and key in ("ui", "rules")):
@@ -120,7 +121,7 @@ def _patterns(node: Any, path: tuple) -> Iterator[tuple[str, tuple]]:
             if key == "pattern" and isinstance(value, str) and path[-1:] != ("properties",):
                 yield value, (*path, key)
             elif key == "patternProperties" and isinstance(value, Mapping):
-                yield from (((name, (*path, key, name))) for name in value)
+                yield from ((name, (*path, key, name)) for name in value)
             if not (key == "pattern" and isinstance(value, str)):
                 yield from _patterns(value, (*path, key))
     elif isinstance(node, list):
