@@ -11,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import attachments, audit, customer_links, forms, incidents, jobs, messages, notify, processes, related_order
 from .engine import ProcessDef, Runaway, Services, Snapshot, due_at
+from .engine import json_clean
 from .errors import Conflict, InvalidInput, LostRace, NotFound
 from .i18n import Msg, status_word
 from .models import HumanTask, Instance, Job, ProcessVersion, Sequence, TaskGroup, User
@@ -98,6 +99,7 @@ def start_follow_up(session: Session, started_by: str, key: str, data: dict[str,
 
 def _start(session: Session, started_by: str, row: ProcessVersion, pdef: ProcessDef, clean: dict[str, Any],
            files: list, parent: Instance | None = None) -> Instance:
+    json_clean.require(clean, "data")  # also what a start without a form, or a follow-up, writes
     platform = platform_of(session)
     now = platform.clock()
     instance = Instance(process_version_id=row.id, process_key=row.key, status="running", state="",
