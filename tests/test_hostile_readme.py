@@ -26,5 +26,6 @@ def test_the_readme_states_the_total_and_each_kind():
     stated = re.search(r"(\d+) attacks", section)
     assert stated and int(stated.group(1)) == len(attacks), \
         f"README says {stated and stated.group(0)}, tests/hostile/ has {len(attacks)} attacks"
-    stated_kinds = {kind: int(n) for kind, n in re.findall(r"\(`(\w+)`, (\d+)\)", section)}
+    bullets = re.findall(r"^- \*\*[^*]+\*\* \(`(\w+)`, (\d+)\)", section, re.M)
+    stated_kinds = {kind: int(n) for kind, n in bullets}
     assert stated_kinds == dict(Counter(a.kind for a in attacks))
