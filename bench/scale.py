@@ -22,10 +22,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,8 +34,8 @@ import click  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 
 from orderflow import processes  # noqa: E402
-from orderflow.models import HumanTask, Instance, TaskStat  # noqa: E402
 from orderflow.demo_data import CUSTOMERS  # noqa: E402
+from orderflow.models import HumanTask, Instance, TaskStat  # noqa: E402
 from orderflow.simulate import MAIN_PATH, MEDIAN, SIGMA  # noqa: E402
 
 try:  # the analytics roll-up's own histogram and measures, so the rows match what it writes
@@ -123,7 +123,7 @@ class _Steps:
 
 def _limit_seconds(sla: str | None) -> float | None:
     from orderflow.engine import due_at
-    base = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    base = datetime(2026, 1, 1, tzinfo=UTC)
     due = due_at(sla, base)
     return (due - base).total_seconds() if due is not None else None
 
@@ -157,7 +157,7 @@ def load(db, orders: int, seed: int = 1, now: datetime | None = None,
     """Bulk-insert ``orders`` orders (instances, human tasks, task_stats) into ``db``."""
     started = time.perf_counter()
     rng = random.Random(seed)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     now_s = now.timestamp()
     progress = progress or (lambda n: None)
     stats = LoadStats(orders=orders)
@@ -184,7 +184,7 @@ def load(db, orders: int, seed: int = 1, now: datetime | None = None,
         seq = 0
         instances_rows: list[dict] = []
         task_rows: list[dict] = []
-        dt = lambda s: datetime.fromtimestamp(s, timezone.utc)  # noqa: E731
+        dt = lambda s: datetime.fromtimestamp(s, UTC)  # noqa: E731
 
         def flush() -> None:
             if instances_rows:

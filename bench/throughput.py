@@ -22,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from datetime import UTC
+
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine  # noqa: E402
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment  # noqa: E402
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer  # noqa: E402
@@ -55,8 +57,8 @@ class _Ctx:
         self._seq = 0
 
     def now(self):
-        from datetime import datetime, timezone
-        return datetime.now(timezone.utc)
+        from datetime import datetime
+        return datetime.now(UTC)
 
     def next_sequence(self, name):
         self._seq += 1

@@ -13,7 +13,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +56,7 @@ def main() -> None:
         # pass 1: store the instances with far-away timers; pass 2 below sets the real due times
         started = time.perf_counter()
         ids = []
-        far = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+        far = (datetime.now(UTC) + timedelta(days=1)).isoformat()
         batch = 100
         for offset in range(0, args.timers, batch):
             with db.session() as s:
@@ -66,7 +66,7 @@ def main() -> None:
                 s.commit()
             progress("starting instances", len(ids), args.timers)
         create_seconds = time.perf_counter() - started
-        first_due = datetime.now(timezone.utc) + timedelta(seconds=args.lead)
+        first_due = datetime.now(UTC) + timedelta(seconds=args.lead)
         due = {iid: first_due + timedelta(seconds=args.spread * n / args.timers) for n, iid in enumerate(ids)}
         _reschedule(db, due)
         scheduler = app.extensions["orderflow.scheduler"]

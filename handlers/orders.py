@@ -1,7 +1,7 @@
 """Handlers called by the service tasks of ``processes/order_flow.bpmn``."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation, ROUND_HALF_UP
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from .registry import handler

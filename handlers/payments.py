@@ -2,7 +2,8 @@
 gateways route on what the payments add up to — not on anyone's word that the money is there."""
 from __future__ import annotations
 
-from datetime import date as _date, datetime
+from datetime import date as _date
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 

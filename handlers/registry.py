@@ -9,7 +9,8 @@ flask, orderflow or SpiffWorkflow.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Handler = Callable[..., Any]
 

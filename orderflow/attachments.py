@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -52,7 +53,7 @@ def check_refs(session: Session, actor: User, schema: Mapping[str, Any], values:
             continue
         row = session.get(Attachment, ref_id(values[name]) or 0)
         mine_unbound = row is not None and row.instance_id is None and row.uploaded_by == actor.username
-        if row is None or not (row.instance_id == instance_id and instance_id is not None or mine_unbound):
+        if row is None or not ((row.instance_id == instance_id and instance_id is not None) or mine_unbound):
             errors[name] = Msg("Upload the file with this form; it refers to a file this order does not have.")
         else:
             found.append(row)

@@ -18,8 +18,9 @@ import csv
 import hashlib
 import io
 import json
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, update
@@ -85,7 +86,7 @@ def _digest(prev: str | None, at: datetime, actor: str | None, action: str, elem
 
 
 def _iso(at: datetime) -> str:
-    return at.astimezone(timezone.utc).isoformat()  # as stored: SQLite hands back UTC
+    return at.astimezone(UTC).isoformat()  # as stored: SQLite hands back UTC
 
 
 def _insert_head(connection: Connection, instance_id: int) -> None:

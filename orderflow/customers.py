@@ -18,8 +18,15 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from .analytics.after_sales import (ASPECTS, CASE_PROCESS, OPEN_STATUSES, ORDER_PROCESS, RETURN_TYPES, SURVEY_STEPS,
-                                    rating_of)
+from .analytics.after_sales import (
+    ASPECTS,
+    CASE_PROCESS,
+    OPEN_STATUSES,
+    ORDER_PROCESS,
+    RETURN_TYPES,
+    SURVEY_STEPS,
+    rating_of,
+)
 from .analytics.report import Rate, _unindexed, delivery_step, shipped_on_time
 from .errors import InvalidInput, NotFound
 from .i18n import Msg

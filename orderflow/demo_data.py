@@ -3,10 +3,9 @@ JSON Schema, and the decision each step takes."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any, Callable
-
-
+from typing import Any
 
 CUSTOMERS = [
     ("Shenzhen Bright Electronics", "standard", "Bao'an District, Shenzhen", "Ms Li", "+86 755 2555 0101"),

@@ -18,8 +18,9 @@ service's clock. Expressions are checked at deploy (``engine.form_checks``).
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .engine import ExpressionError, engine_clock, evaluate
 from .i18n import Msg, Texts

@@ -3,8 +3,9 @@ per-field messages a person understands."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 
 import jsonschema
 from jsonschema import Draft202012Validator

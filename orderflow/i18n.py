@@ -23,7 +23,7 @@ class Msg(str):
     template: str
     params: dict[str, Any]
 
-    def __new__(cls, template: str, **params: Any) -> "Msg":
+    def __new__(cls, template: str, **params: Any) -> Msg:
         text = template % params if params else template
         self = super().__new__(cls, text)
         self.template = template
@@ -47,7 +47,7 @@ class Texts(str):
 
     translations: dict[str, str]
 
-    def __new__(cls, english: str, **translations: str) -> "Texts":
+    def __new__(cls, english: str, **translations: str) -> Texts:
         self = super().__new__(cls, english)
         self.translations = {k: v for k, v in translations.items() if v}
         return self

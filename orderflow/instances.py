@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import attachments, audit, customer_links, forms, incidents, jobs, messages, notify, processes, related_order
-from .engine import ProcessDef, Runaway, Services, Snapshot, due_at
-from .engine import json_clean
+from .engine import ProcessDef, Runaway, Services, Snapshot, due_at, json_clean
 from .errors import Conflict, InvalidInput, LostRace, NotFound
 from .i18n import Msg, status_word
 from .models import HumanTask, Instance, Job, ProcessVersion, Sequence, TaskGroup, User

@@ -6,8 +6,8 @@ the job behind an incident, so a manager's retry runs exactly that step again.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from sqlalchemy.orm import Session
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session

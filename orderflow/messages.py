@@ -8,7 +8,8 @@ looked up in the instance's data.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary,
-                        String, Text, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .column_types import Base, UtcDateTime, utcnow  # noqa: F401  (migrations name orderflow.models.UtcDateTime)
+from .column_types import Base, UtcDateTime, utcnow
 
 
 class Group(Base):

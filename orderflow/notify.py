@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -49,7 +50,7 @@ def _config(session: Session) -> Mapping[str, Any]:
 
 def _now(session: Session) -> datetime:
     platform = session.info.get("platform")
-    return platform.clock() if platform is not None else datetime.now(timezone.utc)
+    return platform.clock() if platform is not None else datetime.now(UTC)
 
 
 def _one_line(text: Any, limit: int) -> str:
@@ -251,13 +252,13 @@ def _send_queued(session: Session, config: Mapping[str, Any], send: Sender, hand
             error: Exception | None = None
             try:
                 message = build_message(config, mail)
-            except Exception as exc:  # noqa: BLE001 - e.g. an address the mail library refuses
+            except Exception as exc:
                 error = exc
             session.commit()  # no transaction open while we talk to the SMTP server
             if error is None:
                 try:
                     send(message)
-                except Exception as exc:  # noqa: BLE001 - whatever the server or network does, record it
+                except Exception as exc:
                     error = exc
             mail = session.get(Mail, mail_id)
             if error is not None:

@@ -10,13 +10,13 @@ user's groups, ``order.start`` the process's start group (administrators: any pr
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import exists, or_, select, true
 from sqlalchemy.orm import Session
 
 from .errors import Forbidden
-from .i18n import Msg, N_
+from .i18n import N_, Msg
 from .models import HumanTask, Instance, ProcessVersion, TaskGroup, User
 
 STAFF = "staff"
@@ -235,7 +235,7 @@ def require_reassign_target(actor: User, task: HumanTask, diagram: frozenset[str
         if to_group not in diagram and (signature or diagram & known):
             raise Forbidden(Msg("The diagram gives this step to %(groups)s; it cannot go to '%(group)s'.",
                                 groups=", ".join(sorted(diagram)), group=to_group))
-    if to_user is not None and not (diagram & to_user.group_ids or not (diagram & known) and not signature):
+    if to_user is not None and not (diagram & to_user.group_ids or (not (diagram & known) and not signature)):
         raise Forbidden(Msg("The diagram gives this step to %(groups)s, and '%(user)s' is in none of them.",
                             groups=", ".join(sorted(diagram)), user=to_user.username))
 

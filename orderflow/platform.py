@@ -6,10 +6,11 @@ functions keep the plain ``(session, actor, ...)`` signature and never reach for
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -22,7 +23,7 @@ class Platform:
     handlers: Mapping[str, Callable[..., Any]]
     forms_dir: Path
     cache: SpecCache = field(default_factory=SpecCache)
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     runtime: Runtime = None  # type: ignore[assignment]
     wake: Callable[[datetime], None] | None = None  # set by the scheduler running in this process
 

@@ -1,8 +1,8 @@
 """Deploying diagrams as numbered versions, and finding a version's compiled definition."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session

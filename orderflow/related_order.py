@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from . import processes
 from .engine import Services
-from .platform import platform_of
 from .errors import InvalidInput
 from .i18n import Msg, status_word
 from .models import Instance, User
+from .platform import platform_of
 
 ORDER_PROCESS = "order_flow"
 # copied from the order; the order's total under its own name, so the case's value column stays the case's

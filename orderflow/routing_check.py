@@ -8,7 +8,7 @@ They are warnings: the diagram deploys, and the process owner reads why its rout
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session

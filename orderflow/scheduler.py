@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -64,7 +64,7 @@ class Scheduler:
     def start(self) -> None:
         if self._aps is not None:
             return
-        self._aps = BackgroundScheduler(timezone=timezone.utc)
+        self._aps = BackgroundScheduler(timezone=UTC)
         self._aps.start()
         self.db.platform.wake = self.wake
         self._schedule(self.now())  # after a restart, whatever fell due runs at once
@@ -86,7 +86,7 @@ class Scheduler:
             self._next = at
             # real time for APScheduler, whatever clock the platform uses
             delay = max((at - self.now()).total_seconds(), 0)
-            self._aps.add_job(self._tick, "date", run_date=datetime.now(timezone.utc) + timedelta(seconds=delay),
+            self._aps.add_job(self._tick, "date", run_date=datetime.now(UTC) + timedelta(seconds=delay),
                               id="sweep", replace_existing=True, max_instances=1, misfire_grace_time=None)
 
     def wake(self, at: datetime) -> None:

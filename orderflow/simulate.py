@@ -20,16 +20,17 @@ from __future__ import annotations
 import heapq
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
 from . import instances, job_kinds, jobs, processes, tasks  # noqa: F401  (job_kinds registers the runners)
+from .demo_data import NOTES, RESOLUTION, decide, fill_form, new_order
 from .engine import due_at
 from .models import HumanTask, Instance, Notification, User
-from .demo_data import NOTES, RESOLUTION, decide, fill_form, new_order
 
 PROCESS = "order_flow"
 CASE_PROCESS = "after_sales"
@@ -131,7 +132,7 @@ class Simulation:
         self.db, self.count, self.days = db, orders, days
         self.rng = random.Random(seed)
         self.seed = seed
-        self.real_now = now or datetime.now(timezone.utc)
+        self.real_now = now or datetime.now(UTC)
         self.progress = progress or (lambda n: None)
         self.platform = db.platform
         self.clock = _Clock(self.real_now - timedelta(days=days))

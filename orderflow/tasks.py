@@ -13,8 +13,17 @@ from . import accounts, analytics, attachments, audit, form_rules, forms, instan
 from .errors import Conflict, InvalidInput, LostRace, NotFound, TaskNotReady
 from .i18n import Msg, status_word
 from .models import Group, HumanTask, Instance, User
-from .permissions import (can, group_may, in_task_groups, ready_for_groups, require, require_reassign_target,
-                          require_step_authority, require_task_member, require_task_viewer)
+from .permissions import (
+    can,
+    group_may,
+    in_task_groups,
+    ready_for_groups,
+    require,
+    require_reassign_target,
+    require_step_authority,
+    require_task_member,
+    require_task_viewer,
+)
 from .platform import platform_of
 
 SCOPES = ("mine", "groups", "all")

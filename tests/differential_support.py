@@ -18,11 +18,12 @@ import io
 import json
 import re
 from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as timer_module
@@ -98,7 +99,7 @@ class Scenario:
     handlers: dict[str, Callable[..., Any]] = field(default_factory=dict)
     start_message: Message | None = None   # the instance starts by this message (message start event)
 
-    def at(self, now: datetime) -> "Scenario":
+    def at(self, now: datetime) -> Scenario:
         """The scenario with ``{{DATE}}`` in its files set to an hour after ``now``."""
         date = (now + timedelta(hours=1)).isoformat()
         files = {name: text.replace("{{DATE}}", date) for name, text in self.files.items()}

@@ -6,7 +6,7 @@ so the story test proves an order can be driven by the demo users and the schema
 from __future__ import annotations
 
 import base64
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -21,7 +21,7 @@ class FakeClock:
     """The platform's clock, moved by hand: timers and SLAs without waiting."""
 
     def __init__(self, value: datetime | None = None):
-        self.value = value or datetime.now(timezone.utc)
+        self.value = value or datetime.now(UTC)
 
     def __call__(self) -> datetime:
         return self.value
@@ -33,7 +33,7 @@ class FakeClock:
 def service_today() -> date:
     """The service's ``today()`` on its real clock: the UTC date, whatever this machine's time zone
     (a local date runs a day ahead of it for hours each day east of Greenwich)."""
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 NEW_ORDER = {

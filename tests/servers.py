@@ -42,7 +42,7 @@ class Node:
                      "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "--timeout", str(int(PATIENCE)), "app:app"]
         self.process: subprocess.Popen | None = None
 
-    def start(self, wait: float = PATIENCE) -> "Node":
+    def start(self, wait: float = PATIENCE) -> Node:
         out = open(self.log, "ab")
         self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
                                         start_new_session=True)

@@ -9,7 +9,7 @@ import csv
 import io
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -21,7 +21,7 @@ from tests.helpers import Api, login
 from tests.test_customer_file import add_instance, add_task
 from tests.test_order_story import drive
 
-UTC = timezone.utc
+UTC = UTC
 PERIOD = "from=2031-03-01&to=2031-03-31"
 
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from handlers import REGISTRY
-from handlers.after_sales import (assign_case_number, close_case, load_after_sales_policy,
-                                  schedule_survey)
+from handlers.after_sales import assign_case_number, close_case, load_after_sales_policy, schedule_survey
 from orderflow.accounts import STAFF_GROUPS
 from orderflow.engine import Services, compile_bundle
 from orderflow.engine.runtime import Runtime
@@ -133,13 +132,13 @@ def test_survey_waits_for_the_delay_in_the_data_then_asks_the_customer():
 
 
 def test_survey_runs_after_its_delay():
-    now = [datetime(2026, 11, 28, 9, 0, tzinfo=timezone.utc)]
+    now = [datetime(2026, 11, 28, 9, 0, tzinfo=UTC)]
     runtime, services = Runtime(REGISTRY, clock=lambda: now[0]), Services(config={})
     pdef = compiled("satisfaction_survey")
     workflow = runtime.new(pdef, services)
     runtime.start(workflow, {"survey_no": "SO-1-S", "order_no": "SO-1", "customer": "C", "survey_delay": "PT12H"})
     snap = runtime.snapshot(workflow)
-    assert snap.ready == [] and snap.next_timer_at == datetime(2026, 11, 28, 21, 0, tzinfo=timezone.utc)
+    assert snap.ready == [] and snap.next_timer_at == datetime(2026, 11, 28, 21, 0, tzinfo=UTC)
     now[0] = snap.next_timer_at + timedelta(seconds=1)
     assert runtime.fire_timers(workflow) == ["wait_after_receipt"]
     [ready] = runtime.snapshot(workflow).ready
@@ -272,7 +271,7 @@ class FakeCtx:
         self._start = start
 
     def now(self):
-        return datetime(2026, 11, 27, 8, 30, tzinfo=timezone.utc)
+        return datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
 
     def next_sequence(self, name):
         self.sequence_name = name

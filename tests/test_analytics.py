@@ -6,7 +6,7 @@ import io
 import json
 import re
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -211,7 +211,7 @@ def test_bad_dates_answer_422(api: Api, client):
 
 def test_concurrent_completions_lose_no_count(app):
     db = app.extensions["orderflow.db"]
-    day_start = datetime(2031, 5, 6, 8, 0, tzinfo=timezone.utc)
+    day_start = datetime(2031, 5, 6, 8, 0, tzinfo=UTC)
     per_thread = 25
     barrier = threading.Barrier(2)
     failures: list[BaseException] = []
@@ -231,7 +231,7 @@ def test_concurrent_completions_lose_no_count(app):
                     session.commit()
                 finally:
                     session.close()
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             failures.append(exc)
 
     threads = [threading.Thread(target=worker, args=(d,)) for d in ("pass", "fail")]

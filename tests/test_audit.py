@@ -131,7 +131,7 @@ def test_concurrent_appends_leave_one_unbroken_chain(app, api: Api):
                 for k in range(per_thread):
                     audit.record(s, started["id"], f"worker{n}", "test_append", None, {"n": n, "k": k})
                 s.commit()
-        except Exception as exc:  # noqa: BLE001  (reported below)
+        except Exception as exc:
             errors.append(exc)
 
     workers = [threading.Thread(target=append, args=(n,)) for n in range(threads)]

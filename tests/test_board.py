@@ -15,8 +15,7 @@ import pytest
 from orderflow import accounts, board, create_app
 from tests import bpmn_samples as samples
 from tests import dbs
-from tests.helpers import basic
-from tests.helpers import Api, FakeClock, login
+from tests.helpers import Api, FakeClock, basic, login
 from tests.test_order_story import drive
 
 SMALL = [{"product": "TV-32", "spec": "32 inch", "quantity": 10, "unit_price": 50}]          # 500

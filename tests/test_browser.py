@@ -1,8 +1,6 @@
 """A real browser (Debian chromium via Playwright) against a live server."""
 from __future__ import annotations
 
-
-
 from tests.browser_support import skip_without_chromium
 from tests.helpers import NEW_ORDER, Api
 

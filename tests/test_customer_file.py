@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -20,7 +20,7 @@ from tests.helpers import NEW_ORDER, Api, login
 from tests.test_order_story import drive
 
 ACME = "Acme Trading Ltd"
-UTC = timezone.utc
+UTC = UTC
 
 
 def at(day: int, hour: int = 9, month: int = 3) -> datetime:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +37,25 @@ from lxml import etree
 from handlers import REGISTRY
 from orderflow import create_app
 from tests import dbs
-from tests.differential_support import (Advance, Complete, CompleteAll, Message, Outcome, Scenario, ServiceClock,
-                                        ServiceDriver, load_files, run_bare)
+from tests.differential_support import (
+    Advance,
+    Complete,
+    CompleteAll,
+    Message,
+    Outcome,
+    Scenario,
+    ServiceClock,
+    ServiceDriver,
+    load_files,
+    run_bare,
+)
 from tests.helpers import login
 from tests.test_corpus import REFUSED, ROWS, _bundle
 
 PROBES = Path(__file__).resolve().parent / "probes"
 FORM = "probe_values.json"
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-T0 = datetime(2027, 1, 4, 9, 0, tzinfo=timezone.utc)   # the service clock's first value
+T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)   # the service clock's first value
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +85,7 @@ class Probe:
     status: str = "completed"
     data: dict[str, Any] = field(default_factory=dict)   # expected final values (a subset of the data)
     xfail: str | None = None              # what is broken in the service (strict xfail)
-    stock: "Stock | None" = None          # bare SpiffWorkflow 3.2 does otherwise on purpose: what, and why
+    stock: Stock | None = None          # bare SpiffWorkflow 3.2 does otherwise on purpose: what, and why
     service_adds: dict[str, Any] = field(default_factory=dict)  # data only the service keeps (DELIBERATE)
 
 

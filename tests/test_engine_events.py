@@ -203,7 +203,7 @@ def test_stock_conditional_event_fails_on_data_it_does_not_have_yet():
     workflow = BpmnWorkflow(parser.get_spec("conditioned"), script_engine=SafeScriptEngine({}))
     try:
         workflow.do_engine_steps()
-    except Exception as exc:  # noqa: BLE001 - stock 3.2 raises while starting
+    except Exception as exc:
         assert "approved" in str(exc) or "approved" in str(getattr(exc, "exception", ""))
     else:
         raise AssertionError("stock SpiffWorkflow evaluated a condition over data it does not have")
@@ -257,7 +257,7 @@ def test_stock_sequential_multi_instance_stops_after_its_first_item():
         return workflow.is_completed()
     try:
         run(SpiffBpmnParser)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         assert "already exists" in str(exc)
     else:
         raise AssertionError("stock SpiffWorkflow ran the second item")

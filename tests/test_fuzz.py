@@ -23,8 +23,7 @@ from orderflow.config import DEFAULTS
 from orderflow.web import openapi
 from tests import bpmn_samples as samples
 from tests import dbs
-from tests.helpers import basic
-from tests.helpers import Api
+from tests.helpers import Api, basic
 
 ADMIN = basic("admin")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

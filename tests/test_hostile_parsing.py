@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.hostile import parsing
-from tests.hostile import support
+from tests.hostile import parsing, support
 from tests.hostile.support import Attack, Ctx, refused_and_nothing_stays
 
 ctx = support.ctx  # the service every class's attacks run against, one per module

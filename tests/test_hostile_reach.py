@@ -34,7 +34,7 @@ def counting_server():
     hits = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             hits.append(self.path)
             body = b'{"type": "integer"}'
             self.send_response(200)

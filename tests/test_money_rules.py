@@ -203,10 +203,10 @@ def test_the_archive_asks_for_the_documents_that_apply_and_each_must_be_ticked(a
     assert "archived_lc_copy" not in asked and "archived_change_record" not in asked  # T/T, no change
     assert {"archived_spec_sheet", "archived_accounts", "archived_contacts"} <= asked
     url = f"/api/v1/tasks/{task['id']}/complete"
-    unticked = api.post("sales1", url, {"data": {**{k: True for k in asked}, "archived_accounts": False}})
+    unticked = api.post("sales1", url, {"data": {**dict.fromkeys(asked, True), "archived_accounts": False}})
     assert unticked.status_code == 422 and set(unticked.json["error"]["fields"]) == {"archived_accounts"}
     slipped = api.post("sales1", f"/api/v1/tasks/{task['id']}/complete",
-                       {"data": {**{k: True for k in asked}, "archived_lc_copy": True}})
+                       {"data": {**dict.fromkeys(asked, True), "archived_lc_copy": True}})
     assert slipped.status_code == 422 and "archived_lc_copy" in slipped.json["error"]["fields"]
     assert api.complete("sales1", task["id"]).status_code == 200
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -20,9 +20,9 @@ def _db(app):
 
 def test_simulate_fills_the_past_with_finished_and_waiting_orders(app):
     real_clock = app.extensions["orderflow.platform"].clock
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     result = app.test_cli_runner().invoke(args=["simulate", "--orders", "12", "--seed", "1", "--days", "20"])
-    after = datetime.now(timezone.utc)  # the simulation's "now" lies between before and after, however slow
+    after = datetime.now(UTC)  # the simulation's "now" lies between before and after, however slow
     assert result.exit_code == 0, result.output
     assert "12 orders" in result.output
     assert app.extensions["orderflow.platform"].clock is real_clock      # the real clock is back

@@ -10,8 +10,18 @@ time to close, and the satisfaction survey's answers.
 
 Days and weeks are UTC days; a week starts on Monday (ISO weeks). SQLite and PostgreSQL.
 """
-from .report import (SEE_ANALYTICS, GroupRow, Rate, Report, StepRow, WeekRow, delivery_step,  # noqa: F401
-                     quantile, report, shipped_on_time)
-from .export import as_dict, csv  # noqa: F401
 from .after_sales import AfterSales, SurveyResults  # noqa: F401  (the report's after-sales section)
+from .export import as_dict, csv  # noqa: F401
+from .report import (  # noqa: F401
+                     SEE_ANALYTICS,
+                     GroupRow,
+                     Rate,
+                     Report,
+                     StepRow,
+                     WeekRow,
+                     delivery_step,
+                     quantile,
+                     report,
+                     shipped_on_time,
+)
 from .rollup import bucket_of, rebuild, record_completion  # noqa: F401

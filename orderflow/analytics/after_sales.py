@@ -10,9 +10,10 @@ these two processes whatever the step statistics show.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Integer, case, cast, func, select
 from sqlalchemy.orm import Session

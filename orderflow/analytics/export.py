@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import csv as _csv
 import io
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..i18n import Msg
 from .after_sales import after_sales_dict, surveys_dict, write_csv

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import zip_longest
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import String, case, cast, func, select
 from sqlalchemy.orm import Session
@@ -137,8 +138,8 @@ def _check_range(start: date, end: date) -> None:
 
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """[start 00:00 UTC, the day after end 00:00 UTC)."""
-    return (datetime.combine(start, time.min, tzinfo=timezone.utc),
-            datetime.combine(end + timedelta(days=1), time.min, tzinfo=timezone.utc))
+    return (datetime.combine(start, time.min, tzinfo=UTC),
+            datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC))
 
 
 def _stat_filter(start: date, end: date, process: str | None) -> list:
@@ -288,7 +289,7 @@ def shipped_on_time(shipped_at: datetime, promised: date | str | None) -> bool |
             promised = date.fromisoformat(promised[:10])
         except ValueError:
             return None
-    return shipped_at.astimezone(timezone.utc).date() <= promised
+    return shipped_at.astimezone(UTC).date() <= promised
 
 
 def _shipments(session: Session, start: date, end: date, process: str | None, step: str) -> tuple[Rate, int]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -35,7 +35,7 @@ class _Completion:
 def _measure(process_key: str, element_id: str, group_id: str | None, ready_at: datetime | None,
              due_at: datetime | None, completed_at: datetime, decision: Any) -> _Completion:
     seconds = max((completed_at - ready_at).total_seconds(), 0.0) if ready_at else 0.0
-    return _Completion((process_key, element_id, completed_at.astimezone(timezone.utc).date(), group_id or ""),
+    return _Completion((process_key, element_id, completed_at.astimezone(UTC).date(), group_id or ""),
                        seconds, due_at is not None, due_at is not None and completed_at <= due_at,
                        None if decision in (None, "") else str(decision))
 

@@ -29,7 +29,7 @@ How it stays fast with 100,000 orders (SQLite):
 from __future__ import annotations
 
 import math
-from typing import Iterator
+from collections.abc import Iterator
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -39,8 +39,7 @@ from ..i18n import Msg
 from ..models import SavedFilter, User
 from ..platform import platform_of
 from . import sql  # noqa: F401 (tests tune its limits)
-from .filters import DIRECTIONS, MAX_TEXT, OPEN_STATUSES, SORTS, TASK_SORTS  # noqa: F401 (re-exported)
-from .filters import BoardFilter, BoardPage, BoardRow
+from .filters import DIRECTIONS, MAX_TEXT, OPEN_STATUSES, SORTS, TASK_SORTS, BoardFilter, BoardPage, BoardRow  # noqa: F401 (re-exported)
 from .sql import _Board
 
 

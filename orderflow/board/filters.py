@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
-
 
 from ..errors import InvalidInput
 from ..i18n import Msg
@@ -47,7 +47,7 @@ class BoardFilter:
     per_page: int = PER_PAGE
 
     @classmethod
-    def from_args(cls, args: Mapping[str, Any]) -> "BoardFilter":
+    def from_args(cls, args: Mapping[str, Any]) -> BoardFilter:
         """Parse a query-string mapping (a werkzeug MultiDict, a dict of str or of lists).
 
         Empty values mean "no filter"; unknown keys are ignored. Raises ``InvalidInput`` with
@@ -138,7 +138,7 @@ class BoardFilter:
         return cls(**{k: v for k, v in values.items() if v is not None})
 
     @classmethod
-    def from_query_string(cls, query: str) -> "BoardFilter":
+    def from_query_string(cls, query: str) -> BoardFilter:
         return cls.from_args(dict(parse_qsl(query.lstrip("?"), keep_blank_values=True)))
 
     def to_args(self, **changes: Any) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """Small SQL helpers for the board's queries."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import literal_column
 

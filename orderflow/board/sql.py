@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
-from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, distinct, func, literal_column, or_, select

@@ -7,9 +7,10 @@ run, so timers follow the service's clock (real time in production, a test clock
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime as _datetime, timezone
-from typing import Callable, Iterator
+from datetime import UTC
+from datetime import datetime as _datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 
@@ -31,7 +32,7 @@ _timer_module.datetime = _EngineDatetime
 
 def current() -> _datetime:
     """Now, by the clock of the current engine run (expressions' ``today()``/``now()`` use it)."""
-    return _EngineDatetime.now(timezone.utc)
+    return _EngineDatetime.now(UTC)
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """ISO-8601 time limits to due times, with SpiffWorkflow's calendar-aware arithmetic."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
@@ -16,7 +16,7 @@ def due_at(limit: str | None, start: datetime) -> datetime | None:
             parsed = TimerEventDefinition.parse_iso_duration(value)
             return start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
         when = datetime.fromisoformat(value)
-        return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
     except Exception:  # a limit computed from data cannot be known here
         return None
 
@@ -32,5 +32,5 @@ def retry_delays(written: str) -> list[float]:
 
 def _seconds(duration: str) -> float:
     parsed = TimerEventDefinition.parse_iso_duration(duration.strip())
-    start = datetime.now(timezone.utc)
+    start = datetime.now(UTC)
     return TimerEventDefinition.get_timedelta_from_start(parsed, start).total_seconds()

@@ -23,15 +23,23 @@ behaviour in tests/test_engine_events.py.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from types import MethodType
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from SpiffWorkflow.bpmn.parser.event_parsers import (
-    CANCEL_EVENT_XPATH, CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH, MESSAGE_EVENT_XPATH,
-    SIGNAL_EVENT_XPATH, TERMINATION_EVENT_XPATH, TIMER_EVENT_XPATH)
+    CANCEL_EVENT_XPATH,
+    CONDITIONAL_EVENT_XPATH,
+    ERROR_EVENT_XPATH,
+    ESCALATION_EVENT_XPATH,
+    MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TERMINATION_EVENT_XPATH,
+    TIMER_EVENT_XPATH,
+)
+from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffStartEventParser
 from SpiffWorkflow.util.task import TaskState

@@ -5,7 +5,8 @@ refuses back-references and look-arounds) and the size and nesting of a form's J
 before it is parsed: every later step (the meta-schema, the lint, the validator) recurses."""
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from . import linear_re
 from .expressions import ExpressionError, compile_expression

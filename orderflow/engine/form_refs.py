@@ -8,7 +8,8 @@ with the form and the ref named.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 from referencing import Registry
@@ -20,7 +21,7 @@ from .model import ElementInfo, Problem
 REF_KEYWORDS = ("$ref", "$dynamicRef")
 NOT_SCHEMA = frozenset({"ui", "rules"})  # the form's own sections, not JSON Schema
 
-__all__ = ["REF_KEYWORDS", "Unresolvable", "refs_outside", "safe_validator", "lint_problems"]
+__all__ = ["REF_KEYWORDS", "Unresolvable", "lint_problems", "refs_outside", "safe_validator"]
 
 
 def _refuse(uri: str):

@@ -22,7 +22,7 @@ class RegexError(ValueError):
 
 
 @lru_cache(maxsize=2048)
-def compile(pattern: str):  # noqa: A001 - mirrors re.compile
+def compile(pattern: str):
     """A compiled RE2 pattern (``search``/``match``/``fullmatch``/``sub``/``finditer`` as in ``re``)."""
     if len(pattern) > MAX_PATTERN_CHARS:
         raise RegexError(f"The pattern is longer than {MAX_PATTERN_CHARS} characters.")

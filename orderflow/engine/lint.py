@@ -5,7 +5,8 @@ with the same checks the run-time evaluator applies, so nothing unsafe is ever d
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import jsonschema
 from lxml import etree

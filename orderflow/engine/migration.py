@@ -17,7 +17,8 @@ leaves to its caller (see DESIGN.md for the serializer this has to satisfy):
 from __future__ import annotations
 
 import copy
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC
 
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, BoundaryEventSplit, _EndJoin
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition, TimerEventDefinition
@@ -298,8 +299,8 @@ def _unique(messages: list[Msg]) -> list[Msg]:
 
 
 def _now():
-    from datetime import datetime, timezone
-    return datetime.now(timezone.utc)
+    from datetime import datetime
+    return datetime.now(UTC)
 
 
 def plan_migration(old: ProcessDef, new: ProcessDef, state: str | BpmnWorkflow,

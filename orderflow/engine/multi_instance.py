@@ -20,7 +20,7 @@ CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 
 def _is_name(text: str) -> bool:
     """``[A-Za-z_]\\w*``: a plain data field name."""
-    return bool(text) and (text[0] == "_" or text[0].isascii() and text[0].isalpha()) \
+    return bool(text) and (text[0] == "_" or (text[0].isascii() and text[0].isalpha())) \
         and all(ch == "_" or ch.isalnum() for ch in text)
 
 

@@ -7,8 +7,9 @@ translated into the service's own errors with the element that failed.
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
@@ -18,16 +19,14 @@ from SpiffWorkflow.util.task import TaskState
 
 from ..errors import InvalidInput, OrderflowError, StepFailed, TaskNotReady
 from ..i18n import Msg, Texts
-from . import data_faults, store, timer_limits  # timer_limits bounds SpiffWorkflow's timers on import
+from . import data_faults, store, timer_limits, waits  # timer_limits bounds SpiffWorkflow's timers on import
 from .clock import engine_clock
+from .events import close_event_subprocesses, fire_conditions, order_data, waiting_definitions
 from .expressions import ExpressionError
 from .model import ReadyTask, Snapshot
 from .scripting import HandlerFailed, SafeScriptEngine, Services, refuses_input
-from . import waits
-from .events import close_event_subprocesses, fire_conditions, order_data, waiting_definitions
 from .service_tasks import describe, store_result
 from .specs import ProcessDef
-
 
 MAX_SUBPROCESSES = 500  # open subprocesses and call activities in one instance
 MAX_NESTING = 25         # sub-processes inside sub-processes (a call activity calling itself)
@@ -48,7 +47,7 @@ class Runaway(StepFailed):
 
 class Runtime:
     def __init__(self, registry: Mapping[str, Any], max_steps: int = 5000,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self.registry = registry
         self.max_steps = max_steps
         self.clock = clock

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import inspect
 import json
-from functools import lru_cache
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import SequentialMultiInstanceTask
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import SequentialMultiInstanceTask
 
 from . import expressions, json_clean
 from .service_tasks import describe, policy, result_json, store_result
@@ -49,7 +50,7 @@ class Services:
     config: Mapping[str, Any] = field(default_factory=dict)
     next_sequence: Callable[[str], int] | None = None
     audit: Callable[[str, str, dict], None] | None = None
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     instance_id: int | None = None
     process_key: str = ""
     elements: Mapping[str, Any] = field(default_factory=dict)   # element id -> ElementInfo

@@ -15,9 +15,9 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, StartEvent
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
-from SpiffWorkflow.bpmn.specs.defaults import EndEvent, StartEvent
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from . import events, json_clean, multi_instance

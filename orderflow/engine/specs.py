@@ -12,8 +12,9 @@ import json
 import re
 import threading
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException

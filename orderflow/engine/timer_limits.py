@@ -15,10 +15,11 @@ The bounds are installed on SpiffWorkflow's timer classes when this module is im
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 
@@ -48,7 +49,7 @@ def setting_seconds(config: Mapping[str, Any] | None) -> float:
         return float(written)
     try:
         parsed = _ORIGINAL["duration"](str(written).strip())
-        start = datetime(2000, 1, 1, tzinfo=timezone.utc)
+        start = datetime(2000, 1, 1, tzinfo=UTC)
         return TimerEventDefinition.get_timedelta_from_start(parsed, start).total_seconds()
     except Exception:  # a mistyped setting keeps the default rather than failing every deploy and timer
         return 60.0

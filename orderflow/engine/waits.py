@@ -8,15 +8,17 @@ sub-process. ``pending`` lists each of them as a plain ``Wait``.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
-    ErrorEventDefinition, EscalationEventDefinition, SignalEventDefinition)
+    ErrorEventDefinition,
+    EscalationEventDefinition,
+    SignalEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
-
 from SpiffWorkflow.util.task import TaskState
 
 from .events import event_subprocess_starts, event_subprocess_task, order_data, waiting_definitions
@@ -46,7 +48,7 @@ def due_at(task, definition) -> datetime | None:
         when = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def correlation_values(workflow, definition, data: dict[str, Any]) -> dict[str, str]:
@@ -96,7 +98,7 @@ def pending(workflow, data: dict[str, Any] | None = None) -> list[Wait]:
         waits.append(Wait(kind, start.bpmn_id or start.name, _name(start.event_definition), None,
                           correlation_values(workflow, start.event_definition, data) if kind == "message" else {},
                           starts=name))
-    far = datetime.max.replace(tzinfo=timezone.utc)
+    far = datetime.max.replace(tzinfo=UTC)
     return sorted(waits, key=lambda w: (w.kind != "timer", w.due_at or far, w.kind, w.element_id))
 
 

@@ -25,7 +25,6 @@ def current_languages() -> list[str]:
 
 def init_app(app: Flask) -> None:
     from . import analytics, api, auth, board, drafts, errors, form_editor, monitor, notifications, pages, present
-
     from .security import Int64Converter
     app.url_map.converters["int"] = Int64Converter  # before the blueprints add their rules
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).resolve().parent.parent / "translations"))

@@ -1,7 +1,7 @@
 """Managers: analytics for performance reviews (page, CSV download, JSON)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, Response, jsonify, render_template, request
 from flask_babel import gettext as _
@@ -33,7 +33,7 @@ def _date_arg(name: str, default: date, errors: dict[str, Msg]) -> date:
 def _params() -> tuple[date, date, str | None]:
     """``from``/``to`` (default: the last 90 days up to today, UTC) and ``process`` ('' = all)."""
     errors: dict[str, Msg] = {}
-    end = _date_arg("to", now().astimezone(timezone.utc).date(), errors)
+    end = _date_arg("to", now().astimezone(UTC).date(), errors)
     start = _date_arg("from", end - timedelta(days=DEFAULT_DAYS - 1), errors)
     if errors:
         first = request.args.get("from" if "from" in errors else "to", "")

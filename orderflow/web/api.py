@@ -15,8 +15,8 @@ from ..i18n import Msg
 from ..models import HumanTask, Incident, Instance, User
 from ..permissions import start_groups, visible_orders
 from .auth import authenticate_api, current_actor
-from .security import MAX_INT, safe_filename
 from .present import history_json, incident_json, instance_summary, iso, now, signature_json, task_json
+from .security import MAX_INT, safe_filename
 from .trust import audit_csv_response
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
@@ -142,7 +142,7 @@ def language():
     chosen = request.form.get("lang")
     if chosen in current_languages():
         session["lang"] = chosen
-    return redirect(safe_next(request.form.get("next") or request.referrer and urlsplit(request.referrer).path))
+    return redirect(safe_next(request.form.get("next") or (request.referrer and urlsplit(request.referrer).path)))
 
 
 def init_app(app: Flask) -> None:

@@ -3,11 +3,22 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer

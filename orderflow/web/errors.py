@@ -14,7 +14,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..errors import Conflict, InvalidInput, NotFound, OrderflowError, TooLarge, TooManyAttempts
-from ..i18n import Msg, N_
+from ..i18n import N_, Msg
 from .present import localize
 
 log = logging.getLogger(__name__)

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
@@ -12,7 +13,6 @@ from flask_babel import get_locale, gettext
 from ..i18n import Msg, Texts
 from ..models import HumanTask, Instance
 from ..tasks import is_overdue
-
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def localize_fields(fields: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def iso(value: datetime | None) -> str | None:
-    return value.astimezone(timezone.utc).isoformat() if value is not None else None
+    return value.astimezone(UTC).isoformat() if value is not None else None
 
 
 def now() -> datetime:
