@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from datetime import UTC
+from datetime import UTC  # noqa: E402
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine  # noqa: E402
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment  # noqa: E402
@@ -132,7 +132,8 @@ def _form_keys() -> dict[str, str]:
     import re
     text = (ROOT / "processes/order_flow.bpmn").read_text()
     keys = {}
-    for match in re.finditer(r'<bpmn:userTask id="([^"]+)".*?formJsonSchemaFilename" value="([^"]+)\.json"', text, re.S):
+    user_task = r'<bpmn:userTask id="([^"]+)".*?formJsonSchemaFilename" value="([^"]+)\.json"'
+    for match in re.finditer(user_task, text, re.S):
         keys[match.group(1)] = match.group(2)
     return keys
 

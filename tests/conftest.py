@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from handlers import REGISTRY
 from orderflow import create_app
 from tests import dbs
 from tests.browser_support import browser_type_launch_args, context  # noqa: F401  (pytest-playwright overrides)
@@ -89,3 +90,19 @@ def live_server(seeded_url: str):
     server.shutdown()
     app.extensions["orderflow.scheduler"].shutdown()
     app.extensions["orderflow.db"].engine.dispose()
+
+
+@pytest.fixture
+def flaky(monkeypatch):
+    """A handler that fails ``fail_times`` times, then answers; it records its idempotency keys."""
+    state = {"fail_times": 0, "calls": 0, "keys": []}
+
+    def bank_transfer(ctx):
+        """Ask the bank for the transfer status."""
+        state["calls"] += 1
+        state["keys"].append(ctx.idempotency_key)
+        if state["calls"] <= state["fail_times"]:
+            raise ConnectionError("bank unreachable")
+        return {"status": "paid"}
+    monkeypatch.setitem(REGISTRY, "bank_transfer", bank_transfer)
+    return state

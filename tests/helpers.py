@@ -11,6 +11,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from orderflow import jobs
+
 
 def basic(user: str, password: str = "demo") -> dict[str, str]:
     """HTTP Basic credentials of a demo user."""
@@ -143,3 +145,8 @@ def login(client, user: str, password: str = "demo") -> str:
     resp = client.post("/login", data={"username": user, "password": password, "csrf_token": token})
     assert resp.status_code == 302, resp.data[:300]
     return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/inbox").data.decode()).group(1)
+
+
+def run_jobs(app) -> int:
+    """Run the jobs that are due now, as one scheduler sweep would; how many ran."""
+    return jobs.run_due(app.extensions["orderflow.db"], "test-worker")

@@ -39,13 +39,14 @@ class Node:
                     "ORDERFLOW_INSTANCE_PATH": str(folder / "instance"), "ORDERFLOW_SWEEP_SECONDS": "0.5",
                     "ORDERFLOW_SCHEDULER": "on" if scheduler else "off"}
         self.args = [GUNICORN, "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-                     "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "--timeout", str(int(PATIENCE)), "app:app"]
+                     "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "--timeout", str(int(PATIENCE)),
+                     "app:app"]
         self.process: subprocess.Popen | None = None
 
     def start(self, wait: float = PATIENCE) -> Node:
-        out = open(self.log, "ab")
-        self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        with open(self.log, "ab") as out:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
         end = time.monotonic() + wait
         while time.monotonic() < end:
             if self.process.poll() is not None:

@@ -20,7 +20,7 @@ def test_api_upload_with_the_form_and_download(api: Api):
                            content_type="multipart/form-data")
     assert resp.status_code == 200, resp.json
     history = api.get("manager1", f"/api/v1/instances/{started['id']}").json["history"]
-    ref = [h for h in history if h["element_id"] == "draft_contract"][0]["data"]["contract_file"]
+    ref = next(h for h in history if h["element_id"] == "draft_contract")["data"]["contract_file"]
     attachment_id = int(re.match(r"attachment:(\d+):contract.pdf$", ref).group(1))
     assert api.get("sales1", f"/attachments/{attachment_id}").data == b"%PDF-1.4 contract"
     assert api.get("finance1", f"/attachments/{attachment_id}").status_code == 403  # took no part yet
@@ -34,8 +34,8 @@ def test_a_form_cannot_claim_another_orders_file(api: Api):
     resp = api.client.post(f"/api/v1/tasks/{task1['id']}/complete", headers=api.auth("sales1"),
                            data={"data": json.dumps(data), "contract_file": (io.BytesIO(b"secret"), "a.pdf")},
                            content_type="multipart/form-data")
-    ref = [h for h in api.get("manager1", f"/api/v1/instances/{first['id']}").json["history"]
-           if h["element_id"] == "draft_contract"][0]["data"]["contract_file"]
+    ref = next(h for h in api.get("manager1", f"/api/v1/instances/{first['id']}").json["history"]
+           if h["element_id"] == "draft_contract")["data"]["contract_file"]
     task2 = api.drive_to(second["id"], "draft_contract")
     detail = api.get("sales1", f"/api/v1/tasks/{task2['id']}").json
     resp = api.post("sales1", f"/api/v1/tasks/{task2['id']}/complete",

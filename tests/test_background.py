@@ -1,24 +1,18 @@
 """Timers, SLA escalation, deferred and failing service calls, incidents, runaway loops."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
-from handlers import REGISTRY
 from orderflow import jobs
 from orderflow.models import AuditEvent, Job, Notification
 from tests import bpmn_samples as samples
-from tests.helpers import Api
+from tests.helpers import Api, run_jobs
 
 
 def deploy(api: Api, xml: str) -> None:
     resp = api.client.post("/api/v1/processes", data=xml.encode(),
                            headers={**api.auth("owner1"), "Content-Type": "application/xml"})
     assert resp.status_code == 201, resp.json
-
-
-def run_jobs(app) -> int:
-    return jobs.run_due(app.extensions["orderflow.db"], "test-worker")
 
 
 def audit_count(app, instance_id: int, action: str) -> int:
@@ -78,22 +72,6 @@ def test_overdue_task_escalates_to_managers_and_reminds(app, api, clock):
     with app.extensions["orderflow.db"].session() as s:
         assert s.scalar(select(func.count()).select_from(Notification).where(
             Notification.username == "manager1", Notification.kind == "sla_reminder")) == 1
-
-
-@pytest.fixture
-def flaky(monkeypatch):
-    """A handler that fails ``fail_times`` times, then answers; it records its idempotency keys."""
-    state = {"fail_times": 0, "calls": 0, "keys": []}
-
-    def bank_transfer(ctx):
-        """Ask the bank for the transfer status."""
-        state["calls"] += 1
-        state["keys"].append(ctx.idempotency_key)
-        if state["calls"] <= state["fail_times"]:
-            raise ConnectionError("bank unreachable")
-        return {"status": "paid"}
-    monkeypatch.setitem(REGISTRY, "bank_transfer", bank_transfer)
-    return state
 
 
 def test_asynchronous_call_runs_after_the_commit(app, api, clock, flaky):

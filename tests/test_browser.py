@@ -41,7 +41,7 @@ def test_inbox_form_error_correction_and_next_group(live_server, page):
 
 
 def test_new_order_in_the_browser_and_the_diagram(live_server, page):
-    app, base = live_server
+    _app, base = live_server
     login(page, base, "sales1")
     page.goto(f"{base}/orders/new")
     page.fill("#customer", NEW_ORDER["customer"])

@@ -84,7 +84,7 @@ def test_a_camunda_modeler_diagram_runs_without_edits(api: Api):
     assert instance["incidents"] == [], instance["incidents"][0]["message"]
     assert "pricing" not in instance["data"], instance["data"]
     assert instance["data"]["order_total"] == 20  # topic -> handler
-    approve = [t for t in instance["open_tasks"] if t["element_id"] == "approve"][0]  # the JUEL condition held
+    approve = next(t for t in instance["open_tasks"] if t["element_id"] == "approve")  # the JUEL condition held
     assert approve["group"] == "sales_manager" and approve["assignee"] == "sales_manager2"
     assert approve["due_at"]  # camunda:dueDate P2D
 

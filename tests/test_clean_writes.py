@@ -66,7 +66,7 @@ def test_a_task_completion_with_an_unclean_value_stores_nothing(app, api, value,
     started = api.start_order()
     task = started["open_tasks"][0]
     before = data_of(api, started["id"])["data"]
-    body = '{"data": {"decision": "sufficient", "comment": %s}}' % value
+    body = '{"data": {"decision": "sufficient", "comment": VALUE}}'.replace("VALUE", value)
     refused(raw_post(api, f"{task['group']}1", f"/api/v1/tasks/{task['id']}/complete", body), "data.comment", words)
     after = data_of(api, started["id"])
     assert after["data"] == before and [t["id"] for t in after["open_tasks"]] == [task["id"]]
@@ -98,7 +98,7 @@ def incident_of(api: Api, bank) -> tuple[dict, dict]:
 @pytest.mark.parametrize("value,words", UNCLEAN)
 def test_an_incident_completed_with_unclean_data_stays_open(app, api, bank, value, words):
     detail, incident = incident_of(api, bank)
-    body = '{"data": {"status": %s}}' % value
+    body = '{"data": {"status": VALUE}}'.replace("VALUE", value)
     refused(raw_post(api, "manager1", f"/api/v1/incidents/{incident['id']}/complete", body), "data.status", words)
     after = data_of(api, detail["id"])
     assert after["status"] == "error" and "result" not in after["data"]
@@ -133,7 +133,7 @@ def test_the_domain_refuses_what_json_cannot_carry(app, api, bank):
 def test_a_message_payload_with_an_unclean_value_is_refused(app, api, value, words):
     deploy(api, samples.MESSAGE_WAIT)
     started = api.post("admin", "/api/v1/processes/paying/instances", {"data": {"order_ref": "PO-1"}}).json
-    body = '{"correlation": {"order_ref": "PO-1"}, "payload": {"amount": %s}}' % value
+    body = '{"correlation": {"order_ref": "PO-1"}, "payload": {"amount": VALUE}}'.replace("VALUE", value)
     refused(raw_post(api, "bank1", "/api/v1/messages/payment_received", body), "payload.amount", words)
     after = data_of(api, started["id"])
     assert after["status"] == "running" and "paid_amount" not in after["data"]

@@ -173,7 +173,7 @@ def test_search_matches_any_case_and_counts(app, acme: Acme):
         assert found[1].last_order_at == at(5)
         assert [c.name for c in customers.search(s, sales, "trading")] == [ACME]
         # a name that starts with the query comes before one that only contains it
-        assert [c.name for c in customers.search(s, sales, "co")][0] == "Beta Corp"
+        assert next(c.name for c in customers.search(s, sales, "co")) == "Beta Corp"
         assert customers.search(s, sales, "100%") == [] and customers.search(s, sales, "_") == []
         assert len(customers.search(s, sales, "", limit=2)) == 2
         bank = s.scalar(select(User).where(User.username == "bank1"))
@@ -205,7 +205,7 @@ def test_api_search_and_file(api: Api, acme: Acme):
                      "outcome": "completed", "total": 1000.0, "promised_date": "2031-03-10",
                      "started_at": "2031-03-01T09:00:00+00:00", "ended_at": "2031-03-09T12:00:00+00:00",
                      "shipped_at": "2031-03-09T09:00:00+00:00", "on_time": "yes"}
-    refund = [c for c in body["cases"] if c["number"] == "AS-20310315-001"][0]
+    refund = next(c for c in body["cases"] if c["number"] == "AS-20310315-001")
     assert refund == {"id": acme.cases["C1"], "number": "AS-20310315-001", "type": "return", "status": "completed",
                       "outcome": "refunded", "opened_at": "2031-03-15T08:00:00+00:00",
                       "closed_at": "2031-03-17T08:00:00+00:00", "close_seconds": 172800.0,
@@ -280,7 +280,7 @@ def test_file_page_shows_every_section(client, acme: Acme):
     assert fact.strip() == "66.7 %"
     assert "3,800.00" in html
     assert re.search(r'id="fact-returns">.*?fact-value">\s*66.7 %', html, re.S)
-    refund = re.search(r'<tr class="case-row" data-instance-id="%d" data-type="return">(.*?)</tr>' % acme.cases["C1"],
+    refund = re.search(rf'<tr class="case-row" data-instance-id="{acme.cases["C1"]}" data-type="return">(.*?)</tr>',
                        html, re.S).group(1)
     assert "Refunded" in refund and "2 d 0 h" in refund
     assert f'<a href="/orders/{acme.orders["O1"]}">SO-20310301-0001</a>' in refund

@@ -17,7 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 from orderflow.engine.scripting import SafeScriptEngine
 from orderflow.engine.service_tasks import OrderflowParser
 from tests import event_samples as ev
-from tests.test_background import flaky, run_jobs  # noqa: F401  (flaky: a fixture)
+from tests.helpers import run_jobs
 
 
 def deploy(api, xml: str, forms: dict | None = None) -> None:

@@ -102,7 +102,8 @@ def test_every_attack_is_refused_while_healthz_keeps_answering(server):
                 seen = len(answers)
             assert attack() == status, name
             with answered:  # a health check answered after this attack began
-                assert answered.wait_for(lambda: len(answers) > seen, timeout=HANG), f"/healthz stopped during {name}"
+                after = lambda seen=seen: len(answers) > seen  # noqa: E731
+                assert answered.wait_for(after, timeout=HANG), f"/healthz stopped during {name}"
     finally:
         stop.set()
         poller.join(HANG)

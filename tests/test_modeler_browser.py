@@ -67,7 +67,7 @@ def click_element(page, element_id: str) -> None:
 
 
 def test_rename_and_regroup_a_step_then_deploy_it(live_server, page):
-    app, base = live_server
+    _app, base = live_server
     api = Api(LiveClient(base))
     before = api.start_order()                     # runs on version 1
 
@@ -106,7 +106,7 @@ def test_rename_and_regroup_a_step_then_deploy_it(live_server, page):
 
 
 def test_check_lists_and_marks_an_unknown_handler(live_server, page):
-    app, base = live_server
+    _app, base = live_server
     login(page, base, "owner1")
     open_modeler(page, base)
     page.evaluate("""async () => {
@@ -144,7 +144,7 @@ def properties_of(root, element_id: str) -> dict[str, str]:
 
 
 def test_a_new_time_limit_rewrites_its_label_on_the_diagram(live_server, page):
-    app, base = live_server
+    _app, base = live_server
     login(page, base, "owner1")
     open_modeler(page, base)
     label = page.locator(".djs-element[data-element-id='sla_review_order_label']")
@@ -173,7 +173,7 @@ def test_a_new_time_limit_rewrites_its_label_on_the_diagram(live_server, page):
 
 
 def test_the_panel_edits_the_signature_properties(live_server, page):
-    app, base = live_server
+    _app, base = live_server
     login(page, base, "owner1")
     open_modeler(page, base)
     click_element(page, "sign_release")
@@ -207,7 +207,7 @@ def test_the_panel_edits_the_signature_properties(live_server, page):
 
 
 def test_choosing_a_lanes_group_keeps_its_bilingual_name(live_server, page):
-    app, base = live_server
+    _app, base = live_server
     login(page, base, "owner1")
     open_modeler(page, base)
     click_element(page, "design")

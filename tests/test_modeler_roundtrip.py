@@ -194,7 +194,7 @@ def test_the_comparison_sees_lost_extensions_and_ignores_layout():
 
 @skip_without_chromium
 def test_every_diagram_comes_back_from_the_modeler_unchanged(live_server, page):
-    app, base = live_server
+    _app, base = live_server
     login(page, base, "owner1")
     open_modeler(page, base)
     files = diagrams()
@@ -233,7 +233,7 @@ def test_every_diagram_comes_back_from_the_modeler_unchanged(live_server, page):
 
 @skip_without_chromium
 def test_message_path_is_written_as_the_schema_says(live_server, page):
-    app, base = live_server
+    _app, base = live_server
     login(page, base, "owner1")
     open_modeler(page, base)
     source = (ROOT / "tests/corpus/spiff/tests/spiff/waiting_event.bpmn").read_text(encoding="utf-8")

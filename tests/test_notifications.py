@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 import re
 import smtplib
+from typing import ClassVar
 
 import pytest
 from sqlalchemy import select
@@ -190,8 +191,8 @@ def test_outbox_keeps_mails_for_overseers(app, api, db):
 class FakeSMTP:
     """Records what the service does with the SMTP server."""
 
-    sent: list = []
-    calls: list = []
+    sent: ClassVar[list] = []    # shared by every connection the service opens in a test
+    calls: ClassVar[list] = []
 
     def __init__(self, host, port, timeout=None):
         self.calls.append(("connect", host, port))

@@ -16,6 +16,7 @@ The output is deterministic: the same model always gives the same bytes. Needs l
 from __future__ import annotations
 
 import heapq
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,7 +210,7 @@ class Model:
             cx = cell_x + 50 + n.dx
             shapes[n.id] = Shape(n.id, cx - w / 2, row_cy - h / 2, w, h)
         # No two shapes may overlap (boundary timers overlap their own task by design).
-        items = [s for s in shapes.values()]
+        items = list(shapes.values())
         for i, a in enumerate(items):
             for b in items[i + 1:]:
                 if by_id[a.id].attached_to == b.id or by_id[b.id].attached_to == a.id:
@@ -651,7 +652,7 @@ class Router:
         return pts
 
     def remember(self, pts):
-        for (x1, y1), (x2, y2) in zip(pts, pts[1:]):
+        for (x1, y1), (x2, y2) in itertools.pairwise(pts):
             if y1 == y2:
                 self.h_used.setdefault(y1, []).append(tuple(sorted((x1, x2))))
             else:
@@ -714,7 +715,7 @@ class LabelPlacer:
 
     def __init__(self, shapes, routes):
         self.rects = [Shape("", s.x - 2, s.y - 2, s.w + 4, s.h + 4) for s in shapes]
-        self.segments = [seg for pts in routes for seg in zip(pts, pts[1:])]
+        self.segments = [seg for pts in routes for seg in itertools.pairwise(pts)]
 
     def score(self, r: Shape) -> float:
         total = 0.0
@@ -759,7 +760,7 @@ class LabelPlacer:
     def for_flow(self, pts) -> Shape:
         w, h = 84, self.H
         candidates = []
-        for (x1, y1), (x2, y2) in zip(pts, pts[1:]):
+        for (x1, y1), (x2, y2) in itertools.pairwise(pts):
             if y1 == y2 and abs(x2 - x1) >= 40:
                 lo = min(x1, x2)
                 for x in (lo + 6, (x1 + x2) / 2 - w / 2):

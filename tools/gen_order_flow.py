@@ -54,9 +54,9 @@ gateway, event = model.gateway, model.event
 
 def PAYMENT(part: str, source: str) -> dict:
     """record_payment's parameters for one part (deposit, balance) from finance's form or a bank notice."""
-    params = dict(part=q(part), amount=f"{part}_amount", expected=f"{part}_expected",
-                  payments=f"{part}_payments", payer=f"{part}_payer", date=f"{part}_date",
-                  kind=f"{part}_kind", source=q(source))
+    params = {"part": q(part), "amount": f"{part}_amount", "expected": f"{part}_expected",
+                  "payments": f"{part}_payments", "payer": f"{part}_payer", "date": f"{part}_date",
+                  "kind": f"{part}_kind", "source": q(source)}
     if source == "bank":
         params["reference"] = f"{part}_reference"
     return params
@@ -336,7 +336,8 @@ def BANK_NOTICE(part: str) -> str:
     payment fields; record_payment then checks and books it. ``.get``: a missing field is refused
     by record_payment with its name, not a script error."""
     variable = f"bank_{part}"
-    return "\n".join([*(f'{part}_{name} = {variable}.get("{name}")' for name in ("amount", "payer", "date", "reference")),
+    fields = ("amount", "payer", "date", "reference")
+    return "\n".join([*(f'{part}_{name} = {variable}.get("{name}")' for name in fields),
                        f'{part}_kind = {variable}.get("kind", "tt")', 'decision = "bank_notice"'])
 
 
