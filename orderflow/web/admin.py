@@ -162,8 +162,8 @@ def revoke_page(token_id: int):
     row = tokens.revoke(session, actor, token_id)
     session.commit()
     flash(_("Token %(prefix)s… of %(user)s is revoked.", prefix=row.prefix, user=row.user.username), "success")
-    return redirect(request.form.get("next") if request.form.get("next", "").startswith("/admin/")
-                    else url_for("admin.tokens_page"))
+    back = request.form.get("next", "")
+    return redirect(back if back.startswith("/admin/") else url_for("admin.tokens_page"))
 
 
 # -- JSON API ------------------------------------------------------------------------------------

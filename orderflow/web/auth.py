@@ -45,8 +45,9 @@ def _load(session_id: str) -> SessionUser | None:
     return SessionUser(user)
 
 
-def current_actor(required: bool = True) -> User | None:
-    """The caller: HTTP Basic credentials or an API token if sent, else the session's user."""
+def optional_actor() -> User | None:
+    """The caller, if any: HTTP Basic credentials or an API token if sent, else the session's user.
+    Credentials that are sent but wrong raise NotAuthenticated all the same."""
     if "actor" in g:
         return g.actor
     actor, method = None, None
@@ -62,13 +63,19 @@ def current_actor(required: bool = True) -> User | None:
         raise NotAuthenticated(Msg("Unsupported authorization scheme; use HTTP Basic, an API token or log in."))
     elif current_user.is_authenticated:
         actor, method = current_user.user, "cookie"
-    if actor is None and required:
-        raise NotAuthenticated(Msg("Log in first."))
     g.actor, g.auth_method = actor, method
     return actor
 
 
-def _token_user(token: str) -> User:
+def current_actor() -> User:
+    """The caller (see ``optional_actor``); NotAuthenticated if there is none."""
+    actor = optional_actor()
+    if actor is None:
+        raise NotAuthenticated(Msg("Log in first."))
+    return actor
+
+
+def _token_user(token: str) -> User | None:
     """An API token's user. Checked in a short transaction of its own: noting the use commits even
     when the request fails, and the request's transaction starts after it (no stale SQLite snapshot)."""
     from flask import current_app
@@ -92,7 +99,7 @@ def authenticate_api() -> None:
 def login_required(view: Callable) -> Callable:
     @wraps(view)
     def wrapped(*args, **kwargs):
-        if current_actor(required=False) is None:
+        if optional_actor() is None:
             return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
         return view(*args, **kwargs)
     return wrapped

@@ -30,9 +30,10 @@ def _json() -> dict[str, Any]:
 
 
 def _draft_json(draft: ProcessDraft, full: bool = True) -> dict[str, Any]:
-    brief = {"key": draft.key, "main_file": draft.main_file, "base_version": draft.base_version,
-             "lock_version": draft.lock_version, "updated_by": draft.updated_by, "updated_at": iso(draft.updated_at),
-             "files": sorted(draft.sources), "form_keys": sorted(draft.forms), "saved": draft.id is not None}
+    brief: dict[str, Any] = {
+        "key": draft.key, "main_file": draft.main_file, "base_version": draft.base_version,
+        "lock_version": draft.lock_version, "updated_by": draft.updated_by, "updated_at": iso(draft.updated_at),
+        "files": sorted(draft.sources), "form_keys": sorted(draft.forms), "saved": draft.id is not None}
     if full:
         brief.update(bpmn=draft.sources[draft.main_file], forms=draft.forms)
     return brief
@@ -97,7 +98,8 @@ def save_draft(key: str):
         raise InvalidInput(Msg("'forms' must map form keys to JSON Schemas."), fields={"forms": Msg("invalid")})
     removed = body.get("removed_forms")
     if removed is not None and not (isinstance(removed, list) and all(isinstance(k, str) for k in removed)):
-        raise InvalidInput(Msg("'removed_forms' must be a list of form keys."), fields={"removed_forms": Msg("invalid")})
+        raise InvalidInput(Msg("'removed_forms' must be a list of form keys."),
+                           fields={"removed_forms": Msg("invalid")})
     draft = drafts.save(get_session(), current_actor(), key, bpmn=body.get("bpmn"), forms=forms,
                         removed_forms=removed, lock_version=lock, base_version=base)
     result = _draft_json(draft, full=False)

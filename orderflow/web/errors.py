@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -45,9 +45,10 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
-def respond(error: OrderflowError):
+def respond(error: OrderflowError) -> tuple[Response | str, int]:
     from ..db import get_session
     get_session().rollback()
+    response: Response | str  # JSON, or a rendered page or fragment
     if wants_json():
         body = error.as_dict()
         body["message"] = localize(body.get("message"))

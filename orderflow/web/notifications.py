@@ -67,7 +67,8 @@ def outbox():
     else:
         status = ""
     return render_template("outbox.html", mails=list(get_session().scalars(query)), status=status,
-                           statuses=MAIL_STATUSES, mask=mask_links, mode=current_app.config.get("ORDERFLOW_MAIL_MODE", "outbox"))
+                           statuses=MAIL_STATUSES, mask=mask_links,
+                           mode=current_app.config.get("ORDERFLOW_MAIL_MODE", "outbox"))
 
 
 @bp.get("/api/v1/notifications")

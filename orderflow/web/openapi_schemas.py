@@ -156,8 +156,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
              "description": "Something the order waits for that is not a person: a timer (due_at, UTC with its "
                             "offset), a message (name, and the correlation values that reach this order), a "
                             "signal, a condition (name is the expression), an error or escalation; 'starts' "
-                            "names the event sub-process the event would start; a service call left to a background job "
-                            "(name: its handler, due_at: its next attempt). Incidents are listed apart."},
+                            "names the event sub-process the event would start; a service call left to a background "
+                            "job (name: its handler, due_at: its next attempt). Incidents are listed apart."},
     "StatusChange": obj(["id", "status"], id=INT, status={"type": "string", "enum": STATUSES}),
     "Completed": obj(["instance", "open_tasks"], instance=ref("StatusChange"), open_tasks=array(ref("Task"))),
     "AuditEvents": obj(["items"], items=array(obj(["at", "action"], at=TIME, actor=null(STR), action=STR,

@@ -161,5 +161,6 @@ def _added_groups() -> dict[str, tuple[str, str | None]]:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(duration=duration, local_time=local_time, bilingual=bilingual, label=label, localize=localize)
+    app.jinja_env.filters.update(duration=duration, local_time=local_time, bilingual=bilingual, label=label,
+                                 localize=localize)
     app.jinja_env.globals.update(now=now, is_overdue=is_overdue, lang=lang, group_label=group_label)

@@ -70,7 +70,8 @@ class StrictJSONProvider(DefaultJSONProvider):
     a 500 further on."""
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        if s.count(b"," if isinstance(s, bytes) else ",") > MAX_JSON_ITEMS:  # before parsing: memory too
+        commas = s.count(b",") if isinstance(s, bytes) else s.count(",")
+        if commas > MAX_JSON_ITEMS:  # before parsing: memory too
             raise TooLarge(Msg("The JSON holds more than %(count)s items.", count=MAX_JSON_ITEMS))
         try:
             value = json.loads(s, **kwargs)

@@ -115,7 +115,7 @@ def versions_page(key: str):
 @login_required
 def migrate_page(key: str):
     session, actor = get_session(), current_actor()
-    chosen = {"from": request.form.get("from", ""), "to": request.form.get("to", "")}
+    chosen: dict[str, Any] = {"from": request.form.get("from", ""), "to": request.form.get("to", "")}
     apply = request.form.get("action") == "migrate"
     try:
         ids = [int(v) for v in request.form.getlist("instance_ids") if v.strip().isdigit()] or None
