@@ -28,7 +28,8 @@ def _payment_date(value: Any, today: _date, field: str) -> str:
                       f"“{text[:40]}”不是日期，请写成 2026-12-31 的格式。") from None
     if day > today:
         raise Refused(f"A payment cannot be dated in the future ({day.isoformat()} is after today, "
-                      f"{today.isoformat()}).", field, f"付款日期不能晚于今天（{day.isoformat()} 晚于 {today.isoformat()}）。")
+                      f"{today.isoformat()}).", field,
+                      f"付款日期不能晚于今天（{day.isoformat()} 晚于 {today.isoformat()}）。")
     return day.isoformat()
 
 
@@ -66,7 +67,8 @@ def record_payment(ctx, part: str, amount: Any, expected: Any, payments: Any = N
     ledger = list(payments or [])
     paid = _number(Decimal(amount.strip()) if isinstance(amount, str) and _is_decimal(amount) else amount)
     if paid is None or paid < 0 or (paid == 0 and source == "bank"):
-        raise Refused("The amount must be a number above 0.", _field(part, source, "amount"), "金额必须是大于 0 的数字。")
+        raise Refused("The amount must be a number above 0.", _field(part, source, "amount"),
+                      "金额必须是大于 0 的数字。")
     if paid > 0:
         ref = str(reference).strip()[:100] if reference not in (None, "") else None
         if ref and any(p.get("reference") == ref for p in ledger if isinstance(p, dict)):

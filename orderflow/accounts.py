@@ -41,12 +41,24 @@ def ensure_groups(session: Session) -> None:
     session.flush()
 
 
+def groups_by_id(session: Session, ids: list[str]) -> list[Group]:
+    """The groups ``ids`` names, in order. Callers check the ids first: an unknown one is a bug
+    (the flush would refuse the missing group anyway)."""
+    found = []
+    for gid in ids:
+        group = session.get(Group, gid)
+        if group is None:
+            raise LookupError(f"no group {gid!r}")
+        found.append(group)
+    return found
+
+
 def create_user(session: Session, username: str, password: str, groups: list[str],
                 display_name: str | None = None, email: str | None = None,
                 hash_method: str = "scrypt") -> User:
     user = User(username=username, display_name=display_name or username, email=email,
                 password_hash=generate_password_hash(password, method=hash_method))
-    user.groups = [session.get(Group, g) for g in groups]
+    user.groups = groups_by_id(session, groups)
     session.add(user)
     session.flush()
     return user

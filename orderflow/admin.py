@@ -120,7 +120,7 @@ def set_groups(session: Session, actor: User, username: str, groups: Any) -> Use
         raise Conflict(Msg("You cannot remove yourself from the administrators; another administrator can."))
     before = sorted(user.group_ids)
     if sorted(wanted) != before:
-        user.groups = [session.get(Group, g) for g in wanted]
+        user.groups = accounts.groups_by_id(session, wanted)
         session.flush()
         audit.record(session, None, actor.username, "user_groups_changed", None,
                      {"username": username, "before": before, "after": sorted(wanted)})

@@ -73,7 +73,7 @@ def get(session: Session, actor: User, attachment_id: int) -> Attachment:
     if row is None:
         raise NotFound(Msg("There is no such attachment."))
     if row.instance_id is not None:
-        require_instance_viewer(session, actor, session.get(Instance, row.instance_id))
+        require_instance_viewer(session, actor, session.get_one(Instance, row.instance_id))
     elif row.uploaded_by != actor.username:
         raise NotFound(Msg("There is no such attachment."))
     return row

@@ -46,7 +46,8 @@ def deploy(paths: tuple[Path, ...]) -> None:
         except DeployFailed as exc:
             session.rollback()
             for p in exc.problems:
-                click.echo(f"  {p.get('file') or ''}:{p.get('line') or '?'} {p.get('element_id') or ''}: {p['message']}", err=True)
+                where = f"{p.get('file') or ''}:{p.get('line') or '?'} {p.get('element_id') or ''}"
+                click.echo(f"  {where}: {p['message']}", err=True)
             raise click.ClickException(exc.message) from None
 
 

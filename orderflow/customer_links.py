@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from . import audit, form_rules, forms, notify
+from .db import rowcount
 from .engine import due_at, linear_re
 from .errors import InvalidInput, NotFound, OrderflowError
 from .i18n import Msg
@@ -217,7 +218,7 @@ def submit(session: Session, token: str, data: Any, client: str | None = None) -
     # compare-and-set: of two submissions racing on one link, one finds it still unused
     used = session.execute(update(CustomerLink).where(CustomerLink.id == link.id, CustomerLink.used_at.is_(None))
                            .values(used_at=platform_of(session).clock()).execution_options(synchronize_session="fetch"))
-    if used.rowcount != 1:
+    if rowcount(used) != 1:
         raise LinkRefused(Msg("This link has already been used, so your answer is with us. Each link works once."),
                           "used")
     who = "customer"

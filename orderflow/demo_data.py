@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 CUSTOMERS = [
     ("Shenzhen Bright Electronics", "standard", "Bao'an District, Shenzhen", "Ms Li", "+86 755 2555 0101"),
@@ -183,9 +183,16 @@ def fill_form(schema: dict, values: dict, order: dict, rng: random.Random, today
     return data
 
 
+class _Line(TypedDict):
+    product: str
+    spec: str
+    quantity: int
+    unit_price: float
+
+
 def new_order(rng: random.Random, start: datetime, threshold: float, big: bool) -> dict:
     customer, tier, address, contact, phone = rng.choice(CUSTOMERS)
-    lines = []
+    lines: list[_Line] = []
     for product, spec, (low, high) in rng.sample(PRODUCTS, rng.choice([1, 1, 1, 2, 2, 3])):
         quantity = rng.choice([50, 100, 200, 300, 500, 800, 1000, 1500, 2000])
         lines.append({"product": product, "spec": spec, "quantity": quantity,
@@ -194,7 +201,7 @@ def new_order(rng: random.Random, start: datetime, threshold: float, big: bool) 
     target = threshold * rng.uniform(1.2, 3.0) if big else min(total, threshold * rng.uniform(0.05, 0.9))
     scale = target / total if total else 1
     for line in lines:  # keep the product mix, fit the amount
-        line["quantity"] = max(1, int(round(line["quantity"] * scale)))
+        line["quantity"] = max(1, round(line["quantity"] * scale))
     if big:
         while sum(line["quantity"] * line["unit_price"] for line in lines) <= threshold:
             lines[0]["quantity"] += max(1, lines[0]["quantity"] // 5)
@@ -204,7 +211,8 @@ def new_order(rng: random.Random, start: datetime, threshold: float, big: bool) 
             "lines": lines, "promised_date": (start.date() + timedelta(days=promised)).isoformat(),
             "payment_terms": rng.choices(["tt", "lc", "bank_acceptance"], weights=[70, 20, 10])[0],
             "shipping_address": address, "contact_name": contact, "contact_phone": phone,
-            "customer_email": "orders@" + "".join(ch for ch in customer.split()[0].lower() if ch.isalnum()) + ".example"}
+            "customer_email": "orders@" + "".join(ch for ch in customer.split()[0].lower() if ch.isalnum())
+            + ".example"}
     if rng.random() < 0.3:
         data["notes"] = rng.choice(["Urgent: trade fair stock", "Repeat order", "Customer logo on gift box"])
     return data

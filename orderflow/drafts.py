@@ -171,7 +171,7 @@ def discard(session: Session, actor: User, key: str) -> None:
 def _process_tag(key: str):
     """The opening tag of process ``key``; RE2, linear over the stored diagram (keys are
     letters, digits, '_', '-' and '.')."""
-    return linear_re.compile(r'<(\w+:)?process\b[^>]*\bid="%s"' % re.escape(key))
+    return linear_re.compile(rf'<(\w+:)?process\b[^>]*\bid="{re.escape(key)}"')
 
 
 def main_file(row: ProcessVersion) -> str:
@@ -196,8 +196,10 @@ def blank_diagram(key: str, name: str) -> str:
   </bpmn:process>
   <bpmndi:BPMNDiagram id="diagram_{key}">
     <bpmndi:BPMNPlane id="plane_{key}" bpmnElement="{key}">
-      <bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="180" y="160" width="36" height="36" /></bpmndi:BPMNShape>
-      <bpmndi:BPMNShape id="end_di" bpmnElement="end"><dc:Bounds x="420" y="160" width="36" height="36" /></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="start_di" bpmnElement="start">
+        <dc:Bounds x="180" y="160" width="36" height="36" /></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="end_di" bpmnElement="end">
+        <dc:Bounds x="420" y="160" width="36" height="36" /></bpmndi:BPMNShape>
       <bpmndi:BPMNEdge id="flow_end_di" bpmnElement="flow_end">
         <di:waypoint x="216" y="178" /><di:waypoint x="420" y="178" /></bpmndi:BPMNEdge>
     </bpmndi:BPMNPlane>

@@ -6,6 +6,7 @@ an ``orderflow.i18n.Msg``: English as a ``str``, translated at the web edge.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -69,9 +70,9 @@ class InvalidInput(OrderflowError):
 
     status, code = 422, "invalid_input"
 
-    def __init__(self, message: str, fields: dict[str, str] | None = None, **extra: Any):
+    def __init__(self, message: str, fields: Mapping[str, str] | None = None, **extra: Any):
         super().__init__(message, fields=fields or {}, **extra)
-        self.fields = fields or {}
+        self.fields: Mapping[str, str] = fields or {}
 
 
 class DeployFailed(OrderflowError):

@@ -56,7 +56,7 @@ def _get_open(session: Session, actor: User, incident_id: int, action: str) -> I
 
 
 def _resolve(session: Session, actor: User, incident: Incident, resolution: str) -> Instance:
-    instance = session.get(Instance, incident.instance_id)
+    instance = session.get_one(Instance, incident.instance_id)
     incident.resolved_at, incident.resolved_by, incident.resolution = \
         platform_of(session).clock(), actor.username, resolution
     session.flush()
@@ -85,7 +85,7 @@ def complete_by_hand(session: Session, actor: User, incident_id: int, result: An
     from . import instances
     incident = _get_open(session, actor, incident_id, "incident.complete")
     job = session.get(Job, incident.job_id) if incident.job_id else None
-    if job is None or job.kind != "service":
+    if job is None or job.kind != "service" or job.task_ref is None:
         raise Conflict(Msg("Only a failed service call can be completed by hand; retry this one instead."))
     json_clean.require(result, "data")  # what the step stores: refused here, naming the field, not shown broken later
     instance = _resolve(session, actor, incident, "completed_by_hand")

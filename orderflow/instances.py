@@ -1,6 +1,7 @@
 """Orders as process instances: start, advance, read, suspend, resume, terminate."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -126,7 +127,7 @@ def schedule_timer_start(session: Session, row: ProcessVersion, pdef: ProcessDef
     for older in session.scalars(select(Instance).where(Instance.process_key == row.key, Instance.status == "running",
                                                         Instance.started_by == "scheduler",
                                                         Instance.process_version_id != row.id)):
-        older_def, workflow = load(session, older, None)
+        _, workflow = load(session, older, None)
         if not platform.runtime.snapshot(workflow).finished_elements:
             older.status, older.ended_at, older.next_timer_at = "terminated", now, None
             jobs.sync_timer(session, older)
@@ -206,10 +207,8 @@ def _project_order_columns(instance: Instance, data: dict[str, Any]) -> None:
     if isinstance(data.get("order_total"), (int, float)) and not isinstance(data.get("order_total"), bool):
         instance.order_total = float(data["order_total"])
     if isinstance(data.get("promised_date"), str):
-        try:
+        with contextlib.suppress(ValueError):
             instance.promised_date = date.fromisoformat(data["promised_date"])
-        except ValueError:
-            pass
     if isinstance(data.get("outcome"), str):
         instance.outcome = data["outcome"][:40]
     if isinstance(data.get("case_type"), str):

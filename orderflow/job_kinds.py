@@ -7,7 +7,7 @@ the job behind an incident, so a manager's retry runs exactly that step again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -29,9 +29,9 @@ def _park(session: Session, job: Job, exc: StepFailed) -> None:
     """Undo the job's partial effect and leave it behind an incident."""
     job_id, attempts = job.id, job.attempts
     session.rollback()
-    job = session.get(Job, job_id)
+    job = session.get_one(Job, job_id)
     job.attempts = attempts + 1
-    instance = session.get(Instance, job.instance_id)
+    instance = session.get_one(Instance, job.instance_id)  # a job that ran a step has its instance
     incidents.open_incident(session, instance, job, exc.message, getattr(exc, "traceback", None),
                             getattr(exc, "handler", None))
 
@@ -50,7 +50,8 @@ def _advance(session: Session, job: Job, step: Callable, on_failure: Callable | 
     except TaskNotReady:  # someone finished the step by other means (by hand, a message)
         return
     except StepFailed as exc:
-        return (on_failure or _park)(session, job, exc)
+        (on_failure or _park)(session, job, exc)
+        return
     instances.store_workflow(session, instance, pdef, workflow)
 
 
@@ -79,11 +80,19 @@ def _retry_or_park(session: Session, job: Job, exc: StepFailed) -> None:
         return _park(session, job, exc)
     job_id, attempts = job.id, job.attempts
     session.rollback()  # the handler's partial writes go; the attempt is recorded
-    job = session.get(Job, job_id)
+    job = session.get_one(Job, job_id)
     job.attempts, job.last_error, job.retry_delays = attempts + 1, exc.cause or exc.message, delays[1:]
     job.status, job.lock_owner, job.lock_expires_at = "pending", None, None
     job.due_at = platform_of(session).clock() + timedelta(seconds=delays[0])
     jobs.wake(session, job.due_at)
+
+
+def _after(cadence: str, now: datetime) -> datetime:
+    """The next reminder; a cadence that is no duration is a configuration error (a job needs a due time)."""
+    when = due_at(cadence, now)
+    if when is None:
+        raise ValueError(f"ORDERFLOW_REMINDER_INTERVAL is not a duration (PT4H, P1D): {cadence!r}")
+    return when
 
 
 def run_sla(session: Session, job: Job) -> None:
@@ -95,7 +104,7 @@ def run_sla(session: Session, job: Job) -> None:
     platform = platform_of(session)
     cadence = str(platform.config.get("ORDERFLOW_REMINDER_INTERVAL", "PT4H"))
     if task.instance.status != "running":  # suspended or in error: look again later
-        job.status, job.due_at = "pending", due_at(cadence, platform.clock())
+        job.status, job.due_at = "pending", _after(cadence, platform.clock())
         return
     reminder = job.attempts > 0  # reminders carry the count of escalations before them
     target = notify.escalation_group(platform.config, task.group_id or "")
@@ -110,7 +119,7 @@ def run_sla(session: Session, job: Job) -> None:
                  {"task_id": task.id, "to_group": target, "reminder": reminder})
     if task.customer_step and not reminder:  # the customer has not answered: one reminder with a fresh link
         customer_links.remind(session, task)
-    follow_up = jobs.enqueue(session, "sla", due_at(cadence, platform.clock()), task.instance_id, job.task_ref,
+    follow_up = jobs.enqueue(session, "sla", _after(cadence, platform.clock()), task.instance_id, job.task_ref,
                              task.element_id)
     follow_up.attempts = job.attempts + 1
 

@@ -89,7 +89,7 @@ def deliver(session: Session, actor: User, name: str, correlation: Any, payload:
     # the message carries its correlation values, as BPMN's retrieval expressions expect
     body = {**{k: v for k, v in correlation.items() if k != "business_key"}, **payload}
     try:
-        instance = session.get(Instance, find_receiver(session, name, keys))
+        instance = session.get_one(Instance, find_receiver(session, name, keys))
     except NotFound:
         row = _started_by(session, name)
         if row is None:

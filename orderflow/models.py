@@ -2,7 +2,9 @@
 the serialized engine state is read only to advance an instance or show its data."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -87,7 +89,7 @@ class ProcessDraft(Base):
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
-    __mapper_args__ = {"version_id_col": lock_version}
+    __mapper_args__: Mapping[str, Any] = {"version_id_col": lock_version}
 
 
 class Instance(Base):
@@ -124,7 +126,7 @@ class Instance(Base):
     # loaded once per version through the identity map: a join would copy the version's large
     # JSON (sources, forms) into every inbox row
     version: Mapped[ProcessVersion] = relationship(lazy="select")
-    __mapper_args__ = {"version_id_col": lock_version}
+    __mapper_args__: Mapping[str, Any] = {"version_id_col": lock_version}
 
 
 class HumanTask(Base):

@@ -11,6 +11,7 @@ Subjects and bodies may be ``Msg``; they are stored as their English text.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 import ssl
@@ -23,6 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from .config import DEFAULTS
+from .db import rowcount
 from .models import Mail, Membership, Notification, User
 
 log = logging.getLogger(__name__)
@@ -139,7 +141,7 @@ def mark_read(session: Session, username: str, ids: list[int] | None) -> int:
                  .values(read_at=_now(session)))
     if ids is not None:
         statement = statement.where(Notification.id.in_(ids))
-    return session.execute(statement, execution_options={"synchronize_session": "fetch"}).rowcount or 0
+    return rowcount(session.execute(statement, execution_options={"synchronize_session": "fetch"})) or 0
 
 
 # -- delivery -------------------------------------------------------------------------------
@@ -169,10 +171,8 @@ def smtp_sender(config: Mapping[str, Any]) -> Sender:
                 smtp.login(user, password)
             smtp.send_message(message)
         finally:
-            try:
+            with contextlib.suppress(Exception):  # the message went (or failed) already; a bad goodbye changes nothing
                 smtp.quit()
-            except Exception:  # the message went (or failed) already; a bad goodbye changes nothing
-                pass
     return send
 
 
@@ -195,8 +195,8 @@ def deliver_mail(session: Session, config: Mapping[str, Any], send: Sender | Non
         if mode != "smtp":
             if mode != "outbox":
                 log.warning("unknown ORDERFLOW_MAIL_MODE %r: keeping mails in the outbox", mode)
-            kept = session.execute(update(Mail).where(Mail.status == "queued").values(status="kept"),
-                                   execution_options={"synchronize_session": False}).rowcount or 0
+            kept = rowcount(session.execute(update(Mail).where(Mail.status == "queued").values(status="kept"),
+                                            execution_options={"synchronize_session": False})) or 0
             session.commit()
             return kept
         _reclaim(session, config)
@@ -222,7 +222,7 @@ def _reclaim(session: Session, config: Mapping[str, Any]) -> int:
         .values(status="queued", claimed_at=None, error="sent again: the sender stopped while sending it"),
         execution_options={"synchronize_session": False})
     session.commit()
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 def _claim(session: Session) -> list[int]:
@@ -234,7 +234,7 @@ def _claim(session: Session) -> list[int]:
         result = session.execute(update(Mail).where(Mail.id == mail_id, Mail.status == "queued")
                                  .values(status="sending", claimed_at=_now(session)),
                                  execution_options={"synchronize_session": False})
-        if result.rowcount == 1:
+        if rowcount(result) == 1:
             claimed.append(mail_id)
     session.commit()
     return claimed
@@ -260,7 +260,7 @@ def _send_queued(session: Session, config: Mapping[str, Any], send: Sender, hand
                     send(message)
                 except Exception as exc:
                     error = exc
-            mail = session.get(Mail, mail_id)
+            mail = session.get_one(Mail, mail_id)  # claimed by us: nobody else removes it
             if error is not None:
                 log.warning("mail %s to %s failed: %s", mail_id, mail.to, error)
                 mail.status, mail.error = "failed", f"{type(error).__name__}: {error}"[:_ERROR_MAX]

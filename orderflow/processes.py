@@ -47,7 +47,8 @@ def deploy(session: Session, actor: User | None, files: Mapping[str, bytes | str
         if latest is not None and _same(latest, pdef):
             deployed.append(latest)
             continue
-        number = (session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.key == pdef.key)) or 0) + 1
+        newest = session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.key == pdef.key))
+        number = (newest or 0) + 1
         start = pdef.start
         row = ProcessVersion(key=pdef.key, version=number, name=pdef.name, sha256=pdef.sha256,
                              sources=pdef.sources, forms=pdef.forms,
@@ -162,9 +163,11 @@ def get_version(session: Session, key: str, version: int | None = None) -> Proce
 
 
 def list_latest(session: Session) -> list[ProcessVersion]:
-    newest = select(ProcessVersion.key, func.max(ProcessVersion.version).label("v")).group_by(ProcessVersion.key).subquery()
+    newest = (select(ProcessVersion.key, func.max(ProcessVersion.version).label("v"))
+              .group_by(ProcessVersion.key).subquery())
     return list(session.scalars(select(ProcessVersion).join(
-        newest, (ProcessVersion.key == newest.c.key) & (ProcessVersion.version == newest.c.v)).order_by(ProcessVersion.key)))
+        newest, (ProcessVersion.key == newest.c.key) & (ProcessVersion.version == newest.c.v))
+        .order_by(ProcessVersion.key)))
 
 
 def list_versions(session: Session) -> list[ProcessVersion]:

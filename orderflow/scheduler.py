@@ -119,7 +119,7 @@ def _serving() -> bool:
     """False for `flask init-db` and other one-off commands; true for `flask run`, gunicorn, …"""
     import sys
     program = sys.argv[0] if sys.argv else ""
-    if program.endswith("flask") or program.endswith("flask/__main__.py"):
+    if program.endswith(("flask", "flask/__main__.py")):
         return "run" in sys.argv[1:]
     return True
 

@@ -39,7 +39,8 @@ from .models import Attachment, HumanTask, Instance, Signature, User
 # leaves earlier signatures valid.
 SALES_LIST_FIELDS = (
     "order_no", "customer", "sales_list_no", "lines", "order_total", "deposit_received", "balance_received",
-    "balance_outstanding", "payment_terms", "promised_date", "quantity_in", "shipping_address", "contact_name", "contact_phone",
+    "balance_outstanding", "payment_terms", "promised_date", "quantity_in", "shipping_address", "contact_name",
+    "contact_phone",
     "sales_list_file", "sales_list_notes",
 )
 DEFAULT_MEANING = "approved"

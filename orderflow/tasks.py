@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import accounts, analytics, attachments, audit, form_rules, forms, instances, jobs, notify, processes, signatures
+from .db import rowcount
 from .errors import Conflict, InvalidInput, LostRace, NotFound, TaskNotReady
 from .i18n import Msg, status_word
 from .models import Group, HumanTask, Instance, User
@@ -104,7 +105,7 @@ def claim(session: Session, actor: User, task_id: int) -> HumanTask:
     # compare-and-set: of two claims at the same moment only one row update finds it unclaimed
     won = session.execute(update(HumanTask).where(HumanTask.id == task.id, HumanTask.assignee.is_(None))
                           .values(assignee=actor.username).execution_options(synchronize_session=False))
-    if won.rowcount != 1:
+    if rowcount(won) != 1:
         raise LostRace(Msg("Someone else claimed this task at the same moment; reload and try again."))
     set_committed_value(task, "assignee", actor.username)
     audit.record(session, task.instance_id, actor.username, "task_claimed", task.element_id, {"task_id": task.id})

@@ -68,10 +68,11 @@ def issue(session: Session, actor: User, username: str | None, name: object,
         owner = actor
     else:
         require(actor, "admin.tokens")
-        owner = accounts.by_username(session, username)
-        if owner is None:
+        named = accounts.by_username(session, username)
+        if named is None:
             raise InvalidInput(Msg("There is no user '%(user)s'.", user=username), fields={"user": Msg("unknown user")})
-    fields = {}
+        owner = named
+    fields: dict[str, str] = {}
     name = name.strip() if isinstance(name, str) else ""
     if not name or len(name) > 200:
         fields["name"] = Msg("Name the token (at most 200 characters), e.g. what uses it.")

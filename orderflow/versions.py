@@ -15,6 +15,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from . import audit, instances, jobs, processes
+from .db import rowcount
 from .engine import Migration, ProcessDef, Snapshot, current_steps, diff_definitions, due_at
 from .errors import InvalidInput
 from .i18n import Msg, status_word
@@ -254,7 +255,7 @@ def _claim(session: Session, instance: Instance) -> bool:
     claimed = session.execute(
         update(Instance).where(Instance.id == instance.id, Instance.lock_version == instance.lock_version)
         .values(lock_version=Instance.lock_version).execution_options(synchronize_session=False))
-    return claimed.rowcount == 1
+    return rowcount(claimed) == 1
 
 
 def _open_rows(session: Session, instance: Instance) -> list[HumanTask]:

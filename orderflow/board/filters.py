@@ -85,13 +85,13 @@ class BoardFilter:
             if text is None:
                 continue
             try:
-                number = float(text)
+                amount = float(text)
             except ValueError:
-                number = math.nan
-            if not math.isfinite(number):
+                amount = math.nan
+            if not math.isfinite(amount):
                 problems[name] = Msg("'%(value)s' is not a number.", value=text[:40])
             else:
-                values[name] = number
+                values[name] = amount
         for name in ("started_from", "started_to"):
             text = raw(name)
             if text is None:
@@ -125,8 +125,8 @@ class BoardFilter:
                 values["dir"] = direction.lower()
             else:
                 problems["dir"] = Msg("The direction is asc or desc, not '%(value)s'.", value=direction[:40])
-        low, high = values.get("amount_min"), values.get("amount_max")
-        if low is not None and high is not None and high < low:
+        least, most = values.get("amount_min"), values.get("amount_max")
+        if least is not None and most is not None and most < least:
             problems["amount_max"] = Msg("The maximum is below the minimum.")
         start, end = values.get("started_from"), values.get("started_to")
         if start is not None and end is not None and end < start:
