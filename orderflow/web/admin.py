@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -48,7 +49,7 @@ def index():
 
 @bp.route("/admin/users", methods=["GET", "POST"])
 @login_required
-def users():
+def users() -> ResponseReturnValue:
     session, actor = get_session(), current_actor()
     shown: dict[str, Any] = {"error": None, "fields": {}}
     status = 200
@@ -106,7 +107,7 @@ def user(username: str):
 
 @bp.route("/admin/groups", methods=["GET", "POST"])
 @login_required
-def groups():
+def groups() -> ResponseReturnValue:
     session, actor = get_session(), current_actor()
     shown: dict[str, Any] = {"error": None, "fields": {}}
     status = 200
@@ -130,7 +131,7 @@ def _status(row: ApiToken) -> str:
 
 @bp.route("/admin/tokens", methods=["GET", "POST"])
 @login_required
-def tokens_page():
+def tokens_page() -> ResponseReturnValue:
     session, actor = get_session(), current_actor()
     shown: dict[str, Any] = {"error": None, "fields": {}}
     status, issued = 200, None

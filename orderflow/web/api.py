@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy import exists, select
 
 from .. import attachments, audit, customer_links, drafts, incidents, instances, messages, processes, signatures, tasks
@@ -130,7 +131,7 @@ def uploaded_files() -> dict[str, bytes]:
 
 
 @bp.post("/processes")
-def deploy_processes():
+def deploy_processes() -> ResponseReturnValue:
     warnings: list[dict] = []
     rows = processes.deploy(get_session(), current_actor(), uploaded_files(), warnings=warnings)
     result = [{"key": r.key, "version": r.version} for r in rows]

@@ -19,6 +19,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
@@ -77,7 +78,7 @@ def _options(session: Session, f: board.BoardFilter) -> dict[str, Any]:
 
 @bp.get("/board")
 @login_required
-def index():
+def index() -> ResponseReturnValue:
     session, actor = get_session(), _overseer()
     errors: dict[str, str] = {}
     message = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -45,7 +46,7 @@ def index():
 
 @bp.post("/notifications/read")
 @login_required
-def read():
+def read() -> ResponseReturnValue:
     ids: list[int] | None
     if request.form.get("all"):
         ids = None
