@@ -19,7 +19,7 @@ DEFAULT_PROCESS = "order_flow"
 DEFAULT_DAYS = 90
 
 
-def _date_arg(name: str, default: date, errors: dict[str, str]) -> date:
+def _date_arg(name: str, default: date, errors: dict[str, Msg]) -> date:
     raw = (request.args.get(name) or "").strip()
     if not raw:
         return default
@@ -32,7 +32,7 @@ def _date_arg(name: str, default: date, errors: dict[str, str]) -> date:
 
 def _params() -> tuple[date, date, str | None]:
     """``from``/``to`` (default: the last 90 days up to today, UTC) and ``process`` ('' = all)."""
-    errors: dict[str, str] = {}
+    errors: dict[str, Msg] = {}
     end = _date_arg("to", now().astimezone(UTC).date(), errors)
     start = _date_arg("from", end - timedelta(days=DEFAULT_DAYS - 1), errors)
     if errors:
