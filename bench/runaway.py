@@ -1,7 +1,7 @@
 """Runaway diagrams: how much CPU the service spends before its bounds stop them.
 
 Three diagrams that never wait: a call activity that calls its own process (tests/corpus,
-call_activity_level_3.bpmn), a script loop (tests/bpmn_samples.LOOP_FOREVER) and a sequential
+call_activity_level_3.bpmn), a script loop (tests/support/bpmn_samples.LOOP_FOREVER) and a sequential
 multi-instance of 20,000 items. Each runs:
 
   service   the service's Runtime: stopped by its nesting / per-run growth / step bounds
@@ -30,7 +30,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
 
 from handlers import REGISTRY  # noqa: E402
 from orderflow.engine import Runaway, Runtime, compile_bundle  # noqa: E402
-from tests import bpmn_samples  # noqa: E402
+from tests.support import bpmn_samples  # noqa: E402
 
 WIDE = bpmn_samples.process('''
   <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>

@@ -35,7 +35,7 @@ from sqlalchemy import select  # noqa: E402
 
 from handlers import REGISTRY  # noqa: E402
 from orderflow.engine.expressions import ISO_LITERAL  # noqa: E402
-from tests.helpers import NEW_ORDER, Api, fill  # noqa: E402
+from tests.support.helpers import NEW_ORDER, Api, fill  # noqa: E402
 
 FORMS = {p.stem: json.loads(p.read_text()) for p in (ROOT / "forms").glob("*.json")}
 

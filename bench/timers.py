@@ -23,7 +23,7 @@ from sqlalchemy import select  # noqa: E402
 
 from orderflow import create_app, instances  # noqa: E402
 from orderflow.models import AuditEvent, Instance, User  # noqa: E402
-from tests.bpmn_samples import timer_process  # noqa: E402
+from tests.support.bpmn_samples import timer_process  # noqa: E402
 
 
 def progress(label: str, done: int, total: int) -> None:

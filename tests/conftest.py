@@ -10,9 +10,9 @@ from werkzeug.serving import make_server
 
 from handlers import REGISTRY
 from orderflow import create_app
-from tests import dbs
-from tests.browser_support import browser_type_launch_args, context  # noqa: F401  (pytest-playwright overrides)
-from tests.helpers import Api, FakeClock
+from tests.support import dbs
+from tests.support.browser import browser_type_launch_args, context  # noqa: F401  (pytest-playwright overrides)
+from tests.support.helpers import Api, FakeClock
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from orderflow import tokens
 from orderflow.models import ApiToken, AuditEvent, Base, Notification
-from tests.helpers import Api, login
+from tests.support.helpers import Api, login
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -16,10 +16,9 @@ from sqlalchemy import select
 
 from orderflow import jobs
 from orderflow.models import Instance
-from tests.browser_support import skip_without_chromium
-from tests.helpers import Api, login
-from tests.test_customer_file import add_instance, add_task
-from tests.test_order_story import drive
+from tests.support.browser import skip_without_chromium
+from tests.support.helpers import Api, login
+from tests.support.orders import add_instance, add_task, drive
 
 UTC = UTC
 PERIOD = "from=2031-03-01&to=2031-03-31"

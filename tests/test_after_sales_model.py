@@ -16,8 +16,8 @@ from handlers.after_sales import assign_case_number, close_case, load_after_sale
 from orderflow.accounts import STAFF_GROUPS
 from orderflow.engine import Services, compile_bundle
 from orderflow.engine.runtime import Runtime
-from tests.helpers import fill
-from tests.servers import PATIENCE
+from tests.support.helpers import fill
+from tests.support.servers import PATIENCE
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = {

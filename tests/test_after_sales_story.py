@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from orderflow import jobs
 from orderflow.models import AuditEvent, HumanTask, Instance, Mail
-from tests.helpers import Api, service_today
+from tests.support.helpers import Api, service_today
 
 EMAIL = "purchasing@bright.example"
 

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from orderflow import analytics
 from orderflow.models import HumanTask, TaskStat
-from tests.browser_support import skip_without_chromium
-from tests.helpers import Api, login
-from tests.test_order_story import drive
+from tests.support.browser import skip_without_chromium
+from tests.support.helpers import Api, login
+from tests.support.orders import drive
 
 
 def _query(clock, before: int = 7, after: int = 7, process: str = "order_flow") -> str:

@@ -5,7 +5,7 @@ import io
 import json
 import re
 
-from tests.helpers import Api, fill
+from tests.support.helpers import Api, fill
 
 
 def test_api_upload_with_the_form_and_download(api: Api):

@@ -14,8 +14,8 @@ from sqlalchemy.exc import DBAPIError
 
 from orderflow import audit
 from orderflow.models import AuditEvent, Instance, Signature
-from tests.helpers import Api, login
-from tests.servers import PATIENCE
+from tests.support.helpers import Api, login
+from tests.support.servers import PATIENCE
 
 
 def _db(app):

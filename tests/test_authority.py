@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from orderflow.models import ApiToken, HumanTask, Instance, Mail
 from orderflow.permissions import RULES, rules_table
-from tests.helpers import NEW_ORDER, Api, login
-from tests.test_customer_links import CUSTOMER_LANE, FACTS, post_answer
+from tests.support.customer_links import CUSTOMER_LANE, FACTS, post_answer
+from tests.support.helpers import NEW_ORDER, Api, login
 
 ROOT = Path(__file__).resolve().parent.parent
 # rule -> the tests below that hold it

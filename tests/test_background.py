@@ -5,8 +5,8 @@ from sqlalchemy import func, select
 
 from orderflow import jobs
 from orderflow.models import AuditEvent, Job, Notification
-from tests import bpmn_samples as samples
-from tests.helpers import Api, run_jobs
+from tests.support import bpmn_samples as samples
+from tests.support.helpers import Api, run_jobs
 
 
 def deploy(api: Api, xml: str) -> None:
@@ -167,7 +167,7 @@ def test_claimed_jobs_are_not_claimed_twice(app, api, clock):
 
 
 def test_a_manager_retries_an_incident_from_the_order_page(app, api, clock, flaky):
-    from tests.helpers import login
+    from tests.support.helpers import login
     flaky["fail_times"] = 1
     deploy(api, samples.service_then_task("bank_transfer"))
     started = start(api, "calling", "sales1")

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from orderflow import accounts, board, create_app
-from tests import bpmn_samples as samples
-from tests import dbs
-from tests.helpers import Api, FakeClock, basic, login
-from tests.test_order_story import drive
+from tests.support import bpmn_samples as samples
+from tests.support import dbs
+from tests.support.helpers import Api, FakeClock, basic, login
+from tests.support.orders import drive
 
 SMALL = [{"product": "TV-32", "spec": "32 inch", "quantity": 10, "unit_price": 50}]          # 500
 MEDIUM = [{"product": "TV-43", "spec": "43 inch", "quantity": 1000, "unit_price": 100}]      # 100,000

@@ -1,18 +1,10 @@
 """A real browser (Debian chromium via Playwright) against a live server."""
 from __future__ import annotations
 
-from tests.browser_support import skip_without_chromium
-from tests.helpers import NEW_ORDER, Api
+from tests.support.browser import login, skip_without_chromium
+from tests.support.helpers import NEW_ORDER, Api
 
 pytestmark = skip_without_chromium
-
-
-def login(page, base: str, user: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", user)
-    page.fill("#password", "demo")
-    page.click("#login")
-    page.wait_for_url(f"{base}/inbox")
 
 
 def logout(page, base: str) -> None:

@@ -13,9 +13,9 @@ from handlers import REGISTRY
 from orderflow import forms, incidents, messages
 from orderflow.errors import InvalidInput
 from orderflow.models import AuditEvent, HumanTask, Incident, Instance, User
-from tests import bpmn_samples as samples
-from tests import dbs
-from tests.helpers import NEW_ORDER, Api, login
+from tests.support import bpmn_samples as samples
+from tests.support import dbs
+from tests.support.helpers import NEW_ORDER, Api, login
 
 START = "/api/v1/processes/order_flow/instances"
 NAN, HUGE, LONE, NUL = "NaN", "1" + "0" * 30, '"a\\ud800b"', '"a\\u0000b"'

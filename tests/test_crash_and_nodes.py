@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 
 from orderflow import create_app, instances
 from orderflow.models import AuditEvent, HumanTask, Instance, Job
-from tests import bpmn_samples as samples
-from tests.helpers import NEW_ORDER, Api, fill
-from tests.servers import PATIENCE, Node, request
-from tests.test_races import assert_consistent
+from tests.support import bpmn_samples as samples
+from tests.support.helpers import NEW_ORDER, Api, fill
+from tests.support.orders import assert_consistent
+from tests.support.servers import PATIENCE, Node, request
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from urllib.parse import quote
 
 import pytest
@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from orderflow import customers
 from orderflow.errors import Forbidden, NotFound
-from orderflow.models import HumanTask, Instance, ProcessVersion, User
-from tests.helpers import NEW_ORDER, Api, login
-from tests.test_order_story import drive
+from orderflow.models import User
+from tests.support.helpers import NEW_ORDER, Api, login
+from tests.support.orders import add_instance, add_task, drive
 
 ACME = "Acme Trading Ltd"
 UTC = UTC
@@ -25,32 +25,6 @@ UTC = UTC
 
 def at(day: int, hour: int = 9, month: int = 3) -> datetime:
     return datetime(2031, month, day, hour, 0, tzinfo=UTC)
-
-
-def add_instance(session, process_key: str, number: str, customer: str | None, status: str, started_at: datetime,
-                 ended_at: datetime | None = None, **columns) -> Instance:
-    version_id = session.scalar(select(ProcessVersion.id).where(ProcessVersion.key == "order_flow"))
-    row = Instance(process_version_id=version_id, process_key=process_key, business_key=number, customer=customer,
-                   status=status, state="{}", started_by="sales1", started_at=started_at, updated_at=started_at,
-                   ended_at=ended_at, **columns)
-    session.add(row)
-    session.flush()
-    return row
-
-
-def add_task(session, instance: Instance, element_id: str, status: str = "completed",
-             completed_at: datetime | None = None, context: dict | None = None, data: dict | None = None,
-             via: str | None = None, group: str = "sales") -> HumanTask:
-    ready = (completed_at or instance.started_at) - timedelta(hours=1)
-    row = HumanTask(instance_id=instance.id, process_key=instance.process_key,
-                    process_version_id=instance.process_version_id, task_uuid=f"{instance.id}-{element_id}",
-                    element_id=element_id, name=element_id, group_id=group, status=status, ready_at=ready,
-                    completed_at=completed_at if status == "completed" else None,
-                    completed_by="sales1" if status == "completed" else None, completed_via=via,
-                    customer_step=element_id == "satisfaction_survey", data=data, context=context)
-    session.add(row)
-    session.flush()
-    return row
 
 
 @dataclass

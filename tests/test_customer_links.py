@@ -9,26 +9,11 @@ from sqlalchemy import func, select
 
 from orderflow import jobs
 from orderflow.models import AuditEvent, CustomerLink, HumanTask, Instance, Mail
-from tests import bpmn_samples as samples
-from tests.helpers import Api
+from tests.support.customer_links import ANSWER, CUSTOMER_LANE, FACTS, post_answer
+from tests.support.helpers import Api
 
 # one step in a ``customer`` lane: confirm the receipt (a form from forms/); staff of the default
 # customer-step group (sales) may act for the customer
-CUSTOMER_LANE = samples.process('''
-  <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-  <bpmn:userTask id="confirm_receipt" name="Confirm receipt 客户确认收货">
-    <bpmn:extensionElements><spiffworkflow:properties>
-      <spiffworkflow:property name="formJsonSchemaFilename" value="confirm_receipt.json"/>
-    </spiffworkflow:properties></bpmn:extensionElements>
-    <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
-  <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-  <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="confirm_receipt"/>
-  <bpmn:sequenceFlow id="f2" sourceRef="confirm_receipt" targetRef="end"/>''', pid="receipt_only", lanes='''
-  <bpmn:laneSet id="lanes"><bpmn:lane id="customer" name="customer">
-    <bpmn:flowNodeRef>confirm_receipt</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>''')
-FACTS = {"order_no": "SO-TEST-1", "customer": "Acme Trading", "customer_email": "buyer@acme.example",
-         "carrier": "SF Express", "tracking_no": "SF123", "shipped_date": "2026-11-01", "order_total": 99999}
-ANSWER = {"csrf_token": None, "received_date": "2026-11-20", "decision": "confirm", "receipt_notes": "All fine"}
 
 
 @pytest.fixture
@@ -53,18 +38,6 @@ def link_from_mail(db, to: str = "buyer@acme.example") -> str:
     mail = db.scalars(select(Mail).where(Mail.to == to).order_by(Mail.id.desc())).first()
     assert mail is not None, "no mail to the customer"
     return re.search(r"http://[^/]+(/c/\S+)", mail.body).group(1)
-
-
-def csrf(page: bytes) -> str:
-    return re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
-
-
-def post_answer(client, path: str, **changes):
-    page = client.get(path)
-    # a refused link shows no form: take the session's token from the login page, so the refusal
-    # below is the link's and not the CSRF check's
-    token = csrf(page.data if page.status_code == 200 else client.get("/login").data)
-    return client.post(path, data={**ANSWER, "csrf_token": token, **changes})
 
 
 def task_row(db, instance_id: int) -> HumanTask:

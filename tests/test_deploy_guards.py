@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests import bpmn_samples as samples
-from tests.helpers import Api
+from tests.support import bpmn_samples as samples
+from tests.support.helpers import Api
 
 
 def deploy(api: Api, xml: str, user: str = "owner1"):

@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from tests.helpers import Api
+from tests.support.helpers import Api
 
 HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
         'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="defs" targetNamespace="http://x">\n')

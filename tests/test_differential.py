@@ -36,8 +36,9 @@ from lxml import etree
 
 from handlers import REGISTRY
 from orderflow import create_app
-from tests import dbs
-from tests.differential_support import (
+from tests.support import dbs
+from tests.support.corpus import REFUSED, ROWS, _bundle
+from tests.support.differential import (
     Advance,
     Complete,
     CompleteAll,
@@ -49,8 +50,7 @@ from tests.differential_support import (
     load_files,
     run_bare,
 )
-from tests.helpers import login
-from tests.test_corpus import REFUSED, ROWS, _bundle
+from tests.support.helpers import login
 
 PROBES = Path(__file__).resolve().parent / "probes"
 FORM = "probe_values.json"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from tests.helpers import Api
+from tests.support.helpers import Api
 
 
 def put(api: Api, user: str, path: str, body: dict):
@@ -91,7 +91,7 @@ def test_new_process_from_a_blank_draft(api):
 
 
 def test_check_an_upload_without_deploying(api, client):
-    from tests.bpmn_samples import script_process
+    from tests.support.bpmn_samples import script_process
     ok = client.post("/api/v1/processes/check", data=script_process("x = 1"), headers=api.auth("owner1"),
                      content_type="application/xml")
     assert ok.status_code == 200 and ok.json["ok"] and ok.json["processes"] == [{"key": "scripted", "name": "scripted"}]

@@ -12,8 +12,8 @@ from orderflow.engine import Services, compile_bundle, evaluate
 from orderflow.engine.expressions import ExpressionError, run_script
 from orderflow.engine.runtime import Runtime
 from orderflow.errors import StepFailed
-from tests import bpmn_samples as samples
-from tests.helpers import NEW_ORDER, fill
+from tests.support import bpmn_samples as samples
+from tests.support.helpers import NEW_ORDER, fill
 
 ROOT = Path(__file__).resolve().parent.parent
 

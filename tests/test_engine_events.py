@@ -16,8 +16,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from orderflow.engine.scripting import SafeScriptEngine
 from orderflow.engine.service_tasks import OrderflowParser
-from tests import event_samples as ev
-from tests.helpers import run_jobs
+from tests.support import event_samples as ev
+from tests.support.helpers import run_jobs
 
 
 def deploy(api, xml: str, forms: dict | None = None) -> None:
@@ -321,7 +321,7 @@ def test_event_constructs_that_would_run_wrongly_are_refused_at_deploy(api):
 
 
 def test_bad_start_data_for_a_timer_or_a_collection_is_a_4xx_naming_the_element(api):
-    from tests import bpmn_samples
+    from tests.support import bpmn_samples
     deploy(api, bpmn_samples.timer_process("wait_for"))
     for value in ("banana", 5, None):
         resp = api.post("admin", "/api/v1/processes/timed/instances", {"data": {"wait_for": value}})
@@ -333,7 +333,7 @@ def test_bad_start_data_for_a_timer_or_a_collection_is_a_4xx_naming_the_element(
 
 
 def test_the_order_page_lists_what_the_order_waits_for(app, api, client):
-    from tests.helpers import login
+    from tests.support.helpers import login
     deploy(api, ev.EVENT_GATEWAY)
     instance_id = start(api, "gatewayed", {"order_ref": "A-17"})
     due = next(w["due_at"] for w in detail(api, instance_id)["waits"] if w["kind"] == "timer")
@@ -402,7 +402,7 @@ def test_stock_parser_turns_signal_end_events_into_none_ends():
 def test_a_service_call_left_to_a_job_is_listed_with_its_next_attempt(app, api, clock, flaky):
     from datetime import datetime, timedelta
 
-    from tests import bpmn_samples
+    from tests.support import bpmn_samples
     flaky["fail_times"] = 1
     deploy(api, bpmn_samples.service_then_task(
         "bank_transfer", '<spiffworkflow:property name="async" value="true"/>'

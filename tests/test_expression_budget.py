@@ -11,8 +11,8 @@ import pytest
 
 from orderflow.engine import expressions as ex
 from orderflow.engine.expressions import ExpressionError, check_expression, evaluate, parse_script, run_script
-from tests import bpmn_samples as samples
-from tests.helpers import Api
+from tests.support import bpmn_samples as samples
+from tests.support.helpers import Api
 
 WORK = "too much work"
 DATA = "too much data"
@@ -277,7 +277,7 @@ def test_over_deep_or_over_long_scripts_are_refused_at_deploy(api: Api, xml):
     ("not " * 100_000 + "x", "longer than 20,000 characters"),
 ])
 def test_an_over_deep_or_over_long_condition_is_refused_at_deploy(api: Api, condition, words):
-    from tests.hostile import samples as hs
+    from tests.support.hostile import samples as hs
     resp = _deploy(api, hs.condition(condition))
     assert resp.status_code == 422, resp.data[:500]
     problems = resp.json["error"]["problems"]
@@ -307,7 +307,7 @@ def test_small_keys_and_sets_still_work():
     ("[{1, 2}]", "(set)"),
 ])
 def test_unclean_service_parameters_fail_the_step(api: Api, expression, words):
-    from tests.hostile import samples as hs
+    from tests.support.hostile import samples as hs
     assert _deploy(api, hs.service_parameter(expression)).status_code == 201
     resp = api.post("admin", "/api/v1/processes/serviced/instances", {"data": {}})
     assert resp.status_code == 409, resp.json

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from orderflow import form_editor
-from tests.helpers import Api, login
+from tests.support.helpers import Api, login
 
 EDITOR = "/processes/order_flow/forms/approve_order"
 HX = {"HX-Request": "true"}

@@ -5,8 +5,7 @@ import json
 
 from playwright.sync_api import expect
 
-from tests.browser_support import skip_without_chromium
-from tests.test_browser import login
+from tests.support.browser import login, skip_without_chromium
 
 pytestmark = skip_without_chromium
 

@@ -21,9 +21,9 @@ from schemathesis.specs.openapi.checks import (
 from orderflow import create_app
 from orderflow.config import DEFAULTS
 from orderflow.web import openapi
-from tests import bpmn_samples as samples
-from tests import dbs
-from tests.helpers import Api, basic
+from tests.support import bpmn_samples as samples
+from tests.support import dbs
+from tests.support.helpers import Api, basic
 
 ADMIN = basic("admin")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

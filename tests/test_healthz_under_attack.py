@@ -18,10 +18,10 @@ import urllib.request
 import pytest
 
 from orderflow import create_app
-from tests import bpmn_samples as samples
-from tests.helpers import NEW_ORDER, Api
-from tests.hostile import samples as hs
-from tests.servers import Node, auth
+from tests.support import bpmn_samples as samples
+from tests.support.helpers import NEW_ORDER, Api
+from tests.support.hostile import samples as hs
+from tests.support.servers import Node, auth
 
 HANG = 120.0
 SCRIPTS = {"bigproducts": "a = 9**4000000\nb = a*a\nc = b*b\nd = c*c",

@@ -1,11 +1,11 @@
-"""Hostile input, the budgets class (tests/hostile/budgets.py): each attack is stopped by a bound on its
+"""Hostile input, the budgets class (tests/support/hostile/budgets.py): each attack is stopped by a bound on its
 work and refused, and nothing runs or stays."""
 from __future__ import annotations
 
 import pytest
 
-from tests.hostile import budgets, support
-from tests.hostile.support import Attack, Ctx, refused_and_nothing_stays
+from tests.support.hostile import budgets, support
+from tests.support.hostile.support import Attack, Ctx, refused_and_nothing_stays
 
 ctx = support.ctx  # the service every class's attacks run against, one per module
 

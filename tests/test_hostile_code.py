@@ -1,10 +1,10 @@
-"""Hostile input, the code class (tests/hostile/code.py): each attack is refused and nothing runs or stays."""
+"""Hostile input, the code class (tests/support/hostile/code.py): each attack is refused and nothing runs or stays."""
 from __future__ import annotations
 
 import pytest
 
-from tests.hostile import code, support
-from tests.hostile.support import Attack, Ctx, refused_and_nothing_stays
+from tests.support.hostile import code, support
+from tests.support.hostile.support import Attack, Ctx, refused_and_nothing_stays
 
 ctx = support.ctx  # the service every class's attacks run against, one per module
 

@@ -1,11 +1,11 @@
-"""Hostile input, the data class (tests/hostile/data.py): what cannot be stored is refused where it is
+"""Hostile input, the data class (tests/support/hostile/data.py): what cannot be stored is refused where it is
 written, and nothing runs or stays."""
 from __future__ import annotations
 
 import pytest
 
-from tests.hostile import data, support
-from tests.hostile.support import Attack, Ctx, refused_and_nothing_stays
+from tests.support.hostile import data, support
+from tests.support.hostile.support import Attack, Ctx, refused_and_nothing_stays
 
 ctx = support.ctx  # the service every class's attacks run against, one per module
 

@@ -1,10 +1,10 @@
-"""Hostile input, the parsing class (tests/hostile/parsing.py): each attack is refused and nothing runs or stays."""
+"""Hostile input, the parsing class (tests/support/hostile/parsing.py): each attack is refused and nothing runs or stays."""
 from __future__ import annotations
 
 import pytest
 
-from tests.hostile import parsing, support
-from tests.hostile.support import Attack, Ctx, refused_and_nothing_stays
+from tests.support.hostile import parsing, support
+from tests.support.hostile.support import Attack, Ctx, refused_and_nothing_stays
 
 ctx = support.ctx  # the service every class's attacks run against, one per module
 

@@ -10,8 +10,8 @@ import pytest
 
 from orderflow.errors import InvalidInput
 from orderflow.forms import validate
-from tests.event_samples import _defs, _flow, _user
-from tests.helpers import Api
+from tests.support.event_samples import _defs, _flow, _user
+from tests.support.helpers import Api
 
 
 def _form_process(pid: str = "reach") -> str:
@@ -110,7 +110,7 @@ def test_forged_cursors_are_refused_not_a_500(api: Api, payload: bytes):
 
 
 def test_like_wildcards_in_searches_match_themselves(api: Api):
-    from tests.helpers import login
+    from tests.support.helpers import login
     api.start_order()
     assert api.get("admin", "/api/v1/admin/users?q=sales").json["items"]
     assert api.get("manager1", "/api/v1/board?q=Shenzhen Bright").json["items"]

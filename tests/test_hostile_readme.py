@@ -5,7 +5,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from tests.hostile import budgets, code, data, parsing, web
+from tests.support.hostile import budgets, code, data, parsing, web
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSES = (parsing, code, budgets, data, web)
@@ -25,7 +25,7 @@ def test_the_readme_states_the_total_and_each_kind():
     section = _section()
     stated = re.search(r"(\d+) attacks", section)
     assert stated and int(stated.group(1)) == len(attacks), \
-        f"README says {stated and stated.group(0)}, tests/hostile/ has {len(attacks)} attacks"
+        f"README says {stated and stated.group(0)}, tests/support/hostile/ has {len(attacks)} attacks"
     bullets = re.findall(r"^- \*\*[^*]+\*\* \(`(\w+)`, (\d+)\)", section, re.M)
     stated_kinds = {kind: int(n) for kind, n in bullets}
     assert stated_kinds == dict(Counter(a.kind for a in attacks))

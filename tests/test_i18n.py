@@ -15,7 +15,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from orderflow.i18n import Msg
-from tests.helpers import basic
+from tests.support.helpers import basic
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "orderflow" / "translations"

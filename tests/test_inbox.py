@@ -1,7 +1,7 @@
 """The inbox page: pages of ORDERFLOW_PAGE_SIZE tasks, counts over all of them."""
 from __future__ import annotations
 
-from tests.helpers import Api, login
+from tests.support.helpers import Api, login
 
 
 def test_the_inbox_is_paged_and_counts_every_task(app, client, api: Api, clock):

@@ -13,9 +13,9 @@ import pytest
 
 from orderflow import form_editor
 from orderflow.engine import camunda, dmn, multi_instance, problem_words
-from tests.bpmn_samples import process
-from tests.helpers import Api
-from tests.test_camunda import CLAIM, SHIP, SHIPPING_DMN
+from tests.support.bpmn_samples import process
+from tests.support.camunda_samples import CLAIM, SHIP, SHIPPING_DMN
+from tests.support.helpers import Api
 
 ROOT = Path(__file__).resolve().parent.parent
 EVIL = "^(a+)+$"

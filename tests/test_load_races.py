@@ -14,9 +14,9 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from orderflow import create_app
-from tests.helpers import Api, fill
-from tests.servers import Node, request
-from tests.test_races import assert_consistent
+from tests.support.helpers import Api, fill
+from tests.support.orders import assert_consistent
+from tests.support.servers import Node, request
 
 ATTEMPTS = 1000
 CLIENT_PROCESSES = 4

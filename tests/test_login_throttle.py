@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from orderflow import accounts
 from orderflow.models import LoginFailure
-from tests.helpers import basic
+from tests.support.helpers import basic
 
 WINDOW = 300  # ORDERFLOW_LOGIN_LOCK_SECONDS
 

@@ -5,8 +5,8 @@ from sqlalchemy import select
 
 from orderflow import instances
 from orderflow.models import CorrelationKey, User
-from tests import bpmn_samples as samples
-from tests.helpers import Api
+from tests.support import bpmn_samples as samples
+from tests.support.helpers import Api
 
 
 def deploy(api: Api, xml: str) -> None:

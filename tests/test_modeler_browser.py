@@ -8,12 +8,11 @@ from types import SimpleNamespace
 
 from lxml import etree
 
-from tests.browser_support import PATIENCE_MS, skip_without_chromium
-from tests.helpers import Api
+from tests.support.browser import PATIENCE_MS, login, open_modeler, skip_without_chromium
+from tests.support.helpers import Api
 
 pytestmark = skip_without_chromium
 
-READY = "#modeler[data-ready='true']"
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
       "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
 
@@ -40,19 +39,6 @@ class LiveClient:
         except urllib.error.HTTPError as error:
             status, raw = error.code, error.read()
         return SimpleNamespace(status_code=status, json=json.loads(raw) if raw else None)
-
-
-def login(page, base: str, user: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", user)
-    page.fill("#password", "demo")
-    page.click("#login")
-    page.wait_for_url(f"{base}/inbox")
-
-
-def open_modeler(page, base: str) -> None:
-    page.goto(f"{base}/processes/order_flow/edit")
-    page.wait_for_selector(READY)
 
 
 def click_element(page, element_id: str) -> None:

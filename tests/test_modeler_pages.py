@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import re
 
-from tests.helpers import Api, login
+from tests.support.helpers import Api, login
 
 
 def _strings(page: str) -> dict:

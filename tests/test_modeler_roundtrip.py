@@ -15,8 +15,7 @@ from pathlib import Path
 from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
-from tests.browser_support import skip_without_chromium
-from tests.test_modeler_browser import login, open_modeler
+from tests.support.browser import login, open_modeler, skip_without_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.helpers import Api, fill, service_today
+from tests.support.helpers import Api, fill, service_today
 
 
 @pytest.fixture(autouse=True)
@@ -224,7 +224,7 @@ def _with_form(form: dict) -> dict:
     import io
     import json
 
-    from tests import bpmn_samples as samples
+    from tests.support import bpmn_samples as samples
     xml = samples.process('''
   <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
   <bpmn:userTask id="pay" name="Pay"><bpmn:extensionElements><spiffworkflow:properties>
@@ -265,7 +265,7 @@ def test_a_deployed_forms_rules_hold_with_the_service_clock(app, api: Api, clock
 
 
 def test_the_order_page_lists_each_payment_and_the_sales_list_signs_the_sums(app, api: Api):
-    from tests.helpers import login
+    from tests.support.helpers import login
     order = api.start_order()
     api.drive_to(order["id"], "confirm_deposit")
     notice(api, order, "deposit", amount=1000, reference="DEP-1")
@@ -333,7 +333,7 @@ def test_the_task_pages_show_the_rules_as_a_person_meets_them(app, api: Api):
     import html
     import re
 
-    from tests.helpers import login
+    from tests.support.helpers import login
     order = api.start_order()
     task = api.drive_to(order["id"], "confirm_deposit")
     client = app.test_client()

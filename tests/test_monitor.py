@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tests.helpers import Api
+from tests.support.helpers import Api
 
 
 def test_badge_counts_equal_the_listed_tasks(app, api: Api, clock):
@@ -29,7 +29,7 @@ def test_monitor_needs_a_manager_and_a_process(api: Api):
 
 
 def test_the_order_page_shows_the_sla_clock_and_who_to_reach(app, api: Api, clock):
-    from tests.helpers import login
+    from tests.support.helpers import login
     started = api.start_order()
     client = app.test_client()
     login(client, "manager1")

@@ -1,7 +1,8 @@
 """An order driven through the whole flow over HTTP by the demo users and the form schemas."""
 from __future__ import annotations
 
-from tests.helpers import Api
+from tests.support.helpers import Api
+from tests.support.orders import drive
 
 MAIN_PATH = [
     "check_stock", "review_order", "approve_order_manager", "confirm_sample", "spec_sheet", "draft_contract",
@@ -9,25 +10,6 @@ MAIN_PATH = [
     "approve_schedule", "produce", "qc_inspection", "goods_in", "confirm_balance", "prepare_sales_list",
     "sign_release", "ship_order", "confirm_receipt", "archive_documents",
 ]
-
-
-def drive(api: Api, instance_id: int, choices: dict[str, list[str]] | None = None, limit: int = 80) -> list[str]:
-    """Complete open tasks as '<group>1' until the order ends; ``choices`` scripts decisions per step."""
-    choices = {k: list(v) for k, v in (choices or {}).items()}
-    done = []
-    for _ in range(limit):
-        open_tasks = api.open_tasks(instance_id)
-        if not open_tasks:
-            return done
-        task = open_tasks[0]
-        user = f"{task['group']}1"
-        choice = choices[task["element_id"]].pop(0) if choices.get(task["element_id"]) else None
-        values = dict(choice) if isinstance(choice, dict) else {"decision": choice}  # a decision, or fields too
-        password = "demo" if task["element_id"] == "sign_release" else None
-        resp = api.complete(user, task["id"], values.pop("decision", None), password=password, **values)
-        assert resp.status_code == 200, (task["element_id"], resp.json)
-        done.append(task["element_id"])
-    raise AssertionError(f"order did not finish in {limit} steps: {done}")
 
 
 def test_order_runs_end_to_end(api: Api):

@@ -17,8 +17,8 @@ from sqlalchemy import select, update
 from handlers import REGISTRY
 from orderflow.models import HumanTask, Incident, Instance, ProcessVersion
 from orderflow.permissions import MATRIX, ROLES, permissions_table
-from tests import bpmn_samples as samples
-from tests.helpers import NEW_ORDER, Api, login
+from tests.support import bpmn_samples as samples
+from tests.support.helpers import NEW_ORDER, Api, login
 
 ROOT = Path(__file__).resolve().parent.parent
 REPRESENTATIVES = {"sales1": "staff", "sales_manager1": "staff", "vp1": "staff", "finance1": "staff",

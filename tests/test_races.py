@@ -6,10 +6,11 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from orderflow import instances, tasks
+from orderflow import tasks
 from orderflow.errors import LostRace
 from orderflow.models import HumanTask, Instance, User
-from tests.helpers import Api, fill
+from tests.support.helpers import Api, fill
+from tests.support.orders import assert_consistent
 
 
 def drive_to_parallel_split(api: Api) -> dict:
@@ -46,23 +47,6 @@ def test_parallel_branches_from_one_stored_copy_answer_409_and_lose_nothing(app,
     redo = api.complete("sales_manager1", rows["contract_review"])
     assert redo.status_code == 200
     assert_consistent(app, started["id"])
-
-
-def assert_consistent(app, instance_id: int) -> None:
-    """Every task row marked completed is also completed in the engine state (no lost update)."""
-    db = app.extensions["orderflow.db"]
-    with db.session() as s:
-        actor = s.scalar(select(User).where(User.username == "manager1"))
-        view = instances.view(s, actor, instance_id)
-        done_rows = [r.element_id for r in s.scalars(select(HumanTask).where(
-            HumanTask.instance_id == instance_id, HumanTask.status == "completed"))]
-        for element in done_rows:
-            assert element in view.finished_elements, f"{element} completed in the inbox but lost in the engine"
-        # the inbox's open rows are exactly the user tasks the stored engine state has ready
-        instance = s.get(Instance, instance_id)
-        _, workflow = instances.load(s, instance, None)
-        in_engine = {t.task_uuid for t in instances.platform_of(s).runtime.snapshot(workflow).ready}
-        assert {r.task_uuid for r in view.open_tasks} == in_engine, "the inbox and the engine disagree on open tasks"
 
 
 def _hammer(app, calls: list[tuple[str, int]], body_for) -> list[int]:

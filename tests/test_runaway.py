@@ -13,8 +13,8 @@ import pytest
 from handlers import REGISTRY
 from orderflow.engine import Runaway, Runtime, compile_bundle
 from orderflow.engine.runtime import MAX_NESTING, MAX_RUN_GROWTH, MAX_RUN_TASKS
-from tests import bpmn_samples as samples
-from tests.helpers import Api
+from tests.support import bpmn_samples as samples
+from tests.support.helpers import Api
 
 ROOT = Path(__file__).resolve().parent.parent
 RECURSION = ROOT / "tests/corpus/spiff/tests/bpmn/call_activity_nested/call_activity_level_3.bpmn"

@@ -5,7 +5,7 @@ import pytest
 
 from orderflow import create_app
 from orderflow.config import from_environment
-from tests.helpers import basic
+from tests.support.helpers import basic
 
 EXPECTED = {
     "X-Content-Type-Options": "nosniff",

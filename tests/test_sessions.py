@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from orderflow.models import HumanTask
-from tests.helpers import Api, login
+from tests.support.helpers import Api, login
 
 
 def _copy_session(app, client):

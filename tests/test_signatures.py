@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from orderflow import accounts, signatures
 from orderflow.models import AuditEvent, HumanTask, Signature
-from tests.bpmn_samples import process
-from tests.helpers import Api, login
+from tests.support.bpmn_samples import process
+from tests.support.helpers import Api, login
 
 
 def _db(app):

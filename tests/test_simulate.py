@@ -98,5 +98,5 @@ def test_scale_loader_writes_consistent_rows(app):
         assert len({e for e, _, _ in rows}) > 5
         assert s.scalar(select(func.count(func.distinct(Instance.business_key)))) == 200
     client = app.test_client()
-    from tests.helpers import basic
+    from tests.support.helpers import basic
     assert client.get("/api/v1/tasks?scope=groups", headers=basic("warehouse1")).status_code == 200

@@ -1,7 +1,7 @@
 """Who may act on a task, and bad input answered 4xx with the instance unchanged."""
 from __future__ import annotations
 
-from tests.helpers import NEW_ORDER, Api
+from tests.support.helpers import NEW_ORDER, Api
 
 
 def first_task(api: Api) -> tuple[dict, dict]:

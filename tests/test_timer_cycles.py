@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from orderflow import jobs
 from orderflow.models import AuditEvent
-from tests.bpmn_samples import process
-from tests.helpers import Api
+from tests.support.bpmn_samples import process
+from tests.support.helpers import Api
 
 
 def timer_start(cycle: str, pid: str = "cycled") -> str:

@@ -14,9 +14,9 @@ from orderflow import jobs, tasks, versions
 from orderflow.engine import Services, compile_bundle, plan_migration
 from orderflow.engine.runtime import Runtime
 from orderflow.models import AuditEvent, HumanTask, Instance, User
-from tests.bpmn_samples import process
-from tests.helpers import Api, fill, login
-from tests.test_order_story import drive
+from tests.support.bpmn_samples import process
+from tests.support.helpers import Api, fill, login
+from tests.support.orders import drive
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from orderflow import create_app
 from orderflow.models import AuditEvent, Instance
-from tests import bpmn_samples as samples
-from tests.helpers import Api
-from tests.servers import PATIENCE
+from tests.support import bpmn_samples as samples
+from tests.support.helpers import Api
+from tests.support.servers import PATIENCE
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from tests import bpmn_samples as samples
-from tests.hostile.support import DEPLOYS, Attacks, refused
+from tests.support import bpmn_samples as samples
+from tests.support.hostile.support import DEPLOYS, Attacks, refused
 
 ATTACKS = Attacks()
 attack = ATTACKS.attack

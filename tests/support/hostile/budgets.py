@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import re
 
-from tests import bpmn_samples as samples
-from tests.helpers import NEW_ORDER, login
-from tests.hostile import samples as hs
-from tests.hostile.support import DEPLOYS, FORM, Attacks, deploy_refused, refused
+from tests.support import bpmn_samples as samples
+from tests.support.helpers import NEW_ORDER, login
+from tests.support.hostile import samples as hs
+from tests.support.hostile.support import DEPLOYS, FORM, Attacks, deploy_refused, refused
 
 ATTACKS = Attacks()
 attack = ATTACKS.attack

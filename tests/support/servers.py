@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 #: Seconds any wait on another process may take (a node answering, a node exiting, a response, rows
 #: changing). Waits are on events; the bound only ends a hang, so it is far above anything a loaded

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from tests import bpmn_samples as samples
-from tests.hostile import samples as hs
-from tests.hostile.support import DEPLOYS, ORDERS, Attacks, deploy_refused, refused
+from tests.support import bpmn_samples as samples
+from tests.support.hostile import samples as hs
+from tests.support.hostile.support import DEPLOYS, ORDERS, Attacks, deploy_refused, refused
 
 ATTACKS = Attacks()
 attack = ATTACKS.attack

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.bpmn_samples import HEAD
+from tests.support.bpmn_samples import HEAD
 
-PROBES = Path(__file__).resolve().parent / "probes"
+PROBES = Path(__file__).resolve().parents[1] / "probes"
 
 
 def _defs(body: str, messages: str = "") -> str:

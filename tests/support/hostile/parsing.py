@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import json
 
-from tests import bpmn_samples as samples
-from tests.helpers import NEW_ORDER
-from tests.hostile import samples as hs
-from tests.hostile.support import DEPLOYS, FORM, XML, Attacks, refused
+from tests.support import bpmn_samples as samples
+from tests.support.helpers import NEW_ORDER
+from tests.support.hostile import samples as hs
+from tests.support.hostile.support import DEPLOYS, FORM, XML, Attacks, refused
 
 ATTACKS = Attacks()
 attack = ATTACKS.attack

@@ -5,7 +5,7 @@ Chromium (``apt-get install chromium``) instead of a Playwright-downloaded
 browser (``playwright install`` is not available in our environments), with one
 patient bound on every wait::
 
-    from tests.browser_support import browser_type_launch_args, context, skip_without_chromium  # noqa: F401
+    from tests.support.browser import browser_type_launch_args, context, skip_without_chromium  # noqa: F401
 
     @skip_without_chromium
     def test_home(page, live_server): ...
@@ -74,3 +74,19 @@ def context(context):
     context.set_default_navigation_timeout(PATIENCE_MS)
     expect.set_options(timeout=PATIENCE_MS)
     return context
+
+
+READY = "#modeler[data-ready='true']"
+
+
+def login(page, base: str, user: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", user)
+    page.fill("#password", "demo")
+    page.click("#login")
+    page.wait_for_url(f"{base}/inbox")
+
+
+def open_modeler(page, base: str) -> None:
+    page.goto(f"{base}/processes/order_flow/edit")
+    page.wait_for_selector(READY)

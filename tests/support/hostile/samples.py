@@ -1,4 +1,4 @@
-"""Documents for the hostile-input tests (tests/hostile/): hostile XML and a small process whose forms carry template
+"""Documents for the hostile-input tests (tests/support/hostile/): hostile XML and a small process whose forms carry template
 injection, with a start form that takes an attachment."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from tests import bpmn_samples as samples
-from tests.test_camunda import SHIP, SHIPPING_DMN, camunda
+from tests.support import bpmn_samples as samples
+from tests.support.camunda_samples import SHIP, SHIPPING_DMN, camunda
 
 # every payload that could run a command tries to create this file; it must never appear
 MARKER = Path(tempfile.gettempdir()) / "orderflow-hostile-marker"

@@ -8,9 +8,9 @@ import re
 
 from itsdangerous import URLSafeSerializer
 
-from tests.helpers import NEW_ORDER, login
-from tests.hostile import samples as hs
-from tests.hostile.support import ESCAPED, FORM, FORMULA, ORDERS, SCRIPT, Attacks, Ctx, refused
+from tests.support.helpers import NEW_ORDER, login
+from tests.support.hostile import samples as hs
+from tests.support.hostile.support import ESCAPED, FORM, FORMULA, ORDERS, SCRIPT, Attacks, Ctx, refused
 
 ATTACKS = Attacks()
 attack = ATTACKS.attack

@@ -327,7 +327,7 @@ class ServiceDriver:
 
     @staticmethod
     def auth(user: str, password: str = "demo") -> dict[str, str]:
-        from tests.helpers import Api
+        from tests.support.helpers import Api
         return Api.auth(user, password)
 
     def deploy(self, files: Mapping[str, str]):

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from orderflow import create_app
 from orderflow.models import Base
-from tests import dbs
-from tests.helpers import Api
-from tests.hostile import samples as hs
+from tests.support import dbs
+from tests.support.helpers import Api
+from tests.support.hostile import samples as hs
 
 JSON, XML, FORM = "application/json", "application/xml", "application/x-www-form-urlencoded"
 DEPLOYS = frozenset({"process_versions", "audit*"})
