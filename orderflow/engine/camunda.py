@@ -9,6 +9,7 @@ sources stay as uploaded; the rewrite is repeated whenever they are compiled.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from lxml import etree
 
@@ -94,7 +95,7 @@ def form_from_form_data(element: etree._Element, form_data: etree._Element) -> d
         if not name:
             continue
         kind = field.get("type") or "string"
-        prop = dict(_FORM_TYPES.get(kind, {"type": "string"}))
+        prop: dict[str, Any] = dict(_FORM_TYPES.get(kind, {"type": "string"}))
         prop["title"] = field.get("label") or name
         values = field.findall("camunda:value", NS)
         if kind == "enum" or values:
@@ -120,7 +121,7 @@ def form_from_form_data(element: etree._Element, form_data: etree._Element) -> d
     return schema
 
 
-def _typed(value: str, kind: str | None):
+def _typed(value: str, kind: str | None) -> int | float | bool | str:
     try:
         if kind == "integer":
             return int(value)
@@ -209,7 +210,8 @@ def _routing(el: etree._Element, file: str | None, problems: list[Problem]) -> N
     """Camunda routing the service does not follow: said at deploy, not silently dropped."""
     if el.get(f"{{{CAMUNDA}}}candidateUsers"):
         problems.append(_problem(el, "camunda:candidateUsers is not followed: tasks go to groups here (lane or "
-                                     "candidateGroups); name a group, or one user as camunda:assignee.", file, "warning"))
+                                     "candidateGroups); name a group, or one user as camunda:assignee.",
+                                 file, "warning"))
     for attr in ("assignee", "candidateGroups"):
         value = el.get(f"{{{CAMUNDA}}}{attr}") or ""
         if is_juel(value):

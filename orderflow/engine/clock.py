@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, tzinfo
 from datetime import datetime as _datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
@@ -18,8 +18,9 @@ _clock: contextvars.ContextVar[Callable[[], _datetime] | None] = contextvars.Con
 
 
 class _EngineDatetime(_datetime):
+    # returns the clock's own (plain) datetime, not an instance of this subclass
     @classmethod
-    def now(cls, tz=None):  # type: ignore[override]
+    def now(cls, tz: tzinfo | None = None) -> _datetime:  # type: ignore[override]
         clock = _clock.get()
         if clock is None:
             return _datetime.now(tz)

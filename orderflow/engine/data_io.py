@@ -117,7 +117,8 @@ def _start_form(root: etree._Element, process: etree._Element) -> tuple[str, dic
     if start.find("bpmn:extensionElements/spiff:properties/spiff:property[@name='formJsonSchemaFilename']", NS) \
             is not None or start.get(f"{{{NS['camunda']}}}formKey"):
         return None
-    types = {d.get("id"): (d.get("structureRef") or "").rsplit(":", 1)[-1] for d in root.iter(f"{{{_B}}}itemDefinition")}
+    types = {d.get("id"): (d.get("structureRef") or "").rsplit(":", 1)[-1]
+             for d in root.iter(f"{{{_B}}}itemDefinition")}
     properties = {}
     for data_input in inputs:
         prop: dict = {"title": data_input.get("name") or data_input.get("id")}

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from types import MethodType
 from typing import Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.parser.event_parsers import (
     CANCEL_EVENT_XPATH,
@@ -37,11 +38,17 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
     TERMINATION_EVENT_XPATH,
     TIMER_EVENT_XPATH,
 )
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.bpmn_task_spec import BpmnTaskSpec
 from SpiffWorkflow.bpmn.specs.control import BpmnStartTask
+from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffStartEventParser
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from .expressions import ExpressionError
@@ -49,7 +56,7 @@ from .expressions import ExpressionError
 MAX_CONDITION_ROUNDS = 50  # conditions that keep making each other true are a loop, bounded here
 
 
-def order_data(workflow) -> dict[str, Any]:
+def order_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     """The order's data as people think of it: the latest task's data plus every open branch."""
     data: dict[str, Any] = {}
     if workflow.last_task is not None:
@@ -66,7 +73,7 @@ def order_data(workflow) -> dict[str, Any]:
 
 
 class StartEventParser(SpiffStartEventParser):
-    def create_task(self):
+    def create_task(self) -> BpmnTaskSpec:
         definition = self.get_event_definition([MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH,
                                                 CONDITIONAL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH])
         task = self._create_task(definition)
@@ -79,7 +86,7 @@ class StartEventParser(SpiffStartEventParser):
 
 
 class EndEventParser(SpiffEndEventParser):
-    def create_task(self):
+    def create_task(self) -> BpmnTaskSpec:
         definition = self.get_event_definition([MESSAGE_EVENT_XPATH, CANCEL_EVENT_XPATH, ERROR_EVENT_XPATH,
                                                 ESCALATION_EVENT_XPATH, TERMINATION_EVENT_XPATH, SIGNAL_EVENT_XPATH])
         task = self._create_task(definition)
@@ -87,7 +94,7 @@ class EndEventParser(SpiffEndEventParser):
         return task
 
 
-def _event_start_completed(spec, my_task) -> None:
+def _event_start_completed(spec: BpmnTaskSpec, my_task: Task) -> None:
     esp = event_subprocess_task(my_task.workflow)
     if esp is not None:  # an event sub-process sees the order's data as it is now (3.2: as it was at start)
         payload = my_task.internal_data.get(getattr(spec.event_definition, "name", None))
@@ -100,7 +107,7 @@ def _event_start_completed(spec, my_task) -> None:
                 sibling.cancel()
 
 
-def event_subprocess_task(subprocess):
+def event_subprocess_task(subprocess: BpmnBaseWorkflow) -> Task | None:
     """The event sub-process task that ``subprocess`` runs, or None (a process, a plain sub-process)."""
     parent_id = getattr(subprocess, "parent_task_id", None)
     outer = getattr(subprocess, "parent_workflow", None)
@@ -114,7 +121,7 @@ def event_subprocess_task(subprocess):
     return esp
 
 
-def close_event_subprocesses(workflow, bound: Callable[[Any], None]) -> None:
+def close_event_subprocesses(workflow: BpmnWorkflow, bound: Callable[[Task], None]) -> None:
     """The process's own flow has ended: event sub-processes that have not started never will."""
     root = workflow.task_tree
     if root is None or not any(c.id in workflow.subprocesses and not c.has_state(TaskState.FINISHED_MASK)
@@ -141,7 +148,7 @@ def close_event_subprocesses(workflow, bound: Callable[[Any], None]) -> None:
     workflow.do_engine_steps(did_complete_task=bound)
 
 
-def _condition_has_fired(definition, my_task) -> bool:
+def _condition_has_fired(definition: ConditionalEventDefinition, my_task: Task) -> bool:
     fired = _holds(my_task.workflow, definition.expression, my_task.data)
     if fired:  # the branch goes on with the data that made it true, not the data it waited with
         my_task.set_data(**order_data(my_task.workflow.top_workflow))
@@ -149,14 +156,14 @@ def _condition_has_fired(definition, my_task) -> bool:
     return fired
 
 
-def _trigger_wf(start, my_task, spec_name):
+def _trigger_wf(start: BpmnStartTask, my_task: Task, spec_name: str) -> UUID:
     child = my_task._add_child(start._wf_spec.task_specs.get(spec_name), TaskState.FUTURE)
     child.triggered = True
     child.task_spec._update(child)
     return child.id
 
 
-def adopt(spec) -> None:
+def adopt(spec: BpmnProcessSpec) -> None:
     """Fix a parsed spec (once, before any instance). Methods are patched on the spec's objects,
     not by swapping classes, so every stock serializer and diff still knows them."""
     if isinstance(spec.start, BpmnStartTask) and "trigger_wf" not in vars(spec.start):
@@ -174,7 +181,7 @@ def adopt(spec) -> None:
                 item.has_fired = MethodType(_condition_has_fired, item)
 
 
-def _start_conditional_subprocesses(workflow) -> bool:
+def _start_conditional_subprocesses(workflow: BpmnWorkflow) -> bool:
     """Start the event sub-processes whose conditional start the data now makes true (3.2 only starts
     event sub-processes on thrown events, and conditions are never thrown). Each starts once per order."""
     conditional = [(start, name) for start, name in event_subprocess_starts(workflow)
@@ -192,7 +199,7 @@ def _start_conditional_subprocesses(workflow) -> bool:
     return fired
 
 
-def _holds(workflow, expression: str, data: dict[str, Any]) -> bool:
+def _holds(workflow: BpmnBaseWorkflow, expression: str, data: dict[str, Any]) -> bool:
     context = {**data, **order_data(workflow.top_workflow), **workflow.data_objects}
     try:
         return bool(workflow.script_engine.environment.evaluate(expression, context))
@@ -202,7 +209,7 @@ def _holds(workflow, expression: str, data: dict[str, Any]) -> bool:
         return False
 
 
-def fire_conditions(workflow, bound: Callable[[Any], None]) -> int:
+def fire_conditions(workflow: BpmnWorkflow, bound: Callable[[Task], None]) -> int:
     """Let every waiting conditional event whose condition the data now makes true fire; the steps run."""
     steps = 0
     for _ in range(MAX_CONDITION_ROUNDS):
@@ -213,7 +220,7 @@ def fire_conditions(workflow, bound: Callable[[Any], None]) -> int:
             task.task_spec._update(task)
             fired = fired or task.state != TaskState.WAITING
 
-        def counted(task) -> None:
+        def counted(task: Task) -> None:
             nonlocal steps
             steps += 1
             bound(task)
@@ -223,11 +230,11 @@ def fire_conditions(workflow, bound: Callable[[Any], None]) -> int:
     return steps
 
 
-def _definition(task):
+def _definition(task: Task) -> EventDefinition | None:
     return getattr(task.task_spec, "event_definition", None)
 
 
-def waiting_definitions(workflow) -> Iterator[tuple[Any, Any, str]]:
+def waiting_definitions(workflow: BpmnWorkflow) -> Iterator[tuple[Task, EventDefinition, str]]:
     """(task, event definition, element id) for each event the instance waits for; an event-based
     gateway's branches one by one, named by the catch event of the branch."""
     for task in list(workflow.event_manager.tasks.values()):
@@ -241,7 +248,7 @@ def waiting_definitions(workflow) -> Iterator[tuple[Any, Any, str]]:
             yield task, definition, task.task_spec.bpmn_id or task.task_spec.name
 
 
-def event_subprocess_starts(workflow) -> Iterator[tuple[Any, str]]:
+def event_subprocess_starts(workflow: BpmnWorkflow) -> Iterator[tuple[BpmnTaskSpec, str]]:
     """(start event spec, event sub-process id) for the event sub-processes an event would start."""
     for name in getattr(workflow.spec.start, "trigger_specs", []):
         sp_spec = workflow.subprocess_specs.get(name)

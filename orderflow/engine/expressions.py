@@ -24,7 +24,7 @@ from __future__ import annotations
 import ast
 import operator as op
 import threading
-from collections.abc import ItemsView, KeysView, ValuesView
+from collections.abc import Callable, ItemsView, Iterator, KeysView, ValuesView
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from itertools import chain
@@ -48,7 +48,7 @@ class _IsoLiteral:
     """``ISO_LITERAL.match(text)``: a match object when all of ``text`` is an ISO-8601 duration,
     date(-time) or cycle, else None."""
 
-    def match(self, text: str):
+    def match(self, text: str) -> linear_re.Match | None:
         if text[:1] not in _ISO_FIRST:  # most expressions: no call into RE2 (a few microseconds)
             return None
         try:
@@ -323,7 +323,8 @@ _compile_long = lru_cache(maxsize=64)(_compile)
 def _vet(tree: ast.Expression, text: str) -> None:
     """Every node allowed; the tree within MAX_NODES and MAX_DEPTH (walked without recursion)."""
     called: set[int] = set()
-    stack, count = [(tree, 1)], 0
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    count = 0
     while stack:
         node, depth = stack.pop()
         count += 1
@@ -402,7 +403,7 @@ def check_expression(expression: str) -> None:
     compile_expression(expression)
 
 
-def _logical_lines(script: str):
+def _logical_lines(script: str) -> Iterator[tuple[int, str]]:
     """(first line number, text) per statement: an open bracket continues onto the next line."""
     pending: list[str] = []  # joined once per statement: += on a long open bracket is quadratic
     start = depth = 0
@@ -469,7 +470,8 @@ def _weight(value: Any, cap: int) -> int:
     total, level = 0, [value]
     while level and total <= cap:
         kinds = set(map(type, level))
-        groups = [(kind, level if len(kinds) == 1 else [x for x in level if type(x) is kind]) for kind in kinds]
+        groups: list[tuple[type, list[Any]]] = [
+            (kind, level if len(kinds) == 1 else [x for x in level if type(x) is kind]) for kind in kinds]
         containers = []
         for kind, group in groups:
             if issubclass(kind, (str, bytes, dict)) or issubclass(kind, _SEQUENCES):
@@ -506,13 +508,18 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int)  # bool too: True * 10**5000 is as large
 
 
+_Operators = dict[type[ast.AST], Callable[..., Any]]  # simpleeval's: operator node class -> function
+
+
 class _Evaluator(simpleeval.EvalWithCompoundTypes):
+    operators: _Operators
+
     def __init__(self) -> None:
         super().__init__(functions=dict(FUNCTIONS))
         self.functions = dict(FUNCTIONS)  # not simpleeval's list/dict/set/tuple: only what the compiler allows
-        compare = {kind: self._compared(fn) for kind, fn in
-                   [(ast.Eq, op.eq), (ast.NotEq, op.ne), (ast.Lt, op.lt), (ast.LtE, op.le),
-                    (ast.Gt, op.gt), (ast.GtE, op.ge)]}
+        compare: _Operators = {kind: self._compared(fn) for kind, fn in
+                               [(ast.Eq, op.eq), (ast.NotEq, op.ne), (ast.Lt, op.lt), (ast.LtE, op.le),
+                                (ast.Gt, op.gt), (ast.GtE, op.ge)]}
         self.operators = {**self.operators, **compare, ast.Add: self._add, ast.Sub: self._sub,
                           ast.Mult: self._mult, ast.Pow: self._pow, ast.Mod: self._mod,
                           ast.Div: self._divided(op.truediv), ast.FloorDiv: self._divided(op.floordiv),
@@ -615,12 +622,12 @@ class _Evaluator(simpleeval.EvalWithCompoundTypes):
     # nodes
     def _eval_call(self, node: ast.Call) -> Any:
         if isinstance(node.func, ast.Attribute):
-            return self._call_method(node)
+            return self._call_method(node, node.func)
         return super()._eval_call(node)
 
-    def _call_method(self, node: ast.Call) -> Any:
-        name = node.func.attr  # one of SAFE_METHODS: the compiler refused any other
-        receiver = self._eval(node.func.value)
+    def _call_method(self, node: ast.Call, func: ast.Attribute) -> Any:  # func: node.func
+        name = func.attr  # one of SAFE_METHODS: the compiler refused any other
+        receiver = self._eval(func.value)
         args = [self._eval(arg) for arg in node.args]
         kwargs = dict(self._eval(k) for k in node.keywords)
         # get hashes its key; the others run over the whole receiver (and their text arguments)

@@ -16,7 +16,8 @@ RULE_KEYS = frozenset({"field", "check", "when", "message", "message_zh"})
 
 def form_rule_problems(schema: Mapping[str, Any]) -> Iterator[tuple[str, tuple]]:
     """(English message, path inside the form) for each problem."""
-    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    props = schema.get("properties")
+    props = props if isinstance(props, dict) else {}
     rules = schema.get("rules")
     if rules is not None and not isinstance(rules, list):
         yield '"rules" must be a list of {field, check, when, message, message_zh}.', ("rules",)
@@ -38,7 +39,8 @@ def form_rule_problems(schema: Mapping[str, Any]) -> Iterator[tuple[str, tuple]]
         for key in ("message", "message_zh"):
             if key in rule and not isinstance(rule[key], str):
                 yield f"The rule's {key} must be text.", (*path, key)
-    ui = schema.get("ui") if isinstance(schema.get("ui"), dict) else {}
+    ui = schema.get("ui")
+    ui = ui if isinstance(ui, dict) else {}
     for section in ("when", "suggest"):
         entries = ui.get(section)
         if entries is None:

@@ -32,7 +32,8 @@ def problem(value: Any, path: str = "", limit: float = MAX_WEIGHT) -> tuple[str,
 
     One pass, stopping at the first problem or once ``limit`` is passed; scalars are checked in
     place and paths are only spelled out for the answer, so a request-sized value costs little."""
-    weight, stack = 0, [(value, None, 1)]
+    weight = 0
+    stack: list[tuple[Any, tuple | None, int]] = [(value, None, 1)]  # (item, its (parent, key) chain, depth)
     while stack:
         item, node, depth = stack.pop()
         if isinstance(item, dict):

@@ -8,6 +8,7 @@ error naming the form field or element.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TypeAlias
 
 import re2
 
@@ -17,12 +18,17 @@ _OPTIONS.log_errors = False  # a refused pattern is our 4xx, not a line on stder
 _OPTIONS.max_mem = 8 << 20   # RE2 falls back to a slower (still linear) matcher past this
 
 
+# what ``compile`` and its searches return: RE2's own classes (re2 ships no types: Any to mypy)
+Pattern: TypeAlias = re2._Regexp
+Match: TypeAlias = re2._Match
+
+
 class RegexError(ValueError):
     """A pattern RE2 cannot run: too long, malformed, or using back-references or look-around."""
 
 
 @lru_cache(maxsize=2048)
-def compile(pattern: str):
+def compile(pattern: str) -> Pattern:
     """A compiled RE2 pattern (``search``/``match``/``fullmatch``/``sub``/``finditer`` as in ``re``)."""
     if len(pattern) > MAX_PATTERN_CHARS:
         raise RegexError(f"The pattern is longer than {MAX_PATTERN_CHARS} characters.")

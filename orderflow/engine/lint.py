@@ -109,7 +109,8 @@ def _check_gateways(process: etree._Element, file: str | None) -> list[Problem]:
     problems = []
     flows = {f.get("id"): f for f in process.iter(f"{{{NS['bpmn']}}}sequenceFlow")}
     for gw in process.iter(f"{{{NS['bpmn']}}}exclusiveGateway"):
-        outgoing = [flows[o.text.strip()] for o in gw.iterfind("bpmn:outgoing", NS) if o.text and o.text.strip() in flows]
+        outgoing = [flows[o.text.strip()] for o in gw.iterfind("bpmn:outgoing", NS)
+                    if o.text and o.text.strip() in flows]
         if len(outgoing) < 2:
             continue
         conditional = [f for f in outgoing if f.find("bpmn:conditionExpression", NS) is not None]
@@ -182,9 +183,10 @@ def lint_process(process: etree._Element, elements: Mapping[str, ElementInfo], h
                  find_form: Callable[[str], dict | None], file: str | None) -> list[Problem]:
     problems = _check_expressions(process, file) + _check_gateways(process, file)
     problems += lint_events.check(process, file)  # event constructs that would run wrongly (engine/lint_events.py)
-    starts = [i for i in elements.values() if i.kind == "startEvent" and i.form_key]
+    starts = [(i.form_key, i.element_id) for i in elements.values() if i.kind == "startEvent" and i.form_key]
     if starts:  # the process's data inputs must be asked for by the form written for its start
-        problems += data_io.check_start_form(process, find_form(starts[0].form_key), starts[0].element_id, file)
+        form_key, element_id = starts[0]
+        problems += data_io.check_start_form(process, find_form(form_key), element_id, file)
     for info in elements.values():
         if info.kind in {"userTask", "startEvent"}:
             problems.extend(_check_user_task(info, find_form, file))

@@ -17,16 +17,23 @@ leaves to its caller (see DESIGN.md for the serializer this has to satisfy):
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
-from datetime import UTC
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, TypeAlias
+from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.bpmn_task_spec import BpmnTaskSpec
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, BoundaryEventSplit, _EndJoin
+from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow, BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.specs.Join import Join
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from ..i18n import Msg
@@ -41,9 +48,11 @@ __all__ = ["Migration", "MigrationRefused", "current_steps", "diff_definitions",
 
 # a task still to be dealt with: it must stand on an element the new version has
 LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+# per (sub-)workflow: its diff and the new spec; (finished sub-process, None, None) lets it go
+Moves: TypeAlias = list[tuple[BpmnBaseWorkflow, WorkflowDiff | None, BpmnProcessSpec | None]]
 
 
-def _label(spec, elements: dict[str, ElementInfo]) -> str:
+def _label(spec: BpmnTaskSpec, elements: dict[str, ElementInfo]) -> str:
     """A step as people know it: the element's name (internal specs name their element first)."""
     element_id = spec.bpmn_id or spec.name.split(".")[0]
     info = elements.get(element_id)
@@ -81,13 +90,14 @@ class Migration:
         (False, the reasons it cannot move, None).
         """
         try:
-            workflow = state
             if isinstance(state, str):  # never SpiffWorkflow's default engine: it evals with builtins
                 workflow = store.load(state, self.old)
                 workflow.script_engine = SafeScriptEngine({})
+            else:
+                workflow = state
         except Exception as exc:  # a state this version cannot read is reported, not raised
             return False, [Msg("The order's stored state could not be read: %(error)s", error=str(exc))], None
-        diffs = [(workflow, WorkflowDiff(workflow, self.top), self.new.spec)]
+        diffs: Moves = [(workflow, WorkflowDiff(workflow, self.top), self.new.spec)]
         reasons = self._check(workflow, diffs[0][1], self.top)
         for sp_id, sp in list(workflow.subprocesses.items()):
             reasons += self._check_subprocess(workflow, sp_id, sp, diffs)
@@ -98,7 +108,7 @@ class Migration:
             with engine_clock(self.clock or _now):
                 notes += self._apply(workflow, diffs)
         except Exception as exc:  # the library's own limits surface as a refusal, never a half move
-            error = "%s: %s" % (type(exc).__name__, exc)
+            error = f"{type(exc).__name__}: {exc}"
             return False, [Msg("The move failed inside the engine: %(error)s", error=error)], None
         leftovers = self._verify(workflow)
         if leftovers:
@@ -109,7 +119,7 @@ class Migration:
             return False, [Msg("The moved order could not be read back: %(error)s", error=str(exc))], None
         return True, _unique(notes), workflow
 
-    def _check(self, wf, wdiff: WorkflowDiff, sdiff: SpecDiff) -> list[Msg]:
+    def _check(self, wf: BpmnBaseWorkflow, wdiff: WorkflowDiff, sdiff: SpecDiff) -> list[Msg]:
         elements = self.old.elements
         reasons = []
         for task in wdiff.removed:
@@ -142,7 +152,7 @@ class Migration:
                                    "started.", step=_label(task.task_spec, elements)))
         return reasons + self._check_splits(wf, sdiff)
 
-    def _check_splits(self, wf, sdiff: SpecDiff) -> list[Msg]:
+    def _check_splits(self, wf: BpmnBaseWorkflow, sdiff: SpecDiff) -> list[Msg]:
         """A parallel split this order already passed that fans out to more branches in the new
         version: its merge would wait forever for a branch that never started."""
         reasons = []
@@ -158,7 +168,7 @@ class Migration:
                                    step=_label(task.task_spec, self.old.elements)))
         return reasons
 
-    def _check_subprocess(self, workflow, sp_id, sp, diffs: list) -> list[Msg]:
+    def _check_subprocess(self, workflow: BpmnWorkflow, sp_id: UUID, sp: BpmnSubWorkflow, diffs: Moves) -> list[Msg]:
         parent = workflow.get_task_from_id(sp_id)
         step = _label(parent.task_spec, self.old.elements) if parent is not None else sp.spec.name
         known = sp.spec.name in self.new.subprocess_specs
@@ -177,7 +187,7 @@ class Migration:
         diffs.append((sp, wdiff, self.new.subprocess_specs[sp.spec.name]))
         return self._check(sp, wdiff, sdiff)
 
-    def _aligned_spec(self, task):
+    def _aligned_spec(self, task: Task | None) -> BpmnTaskSpec | None:
         if task is None:
             return None
         if task.workflow is task.workflow.top_workflow:
@@ -185,9 +195,9 @@ class Migration:
         name = task.workflow.spec.name
         return self._sub_diff(name).alignment.get(task.task_spec) if name in self.new.subprocess_specs else None
 
-    def _notes(self, workflow, diffs) -> list[Msg]:
+    def _notes(self, workflow: BpmnWorkflow, diffs: Moves) -> list[Msg]:
         notes = []
-        for wf, wdiff, _spec in diffs:
+        for _wf, wdiff, _spec in diffs:
             for task, new_spec in (wdiff.alignment.items() if wdiff else ()):
                 if task.has_state(LIVE) and new_spec is not None and task.task_spec.bpmn_id \
                         and new_spec.bpmn_id and new_spec.bpmn_id != task.task_spec.bpmn_id:
@@ -196,14 +206,14 @@ class Migration:
                                      new=_label(new_spec, self.new.elements)))
         return notes
 
-    def _apply(self, workflow: BpmnWorkflow, diffs: list) -> list[Msg]:
+    def _apply(self, workflow: BpmnWorkflow, diffs: Moves) -> list[Msg]:
         waiting = {t.id: (copy.deepcopy(t.internal_data), t.task_spec)
                    for t in workflow.get_tasks(state=TaskState.WAITING) if hasattr(t.task_spec, "event_definition")}
         for wf, wdiff, spec in diffs:
             if wdiff is None:
                 del workflow.subprocesses[wf.parent_task_id]
                 continue
-            started = [t for t in wf.get_tasks(state=TaskState.STARTED, skip_subprocesses=True)]
+            started = list(wf.get_tasks(state=TaskState.STARTED, skip_subprocesses=True))
             migrate_workflow(wdiff, wf, spec)
             for task in started:  # re-plan what follows a step still in progress
                 task._drop_children()
@@ -214,7 +224,8 @@ class Migration:
                 workflow.subprocess_specs = self.new.subprocess_specs
         return self._restore_timers(workflow, waiting)
 
-    def _restore_timers(self, workflow, waiting: dict) -> list[Msg]:
+    def _restore_timers(self, workflow: BpmnWorkflow,
+                        waiting: dict[UUID, tuple[dict[str, Any], BpmnTaskSpec]]) -> list[Msg]:
         notes = []
         for task_id, (data, old_spec) in waiting.items():
             task = workflow.tasks.get(task_id) or _find(workflow, task_id)
@@ -228,7 +239,7 @@ class Migration:
                                  step=_label(task.task_spec, self.new.elements)))
         return notes
 
-    def _verify(self, workflow) -> list[Msg]:
+    def _verify(self, workflow: BpmnWorkflow) -> list[Msg]:
         """Every task must stand on a spec of the new version: finished history is re-pointed,
         anything still to run that was not re-planned refuses the move."""
         problems = []
@@ -245,7 +256,7 @@ class Migration:
         return _unique(problems)
 
 
-def _inside(task, split) -> bool:
+def _inside(task: Task, split: Task) -> bool:
     """Is ``task`` on a branch of ``split`` that has not been merged by a parallel join yet?"""
     node = task.parent
     while node is not None and node is not split:
@@ -255,23 +266,23 @@ def _inside(task, split) -> bool:
     return node is split
 
 
-def _aligned_names(specs, sdiff: SpecDiff) -> set[str]:
+def _aligned_names(specs: Iterable[BpmnTaskSpec], sdiff: SpecDiff) -> set[str]:
     return {sdiff.alignment[s].name for s in specs if sdiff.alignment.get(s) is not None}
 
 
-def _find(workflow, task_id):
+def _find(workflow: BpmnWorkflow, task_id: UUID) -> Task | None:
     for sp in workflow.subprocesses.values():
         if task_id in sp.tasks:
             return sp.tasks[task_id]
     return None
 
 
-def _same_event(before, after) -> bool:
+def _same_event(before: EventDefinition, after: EventDefinition) -> bool:
     return type(before) is type(after) and \
         without_name(REGISTRY.convert(before)) == without_name(REGISTRY.convert(after))
 
 
-def _shift_timer(task, data: dict, before, after) -> bool:
+def _shift_timer(task: Task, data: dict, before: EventDefinition, after: EventDefinition) -> bool:
     """A duration timer whose length changed: same start, new length. False when it cannot be known."""
     if not (isinstance(before, DurationTimerEventDefinition) and isinstance(after, DurationTimerEventDefinition)) \
             or not data.get("event_value") or data.get("event_fired"):
@@ -298,8 +309,7 @@ def _unique(messages: list[Msg]) -> list[Msg]:
     return result
 
 
-def _now():
-    from datetime import datetime
+def _now() -> datetime:
     return datetime.now(UTC)
 
 

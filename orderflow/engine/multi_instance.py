@@ -11,6 +11,10 @@ from __future__ import annotations
 from types import MethodType
 
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow
+from SpiffWorkflow.task import Task
 
 from .model import Problem
 from .xmlinfo import NS
@@ -61,7 +65,7 @@ def rewrite_collection(el: etree._Element, file: str | None) -> list[Problem]:
     return []
 
 
-def _merge_child_keeping_item_local(spec, workflow, child) -> None:
+def _merge_child_keeping_item_local(spec: MultiInstanceTask, workflow: BpmnBaseWorkflow, child: Task) -> None:
     # without an output collection 3.2 merges every child's data into the task, element variable
     # included, and then refuses the next child ("input item already exists"): a sequential
     # multi-instance stopped after its first item. The element variable is the instance's own
@@ -71,7 +75,7 @@ def _merge_child_keeping_item_local(spec, workflow, child) -> None:
     type(spec).merge_child(spec, workflow, child)
 
 
-def adopt(spec) -> None:
+def adopt(spec: BpmnProcessSpec) -> None:
     """Patch the multi-instance tasks of a parsed spec (on the objects: serializers keep working)."""
     for task_spec in spec.task_specs.values():
         if hasattr(task_spec, "merge_child") and hasattr(task_spec, "input_item") \

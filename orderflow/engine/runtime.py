@@ -15,6 +15,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from ..errors import InvalidInput, OrderflowError, StepFailed, TaskNotReady
@@ -43,6 +44,7 @@ class Runaway(StepFailed):
     """The engine-step bound stopped a run; the workflow is consistent up to the last step."""
 
     code = "runaway"
+    steps: int  # the steps the run took before it was stopped (set where it is raised)
 
 
 class Runtime:
@@ -142,21 +144,21 @@ class Runtime:
         return element_id
 
     @staticmethod
-    def find_task(workflow: BpmnWorkflow, task_uuid: str):
+    def find_task(workflow: BpmnWorkflow, task_uuid: str) -> Task | None:
         from uuid import UUID
         try:
             return workflow.get_task_from_id(UUID(task_uuid))
         except (ValueError, KeyError, WorkflowException):
             return None
 
-    def _run(self, workflow: BpmnWorkflow, first=None) -> int:
+    def _run(self, workflow: BpmnWorkflow, first: Task | None = None) -> int:
         count = 0
         last = None
         nested = False
         base: dict[int, int] = {}  # id(workflow) -> the depth of its first task this run
         sizes: dict[int, int] = {}  # id(workflow) -> its number of tasks when first seen this run
 
-        def bound(task) -> None:
+        def bound(task: Task) -> None:
             # every check is O(1) or O(depth): SpiffWorkflow already scans the whole task tree
             # (and every open subprocess, and every waiting task) per step, so a runaway costs
             # steps x tree size; nesting, per-run depth growth and per-run new tasks keep both
@@ -237,7 +239,7 @@ def _runaway(nested: bool, count: int, max_steps: int, element: str | None) -> R
         "the order.", steps=min(count, max_steps), element=element), element_id=element)
 
 
-def _culprit(exc: BaseException):
+def _culprit(exc: BaseException) -> Task | None:
     """The innermost SpiffWorkflow task the failing code was working on (its methods call it my_task)."""
     found, tb = None, exc.__traceback__
     while tb is not None:
@@ -248,7 +250,7 @@ def _culprit(exc: BaseException):
     return found
 
 
-def _step_failed(exc: Exception, task) -> StepFailed:
+def _step_failed(exc: Exception, task: Task | None) -> StepFailed | InvalidInput:
     spiff_task = getattr(exc, "task", None) or task
     element_id = None
     if spiff_task is not None:
@@ -267,7 +269,8 @@ def _step_failed(exc: Exception, task) -> StepFailed:
         return _handler_failed(cause)
     if element_id:
         message = Msg("The process stopped at '%(element)s': %(detail)s. Nothing was saved; "
-                      "correct the input or ask the process owner to fix the diagram.", element=element_id, detail=detail)
+                      "correct the input or ask the process owner to fix the diagram.",
+                      element=element_id, detail=detail)
     else:
         message = Msg("The process stopped: %(detail)s. Nothing was saved; "
                       "correct the input or ask the process owner to fix the diagram.", detail=detail)
@@ -285,7 +288,8 @@ def _handler_failed(exc: HandlerFailed) -> StepFailed | InvalidInput:
     message = Msg("The step '%(element)s' failed in handler '%(handler)s': %(cause)s",
                   element=exc.element_id, handler=exc.handler, cause=cause)
     failed = StepFailed(message, exc.element_id, cause)
-    failed.traceback = describe(exc.cause)[1]
+    # errors.py declares no traceback: only a handler's failure has one (read with getattr)
+    failed.traceback = describe(exc.cause)[1]  # type: ignore[attr-defined]
     return failed
 
 

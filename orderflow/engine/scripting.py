@@ -16,18 +16,27 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol, TypeGuard
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import SequentialMultiInstanceTask
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask
+from SpiffWorkflow.task import Task
 
 from . import expressions, json_clean
 from .service_tasks import describe, policy, result_json, store_result
 
 
-def refuses_input(cause: BaseException) -> bool:
+class Refusal(Protocol):
+    """What a handler's refusal carries (``handlers.registry.Refused``; ``field``, ``message_zh`` optional)."""
+
+    refuses_input: bool
+    message: str
+
+
+def refuses_input(cause: BaseException) -> TypeGuard[Refusal]:
     """The handler refused the data it was given (``handlers.registry.Refused``): a 422 for the
     request, not an incident. Duck-typed: the engine never imports handlers."""
     return bool(getattr(cause, "refuses_input", False))
@@ -128,7 +137,7 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
 MAX_PARALLEL_INSTANCES = 500  # a parallel multi-instance creates a task per instance up front
 
 
-def _cardinality(task, expression: str, value: Any) -> int:
+def _cardinality(task: Task, expression: str, value: Any) -> int:
     """A multi-instance's count must be a whole number the engine can make tasks for: SpiffWorkflow
     3.2 leaves the order running with nothing to do on -1 or 2.5, and a parallel one builds all its
     10**12 tasks at once (a sequential one makes one at a time: the run bounds stop a runaway)."""
@@ -142,7 +151,7 @@ def _cardinality(task, expression: str, value: Any) -> int:
     return whole
 
 
-def _check_parameters(task, params: Mapping[str, Any]) -> None:
+def _check_parameters(task: Task, params: Mapping[str, Any]) -> None:
     """Evaluated parameters are clean JSON of bounded size, as a script's stored values are."""
     for name, value in params.items():
         found = json_clean.problem(value, name, limit=expressions.VALUE_LIMIT)
@@ -161,20 +170,20 @@ class SafeScriptEngine(PythonScriptEngine):
     def validate(self, expression: str) -> None:
         expressions.check_expression(expression)
 
-    def evaluate(self, task, expression, external_context=None):
+    def evaluate(self, task: Task, expression: str, external_context: dict | None = None) -> Any:
         value = super().evaluate(task, expression, external_context)
         if expression and expression == getattr(task.task_spec, "cardinality", None):
             return _cardinality(task, expression, value)
         return value
 
-    def execute(self, task, script, external_context=None):
+    def execute(self, task: Task, script: str, external_context: dict | None = None) -> bool:
         try:
             return self.environment.execute(script, task.data, external_context or {})
         except expressions.ExpressionError as exc:
             where = f" (line {exc.line})" if exc.line else ""
             raise WorkflowTaskException(f"Script failed{where}: {exc.message}", task=task, exception=exc) from None
 
-    def context(self, task, idempotency_key: str | None = None) -> HandlerContext:
+    def context(self, task: Task, idempotency_key: str | None = None) -> HandlerContext:
         element_id = task.task_spec.bpmn_id or task.task_spec.name
         return HandlerContext(
             data=json.loads(json.dumps(task.data, default=str)),
@@ -186,12 +195,13 @@ class SafeScriptEngine(PythonScriptEngine):
             _services=self.services,
         )
 
-    def invoke(self, task, spec, idempotency_key: str | None = None) -> Any:
+    def invoke(self, task: Task, spec: ServiceTask, idempotency_key: str | None = None) -> Any:
         """Call the task's handler; raises HandlerFailed with the element and the cause."""
         element_id = task.task_spec.bpmn_id or task.task_spec.name
         handler = self.registry.get(spec.operation_name)
         if handler is None:
-            raise HandlerFailed(element_id, spec.operation_name, LookupError(f"no handler named '{spec.operation_name}'"))
+            raise HandlerFailed(element_id, spec.operation_name,
+                                LookupError(f"no handler named '{spec.operation_name}'"))
         params = {name: value["value"] for name, value in spec.evaluate_params(task).items()}
         _check_parameters(task, params)
         for name in _parameter_names(handler):  # unset parameters read the data field of that name,
@@ -202,7 +212,7 @@ class SafeScriptEngine(PythonScriptEngine):
         except Exception as exc:  # the handler's failure is the step's failure, with its cause
             raise HandlerFailed(element_id, spec.operation_name, exc) from exc
 
-    def run_service(self, task, spec) -> bool | None:
+    def run_service(self, task: Task, spec: ServiceTask) -> bool | None:
         """Inline when it can; None (task waits) when deferred to a job or parked as an incident."""
         element_id = task.task_spec.bpmn_id or task.task_spec.name
         handler = self.registry.get(spec.operation_name)
@@ -224,5 +234,5 @@ class SafeScriptEngine(PythonScriptEngine):
                 self.services.fail(str(task.id), element_id, spec.operation_name, message, trace)
             return None
 
-    def call_service(self, task, operation_name: str = "", operation_params: dict | None = None, **_: Any) -> str:
+    def call_service(self, task: Task, operation_name: str = "", operation_params: dict | None = None, **_: Any) -> str:
         raise NotImplementedError("service tasks run through run_service")  # pragma: no cover

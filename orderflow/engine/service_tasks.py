@@ -11,37 +11,41 @@ import json
 import traceback
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent, StartEvent
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
+from SpiffWorkflow.task import Task
 
 from . import events, json_clean, multi_instance
 from .durations import retry_delays
 
 
 class DeferrableServiceTask(ServiceTask):
-    def _execute(self, task) -> bool | None:
+    def _execute(self, task: Task) -> bool | None:
         return task.workflow.script_engine.run_service(task, self)
 
 
 class OrderflowParser(SpiffBpmnParser):
-    OVERRIDE_PARSER_CLASSES = {**SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
-                               full_tag("serviceTask"): (ServiceTaskParser, DeferrableServiceTask),
-                               full_tag("startEvent"): (events.StartEventParser, StartEvent),
-                               full_tag("endEvent"): (events.EndEventParser, EndEvent)}
+    # tag -> (parser class, task spec class)
+    OVERRIDE_PARSER_CLASSES: ClassVar[dict[str, tuple[type, type]]] = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (ServiceTaskParser, DeferrableServiceTask),
+        full_tag("startEvent"): (events.StartEventParser, StartEvent),
+        full_tag("endEvent"): (events.EndEventParser, EndEvent)}
 
-    def get_spec(self, process_id, *args, **kwargs):
+    def get_spec(self, process_id: str, *args: Any, **kwargs: Any) -> BpmnProcessSpec:
         spec = super().get_spec(process_id, *args, **kwargs)
         events.adopt(spec)
         multi_instance.adopt(spec)
         return spec
 
-    def get_subprocess_specs(self, name, *args, **kwargs):
+    def get_subprocess_specs(self, name: str, *args: Any, **kwargs: Any) -> dict[str, BpmnProcessSpec]:
         specs = super().get_subprocess_specs(name, *args, **kwargs)
         for spec in specs.values():
             events.adopt(spec)
@@ -61,7 +65,7 @@ def policy(spec: ServiceTask, handler: Any, info: Any, default_async_retry: str)
     return asynchronous, retry_delays(default_async_retry) if asynchronous else []
 
 
-def store_result(task, result: Any) -> None:
+def store_result(task: Task, result: Any) -> None:
     """Put the handler's result where the diagram asked; with no result variable a dict of
     results merges into the data, as a Camunda external-task worker's variables do."""
     variable = task.task_spec.result_variable

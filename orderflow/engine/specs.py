@@ -49,7 +49,7 @@ class ProcessDef:
     def start(self) -> ElementInfo | None:
         starts = [e for e in self.elements.values() if e.kind == "startEvent" and e.form_key is not None]
         plain = [e for e in self.elements.values() if e.kind == "startEvent"]
-        return (starts or plain or [None])[0]
+        return next(iter(starts or plain), None)
 
 
 class DeployRejected(Exception):
@@ -184,7 +184,7 @@ def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
         raise DeployRejected([Problem("The upload has no executable process (isExecutable=\"true\").",
                                       file=", ".join(sorted(roots)))])
 
-    bpmn_sources = {n: t for n, t in texts.items()}
+    bpmn_sources = dict(texts)
     defs: list[ProcessDef] = []
     for key in process_ids:
         root_name, process_el = _find_process(roots, key)

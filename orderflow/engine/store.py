@@ -27,6 +27,7 @@ class _SpecByReference(BpmnWorkflowConverter):
         return dct
 
     def from_dict(self, dct: dict, pdef: ProcessDef | None = None) -> BpmnWorkflow:
+        assert pdef is not None, "load() passes the definition: the spec is not in the state"
         workflow = self.target_class(pdef.spec, pdef.subprocess_specs, deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))

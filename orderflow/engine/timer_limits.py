@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.task import Task
 
 from .clock import current  # the service's clock during an engine run
 
@@ -113,12 +114,12 @@ def _parse_iso_recurring_interval(expression):
     return cycles, start, duration
 
 
-def _config_of(my_task) -> Mapping[str, Any] | None:
+def _config_of(my_task: Task) -> Mapping[str, Any] | None:
     services = getattr(getattr(my_task.workflow, "script_engine", None), "services", None)
     return getattr(services, "config", None)
 
 
-def _cycle_complete(self, my_task):
+def _cycle_complete(self: CycleTimerEventDefinition, my_task: Task) -> bool:
     """SpiffWorkflow's, with the minimum period (also for a cycle stored before the bound existed)
     and at most one catch-up firing for a cycle that fell behind."""
     with minimum_from(_config_of(my_task)):

@@ -10,6 +10,7 @@ import copy
 from typing import Any
 
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.util.diff import SpecDiff
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
@@ -138,6 +139,6 @@ def _diff_subprocesses(old: ProcessDef, new: ProcessDef) -> dict[str, list[str]]
             "changed": sorted(changed)}
 
 
-def _spec_changed(old_spec, new_spec) -> bool:
+def _spec_changed(old_spec: BpmnProcessSpec, new_spec: BpmnProcessSpec) -> bool:
     diff = SpecDiff(REGISTRY, old_spec, new_spec)
     return bool(diff.added or diff.removed or diff.changed)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition,
@@ -19,11 +20,14 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from .events import event_subprocess_starts, event_subprocess_task, order_data, waiting_definitions
 from .expressions import ExpressionError
 from .model import Wait
+from .specs import ProcessDef
 
 _KINDS = ((MessageEventDefinition, "message"), (TimerEventDefinition, "timer"), (SignalEventDefinition, "signal"),
           (ConditionalEventDefinition, "condition"), (ErrorEventDefinition, "error"),
@@ -37,7 +41,7 @@ def kind_of(definition: Any) -> str | None:
     return None
 
 
-def due_at(task, definition) -> datetime | None:
+def due_at(task: Task, definition: EventDefinition) -> datetime | None:
     """When a waiting timer fires (an event-based gateway keeps its timer's value on the gateway)."""
     value = task.internal_data.get("event_value")
     if isinstance(definition, CycleTimerEventDefinition) and isinstance(value, dict):
@@ -51,7 +55,7 @@ def due_at(task, definition) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def correlation_values(workflow, definition, data: dict[str, Any]) -> dict[str, str]:
+def correlation_values(workflow: BpmnWorkflow, definition: EventDefinition, data: dict[str, Any]) -> dict[str, str]:
     """Each correlation property of a message, valued from the order's data the way the message's
     retrieval expression reads it from a payload (falling back to the field named like the property)."""
     values: dict[str, str] = {}
@@ -73,7 +77,7 @@ def _name(definition: Any) -> str | None:
     return getattr(definition, "name", None)
 
 
-def pending(workflow, data: dict[str, Any] | None = None) -> list[Wait]:
+def pending(workflow: BpmnWorkflow, data: dict[str, Any] | None = None) -> list[Wait]:
     """Every event the instance waits for, in a stable order (timers first by due time)."""
     data = order_data(workflow) if data is None else data
     waits: list[Wait] = []
@@ -107,7 +111,7 @@ def next_timer_at(waits: list[Wait]) -> datetime | None:
     return min(times) if times else None
 
 
-def message_definition(workflow, name: str):
+def message_definition(workflow: BpmnWorkflow, name: str) -> tuple[MessageEventDefinition, str, Task | None] | None:
     """(definition, element id, task or None) of the event that would catch the message ``name``."""
     for task, definition, element_id in waiting_definitions(workflow):
         if isinstance(definition, MessageEventDefinition) and definition.name == name:
@@ -119,7 +123,7 @@ def message_definition(workflow, name: str):
     return None
 
 
-def start_messages(pdef) -> set[str]:
+def start_messages(pdef: ProcessDef) -> set[str]:
     """The messages that start a new instance of the process (its message start events)."""
     return {ts.event_definition.name for ts in getattr(pdef.spec, "bpmn_start_events", [])
             if isinstance(ts.event_definition, MessageEventDefinition)}
