@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from . import config as config_module
 from .platform import Platform
@@ -39,7 +40,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = int(float(app.config["ORDERFLOW_MAX_UPLOAD_MB"]) * 1024 * 1024) + 64 * 1024
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.json.ensure_ascii = False
+    if isinstance(app.json, DefaultJSONProvider):  # Flask's own, the one in use: Chinese text stays readable
+        app.json.ensure_ascii = False
 
     from handlers import REGISTRY
 

@@ -24,9 +24,12 @@ from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from .column_types import table_of
 from .models import AuditEvent, AuditHead, Signature
 from .platform import platform_of
 
@@ -74,9 +77,9 @@ def _refuse_changes(session: Session, _context, _instances) -> None:
 def _refuse_bulk(state) -> None:
     """``session.execute(update(AuditEvent)…)`` and bulk deletes bypass the flush: refuse them too."""
     if state.is_update or state.is_delete:
-        table = getattr(state.statement, "table", None)
-        if getattr(table, "name", None) in APPEND_ONLY_TABLES:
-            raise AppendOnlyViolation(f"{table.name} is append-only; bulk UPDATE/DELETE is refused")
+        name = getattr(getattr(state.statement, "table", None), "name", None)
+        if name in APPEND_ONLY_TABLES:
+            raise AppendOnlyViolation(f"{name} is append-only; bulk UPDATE/DELETE is refused")
 
 
 def _digest(prev: str | None, at: datetime, actor: str | None, action: str, element_id: str | None,
@@ -90,11 +93,8 @@ def _iso(at: datetime) -> str:
 
 
 def _insert_head(connection: Connection, instance_id: int) -> None:
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    connection.execute(insert(AuditHead.__table__).values(instance_id=instance_id, hash=None, events=0)
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    connection.execute(insert(table_of(AuditHead)).values(instance_id=instance_id, hash=None, events=0)
                        .on_conflict_do_nothing(index_elements=["instance_id"]))
 
 
@@ -104,7 +104,7 @@ def _lock_tail(session: Session, instance_id: int) -> str | None:
     Core statements on ``session.connection()``: no autoflush, so the engine's pending changes
     flush where they always did."""
     conn = session.connection()
-    heads = AuditHead.__table__
+    heads = table_of(AuditHead)
     lock = update(heads).where(heads.c.instance_id == instance_id).values(events=heads.c.events)
     if conn.execute(lock).rowcount == 0:
         _insert_head(conn, instance_id)
@@ -113,7 +113,7 @@ def _lock_tail(session: Session, instance_id: int) -> str | None:
     if head.hash is not None:
         return head.hash
     # a new head: adopt the chain so far (instances audited before heads existed)
-    events = AuditEvent.__table__
+    events = table_of(AuditEvent)
     last = conn.execute(select(events.c.hash).where(events.c.instance_id == instance_id)
                         .order_by(events.c.id.desc()).limit(1)).scalar()
     count = conn.execute(select(func.count()).where(events.c.instance_id == instance_id)).scalar()
@@ -134,7 +134,7 @@ def record(session: Session, instance_id: int | None, actor: str | None, action:
     session.add(event)
     if instance_id is not None:
         tails[instance_id] = event.hash
-        heads = AuditHead.__table__
+        heads = table_of(AuditHead)
         session.connection().execute(update(heads).where(heads.c.instance_id == instance_id)
                                      .values(hash=event.hash, events=heads.c.events + 1))
     return event
@@ -155,7 +155,7 @@ def verify_chain(session: Session, instance_id: int) -> AuditEvent | None:
         if e.prev_hash != prev or e.hash != _digest(prev, e.at, e.actor, e.action, e.element_id, e.detail):
             return e
         prev = e.hash
-    heads = AuditHead.__table__
+    heads = table_of(AuditHead)
     head = session.execute(select(heads.c.hash, heads.c.events).where(heads.c.instance_id == instance_id)).first()
     if head is not None and head.hash is not None and (head.hash != prev or head.events != len(chain)):
         return chain[-1] if chain else AuditEvent(instance_id=instance_id, action="events_missing", hash=head.hash)

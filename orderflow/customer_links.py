@@ -147,7 +147,7 @@ def issue(session: Session, task: HumanTask, email: str | None, created_by: str,
                         created_by=created_by, created_at=now, expires_at=due_at(ttl, now))
     session.add(link)
     session.flush()
-    url = notify.absolute_link(platform.config, "/c/" + _serializer(session).dumps([link.id, secret]))
+    url = notify.absolute_url(platform.config, "/c/" + _serializer(session).dumps([link.id, secret]))
     if email:
         notify.mail_to(session, email, *_mail(task, url, link, reminder))
     audit.record(session, task.instance_id, created_by, "customer_link_sent", task.element_id,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from .analytics.after_sales import (
@@ -78,7 +78,7 @@ def search(session: Session, actor: User, q: str | None = "",
                     last_order)
              .where(_unindexed(session, Instance.process_key).in_((ORDER_PROCESS, CASE_PROCESS)), name != "")
              .group_by(name))
-    order_by = []
+    order_by: list[ColumnElement[Any]] = []
     if q:
         lowered = func.lower(Instance.customer)
         query = query.where(lowered.contains(q.lower(), autoescape=True))
@@ -299,8 +299,9 @@ def survey_answer(task_id: int, instance_id: int, number: str | None, order_no: 
     data = data if isinstance(data, dict) else {}
     recommend = data.get("would_recommend")
     comments = data.get("comments")
+    quality, delivery, service = (rating_of(data.get(a)) for a in ASPECTS)
     return SurveyAnswer(task_id, instance_id, number, order_no if isinstance(order_no, str) else None, answered_at,
-                        rating_of(data.get("rating")), *(rating_of(data.get(a)) for a in ASPECTS),
+                        rating_of(data.get("rating")), quality, delivery, service,
                         recommend if recommend in ("yes", "no") else None,
                         comments.strip() if isinstance(comments, str) and comments.strip() else None, via, by)
 

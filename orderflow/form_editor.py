@@ -234,8 +234,8 @@ def _check_field(name: str, prop: Any, path: tuple, add: Add, column: bool) -> N
         _check_enum(prop, path, add)
     if kind == "array":
         items = prop.get("items")
-        table = isinstance(items, dict) and items.get("type") == "object" and isinstance(items.get("properties"), dict)
-        if not table:
+        if not (isinstance(items, dict) and items.get("type") == "object"
+                and isinstance(items.get("properties"), dict)):  # a table
             add(Msg('A list is shown as a table: give it "items": {"type": "object", "properties": {...}} '
                     'with one property per column.'), *path, "items")
             return
@@ -272,7 +272,8 @@ def _conditions(node: Mapping[str, Any], path: tuple) -> Iterator[tuple[Mapping[
             yield node[key], (*path, key)
             yield from _conditions(node[key], (*path, key))
     for key in ("allOf", "anyOf", "oneOf"):
-        for index, sub in enumerate(node.get(key) if isinstance(node.get(key), list) else []):
+        subs = node.get(key)
+        for index, sub in enumerate(subs if isinstance(subs, list) else []):
             if isinstance(sub, dict):
                 yield sub, (*path, key, index)
                 yield from _conditions(sub, (*path, key, index))

@@ -3,7 +3,7 @@ per-field messages a person understands."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -178,6 +178,7 @@ def _long_list(value: Any) -> str | None:
     stack, budget = [(value, "")], MAX_SUBMISSION_WEIGHT
     while stack and budget > 0:
         item, path = stack.pop()
+        children: Iterator[tuple[Any, Any]]
         if isinstance(item, list):
             if len(item) > MAX_ROWS:
                 return path or "_form"

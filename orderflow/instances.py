@@ -56,10 +56,13 @@ def services_for(session: Session, instance: Instance, pdef: ProcessDef, actor: 
         started = start_follow_up(session, actor or "system", key, data, instance)
         return started.business_key
 
+    def _mail(to: str, subject: str, body: str) -> None:
+        notify.mail_to(session, to, subject, body)
+
     return Services(config=platform.config, next_sequence=lambda n: _next_sequence(session, n),
                     audit=_audit, clock=platform.clock, instance_id=instance.id, process_key=instance.process_key,
                     elements=pdef.elements, defer=_defer, fail=_fail, start_process=_start_process,
-                    mail=lambda to, subject, body: notify.mail_to(session, to, subject, body),
+                    mail=_mail,
                     default_async_retry=str(platform.config.get("ORDERFLOW_DEFAULT_RETRY", "R3/PT10S")))
 
 
@@ -122,6 +125,9 @@ def _start(session: Session, started_by: str, row: ProcessVersion, pdef: Process
 def schedule_timer_start(session: Session, row: ProcessVersion, pdef: ProcessDef) -> Instance:
     """A process with a timer start event (a daily report, say) gets an instance waiting for its
     timer; instances of earlier versions whose start timer has not fired yet are retired."""
+    start = pdef.start
+    if start is None:  # callers schedule only a process whose start event has a timer
+        raise ValueError(f"process {row.key!r} has no start event")
     platform = platform_of(session)
     now = platform.clock()
     for older in session.scalars(select(Instance).where(Instance.process_key == row.key, Instance.status == "running",
@@ -139,8 +145,8 @@ def schedule_timer_start(session: Session, row: ProcessVersion, pdef: ProcessDef
     session.flush()
     workflow = platform.runtime.new(pdef, services_for(session, instance, pdef, None))
     runaway = bounded(lambda: platform.runtime.start(workflow, {}))
-    audit.record(session, instance.id, "scheduler", "instance_started", pdef.start.element_id,
-                 {"process": row.key, "version": row.version, "timer": pdef.start.timer})
+    audit.record(session, instance.id, "scheduler", "instance_started", start.element_id,
+                 {"process": row.key, "version": row.version, "timer": start.timer})
     store_workflow(session, instance, pdef, workflow, runaway)
     return instance
 

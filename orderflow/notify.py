@@ -62,8 +62,11 @@ def _one_line(text: Any, limit: int) -> str:
 
 def absolute_link(config: Mapping[str, Any], link: str | None) -> str | None:
     """``/orders/5`` -> ``http://host/orders/5`` with ``ORDERFLOW_BASE_URL``; absolute links stay."""
-    if not link:
-        return None
+    return absolute_url(config, link) if link else None
+
+
+def absolute_url(config: Mapping[str, Any], link: str) -> str:
+    """``absolute_link`` of a link that is there."""
     if link.startswith("/") and not link.startswith("//"):
         return str(config.get("ORDERFLOW_BASE_URL") or "").rstrip("/") + link
     return link

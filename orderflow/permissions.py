@@ -170,7 +170,7 @@ def require_starter(user: User, version: ProcessVersion) -> None:
 
 def task_groups(task: HumanTask) -> frozenset[str]:
     """Every group whose members may work on the task: its group and its further candidate groups."""
-    return frozenset({task.group_id, *(g.group_id for g in task.other_groups)} - {None})
+    return frozenset(gid for gid in (task.group_id, *(g.group_id for g in task.other_groups)) if gid is not None)
 
 
 def in_task_groups(user: User, task: HumanTask) -> bool:

@@ -124,10 +124,10 @@ def called_library(session: Session, files: Mapping[str, bytes | str]) -> tuple[
         if not rows:
             break
         for row in rows:
-            name, text = next(((n, t) for n, t in row.sources.items() if row.key in _PROCESS.findall(t)),
-                              (None, None))
-            if text is None:
+            source = next(((n, t) for n, t in row.sources.items() if row.key in _PROCESS.findall(t)), None)
+            if source is None:
                 continue
+            name, text = source
             name = name if name not in files and name not in found else f"deployed_{row.key}.bpmn"
             found[name] = text
             notes.append({"element_id": None, "line": None, "file": name, "severity": "warning",

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from . import job_kinds, jobs  # noqa: F401  (job_kinds registers the runners)
+from .db import Database
 
 log = logging.getLogger(__name__)
 
 
 class Scheduler:
-    def __init__(self, db, config):
+    def __init__(self, db: Database, config: Mapping[str, Any]) -> None:
         self.db = db
         self.config = config
         self.owner = jobs.worker_id()

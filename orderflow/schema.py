@@ -31,7 +31,10 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def head() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    newest = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if newest is None:  # the package ships its migrations: none found is a broken install
+        raise RuntimeError(f"no migrations in {MIGRATIONS}")
+    return newest
 
 
 def current(engine: Engine) -> str | None:

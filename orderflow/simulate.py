@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 
 from . import instances, job_kinds, jobs, processes, tasks  # noqa: F401  (job_kinds registers the runners)
 from .demo_data import NOTES, RESOLUTION, decide, fill_form, new_order
-from .engine import due_at
+from .engine import ProcessDef, due_at
 from .models import HumanTask, Instance, Notification, User
 
 PROCESS = "order_flow"
@@ -217,7 +217,7 @@ class Simulation:
             raise LookupError(f"process '{PROCESS}' is not deployed")
         pdef = processes.definition(session, row)
         self.case_process = processes.latest_version(session, CASE_PROCESS) is not None
-        self.pdefs = {row.key: pdef}
+        self.pdefs: dict[str | None, ProcessDef | None] = {row.key: pdef}
         users = {u.username: u for u in session.scalars(select(User))}
         missing = {f"{g}1" for g in {info.group for info in pdef.elements.values() if info.group}} - set(users)
         if "sales1" not in users or missing:
@@ -282,8 +282,11 @@ class Simulation:
 
     def _follow_up(self, plan: Plan, completed_at: datetime) -> None:
         """A delivered order: look for its survey once the delay has passed; some get a case."""
-        delay = due_at(str(self.platform.config.get("ORDERFLOW_SURVEY_DELAY") or "P7D"), completed_at)
-        self._push(delay + timedelta(hours=1), plan, FOLLOW_UP)
+        setting = str(self.platform.config.get("ORDERFLOW_SURVEY_DELAY") or "P7D")
+        asks_at = due_at(setting, completed_at)
+        if asks_at is None:  # the survey handler refuses it too
+            raise ValueError(f"ORDERFLOW_SURVEY_DELAY must be an ISO-8601 duration such as P7D, got {setting!r}")
+        self._push(asks_at + timedelta(hours=1), plan, FOLLOW_UP)
         if plan.flags["after_sales"] and not plan.case_opened and self.case_process:
             plan.case_opened = True
             self._push(completed_at + timedelta(days=self.rng.uniform(1, 10)), plan, OPEN_CASE)

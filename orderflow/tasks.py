@@ -186,7 +186,7 @@ def diagram_groups(session: Session, task: HumanTask) -> frozenset[str]:
     """The groups the diagram allows for the task's step: its lane or first candidate group and its
     further candidate groups; a step without any gets the group it was made with (the default)."""
     info = processes.definition(session, task.instance.version).elements.get(task.element_id)
-    groups = frozenset({info.group, *info.groups} - {None, ""}) if info is not None else frozenset()
+    groups = frozenset(g for g in (info.group, *info.groups) if g) if info is not None else frozenset()
     if groups:
         return groups
     config = platform_of(session).config

@@ -169,7 +169,7 @@ def _move(session: Session, actor: User, key: str, from_version: Any, to_version
     if ids is not None:
         where.append(Instance.id.in_(ids))
     candidates = list(session.scalars(select(Instance).where(*where).order_by(Instance.id).limit(MAX_BATCH)))
-    total = session.scalar(select(func.count(Instance.id)).where(*where))
+    total = session.scalar(select(func.count(Instance.id)).where(*where)) or 0
     results = [_one(session, actor, instance, old, new, migration, source, target, apply) for instance in candidates]
     if ids is not None:
         results += _not_candidates(session, [i for i in ids if i not in {c.id for c in candidates}], source)
@@ -207,9 +207,10 @@ def _not_candidates(session: Session, ids: list[int], source: ProcessVersion) ->
         else:
             reason = Msg("The order is on version %(version)s, not %(source)s.", version=row.version,
                          source=source.version)
-        mine = row is not None and row.process_key == source.key  # say nothing more of other processes' orders
-        results.append(MoveResult(instance_id, row.business_key if mine else None, row.status if mine else None,
-                                  reasons=[reason]))
+        # say nothing more of other processes' orders
+        mine = row if row is not None and row.process_key == source.key else None
+        results.append(MoveResult(instance_id, mine.business_key if mine is not None else None,
+                                  mine.status if mine is not None else None, reasons=[reason]))
     return results
 
 

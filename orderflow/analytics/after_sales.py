@@ -127,7 +127,8 @@ def after_sales(session: Session, start: date, end: date, step: str, delivered: 
         select(Instance.started_at, Instance.ended_at)
         .where(Instance.ended_at >= low, Instance.ended_at < high,
                _unindexed(session, Instance.process_key) == CASE_PROCESS,
-               _unindexed(session, Instance.status) == "completed"))]
+               _unindexed(session, Instance.status) == "completed"))
+        if ended is not None]  # (the range excludes NULL already)
     found.closed = len(durations)
     if durations:
         found.median_close_seconds = float(statistics.median(durations))

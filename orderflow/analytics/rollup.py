@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from ..column_types import table_of
 from ..models import HumanTask, Instance, TaskStat
 
 MAX_BUCKETS = 40                 # bucket i holds durations in [2**i, 2**(i+1)) seconds; 2**40 s is 34,000 years
@@ -66,7 +67,7 @@ def record_completion(session: Session, task: HumanTask) -> None:
                     task.due_at, task.completed_at,
                     task.data.get("decision") if isinstance(task.data, dict) else None)
     _create_zero_row(session, done.key)
-    row = session.get(TaskStat, done.key, with_for_update=True, populate_existing=True)
+    row = session.get_one(TaskStat, done.key, with_for_update=True, populate_existing=True)
     buckets, decisions = _add(row.buckets, row.decisions, done)
     session.execute(
         update(TaskStat).where(*_key_filter(done.key)).values(
@@ -117,7 +118,7 @@ def _create_zero_row(session: Session, key: tuple) -> None:
     values = dict(zip(_KEY, key), completed=0, with_due=0, on_time=0, total_seconds=0.0, buckets=[],
                   decisions={})
     make = pg_insert if _dialect(session) == "postgresql" else sqlite_insert
-    session.execute(make(TaskStat.__table__).values(**values).on_conflict_do_nothing(index_elements=list(_KEY)))
+    session.execute(make(table_of(TaskStat)).values(**values).on_conflict_do_nothing(index_elements=list(_KEY)))
 
 
 def _dialect(session: Session) -> str:

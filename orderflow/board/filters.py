@@ -5,7 +5,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
-from typing import Any
+from enum import Enum, auto
+from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode
 
 from ..errors import InvalidInput
@@ -22,7 +23,14 @@ MAX_PAGE = 1_000_000
 MAX_TEXT = 200
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
-_UNKNOWN = object()
+
+
+class _Unknown(Enum):
+    """A cached answer not computed yet (None is an answer); an enum so that ``is`` narrows it."""
+    UNKNOWN = auto()
+
+
+_UNKNOWN: Final = _Unknown.UNKNOWN
 
 
 @dataclass(frozen=True)

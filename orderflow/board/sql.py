@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, distinct, func, literal_column, or_, select
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from ..models import HumanTask, Instance, ProcessVersion, User
 from ..permissions import is_overseer, participation
 from ..platform import platform_of
-from .filters import _UNKNOWN, OPEN_STATUSES, TASK_SORTS, BoardFilter, BoardRow
+from .filters import _UNKNOWN, OPEN_STATUSES, TASK_SORTS, BoardFilter, BoardRow, _Unknown
 from .helpers import _chunks, _plus0
 
 _CHUNK = 500  # ids per IN list
@@ -70,9 +71,9 @@ class _Board:
         if not is_overseer(actor):
             self.order_conds.append(participation(actor))
         self._count_a: int | None = None
-        self._few: object = _UNKNOWN
+        self._few: list[int] | Literal[_Unknown.UNKNOWN] | None = _UNKNOWN
         self._n_orders: int | None = None
-        self._every: object = _UNKNOWN
+        self._every: list[tuple[int, int | None]] | Literal[_Unknown.UNKNOWN] | None = _UNKNOWN
 
     # -- building blocks -------------------------------------------------------
 
@@ -126,7 +127,7 @@ class _Board:
         if self._few is _UNKNOWN:
             ids = list(self.session.scalars(self._orders().limit(FEW_ORDERS + 1)))
             self._few = ids if len(ids) <= FEW_ORDERS else None
-        return self._few  # type: ignore[return-value]
+        return self._few
 
     def _order_count(self) -> int:
         """How many open orders pass the order-level filters (one scan of the orders' index)."""
@@ -226,7 +227,7 @@ class _Board:
         rows_before = self.count_a()
         return keys + [(i, None) for i in self._idle_ids(max(0, offset - rows_before), limit - len(keys))]
 
-    def _every_task_key(self) -> list[tuple[int, int]] | None:
+    def _every_task_key(self) -> list[tuple[int, int | None]] | None:
         """Many orders pass the order-level filters but few tasks the task filters: read those
         tasks in the board's order and keep the ones whose order passes. None if too many."""
         if self._every is _UNKNOWN:
@@ -240,7 +241,7 @@ class _Board:
                 passing = self._passing(i for i, _ in rows)
                 self._every = [(i, k) for i, k in rows if i in passing]
                 self._count_a = len(self._every)
-        return self._every  # type: ignore[return-value]
+        return self._every
 
     def _sampled_task_keys(self, offset: int, limit: int) -> list[tuple[int, int | None]] | None:
         """Many orders pass the order-level filters: take the first rows of the whole board
@@ -254,7 +255,7 @@ class _Board:
         query = select(t.instance_id, t.id).where(*self.task_conds).order_by(*self._task_order()).limit(sample)
         candidates = list(self.session.execute(query))
         passing = self._passing(i for i, _ in candidates)
-        kept = [(i, k) for i, k in candidates if i in passing]
+        kept: list[tuple[int, int | None]] = [(i, k) for i, k in candidates if i in passing]
         if len(kept) >= want:
             return kept[offset:want]
         if len(candidates) < sample:  # the sample was every task: these are all the rows with a step
