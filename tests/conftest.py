@@ -106,3 +106,10 @@ def flaky(monkeypatch):
         return {"status": "paid"}
     monkeypatch.setitem(REGISTRY, "bank_transfer", bank_transfer)
     return state
+
+
+def pytest_collection_modifyitems(items):
+    """Browser tests are those that ask for a page: `-m "not browser"` leaves them out."""
+    for item in items:
+        if "page" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)

@@ -77,6 +77,7 @@ def test_the_orm_refuses_to_change_or_delete_audit_records(app, api: Api):
         assert audit.verify_chain(s, started["id"]) is None
 
 
+@pytest.mark.postgres
 def test_postgres_refuses_update_delete_and_truncate(app, api: Api):
     if not _on_postgres(app):
         pytest.skip("the trigger exists on PostgreSQL only (SQLite files are guarded by the ORM)")

@@ -18,6 +18,8 @@ from tests.support.helpers import NEW_ORDER, Api, fill
 from tests.support.orders import assert_consistent
 from tests.support.servers import PATIENCE, Node, request
 
+pytestmark = pytest.mark.multiprocess
+
 
 @pytest.fixture
 def prepared(database_url):

@@ -23,6 +23,8 @@ from tests.support.helpers import NEW_ORDER, Api
 from tests.support.hostile import samples as hs
 from tests.support.servers import Node, auth
 
+pytestmark = pytest.mark.multiprocess
+
 HANG = 120.0
 SCRIPTS = {"bigproducts": "a = 9**4000000\nb = a*a\nc = b*b\nd = c*c",
            "padding": 'x = "%0999999999d" % 1',

@@ -18,6 +18,8 @@ from tests.support.helpers import Api, fill
 from tests.support.orders import assert_consistent
 from tests.support.servers import Node, request
 
+pytestmark = pytest.mark.multiprocess
+
 ATTEMPTS = 1000
 CLIENT_PROCESSES = 4
 THREADS_PER_PROCESS = 25

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from orderflow import create_app
@@ -14,6 +15,8 @@ from orderflow.models import AuditEvent, Instance
 from tests.support import bpmn_samples as samples
 from tests.support.helpers import Api
 from tests.support.servers import PATIENCE
+
+pytestmark = pytest.mark.multiprocess
 
 ROOT = Path(__file__).resolve().parent.parent
 
