@@ -33,13 +33,13 @@ sys.path.insert(0, str(ROOT))
 import click  # noqa: E402
 from sqlalchemy import insert, select, text  # noqa: E402
 
-from orderflow import processes  # noqa: E402
-from orderflow.demo_data import CUSTOMERS  # noqa: E402
-from orderflow.models import HumanTask, Instance, TaskStat  # noqa: E402
-from orderflow.simulate import MAIN_PATH, MEDIAN, SIGMA  # noqa: E402
+from orderflow.core.models import HumanTask, Instance, TaskStat  # noqa: E402
+from orderflow.demo.demo_data import CUSTOMERS  # noqa: E402
+from orderflow.demo.simulate import MAIN_PATH, MEDIAN, SIGMA  # noqa: E402
+from orderflow.workflow import processes  # noqa: E402
 
 try:  # the analytics roll-up's own histogram and measures, so the rows match what it writes
-    from orderflow.analytics import bucket_of
+    from orderflow.orders.analytics import bucket_of
 except ImportError:  # pragma: no cover - before analytics existed
     def bucket_of(seconds: float) -> int:
         return min(int(max(seconds, 1.0)).bit_length() - 1, 39)

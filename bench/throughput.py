@@ -150,8 +150,8 @@ def make_app(folder: str):
 
 
 def domain(app, orders: int) -> tuple[float, int]:
-    from orderflow import instances, tasks
-    from orderflow.models import HumanTask, User
+    from orderflow.core.models import HumanTask, User
+    from orderflow.workflow import instances, tasks
     db = app.extensions["orderflow.db"]
     with db.session() as s:
         users = {u.username: u for u in s.scalars(select(User))}

@@ -21,8 +21,9 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
-from orderflow import create_app, instances  # noqa: E402
-from orderflow.models import AuditEvent, Instance, User  # noqa: E402
+from orderflow import create_app  # noqa: E402
+from orderflow.core.models import AuditEvent, Instance, User  # noqa: E402
+from orderflow.workflow import instances  # noqa: E402
 from tests.support.bpmn_samples import timer_process  # noqa: E402
 
 
@@ -47,7 +48,7 @@ def main() -> None:
         for command in (["init-db"], ["seed-demo"]):
             assert runner.invoke(args=command).exit_code == 0
         db = app.extensions["orderflow.db"]
-        from orderflow import processes
+        from orderflow.workflow import processes
         xml = timer_process("fire_at", pid="bench_timer").replace("timeDuration", "timeDate")
         with db.session() as s:
             processes.deploy(s, None, {"bench_timer.bpmn": xml}, check_permission=False)
@@ -99,7 +100,7 @@ def main() -> None:
 
 def _reschedule(db, due: dict[int, datetime]) -> None:
     """Set each instance's timer date in its data and state, as if it had been started with it."""
-    from orderflow import processes as procs
+    from orderflow.workflow import processes as procs
     with db.session() as s:
         for iid, when in due.items():
             instance = s.get(Instance, iid)

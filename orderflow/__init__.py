@@ -9,8 +9,8 @@ from typing import Any
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from . import config as config_module
-from .platform import Platform
+from orderflow.core import config as config_module
+from orderflow.core.platform import Platform
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,8 +53,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                                                     forms_dir=_dir("ORDERFLOW_FORMS_DIR"))
     app.config["ORDERFLOW_PROCESSES_PATH"] = _dir("ORDERFLOW_PROCESSES_DIR")
 
-    from . import cli, db, scheduler
-    from .web import init_app as init_web
+    from orderflow import cli, scheduler
+    from orderflow.core import db
+    from orderflow.web import init_app as init_web
 
     db.init_app(app)
     init_web(app)

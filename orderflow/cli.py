@@ -7,8 +7,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from . import accounts, processes
-from .errors import DeployFailed
+from orderflow.access import accounts
+from orderflow.core.errors import DeployFailed
+from orderflow.workflow import processes
 
 
 def _db():
@@ -19,7 +20,7 @@ def _db():
 @with_appcontext
 def init_db() -> None:
     """Bring the database schema to the newest migration (existing data is kept)."""
-    from . import schema
+    from orderflow.core import schema
     database = _db()
     revision = schema.upgrade(database.engine)
     with database.session() as session:
@@ -70,7 +71,7 @@ def seed_demo() -> None:
 @with_appcontext
 def simulate(orders: int, seed: int | None, days: int, if_empty: bool) -> None:
     """Demo data: drive orders through the flow over the past days (users from seed-demo); never in production."""
-    from . import simulate as simulation
+    from orderflow.demo import simulate as simulation
 
     database = _db()
     with database.session() as session:

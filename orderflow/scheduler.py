@@ -15,8 +15,8 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from . import job_kinds, jobs  # noqa: F401  (job_kinds registers the runners)
-from .db import Database
+from orderflow.core.db import Database
+from orderflow.workflow import jobs
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class Scheduler:
 
     def sweep(self) -> int:
         """Run everything due now; returns how many jobs ran. Safe to call from any thread."""
-        from . import notify
+        from orderflow.workflow import notify
         ran = 0
         try:
             while True:

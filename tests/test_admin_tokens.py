@@ -6,8 +6,8 @@ import re
 
 from sqlalchemy import select
 
-from orderflow import tokens
-from orderflow.models import ApiToken, AuditEvent, Base, Notification
+from orderflow.access import tokens
+from orderflow.core.models import ApiToken, AuditEvent, Base, Notification
 from tests.support.helpers import Api, login
 
 
@@ -257,7 +257,7 @@ def test_reassign_refuses_what_cannot_work(app, api: Api, client):
 
 
 def test_groups_an_administrator_adds_show_their_names(app):
-    from orderflow.models import Group
+    from orderflow.core.models import Group
     from orderflow.web.present import group_label
     db = app.extensions["orderflow.db"]
     with db.session() as s:

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from orderflow import jobs
-from orderflow.models import Instance
+from orderflow.core.models import Instance
+from orderflow.workflow import jobs
 from tests.support.browser import skip_without_chromium
 from tests.support.helpers import Api, login
 from tests.support.orders import add_instance, add_task, drive

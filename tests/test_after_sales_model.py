@@ -13,7 +13,7 @@ from lxml import etree
 
 from handlers import REGISTRY
 from handlers.after_sales import assign_case_number, close_case, load_after_sales_policy, schedule_survey
-from orderflow.accounts import STAFF_GROUPS
+from orderflow.access.accounts import STAFF_GROUPS
 from orderflow.engine import Services, compile_bundle
 from orderflow.engine.runtime import Runtime
 from tests.support.helpers import fill

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from orderflow import jobs
-from orderflow.models import AuditEvent, HumanTask, Instance, Mail
+from orderflow.core.models import AuditEvent, HumanTask, Instance, Mail
+from orderflow.workflow import jobs
 from tests.support.helpers import Api, service_today
 
 EMAIL = "purchasing@bright.example"

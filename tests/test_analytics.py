@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from orderflow import analytics
-from orderflow.models import HumanTask, TaskStat
+from orderflow.core.models import HumanTask, TaskStat
+from orderflow.orders import analytics
 from tests.support.browser import skip_without_chromium
 from tests.support.helpers import Api, login
 from tests.support.orders import drive

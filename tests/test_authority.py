@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 from sqlalchemy import select, update
 
-from orderflow.models import ApiToken, HumanTask, Instance, Mail
-from orderflow.permissions import RULES, rules_table
+from orderflow.access.permissions import RULES, rules_table
+from orderflow.core.models import ApiToken, HumanTask, Instance, Mail
 from tests.support.customer_links import CUSTOMER_LANE, FACTS, post_answer
 from tests.support.helpers import NEW_ORDER, Api, login
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from orderflow import jobs
-from orderflow.models import AuditEvent, Job, Notification
+from orderflow.core.models import AuditEvent, Job, Notification
+from orderflow.workflow import jobs
 from tests.support import bpmn_samples as samples
 from tests.support.helpers import Api, run_jobs
 

@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from orderflow import accounts, board, create_app
+from orderflow import create_app
+from orderflow.access import accounts
+from orderflow.orders import board
 from tests.support import bpmn_samples as samples
 from tests.support import dbs
 from tests.support.helpers import Api, FakeClock, basic, login
@@ -261,7 +263,7 @@ def test_saved_filters_private_shared_and_deleted_by_their_owner(scene, app, cli
     html = other.get("/board").data.decode()
     assert "Big orders" in html and "Late warehouse" not in html        # shared ones only
     with app.app_context():
-        from orderflow.db import get_session
+        from orderflow.core.db import get_session
         session = get_session()
         manager = accounts.by_username(session, "manager1")
         admin = accounts.by_username(session, "admin")
@@ -289,7 +291,7 @@ def test_only_managers_and_admins_see_the_board(scene, app, api: Api, client):
     assert client.get("/board.csv").status_code == 403
     # the domain gives others the orders they take part in
     with app.app_context():
-        from orderflow.db import get_session
+        from orderflow.core.db import get_session
         session = get_session()
         sales = board.rows(session, accounts.by_username(session, "sales1"), board.BoardFilter(per_page=200))
         finance = board.rows(session, accounts.by_username(session, "finance1"), board.BoardFilter())
@@ -342,7 +344,7 @@ def test_every_way_to_a_page_agrees_with_the_full_listing(scene, app, monkeypatc
                {"at_risk": "1"}, {"process": "order_flow", "amount_min": "1"}, {"element": "check_stock",
                                                                                "customer": "a"}]
     with app.app_context():
-        from orderflow.db import get_session
+        from orderflow.core.db import get_session
         session = get_session()
         manager = accounts.by_username(session, "manager1")
         for extra in filters:

@@ -9,7 +9,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from handlers import REGISTRY
-from orderflow.config import DEFAULTS
+from orderflow.core.config import DEFAULTS
 from orderflow.engine import compile_bundle
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from handlers import REGISTRY
-from orderflow import forms, incidents, messages
-from orderflow.errors import InvalidInput
-from orderflow.models import AuditEvent, HumanTask, Incident, Instance, User
+from orderflow.core.errors import InvalidInput
+from orderflow.core.models import AuditEvent, HumanTask, Incident, Instance, User
+from orderflow.workflow import forms, incidents, messages
 from tests.support import bpmn_samples as samples
 from tests.support import dbs
 from tests.support.helpers import NEW_ORDER, Api, login

@@ -11,8 +11,9 @@ import pytest
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
-from orderflow import create_app, instances
-from orderflow.models import AuditEvent, HumanTask, Instance, Job
+from orderflow import create_app
+from orderflow.core.models import AuditEvent, HumanTask, Instance, Job
+from orderflow.workflow import instances
 from tests.support import bpmn_samples as samples
 from tests.support.helpers import NEW_ORDER, Api, fill
 from tests.support.orders import assert_consistent

@@ -13,9 +13,9 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
-from orderflow import customers
-from orderflow.errors import Forbidden, NotFound
-from orderflow.models import User
+from orderflow.core.errors import Forbidden, NotFound
+from orderflow.core.models import User
+from orderflow.orders import customers
 from tests.support.helpers import NEW_ORDER, Api, login
 from tests.support.orders import add_instance, add_task, drive
 

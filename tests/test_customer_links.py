@@ -7,8 +7,8 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from orderflow import jobs
-from orderflow.models import AuditEvent, CustomerLink, HumanTask, Instance, Mail
+from orderflow.core.models import AuditEvent, CustomerLink, HumanTask, Instance, Mail
+from orderflow.workflow import jobs
 from tests.support.customer_links import ANSWER, CUSTOMER_LANE, FACTS, post_answer
 from tests.support.helpers import Api
 

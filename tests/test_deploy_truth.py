@@ -193,8 +193,8 @@ def test_a_version_stored_with_its_whole_bundle_still_loads_and_an_unchanged_red
     process beside an unrelated one): their orders still load, and re-deploying changes nothing."""
     from sqlalchemy import select
 
+    from orderflow.core.models import ProcessVersion
     from orderflow.engine import specs
-    from orderflow.models import ProcessVersion
     xml = one_task("legacy", 'camunda:candidateGroups="sales"')
     assert versions(upload(api, {"legacy.bpmn": xml, "child.bpmn": CHILD})) == {"legacy": 1, "child": 1}
     with app.extensions["orderflow.db"].session() as session:

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from handlers import REGISTRY
-from orderflow import forms
+from orderflow.core.errors import StepFailed
 from orderflow.engine import Services, compile_bundle, evaluate
 from orderflow.engine.expressions import ExpressionError, run_script
 from orderflow.engine.runtime import Runtime
-from orderflow.errors import StepFailed
+from orderflow.workflow import forms
 from tests.support import bpmn_samples as samples
 from tests.support.helpers import NEW_ORDER, fill
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from orderflow import form_editor
+from orderflow.workflow import form_editor
 from tests.support.helpers import Api, login
 
 EDITOR = "/processes/order_flow/forms/approve_order"
@@ -67,7 +67,7 @@ def test_syntax_errors_have_line_and_column():
      "$.properties.a.enumNames", "one name per choice"),
     ({"type": "object", "properties": {"d": {"type": "string"}}, "then": {"required": ["reason"]}},
      "$.then.required[0]", "'reason'"),
-    # the form's rules about the data (orderflow/form_rules.py) are checked as the form is typed
+    # the form's rules about the data (orderflow/workflow/form_rules.py) are checked as the form is typed
     ({"type": "object", "properties": {"a": {"type": "number"}}, "rules": [{"field": "a", "check": "a >"}]},
      "$.rules[0].check", "cannot be used"),
     ({"type": "object", "properties": {"a": {"type": "number"}}, "rules": [{"field": "b", "check": "a > 1"}]},

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from orderflow import create_app
-from orderflow.config import DEFAULTS
+from orderflow.core.config import DEFAULTS
 from orderflow.web import openapi
 from tests.support import bpmn_samples as samples
 from tests.support import dbs

@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from orderflow.errors import InvalidInput
-from orderflow.forms import validate
+from orderflow.core.errors import InvalidInput
+from orderflow.workflow.forms import validate
 from tests.support.event_samples import _defs, _flow, _user
 from tests.support.helpers import Api
 

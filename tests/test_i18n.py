@@ -14,7 +14,7 @@ from babel.messages.frontend import CommandLineInterface
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from orderflow.i18n import Msg
+from orderflow.core.i18n import Msg
 from tests.support.helpers import basic
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from orderflow import form_editor
 from orderflow.engine import camunda, dmn, multi_instance, problem_words
+from orderflow.workflow import form_editor
 from tests.support.bpmn_samples import process
 from tests.support.camunda_samples import CLAIM, SHIP, SHIPPING_DMN
 from tests.support.helpers import Api
@@ -209,11 +209,11 @@ RE_CALLS = {"compile", "match", "search", "fullmatch", "sub", "subn", "findall",
 # Modules that still call Python's backtracking ``re``, and why each use is linear. Everything
 # else that reads user or uploaded text uses orderflow/engine/linear_re.py (RE2) or plain code.
 ALLOWED = {
-    "orderflow/admin.py": "USERNAME, GROUP_ID: anchored, one character class with a bounded repeat (64)",
-    "orderflow/attachments.py": "re.sub and re.split over a file name with one character class: one pass",
-    "orderflow/customer_links.py": "_LINK: the literal '/c/' then one class without '/': each character read once",
-    "orderflow/customers.py": "_UNSTORABLE: one character class (NUL, surrogates): one pass",
-    "orderflow/drafts.py": "_KEY: anchored, one character class with a bounded repeat (100)",
+    "orderflow/access/admin.py": "USERNAME, GROUP_ID: anchored, one character class with a bounded repeat (64)",
+    "orderflow/workflow/attachments.py": "re.sub and re.split over a file name with one character class: one pass",
+    "orderflow/workflow/customer_links.py": "_LINK: the literal '/c/' then one class without '/': each character read once",
+    "orderflow/orders/customers.py": "_UNSTORABLE: one character class (NUL, surrogates): one pass",
+    "orderflow/workflow/drafts.py": "_KEY: anchored, one character class with a bounded repeat (100)",
     "orderflow/engine/camunda.py": "_JUEL_TOKEN: a tokenizer whose alternatives each read their characters once "
                                    "(a quote always starts a string token); _NAME: anchored, one class",
     "orderflow/engine/json_clean.py": "_UNSTORABLE: one character class: one pass",
@@ -221,7 +221,7 @@ ALLOWED = {
     "orderflow/engine/xmlinfo.py": "_GROUP_ID: anchored, one class; _FOREIGN_FORM: an anchored prefix or a fixed "
                                    "suffix: constant work per position",
     "orderflow/engine/xmlsafe.py": "_DOCTYPE: two literals: one pass",
-    "orderflow/form_editor.py": "_FORM_KEY, _FIELD_NAME: anchored, one character class (bounded or not): one pass",
+    "orderflow/workflow/form_editor.py": "_FORM_KEY, _FIELD_NAME: anchored, one character class (bounded or not): one pass",
     "orderflow/web/security.py": "re.sub over a file name with one character class: one pass",
     "orderflow/web/trust.py": "re.sub over a business key with one character class: one pass",
     "handlers/after_sales.py": "_DURATION: only over the service's own setting ORDERFLOW_SURVEY_DELAY; each "

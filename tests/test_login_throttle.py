@@ -7,8 +7,8 @@ import re
 
 from sqlalchemy import func, select
 
-from orderflow import accounts
-from orderflow.models import LoginFailure
+from orderflow.access import accounts
+from orderflow.core.models import LoginFailure
 from tests.support.helpers import basic
 
 WINDOW = 300  # ORDERFLOW_LOGIN_LOCK_SECONDS

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from orderflow import instances
-from orderflow.models import CorrelationKey, User
+from orderflow.core.models import CorrelationKey, User
+from orderflow.workflow import instances
 from tests.support import bpmn_samples as samples
 from tests.support.helpers import Api
 

@@ -6,8 +6,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from orderflow import create_app, schema
-from orderflow.models import Base
+from orderflow import create_app
+from orderflow.core import schema
+from orderflow.core.models import Base
 
 
 def _diff(engine) -> list:

@@ -9,10 +9,10 @@ from typing import ClassVar
 import pytest
 from sqlalchemy import select
 
-from orderflow import notify
-from orderflow.config import DEFAULTS, from_environment
-from orderflow.i18n import Msg
-from orderflow.models import Mail, Notification, User
+from orderflow.core.config import DEFAULTS, from_environment
+from orderflow.core.i18n import Msg
+from orderflow.core.models import Mail, Notification, User
+from orderflow.workflow import notify
 
 
 @pytest.fixture

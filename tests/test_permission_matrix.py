@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select, update
 
 from handlers import REGISTRY
-from orderflow.models import HumanTask, Incident, Instance, ProcessVersion
-from orderflow.permissions import MATRIX, ROLES, permissions_table
+from orderflow.access.permissions import MATRIX, ROLES, permissions_table
+from orderflow.core.models import HumanTask, Incident, Instance, ProcessVersion
 from tests.support import bpmn_samples as samples
 from tests.support.helpers import NEW_ORDER, Api, login
 

@@ -6,9 +6,9 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from orderflow import tasks
-from orderflow.errors import LostRace
-from orderflow.models import HumanTask, Instance, User
+from orderflow.core.errors import LostRace
+from orderflow.core.models import HumanTask, Instance, User
+from orderflow.workflow import tasks
 from tests.support.helpers import Api, fill
 from tests.support.orders import assert_consistent
 

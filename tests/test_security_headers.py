@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from orderflow import create_app
-from orderflow.config import from_environment
+from orderflow.core.config import from_environment
 from tests.support.helpers import basic
 
 EXPECTED = {

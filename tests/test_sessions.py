@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from orderflow.models import HumanTask
+from orderflow.core.models import HumanTask
 from tests.support.helpers import Api, login
 
 
@@ -99,7 +99,7 @@ def test_two_claims_at_the_same_moment_one_wins_one_gets_409(app, api: Api):
 
 def test_a_claim_that_finds_the_task_taken_at_write_time_is_refused(app, api: Api, monkeypatch):
     """The compare-and-set itself: the task was read unclaimed, someone claims it before the write."""
-    from orderflow import tasks
+    from orderflow.workflow import tasks
     task_id = api.start_order()["open_tasks"][0]["id"]
     real_open_for = tasks._open_for
 

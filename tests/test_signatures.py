@@ -8,8 +8,9 @@ import json
 
 from sqlalchemy import func, select
 
-from orderflow import accounts, signatures
-from orderflow.models import AuditEvent, HumanTask, Signature
+from orderflow.access import accounts
+from orderflow.core.models import AuditEvent, HumanTask, Signature
+from orderflow.workflow import signatures
 from tests.support.bpmn_samples import process
 from tests.support.helpers import Api, login
 

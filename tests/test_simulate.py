@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from orderflow.models import AuditEvent, HumanTask, Instance, Notification, TaskStat
+from orderflow.core.models import AuditEvent, HumanTask, Instance, Notification, TaskStat
 
 ROOT = Path(__file__).resolve().parent.parent
 

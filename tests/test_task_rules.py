@@ -12,7 +12,7 @@ def first_task(api: Api) -> tuple[dict, dict]:
 def snapshot(app, instance_id: int):
     from sqlalchemy import func, select
 
-    from orderflow.models import AuditEvent, HumanTask, Instance
+    from orderflow.core.models import AuditEvent, HumanTask, Instance
     with app.extensions["orderflow.db"].session() as s:
         inst = s.get(Instance, instance_id)
         tasks = s.execute(select(HumanTask.id, HumanTask.status, HumanTask.assignee)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from orderflow import jobs
-from orderflow.models import AuditEvent
+from orderflow.core.models import AuditEvent
+from orderflow.workflow import jobs
 from tests.support.bpmn_samples import process
 from tests.support.helpers import Api
 
@@ -54,8 +54,8 @@ def fired(app, instance_id: int) -> int:
 
 def reports(app, instance_id: int) -> int:
     """How many times the timer start's path ran (each firing runs 'report' once)."""
-    from orderflow import instances
-    from orderflow.models import Instance
+    from orderflow.core.models import Instance
+    from orderflow.workflow import instances
     with app.extensions["orderflow.db"].session() as s:
         _pdef, workflow = instances.load(s, s.get(Instance, instance_id), None)
         return sum(1 for t in workflow.get_tasks() if t.task_spec.name == "report")

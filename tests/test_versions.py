@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from handlers import REGISTRY
-from orderflow import jobs, tasks, versions
+from orderflow.core.models import AuditEvent, HumanTask, Instance, User
 from orderflow.engine import Services, compile_bundle, plan_migration
 from orderflow.engine.runtime import Runtime
-from orderflow.models import AuditEvent, HumanTask, Instance, User
+from orderflow.workflow import jobs, tasks, versions
 from tests.support.bpmn_samples import process
 from tests.support.helpers import Api, fill, login
 from tests.support.orders import drive

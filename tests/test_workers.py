@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from orderflow import create_app
-from orderflow.models import AuditEvent, Instance
+from orderflow.core.models import AuditEvent, Instance
 from tests.support import bpmn_samples as samples
 from tests.support.helpers import Api
 from tests.support.servers import PATIENCE

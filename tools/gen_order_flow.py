@@ -199,7 +199,7 @@ _SHIFT_BALANCE = len(N)  # nodes declared below sit two more columns right (the 
 # 17 Release signature 销货清单签字
 user("prepare_sales_list", "Prepare sales list 开具销货清单", "sales", 47.5)
 # the vp's electronic signature: its meaning is part of the record; whoever issued the sales list
-# (or entered the order) may not sign it (four eyes, orderflow/signatures.py)
+# (or entered the order) may not sign it (four eyes, orderflow/workflow/signatures.py)
 user("sign_release", "Sign release 销货清单签字", "vp", 48.5, signature="true",
      signatureMeaning="approved for release / 批准放行", signatureRequestedBy="prepare_sales_list",
      doc="Step 17: the warehouse must not ship without the signed sales list.")

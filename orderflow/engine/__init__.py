@@ -1,13 +1,13 @@
 """The only package that imports SpiffWorkflow. See docs/DESIGN.md for the traps it handles."""
-from .clock import engine_clock
-from .durations import due_at
-from .expressions import ExpressionError, check_expression, evaluate
-from .migration import Migration, MigrationRefused, current_steps, diff_definitions, plan_migration
-from .model import ElementInfo, Problem, ReadyTask, Snapshot, Wait
-from .runtime import Runaway, Runtime
-from .scripting import Services
-from .specs import DeployRejected, ProcessDef, SpecCache, compile_bundle
-from .waits import start_messages
+from orderflow.engine.clock import engine_clock
+from orderflow.engine.durations import due_at
+from orderflow.engine.expressions import ExpressionError, check_expression, evaluate
+from orderflow.engine.migration import Migration, MigrationRefused, current_steps, diff_definitions, plan_migration
+from orderflow.engine.model import ElementInfo, Problem, ReadyTask, Snapshot, Wait
+from orderflow.engine.runtime import Runaway, Runtime
+from orderflow.engine.scripting import Services
+from orderflow.engine.specs import DeployRejected, ProcessDef, SpecCache, compile_bundle
+from orderflow.engine.waits import start_messages
 
 __all__ = [
     "DeployRejected",

@@ -13,9 +13,9 @@ from typing import Any
 
 from lxml import etree
 
-from .model import Problem
-from .multi_instance import rewrite_collection
-from .xmlinfo import NS, local
+from orderflow.engine.model import Problem
+from orderflow.engine.multi_instance import rewrite_collection
+from orderflow.engine.xmlinfo import NS, local
 
 SPIFF = NS["spiff"]
 CAMUNDA = NS["camunda"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowDataException
 
-from . import linear_re
+from orderflow.engine import linear_re
 
 # over an engine message that quotes order data: linear time (RE2)
 _DATA_OBJECT = linear_re.compile(r"(?i)data object could not be (?:set|read|retrieved)\W+'([^']+)'")

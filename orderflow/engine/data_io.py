@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from lxml import etree
 
-from .model import Problem
-from .xmlinfo import NS, local
+from orderflow.engine.model import Problem
+from orderflow.engine.xmlinfo import NS, local
 
 _B = NS["bpmn"]
 _XSD_TYPES = {"string": "string", "int": "integer", "integer": "integer", "long": "integer", "short": "integer",

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from lxml import etree
 
-from .expressions import ExpressionError, check_expression
-from .model import Problem
-from .xmlinfo import local
+from orderflow.engine.expressions import ExpressionError, check_expression
+from orderflow.engine.model import Problem
+from orderflow.engine.xmlinfo import local
 
 _SUPPORTED_POLICIES = {"UNIQUE", "FIRST", "COLLECT"}
 _FEEL_WORDS = {"true": "True", "false": "False", "null": "None"}

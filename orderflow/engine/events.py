@@ -51,7 +51,7 @@ from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffS
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from .expressions import ExpressionError
+from orderflow.engine.expressions import ExpressionError
 
 MAX_CONDITION_ROUNDS = 50  # conditions that keep making each other true are a loop, bounded here
 

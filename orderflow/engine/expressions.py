@@ -32,7 +32,7 @@ from typing import Any
 
 import simpleeval
 
-from . import clock, json_clean, linear_re
+from orderflow.engine import clock, json_clean, linear_re
 
 # ISO-8601 values are literals: users write PT2H, not "PT2H" (Camunda Modeler's way). RE2 (linear
 # time, no look-around): "P names at least one part" and "T is followed by a time part" are checked

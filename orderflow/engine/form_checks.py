@@ -1,5 +1,5 @@
 """Deploy-time checks of a form's rules (``rules``, ``ui.when``, ``ui.suggest``; see
-``orderflow/form_rules.py``): shapes, field names and expressions, so a rule that could never be
+``orderflow/workflow/form_rules.py``): shapes, field names and expressions, so a rule that could never be
 evaluated is refused before any order meets it. Also the form's patterns (they run on RE2, which
 refuses back-references and look-arounds) and the size and nesting of a form's JSON text, checked
 before it is parsed: every later step (the meta-schema, the lint, the validator) recurses."""
@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from . import linear_re
-from .expressions import ExpressionError, compile_expression
+from orderflow.engine import linear_re
+from orderflow.engine.expressions import ExpressionError, compile_expression
 
 RULE_KEYS = frozenset({"field", "check", "when", "message", "message_zh"})
 
@@ -66,7 +66,7 @@ def _expression(expression: Any, path: tuple) -> Iterator[tuple[str, tuple]]:
         yield f"The expression '{expression[:80]}' cannot be used: {exc.message}", path
 
 
-MAX_FORM_CHARS = 200_000  # as the form editor's (orderflow/form_editor.py)
+MAX_FORM_CHARS = 200_000  # as the form editor's (orderflow/workflow/form_editor.py)
 MAX_FORM_DEPTH = 32       # a real form nests a handful of levels; jsonschema recurses per level
 _JSON_TOKENS = linear_re.compile(r'["\\\[\]{}]')  # one character class: linear
 

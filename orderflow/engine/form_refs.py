@@ -1,6 +1,6 @@
 """A form's ``$ref`` resolves only inside the form itself: never over the network, never from files.
 
-``safe_validator`` is the one way a form schema becomes a validator (orderflow/forms.py);
+``safe_validator`` is the one way a form schema becomes a validator (orderflow/workflow/forms.py);
 its registry's ``retrieve`` refuses every URI it does not already hold, so a ``$ref`` to
 ``http://...`` or ``file:///...`` fails at once, without a connection or a file read.
 ``refs_outside`` finds such refs in a form, so deploy and the form editor refuse them
@@ -15,8 +15,8 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError, val
 from referencing import Registry
 from referencing.exceptions import NoSuchResource, Unresolvable
 
-from . import linear_re
-from .model import ElementInfo, Problem
+from orderflow.engine import linear_re
+from orderflow.engine.model import ElementInfo, Problem
 
 REF_KEYWORDS = ("$ref", "$dynamicRef")
 NOT_SCHEMA = frozenset({"ui", "rules"})  # the form's own sections, not JSON Schema

@@ -12,8 +12,8 @@ import math
 import re
 from typing import Any
 
-from ..errors import InvalidInput
-from ..i18n import Msg
+from orderflow.core.errors import InvalidInput
+from orderflow.core.i18n import Msg
 
 MAX_INT = 2**63 - 1        # what a 64-bit column holds; beyond it JavaScript loses digits too
 MAX_DEPTH = 64             # the engine copies data recursively, per task

@@ -12,14 +12,14 @@ import jsonschema
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from . import data_io, lint_events
-from .durations import retry_delays
-from .expressions import ISO_LITERAL, ExpressionError, check_expression, evaluate, parse_script
-from .form_checks import form_rule_problems, pattern_messages
-from .form_refs import lint_problems as form_ref_problems
-from .model import ElementInfo, Problem
-from .timer_limits import MAX_TIMER_CHARS, TimerRefused
-from .xmlinfo import NS, local
+from orderflow.engine import data_io, lint_events
+from orderflow.engine.durations import retry_delays
+from orderflow.engine.expressions import ISO_LITERAL, ExpressionError, check_expression, evaluate, parse_script
+from orderflow.engine.form_checks import form_rule_problems, pattern_messages
+from orderflow.engine.form_refs import lint_problems as form_ref_problems
+from orderflow.engine.model import ElementInfo, Problem
+from orderflow.engine.timer_limits import MAX_TIMER_CHARS, TimerRefused
+from orderflow.engine.xmlinfo import NS, local
 
 _EXPRESSION_TAGS = {"conditionExpression", "completionCondition", "loopCardinality", "condition", "loopCondition"}
 _TIMER_TAGS = {"timeDuration", "timeDate", "timeCycle"}

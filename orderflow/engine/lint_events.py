@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from lxml import etree
 
-from .model import Problem
-from .xmlinfo import NS, local
+from orderflow.engine.model import Problem
+from orderflow.engine.xmlinfo import NS, local
 
 _BPMN = NS["bpmn"]
 _DEFINITIONS = ("messageEventDefinition", "timerEventDefinition", "signalEventDefinition", "errorEventDefinition",

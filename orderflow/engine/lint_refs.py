@@ -11,8 +11,8 @@ from collections import defaultdict
 
 from lxml import etree
 
-from .model import Problem
-from .xmlinfo import NS, local
+from orderflow.engine.model import Problem
+from orderflow.engine.xmlinfo import NS, local
 
 _B = NS["bpmn"]
 _EVENT_REFS = {  # event definition -> (attribute, definition tag, word)

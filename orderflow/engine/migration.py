@@ -36,13 +36,13 @@ from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from ..i18n import Msg
-from . import store
-from .clock import engine_clock
-from .model import ElementInfo
-from .scripting import SafeScriptEngine
-from .specs import ProcessDef
-from .version_diff import REGISTRY, diff_definitions, without_name
+from orderflow.core.i18n import Msg
+from orderflow.engine import store
+from orderflow.engine.clock import engine_clock
+from orderflow.engine.model import ElementInfo
+from orderflow.engine.scripting import SafeScriptEngine
+from orderflow.engine.specs import ProcessDef
+from orderflow.engine.version_diff import REGISTRY, diff_definitions, without_name
 
 __all__ = ["Migration", "MigrationRefused", "current_steps", "diff_definitions", "migrate", "plan_migration"]
 

@@ -16,8 +16,8 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow
 from SpiffWorkflow.task import Task
 
-from .model import Problem
-from .xmlinfo import NS
+from orderflow.engine.model import Problem
+from orderflow.engine.xmlinfo import NS
 
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 

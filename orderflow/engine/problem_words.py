@@ -11,7 +11,7 @@ from typing import Any
 
 from lxml import etree
 
-from . import linear_re
+from orderflow.engine import linear_re
 
 # parser messages quote uploaded text: every pattern here runs on RE2 (linear time)
 _REPR = linear_re.compile(r"<(?:Element )?\{[^}]*\}(\w+)(?: at 0x[0-9a-f]+)?>|<[\w.]+ object at 0x[0-9a-f]+>")

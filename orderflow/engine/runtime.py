@@ -18,16 +18,21 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from ..errors import InvalidInput, OrderflowError, StepFailed, TaskNotReady
-from ..i18n import Msg, Texts
-from . import data_faults, store, timer_limits, waits  # timer_limits bounds SpiffWorkflow's timers on import
-from .clock import engine_clock
-from .events import close_event_subprocesses, fire_conditions, order_data, waiting_definitions
-from .expressions import ExpressionError
-from .model import ReadyTask, Snapshot
-from .scripting import HandlerFailed, SafeScriptEngine, Services, refuses_input
-from .service_tasks import describe, store_result
-from .specs import ProcessDef
+from orderflow.core.errors import InvalidInput, OrderflowError, StepFailed, TaskNotReady
+from orderflow.core.i18n import Msg, Texts
+from orderflow.engine import (  # timer_limits bounds SpiffWorkflow's timers on import
+    data_faults,
+    store,
+    timer_limits,
+    waits,
+)
+from orderflow.engine.clock import engine_clock
+from orderflow.engine.events import close_event_subprocesses, fire_conditions, order_data, waiting_definitions
+from orderflow.engine.expressions import ExpressionError
+from orderflow.engine.model import ReadyTask, Snapshot
+from orderflow.engine.scripting import HandlerFailed, SafeScriptEngine, Services, refuses_input
+from orderflow.engine.service_tasks import describe, store_result
+from orderflow.engine.specs import ProcessDef
 
 MAX_SUBPROCESSES = 500  # open subprocesses and call activities in one instance
 MAX_NESTING = 25         # sub-processes inside sub-processes (a call activity calling itself)

@@ -25,8 +25,8 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import SequentialMultiIn
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.task import Task
 
-from . import expressions, json_clean
-from .service_tasks import describe, policy, result_json, store_result
+from orderflow.engine import expressions, json_clean
+from orderflow.engine.service_tasks import describe, policy, result_json, store_result
 
 
 class Refusal(Protocol):

@@ -22,8 +22,8 @@ from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from SpiffWorkflow.task import Task
 
-from . import events, json_clean, multi_instance
-from .durations import retry_delays
+from orderflow.engine import events, json_clean, multi_instance
+from orderflow.engine.durations import retry_delays
 
 
 class DeferrableServiceTask(ServiceTask):

@@ -20,14 +20,14 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from . import camunda, data_io, dmn, linear_re, lint_refs
-from .form_checks import form_text_problem
-from .lint import lint_process
-from .model import ElementInfo, Problem
-from .problem_words import crash_words, plain
-from .service_tasks import OrderflowParser
-from .xmlinfo import NS, describe_elements, line_of, local, message_keys
-from .xmlsafe import UnsafeXml, parse_xml
+from orderflow.engine import camunda, data_io, dmn, linear_re, lint_refs
+from orderflow.engine.form_checks import form_text_problem
+from orderflow.engine.lint import lint_process
+from orderflow.engine.model import ElementInfo, Problem
+from orderflow.engine.problem_words import crash_words, plain
+from orderflow.engine.service_tasks import OrderflowParser
+from orderflow.engine.xmlinfo import NS, describe_elements, line_of, local, message_keys
+from orderflow.engine.xmlsafe import UnsafeXml, parse_xml
 
 FormLoader = Callable[[str], "dict | None"]
 

@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
-from .specs import ProcessDef
+from orderflow.engine.specs import ProcessDef
 
 
 class _SpecByReference(BpmnWorkflowConverter):

@@ -24,7 +24,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.task import Task
 
-from .clock import current  # the service's clock during an engine run
+from orderflow.engine.clock import current  # the service's clock during an engine run
 
 MAX_TIMER_CHARS = 100       # the longest real timer, a cycle with start and end dates, is ~60
 DEFAULT_MIN_CYCLE = "PT1M"  # as config.DEFAULTS["ORDERFLOW_MIN_TIMER_CYCLE"]

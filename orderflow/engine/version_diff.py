@@ -15,11 +15,11 @@ from SpiffWorkflow.bpmn.util.diff import SpecDiff
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
-from .model import ElementInfo
-from .service_tasks import DeferrableServiceTask
-from .specs import ProcessDef
-from .xmlinfo import NS
-from .xmlsafe import parse_xml
+from orderflow.engine.model import ElementInfo
+from orderflow.engine.service_tasks import DeferrableServiceTask
+from orderflow.engine.specs import ProcessDef
+from orderflow.engine.xmlinfo import NS
+from orderflow.engine.xmlsafe import parse_xml
 
 # ElementInfo attributes compared between versions (the group is reported as a move)
 _ATTRIBUTES = (("name", "name"), ("kind", "kind"), ("form", "form_key"), ("sla", "sla"), ("handler", "handler"),

@@ -24,10 +24,10 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from .events import event_subprocess_starts, event_subprocess_task, order_data, waiting_definitions
-from .expressions import ExpressionError
-from .model import Wait
-from .specs import ProcessDef
+from orderflow.engine.events import event_subprocess_starts, event_subprocess_task, order_data, waiting_definitions
+from orderflow.engine.expressions import ExpressionError
+from orderflow.engine.model import Wait
+from orderflow.engine.specs import ProcessDef
 
 _KINDS = ((MessageEventDefinition, "message"), (TimerEventDefinition, "timer"), (SignalEventDefinition, "signal"),
           (ConditionalEventDefinition, "condition"), (ErrorEventDefinition, "error"),

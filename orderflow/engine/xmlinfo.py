@@ -10,7 +10,7 @@ import re
 
 from lxml import etree
 
-from .model import ElementInfo
+from orderflow.engine.model import ElementInfo
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",

@@ -24,8 +24,20 @@ def current_languages() -> list[str]:
 
 
 def init_app(app: Flask) -> None:
-    from . import analytics, api, auth, board, drafts, errors, form_editor, monitor, notifications, pages, present
-    from .security import Int64Converter
+    from orderflow.web import (
+        analytics,
+        api,
+        auth,
+        board,
+        drafts,
+        errors,
+        form_editor,
+        monitor,
+        notifications,
+        pages,
+        present,
+    )
+    from orderflow.web.security import Int64Converter
     app.url_map.converters["int"] = Int64Converter  # before the blueprints add their rules
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).resolve().parent.parent / "translations"))
     Babel(app, locale_selector=select_locale)
@@ -40,20 +52,22 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(board.bp)
     app.register_blueprint(monitor.bp)
     app.register_blueprint(analytics.bp)
-    from . import customers  # customer files: search, one customer's orders, cases and survey answers (pages + API)
+    from orderflow.web import (
+        customers,  # customer files: search, one customer's orders, cases and survey answers (pages + API)
+    )
     app.register_blueprint(customers.bp)
     app.register_blueprint(drafts.bp)
-    from . import modeler  # the process owners' modeler pages
+    from orderflow.web import modeler  # the process owners' modeler pages
     app.register_blueprint(modeler.bp)
     app.register_blueprint(form_editor.bp)
-    from . import versions  # process versions, diffs, moving orders (pages + API)
+    from orderflow.web import versions  # process versions, diffs, moving orders (pages + API)
     app.register_blueprint(versions.bp)
-    from . import trust  # the printable sales list with its signatures; an order's audit trail as CSV
+    from orderflow.web import trust  # the printable sales list with its signatures; an order's audit trail as CSV
     app.register_blueprint(trust.bp)
-    from . import admin  # users, groups, API tokens (pages + API)
+    from orderflow.web import admin  # users, groups, API tokens (pages + API)
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin.api_bp)
-    from . import customer_links  # the customer's page behind a link; staff send links
+    from orderflow.web import customer_links  # the customer's page behind a link; staff send links
     app.register_blueprint(customer_links.bp)
     csrf.exempt(api.bp)  # api.py checks the token itself when the caller uses the cookie
     csrf.exempt(drafts.bp)  # likewise
@@ -63,6 +77,9 @@ def init_app(app: Flask) -> None:
     def healthz():
         return jsonify(status="ok")
 
-    from . import openapi, security  # GET /api/v1/openapi.json; security headers, cookie flags, client address
+    from orderflow.web import (  # GET /api/v1/openapi.json; security headers, cookie flags, client address
+        openapi,
+        security,
+    )
     app.register_blueprint(openapi.bp)
     security.init_app(app)

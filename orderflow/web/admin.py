@@ -11,14 +11,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import admin, catalogue, tokens
-from ..db import get_session
-from ..errors import Conflict, InvalidInput
-from ..i18n import Msg
-from ..models import ApiToken, User
-from ..permissions import can, require
-from .auth import authenticate_api, current_actor, login_required
-from .present import iso, localize, localize_fields, now
+from orderflow.access import admin, tokens
+from orderflow.access.permissions import can, require
+from orderflow.core.db import get_session
+from orderflow.core.errors import Conflict, InvalidInput
+from orderflow.core.i18n import Msg
+from orderflow.core.models import ApiToken, User
+from orderflow.web.auth import authenticate_api, current_actor, login_required
+from orderflow.web.present import iso, localize, localize_fields, now
+from orderflow.workflow import catalogue
 
 bp = Blueprint("admin", __name__)
 api_bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")

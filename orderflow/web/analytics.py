@@ -6,13 +6,14 @@ from datetime import UTC, date, datetime, timedelta
 from flask import Blueprint, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 
-from .. import analytics, processes
-from ..db import get_session
-from ..errors import InvalidInput
-from ..i18n import Msg
-from ..permissions import require
-from .auth import current_actor, login_required
-from .present import bilingual, group_label, localize, localize_fields, now
+from orderflow.access.permissions import require
+from orderflow.core.db import get_session
+from orderflow.core.errors import InvalidInput
+from orderflow.core.i18n import Msg
+from orderflow.orders import analytics
+from orderflow.web.auth import current_actor, login_required
+from orderflow.web.present import bilingual, group_label, localize, localize_fields, now
+from orderflow.workflow import processes
 
 bp = Blueprint("analytics", __name__)
 DEFAULT_PROCESS = "order_flow"

@@ -9,16 +9,27 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import exists, select
 
-from .. import attachments, audit, customer_links, drafts, incidents, instances, messages, processes, signatures, tasks
-from ..db import get_session
-from ..errors import InvalidInput
-from ..i18n import Msg
-from ..models import HumanTask, Incident, Instance, User
-from ..permissions import start_groups, visible_orders
-from .auth import authenticate_api, current_actor
-from .present import history_json, incident_json, instance_summary, iso, now, signature_json, task_json
-from .security import MAX_INT, safe_filename
-from .trust import audit_csv_response
+from orderflow.access.permissions import start_groups, visible_orders
+from orderflow.core.db import get_session
+from orderflow.core.errors import InvalidInput
+from orderflow.core.i18n import Msg
+from orderflow.core.models import HumanTask, Incident, Instance, User
+from orderflow.web.auth import authenticate_api, current_actor
+from orderflow.web.present import history_json, incident_json, instance_summary, iso, now, signature_json, task_json
+from orderflow.web.security import MAX_INT, safe_filename
+from orderflow.web.trust import audit_csv_response
+from orderflow.workflow import (
+    attachments,
+    audit,
+    customer_links,
+    drafts,
+    incidents,
+    instances,
+    messages,
+    processes,
+    signatures,
+    tasks,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

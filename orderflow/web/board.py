@@ -24,15 +24,16 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
-from .. import board, processes
-from ..accounts import GROUPS, STAFF_GROUPS
-from ..db import get_session
-from ..errors import InvalidInput, NotFound
-from ..i18n import status_word
-from ..models import ProcessVersion, User
-from ..permissions import require
-from .auth import current_actor, login_required, safe_next
-from .present import bilingual, group_label, iso, local_time, localize, localize_fields, now
+from orderflow.access.accounts import GROUPS, STAFF_GROUPS
+from orderflow.access.permissions import require
+from orderflow.core.db import get_session
+from orderflow.core.errors import InvalidInput, NotFound
+from orderflow.core.i18n import status_word
+from orderflow.core.models import ProcessVersion, User
+from orderflow.orders import board
+from orderflow.web.auth import current_actor, login_required, safe_next
+from orderflow.web.present import bilingual, group_label, iso, local_time, localize, localize_fields, now
+from orderflow.workflow import processes
 
 bp = Blueprint("board", __name__)
 PER_PAGE_CHOICES = (25, 50, 100, 200)

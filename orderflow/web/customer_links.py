@@ -5,12 +5,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import customer_links, forms
-from ..customer_links import LinkRefused
-from ..db import get_session
-from ..errors import InvalidInput, TaskNotReady
-from .auth import current_actor, login_required
-from .present import localize, localize_fields
+from orderflow.core.db import get_session
+from orderflow.core.errors import InvalidInput, TaskNotReady
+from orderflow.web.auth import current_actor, login_required
+from orderflow.web.present import localize, localize_fields
+from orderflow.workflow import customer_links, forms
+from orderflow.workflow.customer_links import LinkRefused
 
 bp = Blueprint("customer_links", __name__)
 

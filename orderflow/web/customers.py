@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template, request
 
-from .. import customers
-from ..db import get_session
-from ..errors import InvalidInput
-from ..i18n import Msg
-from ..permissions import require
-from .auth import current_actor, login_required
-from .present import localize, localize_fields
+from orderflow.access.permissions import require
+from orderflow.core.db import get_session
+from orderflow.core.errors import InvalidInput
+from orderflow.core.i18n import Msg
+from orderflow.orders import customers
+from orderflow.web.auth import current_actor, login_required
+from orderflow.web.present import localize, localize_fields
 
 bp = Blueprint("customers", __name__)
 

@@ -5,16 +5,16 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from .. import catalogue, drafts
-from ..db import get_session
-from ..errors import InvalidInput, NotFound
-from ..i18n import Msg
-from ..models import ProcessDraft
-from ..permissions import require_deployer
-from .api import _int_arg, uploaded_files
-from .auth import authenticate_api, current_actor
-from .present import iso
-from .security import MAX_INT, safe_filename
+from orderflow.access.permissions import require_deployer
+from orderflow.core.db import get_session
+from orderflow.core.errors import InvalidInput, NotFound
+from orderflow.core.i18n import Msg
+from orderflow.core.models import ProcessDraft
+from orderflow.web.api import _int_arg, uploaded_files
+from orderflow.web.auth import authenticate_api, current_actor
+from orderflow.web.present import iso
+from orderflow.web.security import MAX_INT, safe_filename
+from orderflow.workflow import catalogue, drafts
 
 bp = Blueprint("drafts", __name__, url_prefix="/api/v1")
 

@@ -13,9 +13,9 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ..errors import Conflict, InvalidInput, NotFound, OrderflowError, TooLarge, TooManyAttempts
-from ..i18n import N_, Msg
-from .present import localize
+from orderflow.core.errors import Conflict, InvalidInput, NotFound, OrderflowError, TooLarge, TooManyAttempts
+from orderflow.core.i18n import N_, Msg
+from orderflow.web.present import localize
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def wants_json() -> bool:
 
 
 def respond(error: OrderflowError) -> tuple[Response | str, int]:
-    from ..db import get_session
+    from orderflow.core.db import get_session
     get_session().rollback()
     response: Response | str  # JSON, or a rendered page or fragment
     if wants_json():

@@ -10,14 +10,14 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from .. import form_editor, forms, processes
-from ..db import get_session
-from ..errors import Conflict, InvalidInput
-from ..models import User
-from ..permissions import require_deployer
-from . import current_languages
-from .auth import current_actor, login_required
-from .present import localize_fields
+from orderflow.access.permissions import require_deployer
+from orderflow.core.db import get_session
+from orderflow.core.errors import Conflict, InvalidInput
+from orderflow.core.models import User
+from orderflow.web import current_languages
+from orderflow.web.auth import current_actor, login_required
+from orderflow.web.present import localize_fields
+from orderflow.workflow import form_editor, forms, processes
 
 bp = Blueprint("form_editor", __name__)
 

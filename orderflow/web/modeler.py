@@ -4,13 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from .. import drafts, processes
-from ..db import get_session
-from ..errors import Conflict, InvalidInput
-from ..models import ProcessDraft, ProcessVersion
-from ..permissions import require_deployer
-from .auth import current_actor, login_required
-from .present import localize, localize_fields
+from orderflow.access.permissions import require_deployer
+from orderflow.core.db import get_session
+from orderflow.core.errors import Conflict, InvalidInput
+from orderflow.core.models import ProcessDraft, ProcessVersion
+from orderflow.web.auth import current_actor, login_required
+from orderflow.web.present import localize, localize_fields
+from orderflow.workflow import drafts, processes
 
 bp = Blueprint("modeler", __name__)
 

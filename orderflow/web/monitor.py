@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template, request
 
-from .. import monitor, processes
-from ..db import get_session
-from ..errors import InvalidInput
-from ..i18n import Msg
-from ..permissions import require
-from .auth import current_actor, login_required
-from .present import iso
-from .security import MAX_INT
+from orderflow.access.permissions import require
+from orderflow.core.db import get_session
+from orderflow.core.errors import InvalidInput
+from orderflow.core.i18n import Msg
+from orderflow.web.auth import current_actor, login_required
+from orderflow.web.present import iso
+from orderflow.web.security import MAX_INT
+from orderflow.workflow import monitor, processes
 
 bp = Blueprint("monitor", __name__)
 

@@ -9,13 +9,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import notify
-from ..customer_links import mask_links
-from ..db import get_session
-from ..models import Mail, Notification, User
-from ..permissions import can, require
-from .auth import current_actor, login_required, safe_next
-from .present import iso
+from orderflow.access.permissions import can, require
+from orderflow.core.db import get_session
+from orderflow.core.models import Mail, Notification, User
+from orderflow.web.auth import current_actor, login_required, safe_next
+from orderflow.web.present import iso
+from orderflow.workflow import notify
+from orderflow.workflow.customer_links import mask_links
 
 bp = Blueprint("notifications", __name__)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 
-from .openapi_schemas import DAY, NUM, SCHEMAS, STR, ref
+from orderflow.web.openapi_schemas import DAY, NUM, SCHEMAS, STR, ref
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 

@@ -83,7 +83,7 @@ BOARD_ROW = obj(["instance_id", "process", "status", "overdue", "at_risk"],
 
 RATE = obj(["part", "whole"], part=INT, whole=INT, rate=null(NUM))
 
-# the report's after-sales section (orderflow/analytics/after_sales.py)
+# the report's after-sales section (orderflow/orders/analytics/after_sales.py)
 AFTER_SALES = obj(
     ["opened", "by_type", "by_outcome", "returns", "time_to_close", "open_now"],
     process=STR, opened=INT, still_open=INT, open_now=INT,
@@ -102,7 +102,7 @@ SURVEYS = obj(
     latest_comments=array(obj(["comments"], task_id=INT, instance_id=INT, answered_at=TIME, customer=null(STR),
                               order_no=null(STR), rating=null(INT), comments=STR, via=null(STR))))
 
-# GET /api/v1/customers/<name> (orderflow/customers.py)
+# GET /api/v1/customers/<name> (orderflow/orders/customers.py)
 CUSTOMER_FILE = obj(
     ["name", "totals", "orders", "cases", "survey_answers"], name=STR,
     totals=obj(["orders", "cases"], orders=INT, open_orders=INT, cases=INT, survey_answers=INT, order_value=NUM,

@@ -9,14 +9,14 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 from werkzeug.datastructures import FileStorage
 
-from .. import attachments, customer_links, forms, incidents, instances, processes, signatures, tasks
-from ..db import get_session
-from ..errors import InvalidInput
-from ..i18n import Msg
-from ..models import Group, Instance, Membership, User
-from ..permissions import can, group_may, is_overseer, may_start, require_starter, visible_orders
-from .auth import current_actor, login_required, safe_next
-from .present import bilingual, localize, localize_fields, now
+from orderflow.access.permissions import can, group_may, is_overseer, may_start, require_starter, visible_orders
+from orderflow.core.db import get_session
+from orderflow.core.errors import InvalidInput
+from orderflow.core.i18n import Msg
+from orderflow.core.models import Group, Instance, Membership, User
+from orderflow.web.auth import current_actor, login_required, safe_next
+from orderflow.web.present import bilingual, localize, localize_fields, now
+from orderflow.workflow import attachments, customer_links, forms, incidents, instances, processes, signatures, tasks
 
 bp = Blueprint("pages", __name__)
 ORDER_PROCESS = "order_flow"
@@ -174,7 +174,7 @@ def orders():
 def order(instance_id: int):
     session = get_session()
     view = instances.view(session, current_actor(), instance_id)
-    from .. import audit
+    from orderflow.workflow import audit
     groups = {t.group_id for t in view.open_tasks if t.group_id}
     contacts: dict[str, list[User]] = {}
     for user in session.scalars(select(User).join(Membership, Membership.user_id == User.id)

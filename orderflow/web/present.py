@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app
 from flask_babel import get_locale, gettext
 
-from ..i18n import Msg, Texts
-from ..models import HumanTask, Instance
-from ..tasks import is_overdue
+from orderflow.core.i18n import Msg, Texts
+from orderflow.core.models import HumanTask, Instance
+from orderflow.workflow.tasks import is_overdue
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def duration(seconds: float) -> str:
 
 
 def group_label(group_id: str | None) -> str:
-    from ..accounts import GROUPS
+    from orderflow.access.accounts import GROUPS
     names = GROUPS.get(group_id or "") or _added_groups().get(group_id or "")
     if not names:
         return group_id or ""
@@ -152,8 +152,8 @@ def _added_groups() -> dict[str, tuple[str, str | None]]:
     from flask import g
     from sqlalchemy import select
 
-    from ..db import get_session
-    from ..models import Group
+    from orderflow.core.db import get_session
+    from orderflow.core.models import Group
     if "added_groups" not in g:
         g.added_groups = {gid: (name, name_zh) for gid, name, name_zh in
                           get_session().execute(select(Group.id, Group.name, Group.name_zh))}

@@ -1,5 +1,5 @@
 """The edge's guards: response headers every page and API answer carries, the session cookie's flags,
-the client address the login throttle counts (``orderflow/throttle.py`` reads it from the session),
+the client address the login throttle counts (``orderflow/access/throttle.py`` reads it from the session),
 strict JSON request bodies, and route ids that fit the database's integers."""
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from werkzeug.formparser import FormDataParser
 from werkzeug.routing import IntegerConverter
 from werkzeug.serving import WSGIRequestHandler
 
-from ..engine import json_clean
-from ..errors import InvalidInput, TooLarge
-from ..i18n import Msg
+from orderflow.core.errors import InvalidInput, TooLarge
+from orderflow.core.i18n import Msg
+from orderflow.engine import json_clean
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
        "script-src 'self'; frame-ancestors 'none'; form-action 'self'")
@@ -132,7 +132,7 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _client_address():
-        from ..db import get_session
+        from orderflow.core.db import get_session
         get_session().info["client"] = request.remote_addr
 
     @app.after_request

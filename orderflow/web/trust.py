@@ -6,10 +6,10 @@ import re
 
 from flask import Blueprint, Response, render_template
 
-from .. import audit, instances, signatures
-from ..db import get_session
-from .auth import current_actor, login_required
-from .present import now
+from orderflow.core.db import get_session
+from orderflow.web.auth import current_actor, login_required
+from orderflow.web.present import now
+from orderflow.workflow import audit, instances, signatures
 
 bp = Blueprint("trust", __name__)
 

@@ -11,15 +11,15 @@ from flask import Blueprint, flash, g, jsonify, render_template, request
 from flask_babel import ngettext
 from flask_login import current_user
 
-from .. import versions
-from ..db import get_session
-from ..errors import InvalidInput
-from ..i18n import Msg
-from ..permissions import can
-from . import csrf
-from .auth import current_actor, login_required
-from .present import iso, localize
-from .security import MAX_INT
+from orderflow.access.permissions import can
+from orderflow.core.db import get_session
+from orderflow.core.errors import InvalidInput
+from orderflow.core.i18n import Msg
+from orderflow.web import csrf
+from orderflow.web.auth import current_actor, login_required
+from orderflow.web.present import iso, localize
+from orderflow.web.security import MAX_INT
+from orderflow.workflow import versions
 
 bp = Blueprint("versions", __name__)
 

@@ -350,7 +350,7 @@ class ServiceDriver:
         return json.loads(html.unescape(found.group(1)))
 
     def sweep(self) -> None:
-        from orderflow import jobs
+        from orderflow.workflow import jobs
         for _ in range(20):  # bounded: a cycle timer re-queues itself, each sweep runs what is due now
             if jobs.run_due(self.app.extensions["orderflow.db"], "differential") == 0:
                 return

@@ -11,7 +11,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from orderflow import jobs
+from orderflow.workflow import jobs
 
 
 def basic(user: str, password: str = "demo") -> dict[str, str]:

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from orderflow import instances
-from orderflow.models import HumanTask, Instance, ProcessVersion, User
+from orderflow.core.models import HumanTask, Instance, ProcessVersion, User
+from orderflow.workflow import instances
 from tests.support.helpers import Api
 
 

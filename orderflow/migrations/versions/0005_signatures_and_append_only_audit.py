@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import orderflow.models
-from orderflow.audit import APPEND_ONLY_TABLES, POSTGRES_APPEND_ONLY_DDL
+import orderflow.core.models
+from orderflow.workflow.audit import APPEND_ONLY_TABLES, POSTGRES_APPEND_ONLY_DDL
 
 revision = '0005'
 down_revision = '0004'

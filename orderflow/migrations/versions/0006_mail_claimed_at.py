@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import orderflow.models
+import orderflow.core.models
 
 revision = '0006'
 down_revision = '0005'

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from orderflow import create_app
-from orderflow.models import Base
+from orderflow.core.models import Base
 from tests.support import dbs
 from tests.support.helpers import Api
 from tests.support.hostile import samples as hs
@@ -53,7 +53,7 @@ class Attacks(list):
 SCRIPT = "<script>alert('xss')</script>"
 ESCAPED = "&lt;script&gt;alert(&#39;xss&#39;)&lt;/script&gt;"
 FORMULA = '=HYPERLINK("http://evil.example/","x")'
-NOT_COUNTED = {"login_failures"}  # wrong passwords are counted by design (orderflow/throttle.py)
+NOT_COUNTED = {"login_failures"}  # wrong passwords are counted by design (orderflow/access/throttle.py)
 
 
 class Ctx:

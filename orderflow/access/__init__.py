@@ -1,0 +1,2 @@
+"""Who may do what: accounts and groups, the permissions matrix, log-in throttling, API
+tokens, administration."""

@@ -1,0 +1,96 @@
+"""Database engine and sessions: one session per request or job, committed once at the edge."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import CursorResult, Engine, Result
+from sqlalchemy.orm import Session, sessionmaker
+
+from orderflow.core.platform import Platform
+
+
+def database_url(config: dict[str, Any], instance_path: str) -> str:
+    url = config.get("ORDERFLOW_DATABASE_URL") or ""
+    if url:
+        return url
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{Path(instance_path) / 'orderflow.sqlite'}"
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched. ``Session.execute`` is typed to return a plain ``Result``;
+    for these statements it is a ``CursorResult``, which has the count."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(result).__name__} is not the result of an UPDATE or DELETE")
+    return result.rowcount
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # WAL: readers never wait for the writer
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA cache_size=-65536")  # 64 MB: managers' queries walk large indexes
+            cur.close()
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Database:
+    def __init__(self, url: str, platform: Platform):
+        self.url = url
+        self.engine = make_engine(url)
+        self.platform = platform
+        self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._factory, "after_commit", self._after_commit)
+        event.listen(self._factory, "after_soft_rollback", self._after_rollback)
+
+    @staticmethod
+    def _after_rollback(session: Session, _transaction) -> None:
+        session.info.pop("wake_at", None)
+        session.info.pop("audit_tails", None)
+
+    def _after_commit(self, session: Session) -> None:
+        """Jobs created in the transaction are due at ``wake_at``: tell this process's scheduler."""
+        session.info.pop("audit_tails", None)  # others may append once we have committed
+        at = session.info.pop("wake_at", None)
+        if at is not None and self.platform.wake is not None:
+            self.platform.wake(at)
+
+    def session(self) -> Session:
+        session = self._factory()
+        session.info["platform"] = self.platform
+        return session
+
+
+def init_app(app) -> Database:
+    from flask import g
+
+    db = Database(database_url(app.config, app.instance_path), app.extensions["orderflow.platform"])
+    app.extensions["orderflow.db"] = db
+
+    @app.teardown_appcontext
+    def _close(exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            if exc is not None:
+                session.rollback()
+            session.close()
+    return db
+
+
+def get_session() -> Session:
+    """The request's session (created on first use)."""
+    from flask import current_app, g
+
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["orderflow.db"].session()
+    return g.db_session

@@ -1,0 +1,1 @@
+"""Demo data: the seeded users' orders and a simulated past."""

@@ -1,0 +1,69 @@
+"""What a process owner can pick from in the modeler: handlers, groups and forms."""
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orderflow.core.models import Group, ProcessDraft, ProcessVersion
+from orderflow.core.platform import platform_of
+
+
+def handlers(session: Session) -> list[dict[str, Any]]:
+    """Each registered handler with its docstring and the parameters a diagram may pass."""
+    found = []
+    for name, func in sorted(platform_of(session).handlers.items()):
+        params = []
+        for index, param in enumerate(inspect.signature(func).parameters.values()):
+            if index == 0 or param.kind in {param.VAR_POSITIONAL, param.VAR_KEYWORD}:
+                continue  # the first parameter is the service's ctx
+            params.append({"name": param.name, "required": param.default is param.empty,
+                           "default": None if param.default is param.empty else repr(param.default)})
+        found.append({"name": name, "doc": inspect.cleandoc(func.__doc__ or ""), "params": params,
+                      "asynchronous": bool(getattr(func, "handler_asynchronous", False))})
+    return found
+
+
+def groups(session: Session) -> list[dict[str, str]]:
+    return [{"id": g.id, "name": g.name, "name_zh": getattr(g, "name_zh", None) or g.name}
+            for g in session.scalars(select(Group).order_by(Group.id))]
+
+
+def forms(session: Session, process_key: str | None = None) -> list[dict[str, Any]]:
+    """Form keys from forms/, the latest version and the draft of ``process_key``; the nearest wins."""
+    found: dict[str, tuple[str, dict]] = {}
+    folder = platform_of(session).forms_dir
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        schema = platform_of(session).load_form(path.stem)
+        if isinstance(schema, dict):
+            found[path.stem] = ("forms", schema)
+    for source, mapping in _process_forms(session, process_key):
+        for key, schema in mapping.items():
+            found[key] = (source, schema)
+    return [{"key": key, "source": source, "title": schema.get("title") or key}
+            for key, (source, schema) in sorted(found.items())]
+
+
+def form(session: Session, process_key: str | None, form_key: str) -> tuple[str, dict] | None:
+    """(source, schema) of one form as the process's next deploy would see it."""
+    for source, mapping in reversed(_process_forms(session, process_key)):
+        if form_key in mapping:
+            return source, mapping[form_key]
+    schema = platform_of(session).load_form(form_key)
+    return ("forms", schema) if isinstance(schema, dict) else None
+
+
+def _process_forms(session: Session, process_key: str | None) -> list[tuple[str, dict]]:
+    if not process_key:
+        return []
+    layers = []
+    latest = session.scalar(select(ProcessVersion).where(ProcessVersion.key == process_key)
+                            .order_by(ProcessVersion.version.desc()).limit(1))
+    if latest is not None:
+        layers.append(("version", latest.forms))
+    draft = session.scalar(select(ProcessDraft).where(ProcessDraft.key == process_key))
+    if draft is not None:
+        layers.append(("draft", draft.forms))
+    return layers

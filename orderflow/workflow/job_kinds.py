@@ -1,0 +1,127 @@
+"""What each kind of job does. Each runner works inside the job's transaction (see jobs.py).
+
+A failure that retrying the same step could cure (a handler error, a loop stopped at the
+engine-step bound, a failing condition) rolls the instance back to before the job and parks
+the job behind an incident, so a manager's retry runs exactly that step again.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from orderflow.core.errors import StepFailed, TaskNotReady
+from orderflow.core.models import HumanTask, Instance, Job
+from orderflow.core.platform import platform_of
+from orderflow.engine import due_at
+from orderflow.workflow import audit, customer_links, incidents, instances, jobs
+
+ACTIVE = {"running"}
+
+
+def _instance(session: Session, job: Job) -> Instance | None:
+    instance = session.get(Instance, job.instance_id) if job.instance_id else None
+    return instance if instance is not None and instance.status in ACTIVE else None
+
+
+def _park(session: Session, job: Job, exc: StepFailed) -> None:
+    """Undo the job's partial effect and leave it behind an incident."""
+    job_id, attempts = job.id, job.attempts
+    session.rollback()
+    job = session.get_one(Job, job_id)
+    job.attempts = attempts + 1
+    instance = session.get_one(Instance, job.instance_id)  # a job that ran a step has its instance
+    incidents.open_incident(session, instance, job, exc.message, getattr(exc, "traceback", None),
+                            getattr(exc, "handler", None))
+
+
+def _advance(session: Session, job: Job, step: Callable, on_failure: Callable | None = None) -> None:
+    """Load the job's instance, let ``step(runtime, workflow, instance)`` move it, store it.
+
+    A failing step rolls back and goes to ``on_failure`` (default: park behind an incident).
+    """
+    instance = _instance(session, job)
+    if instance is None:
+        return
+    pdef, workflow = instances.load(session, instance, None)
+    try:
+        step(platform_of(session).runtime, workflow, instance)
+    except TaskNotReady:  # someone finished the step by other means (by hand, a message)
+        return
+    except StepFailed as exc:
+        (on_failure or _park)(session, job, exc)
+        return
+    instances.store_workflow(session, instance, pdef, workflow)
+
+
+def run_timer(session: Session, job: Job) -> None:
+    def step(runtime, workflow, instance) -> None:
+        for element_id in runtime.fire_timers(workflow):
+            audit.record(session, instance.id, None, "timer_fired", element_id, {"job_id": job.id})
+    _advance(session, job, step)
+
+
+def run_resume(session: Session, job: Job) -> None:
+    _advance(session, job, lambda runtime, workflow, instance: runtime.resume(workflow))
+
+
+def run_service(session: Session, job: Job) -> None:
+    def step(runtime, workflow, instance) -> None:
+        runtime.finish_service(workflow, job.task_ref, idempotency_key=f"{instance.id}:{job.task_ref}")
+        audit.record(session, instance.id, None, "service_completed", job.element_id, {"attempts": job.attempts + 1})
+    _advance(session, job, step, _retry_or_park)
+
+
+def _retry_or_park(session: Session, job: Job, exc: StepFailed) -> None:
+    """A failed attempt: try again after the next delay, or park when the retries are spent."""
+    delays = list(job.retry_delays or [])
+    if not delays:
+        return _park(session, job, exc)
+    job_id, attempts = job.id, job.attempts
+    session.rollback()  # the handler's partial writes go; the attempt is recorded
+    job = session.get_one(Job, job_id)
+    job.attempts, job.last_error, job.retry_delays = attempts + 1, exc.cause or exc.message, delays[1:]
+    job.status, job.lock_owner, job.lock_expires_at = "pending", None, None
+    job.due_at = platform_of(session).clock() + timedelta(seconds=delays[0])
+    jobs.wake(session, job.due_at)
+
+
+def _after(cadence: str, now: datetime) -> datetime:
+    """The next reminder; a cadence that is no duration is a configuration error (a job needs a due time)."""
+    when = due_at(cadence, now)
+    if when is None:
+        raise ValueError(f"ORDERFLOW_REMINDER_INTERVAL is not a duration (PT4H, P1D): {cadence!r}")
+    return when
+
+
+def run_sla(session: Session, job: Job) -> None:
+    """The task's time limit passed: tell its group's managers, then remind at the cadence."""
+    from orderflow.workflow import notify
+    task = session.get(HumanTask, int(job.task_ref)) if job.task_ref and job.task_ref.isdigit() else None
+    if task is None or task.status != "ready":
+        return
+    platform = platform_of(session)
+    cadence = str(platform.config.get("ORDERFLOW_REMINDER_INTERVAL", "PT4H"))
+    if task.instance.status != "running":  # suspended or in error: look again later
+        job.status, job.due_at = "pending", _after(cadence, platform.clock())
+        return
+    reminder = job.attempts > 0  # reminders carry the count of escalations before them
+    target = notify.escalation_group(platform.config, task.group_id or "")
+    order = task.instance.business_key or f"#{task.instance_id}"
+    subject = f"{'Reminder: ' if reminder else ''}{order}: '{task.name}' is overdue"
+    body = (f"The step '{task.name}' of order {order} ({task.group_id}) was due at "
+            f"{task.due_at.isoformat() if task.due_at else '?'} and is still open"
+            f"{' (claimed by ' + task.assignee + ')' if task.assignee else ''}.")
+    notify.notify_group(session, target, "sla_reminder" if reminder else "sla_breached", subject, body,
+                        link=f"/orders/{task.instance_id}", instance_id=task.instance_id)
+    audit.record(session, task.instance_id, None, "sla_escalated", task.element_id,
+                 {"task_id": task.id, "to_group": target, "reminder": reminder})
+    if task.customer_step and not reminder:  # the customer has not answered: one reminder with a fresh link
+        customer_links.remind(session, task)
+    follow_up = jobs.enqueue(session, "sla", _after(cadence, platform.clock()), task.instance_id, job.task_ref,
+                             task.element_id)
+    follow_up.attempts = job.attempts + 1
+
+
+jobs.KINDS.update(timer=run_timer, service=run_service, resume=run_resume, sla=run_sla)

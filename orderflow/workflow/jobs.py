@@ -1,0 +1,151 @@
+"""Background jobs: rows with a due time, claimed by any worker sharing the database.
+
+A job is claimed in a short transaction (owner + lease; ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL) and run in its own transaction that also marks it done, so its effect and its
+completion commit together: a crash before the commit leaves the job to be claimed again
+when the lease expires, and a job never takes effect twice.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from orderflow.core.models import Instance, Job
+from orderflow.core.platform import platform_of
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(seconds=60)
+TIMER_MARGIN = timedelta(milliseconds=1)
+KINDS: dict[str, Callable[[Session, Job], None]] = {}  # kind -> runner, filled by job_kinds.py
+
+
+def worker_id() -> str:
+    return f"{uuid.uuid4().hex[:12]}"
+
+
+def enqueue(session: Session, kind: str, due_at: datetime, instance_id: int | None = None,
+            task_ref: str | None = None, element_id: str | None = None,
+            retry_delays: list[float] | None = None, last_error: str | None = None) -> Job:
+    job = Job(kind=kind, instance_id=instance_id, task_ref=task_ref, element_id=element_id, due_at=due_at,
+              retry_delays=retry_delays, last_error=last_error, status="pending")
+    session.add(job)
+    wake(session, due_at)
+    return job
+
+
+def wake(session: Session, due_at: datetime) -> None:
+    """Ask the scheduler to look at ``due_at`` once this transaction commits."""
+    earliest = session.info.get("wake_at")
+    if earliest is None or due_at < earliest:
+        session.info["wake_at"] = due_at
+
+
+def sync_timer(session: Session, instance: Instance) -> None:
+    """Keep exactly one pending timer job per instance, due at its next timer."""
+    pending = session.scalar(select(Job).where(Job.instance_id == instance.id, Job.kind == "timer",
+                                               Job.status == "pending"))
+    # SpiffWorkflow fires a timer only once its time has strictly passed: look just after it
+    due = instance.next_timer_at + TIMER_MARGIN if instance.status == "running" and instance.next_timer_at else None
+    if due is None:
+        if pending is not None:
+            pending.status, pending.finished_at = "done", platform_of(session).clock()
+        return
+    if pending is None:
+        enqueue(session, "timer", due, instance.id)
+    elif pending.due_at != due:
+        pending.due_at = due
+        wake(session, due)
+
+
+def close_sla_jobs(session: Session, human_task_ids: list[int]) -> None:
+    """SLA reminders end with their task."""
+    if human_task_ids:
+        session.execute(update(Job).where(Job.kind == "sla", Job.status == "pending",
+                                          Job.task_ref.in_([str(i) for i in human_task_ids]))
+                        .values(status="done", finished_at=platform_of(session).clock())
+                        .execution_options(synchronize_session=False))
+
+
+def close_instance_jobs(session: Session, instance_id: int) -> None:
+    """An ended instance has nothing left to wait for."""
+    session.execute(update(Job).where(Job.instance_id == instance_id, Job.status == "pending")
+                    .values(status="done", finished_at=platform_of(session).clock())
+                    .execution_options(synchronize_session=False))
+
+
+def claim(session: Session, owner: str, limit: int = 50) -> list[int]:
+    """Take up to ``limit`` due jobs for ``owner``; commit before running them."""
+    now = platform_of(session).clock()
+    due = (select(Job.id).where(Job.due_at <= now, or_(
+        Job.status == "pending", (Job.status == "running") & (Job.lock_expires_at < now)))
+        .order_by(Job.due_at).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(session.scalars(due))
+    if not ids:
+        return []
+    # the status guard makes the claim safe where SKIP LOCKED is not available (SQLite
+    # serializes writers; a row another worker took in between no longer matches)
+    session.execute(update(Job).where(Job.id.in_(ids), or_(
+        Job.status == "pending", (Job.status == "running") & (Job.lock_expires_at < now)))
+        .values(status="running", lock_owner=owner, lock_expires_at=now + LEASE))
+    claimed = list(session.scalars(select(Job.id).where(Job.id.in_(ids), Job.lock_owner == owner,
+                                                        Job.status == "running")))
+    session.commit()
+    return claimed
+
+
+def next_due_at(session: Session) -> datetime | None:
+    return session.scalar(select(func.min(Job.due_at)).where(Job.status == "pending"))
+
+
+def run_one(db, job_id: int, owner: str) -> str:
+    """Run a claimed job in its own transaction; returns the job's status afterwards."""
+    from orderflow.core.errors import LostRace
+    with db.session() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.lock_owner != owner or job.status != "running":
+            return "skipped"
+        try:
+            KINDS[job.kind](session, job)
+            if job.status == "running":
+                job.status, job.finished_at = "done", platform_of(session).clock()
+            job.lock_owner = job.lock_expires_at = None
+            session.commit()
+            return job.status
+        except LostRace:  # a person changed the instance meanwhile: try again shortly, no attempt spent
+            session.rollback()
+            _release(session, job_id, owner, timedelta(milliseconds=200), None, count=False)
+            return "retry"
+        except Exception as exc:  # an unexpected failure must not stop the worker
+            log.exception("job %s (%s) failed", job_id, job.kind if job else "?")
+            session.rollback()
+            _release(session, job_id, owner, timedelta(seconds=30), f"{type(exc).__name__}: {exc}", count=True)
+            return "error"
+
+
+def _release(session: Session, job_id: int, owner: str, delay: timedelta, error: str | None, count: bool) -> None:
+    job = session.get(Job, job_id)
+    if job is None or job.lock_owner != owner:
+        return
+    job.status, job.lock_owner, job.lock_expires_at = "pending", None, None
+    job.due_at = platform_of(session).clock() + delay
+    if count:
+        job.attempts += 1
+        job.last_error = error
+    session.commit()
+
+
+def run_due(db, owner: str, limit: int = 50) -> int:
+    """Claim and run what is due; returns how many jobs ran."""
+    with db.session() as session:
+        ids = claim(session, owner, limit)
+    for job_id in ids:
+        run_one(db, job_id, owner)
+    return len(ids)
+
