@@ -31,8 +31,8 @@ def upgrade() -> None:
     sa.Column('subject', sa.String(length=300), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('created_at', orderflow.models.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', orderflow.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
@@ -50,7 +50,7 @@ def upgrade() -> None:
     sa.Column('start_group', sa.String(length=64), nullable=True),
     sa.Column('start_form', sa.String(length=200), nullable=True),
     sa.Column('deployed_by', sa.String(length=64), nullable=False),
-    sa.Column('deployed_at', orderflow.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('deployed_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key', 'version')
     )
@@ -63,7 +63,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('query', sa.Text(), nullable=False),
     sa.Column('shared', sa.Boolean(), nullable=False),
-    sa.Column('created_at', orderflow.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('saved_filters', schema=None) as batch_op:
@@ -95,7 +95,7 @@ def upgrade() -> None:
     sa.Column('password_hash', sa.String(length=300), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('locale', sa.String(length=10), nullable=True),
-    sa.Column('created_at', orderflow.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('username')
     )
@@ -108,10 +108,10 @@ def upgrade() -> None:
     sa.Column('state', sa.Text(), nullable=False),
     sa.Column('lock_version', sa.Integer(), nullable=False),
     sa.Column('started_by', sa.String(length=64), nullable=False),
-    sa.Column('started_at', orderflow.models.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', orderflow.models.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('ended_at', orderflow.models.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('next_timer_at', orderflow.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('next_timer_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('customer', sa.String(length=200), nullable=True),
     sa.Column('order_total', sa.Float(), nullable=True),
     sa.Column('promised_date', sa.Date(), nullable=True),
@@ -146,7 +146,7 @@ def upgrade() -> None:
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('content', sa.LargeBinary(), nullable=False),
     sa.Column('uploaded_by', sa.String(length=64), nullable=False),
-    sa.Column('uploaded_at', orderflow.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('uploaded_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['instance_id'], ['instances.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
@@ -156,7 +156,7 @@ def upgrade() -> None:
     op.create_table('audit_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('instance_id', sa.Integer(), nullable=True),
-    sa.Column('at', orderflow.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', orderflow.core.models.UtcDateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=64), nullable=True),
     sa.Column('action', sa.String(length=64), nullable=False),
     sa.Column('element_id', sa.String(length=200), nullable=True),
@@ -194,9 +194,9 @@ def upgrade() -> None:
     sa.Column('form_key', sa.String(length=200), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('assignee', sa.String(length=64), nullable=True),
-    sa.Column('ready_at', orderflow.models.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('due_at', orderflow.models.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('completed_at', orderflow.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('ready_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('completed_by', sa.String(length=64), nullable=True),
     sa.Column('data', sa.JSON(), nullable=True),
     sa.Column('context', sa.JSON(), nullable=True),
@@ -218,14 +218,14 @@ def upgrade() -> None:
     sa.Column('task_ref', sa.String(length=64), nullable=True),
     sa.Column('element_id', sa.String(length=200), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('due_at', orderflow.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('retry_delays', sa.JSON(), nullable=True),
     sa.Column('lock_owner', sa.String(length=100), nullable=True),
-    sa.Column('lock_expires_at', orderflow.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('lock_expires_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', orderflow.models.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', orderflow.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['instance_id'], ['instances.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
@@ -241,8 +241,8 @@ def upgrade() -> None:
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('link', sa.String(length=300), nullable=True),
     sa.Column('instance_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', orderflow.models.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('read_at', orderflow.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['instance_id'], ['instances.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
@@ -259,8 +259,8 @@ def upgrade() -> None:
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('traceback', sa.Text(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('created_at', orderflow.models.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('resolved_at', orderflow.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('resolved_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('resolved_by', sa.String(length=64), nullable=True),
     sa.Column('resolution', sa.String(length=40), nullable=True),
     sa.ForeignKeyConstraint(['instance_id'], ['instances.id'], ondelete='CASCADE'),

@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('forms', sa.JSON(), nullable=False),
     sa.Column('base_version', sa.Integer(), nullable=True),
     sa.Column('updated_by', sa.String(length=64), nullable=False),
-    sa.Column('updated_at', orderflow.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=False),
     sa.Column('lock_version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key')

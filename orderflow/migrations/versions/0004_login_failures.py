@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=10), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
-    sa.Column('at', orderflow.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', orderflow.core.models.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('login_failures', schema=None) as batch_op:

@@ -36,7 +36,7 @@ def upgrade() -> None:
     sa.Column('printed_name', sa.String(length=200), nullable=False),
     sa.Column('meaning', sa.String(length=300), nullable=False),
     sa.Column('refused', sa.Boolean(), nullable=False),
-    sa.Column('signed_at', orderflow.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('signed_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=False),
     sa.Column('content', sa.Text(), nullable=False),
     sa.Column('content_sha256', sa.String(length=64), nullable=False),
     sa.Column('audit_event_id', sa.Integer(), nullable=True),

@@ -19,7 +19,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('mails', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('claimed_at', orderflow.models.UtcDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('claimed_at', orderflow.core.models.UtcDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
