@@ -16,7 +16,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from orderflow.core.db import Database
-from orderflow.workflow import jobs
+from orderflow.workflow import job_kinds, jobs  # noqa: F401  (job_kinds registers the runners)
 
 log = logging.getLogger(__name__)
 

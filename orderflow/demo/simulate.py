@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 from orderflow.core.models import HumanTask, Instance, Notification, User
 from orderflow.demo.demo_data import NOTES, RESOLUTION, decide, fill_form, new_order
 from orderflow.engine import ProcessDef, due_at
-from orderflow.workflow import instances, jobs, processes, tasks
+from orderflow.workflow import instances, job_kinds, jobs, processes, tasks  # noqa: F401  (job_kinds registers the runners)
 
 PROCESS = "order_flow"
 CASE_PROCESS = "after_sales"
