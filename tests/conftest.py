@@ -12,7 +12,7 @@ from handlers import REGISTRY
 from orderflow import create_app
 from tests.support import dbs
 from tests.support.browser import browser_type_launch_args, context  # noqa: F401  (pytest-playwright overrides)
-from tests.support.helpers import Api, FakeClock
+from tests.support.helpers import Api, FakeClock, seed
 
 
 @pytest.fixture
@@ -21,14 +21,6 @@ def database_url(tmp_path: Path):
     url = dbs.fresh_url(tmp_path)
     yield url
     dbs.drop(url)
-
-
-def seed(app) -> None:
-    """What ``make run`` does to a new database: the schema, processes/ deployed, the demo users."""
-    runner = app.test_cli_runner()
-    for command in (["init-db"], ["deploy"], ["seed-demo"]):
-        result = runner.invoke(args=command)
-        assert result.exit_code == 0, result.output
 
 
 @pytest.fixture(scope="session")

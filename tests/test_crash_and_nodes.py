@@ -15,7 +15,7 @@ from orderflow import create_app
 from orderflow.core.models import AuditEvent, HumanTask, Instance, Job
 from orderflow.workflow import instances
 from tests.support import bpmn_samples as samples
-from tests.support.helpers import NEW_ORDER, Api, fill
+from tests.support.helpers import NEW_ORDER, Api, fill, seed
 from tests.support.orders import assert_consistent
 from tests.support.servers import PATIENCE, Node, request
 
@@ -25,9 +25,7 @@ pytestmark = pytest.mark.multiprocess
 @pytest.fixture
 def prepared(database_url):
     app = create_app({"TESTING": True, "SECRET_KEY": "load", "ORDERFLOW_DATABASE_URL": database_url})
-    runner = app.test_cli_runner()
-    for command in (["init-db"], ["deploy"], ["seed-demo"]):
-        assert runner.invoke(args=command).exit_code == 0
+    seed(app)
     api = Api(app.test_client())
     resp = api.client.post("/api/v1/processes", data=samples.timer_process("PT4S").encode(),
                            headers={**api.auth("owner1"), "Content-Type": "application/xml"})

@@ -19,7 +19,7 @@ import pytest
 
 from orderflow import create_app
 from tests.support import bpmn_samples as samples
-from tests.support.helpers import NEW_ORDER, Api
+from tests.support.helpers import NEW_ORDER, Api, seed
 from tests.support.hostile import samples as hs
 from tests.support.servers import Node, auth
 
@@ -66,9 +66,7 @@ def _attacks(base: str) -> list[tuple[str, int, callable]]:
 @pytest.fixture
 def server(database_url, tmp_path):
     app = create_app({"TESTING": True, "SECRET_KEY": "attack", "ORDERFLOW_DATABASE_URL": database_url})
-    runner = app.test_cli_runner()
-    for command in (["init-db"], ["deploy"], ["seed-demo"]):
-        assert runner.invoke(args=command).exit_code == 0
+    seed(app)
     api = Api(app.test_client())
 
     def upload(files: dict[str, str]) -> None:

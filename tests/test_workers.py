@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from orderflow import create_app
 from orderflow.core.models import AuditEvent, Instance
 from tests.support import bpmn_samples as samples
-from tests.support.helpers import Api
+from tests.support.helpers import Api, seed
 from tests.support.servers import PATIENCE
 
 pytestmark = pytest.mark.multiprocess
@@ -23,9 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _app(url: str, **config):
     app = create_app({"SECRET_KEY": "w", "ORDERFLOW_DATABASE_URL": url, **config})
-    runner = app.test_cli_runner()
-    for command in (["init-db"], ["deploy"], ["seed-demo"]):
-        assert runner.invoke(args=command).exit_code == 0
+    seed(app)
     return app
 
 

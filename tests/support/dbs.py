@@ -23,13 +23,7 @@ def fresh_url(folder: Path, name: str = "orderflow") -> str:
     """A new, empty database for one test (or one test module)."""
     if not ON_POSTGRES:
         return f"sqlite:///{folder / f'{name}.sqlite'}"
-    database = f"t_{name[:20]}_{uuid.uuid4().hex[:12]}".lower()
-    engine = _admin()
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{database}"'))
-    engine.dispose()
-    _created.append(database)
-    return make_url(SERVER_URL).set(database=database).render_as_string(hide_password=False)
+    return _create(name)
 
 
 def copy_of(template: str, folder: Path, name: str = "orderflow") -> str:
@@ -39,10 +33,14 @@ def copy_of(template: str, folder: Path, name: str = "orderflow") -> str:
         target = folder / f"{name}.sqlite"
         shutil.copyfile(make_url(template).database, target)
         return f"sqlite:///{target}"
+    return _create(name, f' TEMPLATE "{make_url(template).database}"')
+
+
+def _create(name: str, options: str = "") -> str:
     database = f"t_{name[:20]}_{uuid.uuid4().hex[:12]}".lower()
     engine = _admin()
     with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{database}" TEMPLATE "{make_url(template).database}"'))
+        conn.execute(text(f'CREATE DATABASE "{database}"{options}'))
     engine.dispose()
     _created.append(database)
     return make_url(SERVER_URL).set(database=database).render_as_string(hide_password=False)

@@ -150,3 +150,11 @@ def login(client, user: str, password: str = "demo") -> str:
 def run_jobs(app) -> int:
     """Run the jobs that are due now, as one scheduler sweep would; how many ran."""
     return jobs.run_due(app.extensions["orderflow.db"], "test-worker")
+
+
+def seed(app) -> None:
+    """What ``make run`` does to a new database: the schema, processes/ deployed, the demo users."""
+    runner = app.test_cli_runner()
+    for command in (["init-db"], ["deploy"], ["seed-demo"]):
+        result = runner.invoke(args=command)
+        assert result.exit_code == 0, result.output

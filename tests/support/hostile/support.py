@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from orderflow import create_app
 from orderflow.core.models import Base
 from tests.support import dbs
-from tests.support.helpers import Api
+from tests.support.helpers import Api, seed
 from tests.support.hostile import samples as hs
 
 JSON, XML, FORM = "application/json", "application/xml", "application/x-www-form-urlencoded"
@@ -128,9 +128,7 @@ def ctx(tmp_path_factory):
     """A service of its own per class of attack: a fresh database, the processes and demo users."""
     url = dbs.fresh_url(tmp_path_factory.mktemp("hostile"), "hostile")
     app = create_app({"TESTING": True, "SECRET_KEY": "hostile-secret-key-4f1c", "ORDERFLOW_DATABASE_URL": url})
-    runner = app.test_cli_runner()
-    for command in (["init-db"], ["deploy"], ["seed-demo"]):
-        assert runner.invoke(args=command).exit_code == 0
+    seed(app)
     hs.MARKER.unlink(missing_ok=True)
     yield Ctx(app)
     app.extensions["orderflow.db"].engine.dispose()
