@@ -21,8 +21,8 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from orderflow.access.accounts import GROUPS, STAFF_GROUPS
 from orderflow.access.permissions import require
@@ -52,12 +52,7 @@ def _names(session: Session) -> dict[str, str]:
 
 def _options(session: Session, f: board.BoardFilter) -> dict[str, Any]:
     """Choices for the filter form: deployed processes, the chosen one's versions, user-task steps."""
-    newest = (select(ProcessVersion.key, func.max(ProcessVersion.version).label("v"))
-              .group_by(ProcessVersion.key).subquery())
-    latest = list(session.scalars(  # as processes.list_latest, without decoding every diagram's sources
-        select(ProcessVersion).options(defer(ProcessVersion.sources), defer(ProcessVersion.forms))
-        .join(newest, (ProcessVersion.key == newest.c.key) & (ProcessVersion.version == newest.c.v))
-        .order_by(ProcessVersion.key)))
+    latest = processes.list_latest(session, sources=False)
     versions = list(session.scalars(select(ProcessVersion.version).where(ProcessVersion.key == f.process)
                                     .order_by(ProcessVersion.version))) if f.process else []
     shown = [p for p in latest if not f.process or p.key == f.process]

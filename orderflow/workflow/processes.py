@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from orderflow.access.permissions import require_deployer
 from orderflow.core.errors import DeployFailed, NotFound
@@ -162,12 +162,16 @@ def get_version(session: Session, key: str, version: int | None = None) -> Proce
     return row
 
 
-def list_latest(session: Session) -> list[ProcessVersion]:
+def list_latest(session: Session, sources: bool = True) -> list[ProcessVersion]:
+    """The newest version of every process; ``sources=False`` leaves the diagrams and forms unread
+    (a listing that only names the processes need not decode every diagram)."""
     newest = (select(ProcessVersion.key, func.max(ProcessVersion.version).label("v"))
               .group_by(ProcessVersion.key).subquery())
-    return list(session.scalars(select(ProcessVersion).join(
+    query = select(ProcessVersion).join(
         newest, (ProcessVersion.key == newest.c.key) & (ProcessVersion.version == newest.c.v))
-        .order_by(ProcessVersion.key)))
+    if not sources:
+        query = query.options(defer(ProcessVersion.sources), defer(ProcessVersion.forms))
+    return list(session.scalars(query.order_by(ProcessVersion.key)))
 
 
 def list_versions(session: Session) -> list[ProcessVersion]:
