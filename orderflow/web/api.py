@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
-from orderflow.access.permissions import start_groups, visible_orders
+from orderflow.access.permissions import start_groups
 from orderflow.core.db import get_session
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
@@ -25,6 +25,7 @@ from orderflow.workflow import (
     drafts,
     incidents,
     instances,
+    listing,
     messages,
     processes,
     signatures,
@@ -187,21 +188,12 @@ def _instance_brief(instance: Instance) -> dict[str, Any]:
 
 @bp.get("/instances")
 def list_instances():
-    actor = current_actor()
-    query = select(Instance).where(visible_orders(actor))
-    if request.args.get("process"):
-        query = query.where(Instance.process_key == request.args["process"])
-    if request.args.get("status"):
-        query = query.where(Instance.status == request.args["status"])
-    if request.args.get("business_key"):
-        query = query.where(Instance.business_key == request.args["business_key"])
-    waiting = exists().where(HumanTask.instance_id == Instance.id, HumanTask.status == "ready")
-    if request.args.get("element"):
-        query = query.where(waiting.where(HumanTask.element_id == request.args["element"]))
-    if request.args.get("overdue") in {"1", "true", "yes"}:
-        query = query.where(waiting.where(HumanTask.due_at < now()))
+    args = request.args
+    wanted = listing.InstanceFilter(process=args.get("process"), status=args.get("status"),
+                                    business_key=args.get("business_key"), element=args.get("element"),
+                                    due_before=now() if args.get("overdue") in {"1", "true", "yes"} else None)
     limit, offset = _page()
-    return _listing(query.order_by(Instance.id.desc()), instance_summary, limit, offset)
+    return _listing(listing.instances_query(current_actor(), wanted), instance_summary, limit, offset)
 
 
 @bp.get("/instances/<int:instance_id>")

@@ -9,14 +9,24 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 from werkzeug.datastructures import FileStorage
 
-from orderflow.access.permissions import can, group_may, is_overseer, may_start, require_starter, visible_orders
+from orderflow.access.permissions import can, group_may, is_overseer, may_start, require_starter
 from orderflow.core.db import get_session
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
 from orderflow.core.models import Group, Instance, Membership, User
 from orderflow.web.auth import current_actor, login_required, safe_next
 from orderflow.web.present import bilingual, localize, localize_fields, now
-from orderflow.workflow import attachments, customer_links, forms, incidents, instances, processes, signatures, tasks
+from orderflow.workflow import (
+    attachments,
+    customer_links,
+    forms,
+    incidents,
+    instances,
+    listing,
+    processes,
+    signatures,
+    tasks,
+)
 
 bp = Blueprint("pages", __name__)
 ORDER_PROCESS = "order_flow"
@@ -160,13 +170,9 @@ def new_order():
 @bp.get("/orders")
 @login_required
 def orders():
-    actor = current_actor()
-    query = select(Instance).where(visible_orders(actor)).order_by(Instance.id.desc()).limit(200)
-    if request.args.get("q"):
-        term = request.args["q"].strip()  # '%' and '_' match themselves (autoescape), not everything
-        query = query.where(Instance.business_key.contains(term, autoescape=True)
-                            | Instance.customer.contains(term, autoescape=True))
-    return render_template("orders.html", orders=list(get_session().scalars(query)), q=request.args.get("q", ""))
+    query = listing.instances_query(current_actor(), listing.InstanceFilter(text=request.args.get("q", "")))
+    return render_template("orders.html", orders=list(get_session().scalars(query.limit(200))),
+                           q=request.args.get("q", ""))
 
 
 @bp.get("/orders/<int:instance_id>")
