@@ -54,10 +54,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["ORDERFLOW_PROCESSES_PATH"] = _dir("ORDERFLOW_PROCESSES_DIR")
 
     from orderflow import cli, scheduler
-    from orderflow.core import db
+    from orderflow.web import db_session
     from orderflow.web import init_app as init_web
 
-    db.init_app(app)
+    db_session.init_app(app)
     init_web(app)
     cli.init_app(app)
     scheduler.init_app(app)

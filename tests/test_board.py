@@ -263,7 +263,7 @@ def test_saved_filters_private_shared_and_deleted_by_their_owner(scene, app, cli
     html = other.get("/board").data.decode()
     assert "Big orders" in html and "Late warehouse" not in html        # shared ones only
     with app.app_context():
-        from orderflow.core.db import get_session
+        from orderflow.web.db_session import get_session
         session = get_session()
         manager = accounts.by_username(session, "manager1")
         admin = accounts.by_username(session, "admin")
@@ -291,7 +291,7 @@ def test_only_managers_and_admins_see_the_board(scene, app, api: Api, client):
     assert client.get("/board.csv").status_code == 403
     # the domain gives others the orders they take part in
     with app.app_context():
-        from orderflow.core.db import get_session
+        from orderflow.web.db_session import get_session
         session = get_session()
         sales = board.rows(session, accounts.by_username(session, "sales1"), board.BoardFilter(per_page=200))
         finance = board.rows(session, accounts.by_username(session, "finance1"), board.BoardFilter())
@@ -344,7 +344,7 @@ def test_every_way_to_a_page_agrees_with_the_full_listing(scene, app, monkeypatc
                {"at_risk": "1"}, {"process": "order_flow", "amount_min": "1"}, {"element": "check_stock",
                                                                                "customer": "a"}]
     with app.app_context():
-        from orderflow.core.db import get_session
+        from orderflow.web.db_session import get_session
         session = get_session()
         manager = accounts.by_username(session, "manager1")
         for extra in filters:

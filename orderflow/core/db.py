@@ -71,26 +71,6 @@ class Database:
         return session
 
 
-def init_app(app) -> Database:
-    from flask import g
-
-    db = Database(database_url(app.config, app.instance_path), app.extensions["orderflow.platform"])
-    app.extensions["orderflow.db"] = db
-
-    @app.teardown_appcontext
-    def _close(exc: BaseException | None) -> None:
-        session = g.pop("db_session", None)
-        if session is not None:
-            if exc is not None:
-                session.rollback()
-            session.close()
-    return db
-
-
-def get_session() -> Session:
-    """The request's session (created on first use)."""
-    from flask import current_app, g
-
-    if "db_session" not in g:
-        g.db_session = current_app.extensions["orderflow.db"].session()
-    return g.db_session
+def open_database(config: dict[str, Any], instance_path: str, platform: Platform) -> Database:
+    """The service's database as its settings name it (a SQLite file in the instance folder by default)."""
+    return Database(database_url(config, instance_path), platform)

@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from orderflow.access import admin, tokens
 from orderflow.access.permissions import can, require
-from orderflow.core.db import get_session
 from orderflow.core.errors import Conflict, InvalidInput
 from orderflow.core.i18n import Msg
 from orderflow.core.models import ApiToken, User
 from orderflow.web.auth import authenticate_api, current_actor, login_required
+from orderflow.web.db_session import get_session
 from orderflow.web.present import iso, localize, localize_fields, now
 from orderflow.workflow import catalogue
 

@@ -7,11 +7,11 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from orderflow.access.permissions import require
-from orderflow.core.db import get_session
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
 from orderflow.orders import analytics
 from orderflow.web.auth import current_actor, login_required
+from orderflow.web.db_session import get_session
 from orderflow.web.present import bilingual, group_label, localize, localize_fields, now
 from orderflow.workflow import processes
 

@@ -10,11 +10,11 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from orderflow.access.permissions import start_groups
-from orderflow.core.db import get_session
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
 from orderflow.core.models import HumanTask, Incident, Instance, User
 from orderflow.web.auth import authenticate_api, current_actor
+from orderflow.web.db_session import get_session
 from orderflow.web.present import history_json, incident_json, instance_summary, iso, now, signature_json, task_json
 from orderflow.web.security import MAX_INT, safe_filename
 from orderflow.web.trust import audit_csv_response

@@ -12,10 +12,10 @@ from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from orderflow.access import accounts
-from orderflow.core.db import get_session
 from orderflow.core.errors import NotAuthenticated, TooManyAttempts
 from orderflow.core.i18n import Msg
 from orderflow.core.models import User
+from orderflow.web.db_session import get_session
 from orderflow.web.present import localize
 
 bp = Blueprint("auth", __name__)

@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session
 
 from orderflow.access.accounts import GROUPS, STAFF_GROUPS
 from orderflow.access.permissions import require
-from orderflow.core.db import get_session
 from orderflow.core.errors import InvalidInput, NotFound
 from orderflow.core.i18n import status_word
 from orderflow.core.models import ProcessVersion, User
 from orderflow.orders import board
 from orderflow.web.auth import current_actor, login_required, safe_next
+from orderflow.web.db_session import get_session
 from orderflow.web.present import bilingual, group_label, iso, local_time, localize, localize_fields, now
 from orderflow.workflow import processes
 

@@ -5,9 +5,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from orderflow.core.db import get_session
 from orderflow.core.errors import InvalidInput, TaskNotReady
 from orderflow.web.auth import current_actor, login_required
+from orderflow.web.db_session import get_session
 from orderflow.web.present import localize, localize_fields
 from orderflow.workflow import customer_links, forms
 from orderflow.workflow.customer_links import LinkRefused

@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, render_template, request
 
 from orderflow.access.permissions import require
-from orderflow.core.db import get_session
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
 from orderflow.orders import customers
 from orderflow.web.auth import current_actor, login_required
+from orderflow.web.db_session import get_session
 from orderflow.web.present import localize, localize_fields
 
 bp = Blueprint("customers", __name__)

@@ -6,12 +6,12 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from orderflow.access.permissions import require_deployer
-from orderflow.core.db import get_session
 from orderflow.core.errors import InvalidInput, NotFound
 from orderflow.core.i18n import Msg
 from orderflow.core.models import ProcessDraft
 from orderflow.web.api import _int_arg, uploaded_files
 from orderflow.web.auth import authenticate_api, current_actor
+from orderflow.web.db_session import get_session
 from orderflow.web.present import iso
 from orderflow.web.security import MAX_INT, safe_filename
 from orderflow.workflow import catalogue, drafts

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from orderflow.core.errors import Conflict, InvalidInput, NotFound, OrderflowError, TooLarge, TooManyAttempts
 from orderflow.core.i18n import N_, Msg
+from orderflow.web.db_session import get_session
 from orderflow.web.present import localize
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,6 @@ def wants_json() -> bool:
 
 
 def respond(error: OrderflowError) -> tuple[Response | str, int]:
-    from orderflow.core.db import get_session
     get_session().rollback()
     response: Response | str  # JSON, or a rendered page or fragment
     if wants_json():

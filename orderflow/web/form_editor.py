@@ -11,11 +11,11 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from orderflow.access.permissions import require_deployer
-from orderflow.core.db import get_session
 from orderflow.core.errors import Conflict, InvalidInput
 from orderflow.core.models import User
 from orderflow.web import current_languages
 from orderflow.web.auth import current_actor, login_required
+from orderflow.web.db_session import get_session
 from orderflow.web.present import localize_fields
 from orderflow.workflow import form_editor, forms, processes
 

@@ -5,10 +5,10 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from orderflow.access.permissions import require_deployer
-from orderflow.core.db import get_session
 from orderflow.core.errors import Conflict, InvalidInput
 from orderflow.core.models import ProcessDraft, ProcessVersion
 from orderflow.web.auth import current_actor, login_required
+from orderflow.web.db_session import get_session
 from orderflow.web.present import localize, localize_fields
 from orderflow.workflow import drafts, processes
 

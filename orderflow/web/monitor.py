@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, render_template, request
 
 from orderflow.access.permissions import require
-from orderflow.core.db import get_session
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
 from orderflow.web.auth import current_actor, login_required
+from orderflow.web.db_session import get_session
 from orderflow.web.present import iso
 from orderflow.web.security import MAX_INT
 from orderflow.workflow import monitor, processes

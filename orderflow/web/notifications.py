@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from orderflow.access.permissions import can, require
-from orderflow.core.db import get_session
 from orderflow.core.models import Mail, Notification, User
 from orderflow.web.auth import current_actor, login_required, safe_next
+from orderflow.web.db_session import get_session
 from orderflow.web.present import iso
 from orderflow.workflow import notify
 from orderflow.workflow.customer_links import mask_links

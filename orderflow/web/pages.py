@@ -10,11 +10,11 @@ from sqlalchemy import case, func, select
 from werkzeug.datastructures import FileStorage
 
 from orderflow.access.permissions import can, group_may, is_overseer, may_start, require_starter
-from orderflow.core.db import get_session
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
 from orderflow.core.models import Group, Instance, Membership, User
 from orderflow.web.auth import current_actor, login_required, safe_next
+from orderflow.web.db_session import get_session
 from orderflow.web.present import bilingual, localize, localize_fields, now
 from orderflow.workflow import (
     attachments,

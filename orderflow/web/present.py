@@ -12,6 +12,7 @@ from flask_babel import get_locale, gettext
 
 from orderflow.core.i18n import Msg, Texts
 from orderflow.core.models import HumanTask, Instance
+from orderflow.web.db_session import get_session
 from orderflow.workflow.tasks import is_overdue
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,6 @@ def _added_groups() -> dict[str, tuple[str, str | None]]:
     from flask import g
     from sqlalchemy import select
 
-    from orderflow.core.db import get_session
     from orderflow.core.models import Group
     if "added_groups" not in g:
         g.added_groups = {gid: (name, name_zh) for gid, name, name_zh in

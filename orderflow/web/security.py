@@ -19,6 +19,7 @@ from werkzeug.serving import WSGIRequestHandler
 from orderflow.core.errors import InvalidInput, TooLarge
 from orderflow.core.i18n import Msg
 from orderflow.engine import json_clean
+from orderflow.web.db_session import get_session
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
        "script-src 'self'; frame-ancestors 'none'; form-action 'self'")
@@ -132,7 +133,6 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _client_address():
-        from orderflow.core.db import get_session
         get_session().info["client"] = request.remote_addr
 
     @app.after_request

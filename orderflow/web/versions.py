@@ -12,11 +12,11 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from orderflow.access.permissions import can
-from orderflow.core.db import get_session
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
 from orderflow.web import csrf
 from orderflow.web.auth import current_actor, login_required
+from orderflow.web.db_session import get_session
 from orderflow.web.present import iso, localize
 from orderflow.web.security import MAX_INT
 from orderflow.workflow import versions
