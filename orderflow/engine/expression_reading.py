@@ -1,0 +1,244 @@
+"""Reading an expression or a script: bounded before parsing (length, nesting) and vetted after
+(allowed constructs, names, methods, functions, node count and depth)."""
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from orderflow.engine import linear_re
+from orderflow.engine.expression_functions import FUNCTIONS
+from orderflow.engine.expression_limits import (
+    ALLOWED_NODES,
+    CONSTRUCTS,
+    INT_BITS,
+    MAX_DEPTH,
+    MAX_EXPRESSION_CHARS,
+    MAX_NESTING,
+    MAX_NODES,
+    MAX_SCRIPT_CHARS,
+    SAFE_METHODS,
+    TOO_DEEP,
+    TOO_LARGE,
+    ExpressionError,
+)
+from orderflow.engine.iso_literal import is_iso
+
+# -- reading an expression: bounded before and after parsing --------------------------------------
+
+def _string_end(text: str, start: int) -> int:
+    """Index after the string literal opening at ``start`` (escapes and triple quotes respected)."""
+    quote = text[start] * 3 if text.startswith(text[start] * 3, start) else text[start]
+    at = start + len(quote)
+    while True:
+        end = text.find(quote, at)
+        if end < 0:
+            return len(text)  # unterminated: the parser says so
+        slashes = end
+        while slashes > at and text[slashes - 1] == "\\":
+            slashes -= 1
+        if (end - slashes) % 2 == 0:
+            return end + len(quote)
+        at = end + 1
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse brackets and prefix signs (-, +, not) nested beyond MAX_NESTING, in one linear pass:
+    ast.parse and the evaluator recurse on them and fail with RecursionError or MemoryError."""
+    depth = run = 0  # open brackets; prefix signs/not in a row (a run goes on into a bracket)
+    at, size = 0, len(text)
+    while at < size:
+        char = text[at]
+        if char in "'\"":
+            at, run = _string_end(text, at), 0
+            continue
+        if char.isalnum() or char in "_.":
+            end = at + 1
+            while end < size and (text[end].isalnum() or text[end] in "_."):
+                end += 1
+            run = run + 1 if text[at:end] == "not" else 0
+            at = end
+        else:
+            if char in "([{":
+                depth += 1
+            elif char in ")]}":
+                depth, run = depth - 1, 0
+            elif char in "+-~":
+                run += 1
+            elif not char.isspace():
+                run = 0
+            at += 1
+        if depth + run > MAX_NESTING:
+            raise ExpressionError(TOO_DEEP, text)
+
+
+def compile_expression(expression: str) -> ast.Expression:
+    """Parse and vet one expression; cached because diagrams repeat the same few."""
+    text = expression.strip()
+    # the big cache holds the usual short expressions; long ones get a few slots (trees are large)
+    return _compile_short(text) if len(text) <= 300 else _compile_long(text)
+
+
+def _compile(text: str) -> ast.Expression:
+    if not text:
+        raise ExpressionError("The expression is empty.", text)
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise ExpressionError(f"The expression is longer than {MAX_EXPRESSION_CHARS:,} characters; "
+                              "split it into script lines.", text)
+    _check_nesting(text)
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(_unreadable(text, exc), text) from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError(TOO_DEEP, text) from None
+    except ValueError:  # NUL characters, unpaired surrogates
+        raise ExpressionError("The expression contains characters that cannot be read "
+                              "(NUL or unpaired surrogates).", text) from None
+    _vet(tree, text)
+    return tree
+
+
+_compile_short = lru_cache(maxsize=4096)(_compile)
+_compile_long = lru_cache(maxsize=64)(_compile)
+
+
+def _vet(tree: ast.Expression, text: str) -> None:
+    """Every node allowed; the tree within MAX_NODES and MAX_DEPTH (walked without recursion)."""
+    called: set[int] = set()
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    count = 0
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise ExpressionError(f"The expression is too long (over {MAX_NODES:,} parts); "
+                                  "split it into script lines.", text)
+        if depth > MAX_DEPTH:
+            raise ExpressionError(f"The expression is nested too deeply (over {MAX_DEPTH} levels); "
+                                  "split it into script lines.", text)
+        if isinstance(node, ast.Call):
+            called.add(id(node.func))  # the parent is vetted before its children
+        _vet_node(node, node_called=id(node) in called, text=text)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+def _vet_node(node: ast.AST, node_called: bool, text: str) -> None:
+    if not isinstance(node, ALLOWED_NODES):
+        kind = type(node).__name__
+        what = f"{CONSTRUCTS[kind]} ({kind})" if kind in CONSTRUCTS else f"This construct ({kind})"
+        raise ExpressionError(f"{what} is not allowed in an expression.", text)
+    if isinstance(node, ast.Constant):
+        _vet_constant(node.value, text)
+    if isinstance(node, ast.Name) and (node.id.startswith("_") or node.id in {"self", "globals", "locals"}):
+        raise ExpressionError(f"The name '{node.id}' is not allowed.", text)
+    if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+        raise ExpressionError(f"'.{node.attr}' is not allowed.", text)
+    if isinstance(node, ast.Attribute) and node_called and node.attr not in SAFE_METHODS:
+        raise ExpressionError(
+            f"'.{node.attr}()' is not allowed; only {', '.join(sorted(SAFE_METHODS))} may be called "
+            f"after a dot (a plain '.{node.attr}' reads that field of a record).", text)
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Name) and func.id not in FUNCTIONS:
+            raise ExpressionError(
+                f"The function '{func.id}' is not available; use one of: {', '.join(sorted(FUNCTIONS))}.", text)
+        if not isinstance(func, (ast.Name, ast.Attribute)):
+            raise ExpressionError("Only named functions may be called.", text)
+
+
+def _vet_constant(value: Any, text: str) -> None:
+    if isinstance(value, int) and value.bit_length() > INT_BITS:
+        raise ExpressionError(TOO_LARGE, text)
+    if isinstance(value, complex):
+        raise ExpressionError("Imaginary numbers (such as 2j) are not allowed.", text)
+    if isinstance(value, bytes):
+        raise ExpressionError("Byte strings (b'...') are not allowed; write text in quotes.", text)
+
+
+# what other languages' expressions look like, so the refusal says which language it saw
+_JAVASCRIPT = linear_re.compile(r"===|!==|&&|\|\||;\s*$|^\s*(?:var|let|const|function)\b|\bnew\s+[A-Z]|=>")
+
+
+def _looks_like_javascript(text: str) -> bool:
+    try:
+        return _JAVASCRIPT.search(text) is not None
+    except UnicodeError:
+        return False
+
+
+def _unreadable(text: str, exc: SyntaxError) -> str:
+    """Why an expression does not parse, in words (never Python's own SyntaxError text)."""
+    if _looks_like_javascript(text):
+        return ("JavaScript is not supported: write the expression in the engine's language, e.g. "
+                "amount > 1000 and approved (and/or/not, ==, no semicolons).")
+    if "too many nested" in (exc.msg or "") or "too complex" in (exc.msg or ""):
+        return TOO_DEEP
+    if "never closed" in (exc.msg or "") or "unmatched" in (exc.msg or "") or "does not match" in (exc.msg or ""):
+        return f"The brackets do not match (near character {exc.offset or 1})."
+    return f"This is not a valid expression (near character {exc.offset or 1}): e.g. amount > 1000 and approved."
+
+
+def check_expression(expression: str) -> None:
+    """Raise ExpressionError if the expression would be refused at run time."""
+    if is_iso(expression.strip()):
+        return
+    compile_expression(expression)
+
+
+def _logical_lines(script: str) -> Iterator[tuple[int, str]]:
+    """(first line number, text) per statement: an open bracket continues onto the next line."""
+    pending: list[str] = []  # joined once per statement: += on a long open bracket is quadratic
+    start = depth = 0
+    for number, raw in enumerate(script.splitlines(), start=1):
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if not pending:
+            start = number
+        pending.append(line)
+        depth += sum(line.count(c) for c in "([{") - sum(line.count(c) for c in ")]}")
+        if depth <= 0:
+            yield start, " ".join(pending)
+            pending, depth = [], 0
+    if pending:
+        yield start, " ".join(pending)
+
+
+# name = expression; RE2 has no look-ahead, so "= not followed by =" is a character class
+_SCRIPT_LINE = linear_re.compile(r"^([A-Za-z][A-Za-z0-9_]*)\s*=([^=].*)$")
+
+
+def parse_script(script: str) -> tuple[tuple[int, str, ast.Expression], ...]:
+    """A script is lines of ``name = expression``; anything else is refused.
+    Returns (line number, name, parsed expression) per assignment."""
+    if len(script) > MAX_SCRIPT_CHARS:
+        raise ExpressionError(f"The script is longer than {MAX_SCRIPT_CHARS:,} characters; "
+                              "split it into several script tasks.", script)
+    return _parse_short(script) if len(script) <= 2_000 else _parse_long(script)
+
+
+def _parse(script: str) -> tuple[tuple[int, str, ast.Expression], ...]:
+    assignments = []
+    for number, line in _logical_lines(script):
+        try:
+            match = _SCRIPT_LINE.match(line)
+        except UnicodeError:
+            match = None
+        if not match or not match.group(2).strip():
+            raise ExpressionError(
+                "A script line must read 'name = expression' (no statements, loops or imports).",
+                line, number)
+        name, expression = match.group(1), match.group(2).strip()
+        try:
+            assignments.append((number, name, compile_expression(expression)))
+        except ExpressionError as exc:
+            raise ExpressionError(exc.message, line, number) from None
+    return tuple(assignments)
+
+
+_parse_short = lru_cache(maxsize=1024)(_parse)
+_parse_long = lru_cache(maxsize=8)(_parse)
+
+
