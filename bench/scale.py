@@ -36,7 +36,7 @@ from sqlalchemy import insert, select, text  # noqa: E402
 from orderflow.core.models import HumanTask, Instance, TaskStat  # noqa: E402
 from orderflow.demo.demo_data import CUSTOMERS  # noqa: E402
 from orderflow.demo.simulate import MAIN_PATH, MEDIAN, SIGMA  # noqa: E402
-from orderflow.workflow import processes  # noqa: E402
+from orderflow.workflow import definitions  # noqa: E402
 
 try:  # the analytics roll-up's own histogram and measures, so the rows match what it writes
     from orderflow.orders.analytics import bucket_of
@@ -162,10 +162,10 @@ def load(db, orders: int, seed: int = 1, now: datetime | None = None,
     progress = progress or (lambda n: None)
     stats = LoadStats(orders=orders)
     with db.session() as session:
-        row = processes.latest_version(session, PROCESS)
+        row = definitions.latest_version(session, PROCESS)
         if row is None:
             raise LookupError(f"{PROCESS} is not deployed")
-        steps = _Steps(row, processes.definition(session, row))
+        steps = _Steps(row, definitions.definition(session, row))
         customers = _customers(rng)
         threshold = float(db.platform.config.get("ORDERFLOW_APPROVAL_THRESHOLD", 100000))
         first_id = (session.scalar(select(Instance.id).order_by(Instance.id.desc()).limit(1)) or 0) + 1

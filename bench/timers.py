@@ -23,7 +23,7 @@ from sqlalchemy import select  # noqa: E402
 
 from orderflow import create_app  # noqa: E402
 from orderflow.core.models import AuditEvent, Instance, User  # noqa: E402
-from orderflow.workflow import instances  # noqa: E402
+from orderflow.workflow import instances, runs  # noqa: E402
 from tests.support.bpmn_samples import timer_process  # noqa: E402
 
 
@@ -104,11 +104,11 @@ def _reschedule(db, due: dict[int, datetime]) -> None:
     with db.session() as s:
         for iid, when in due.items():
             instance = s.get(Instance, iid)
-            pdef, workflow = instances.load(s, instance, None)
+            pdef, workflow = runs.load(s, instance, None)
             for task in workflow.get_tasks():
                 if "event_value" in task.internal_data:
                     task.internal_data["event_value"] = when.isoformat()
-            instances.store_workflow(s, instance, pdef, workflow)
+            runs.store_workflow(s, instance, pdef, workflow)
         s.commit()
     del procs
 

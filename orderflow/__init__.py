@@ -44,13 +44,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.json.ensure_ascii = False
 
     from handlers import REGISTRY
+    from orderflow.orders.plug import HOOKS
 
     def _dir(key: str) -> Path:
         path = Path(app.config[key])
         return path if path.is_absolute() else ROOT / path
 
     app.extensions["orderflow.platform"] = Platform(config=app.config, handlers=REGISTRY,
-                                                    forms_dir=_dir("ORDERFLOW_FORMS_DIR"))
+                                                    forms_dir=_dir("ORDERFLOW_FORMS_DIR"), hooks=HOOKS)
     app.config["ORDERFLOW_PROCESSES_PATH"] = _dir("ORDERFLOW_PROCESSES_DIR")
 
     from orderflow import cli, scheduler

@@ -16,7 +16,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from orderflow.core.db import Database
-from orderflow.workflow import job_kinds, jobs  # noqa: F401  (job_kinds registers the runners)
+from orderflow.workflow import job_kinds, jobs, notify  # noqa: F401  (job_kinds registers the runners)
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,6 @@ class Scheduler:
 
     def sweep(self) -> int:
         """Run everything due now; returns how many jobs ran. Safe to call from any thread."""
-        from orderflow.workflow import notify
         ran = 0
         try:
             while True:

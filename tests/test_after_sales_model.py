@@ -21,9 +21,9 @@ from tests.support.servers import PATIENCE
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = {
-    "order_flow": ROOT / "tools/gen_order_flow.py",
-    "after_sales": ROOT / "tools/gen_after_sales.py",
-    "satisfaction_survey": ROOT / "tools/gen_satisfaction_survey.py",
+    "order_flow": ROOT / "tools/bpmn/gen_order_flow.py",
+    "after_sales": ROOT / "tools/bpmn/gen_after_sales.py",
+    "satisfaction_survey": ROOT / "tools/bpmn/gen_satisfaction_survey.py",
 }
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
       "spiff": "http://spiffworkflow.org/bpmn/schema/1.0/core"}

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from orderflow.core import audit
 from orderflow.core.models import AuditEvent, Instance, Signature
-from orderflow.workflow import audit
 from tests.support.helpers import Api, login
 from tests.support.servers import PATIENCE
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from handlers import REGISTRY
 from orderflow.core.errors import InvalidInput
 from orderflow.core.models import AuditEvent, HumanTask, Incident, Instance, User
-from orderflow.workflow import forms, incidents, messages
+from orderflow.workflow import forms, messages, recovery
 from tests.support import bpmn_samples as samples
 from tests.support import dbs
 from tests.support.helpers import NEW_ORDER, Api, login
@@ -119,7 +119,7 @@ def test_the_domain_refuses_what_json_cannot_carry(app, api, bank):
     with app.extensions["orderflow.db"].session() as s:
         manager = s.scalar(select(User).where(User.username == "manager1"))
         with pytest.raises(InvalidInput) as caught:
-            incidents.complete_by_hand(s, manager, incident["id"], {"status": {"paid", "late"}})
+            recovery.complete_by_hand(s, manager, incident["id"], {"status": {"paid", "late"}})
         assert "data.status" in caught.value.fields and "set" in str(caught.value.fields["data.status"])
         bank1 = s.scalar(select(User).where(User.username == "bank1"))
         with pytest.raises(InvalidInput) as caught:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from orderflow import create_app
 from orderflow.core.models import AuditEvent, HumanTask, Instance, Job
-from orderflow.workflow import instances
+from orderflow.workflow import runs
 from tests.support import bpmn_samples as samples
 from tests.support.helpers import NEW_ORDER, Api, fill, seed
 from tests.support.orders import assert_consistent
@@ -54,12 +54,12 @@ def _a_day_passes_for_their_timers(app, instance_ids: list[int]) -> None:
     service stores any change (next timer, timer job). The state is the one a day of downtime leaves."""
     with app.extensions["orderflow.db"].session() as session:
         for instance in session.scalars(select(Instance).where(Instance.id.in_(instance_ids))):
-            pdef, workflow = instances.load(session, instance, None)
+            pdef, workflow = runs.load(session, instance, None)
             waiting = [t for t in workflow.get_tasks(state=TaskState.WAITING) if t.internal_data.get("event_value")]
             assert len(waiting) == 1, (instance.id, [t.task_spec.bpmn_id for t in waiting])
             due = datetime.fromisoformat(waiting[0].internal_data["event_value"])
             waiting[0].internal_data["event_value"] = (due - timedelta(days=1)).isoformat()
-            instances.store_workflow(session, instance, pdef, workflow)
+            runs.store_workflow(session, instance, pdef, workflow)
         session.commit()
 
 

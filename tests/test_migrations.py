@@ -20,7 +20,7 @@ def _diff(engine) -> list:
 def test_the_migrations_build_exactly_the_models(database_url):
     engine = create_engine(database_url)
     assert schema.upgrade(engine) == schema.head()
-    assert _diff(engine) == [], "models.py and orderflow/migrations disagree: write a migration"
+    assert _diff(engine) == [], "orderflow/core/models/ and orderflow/migrations disagree: write a migration"
     assert schema.current(engine) == schema.head()
     engine.dispose()
 

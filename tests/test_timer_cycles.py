@@ -55,9 +55,9 @@ def fired(app, instance_id: int) -> int:
 def reports(app, instance_id: int) -> int:
     """How many times the timer start's path ran (each firing runs 'report' once)."""
     from orderflow.core.models import Instance
-    from orderflow.workflow import instances
+    from orderflow.workflow import runs
     with app.extensions["orderflow.db"].session() as s:
-        _pdef, workflow = instances.load(s, s.get(Instance, instance_id), None)
+        _pdef, workflow = runs.load(s, s.get(Instance, instance_id), None)
         return sum(1 for t in workflow.get_tasks() if t.task_spec.name == "report")
 
 

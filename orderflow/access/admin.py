@@ -13,12 +13,12 @@ from werkzeug.security import generate_password_hash
 
 from orderflow.access import accounts
 from orderflow.access.permissions import require
+from orderflow.core import audit
 from orderflow.core.errors import Conflict, InvalidInput, NotFound
 from orderflow.core.i18n import Msg
 from orderflow.core.models import Group, Membership, User
 from orderflow.core.platform import platform_of
 from orderflow.engine import linear_re
-from orderflow.workflow import audit
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 GROUP_ID = re.compile(r"^[a-z][a-z0-9_]{1,63}$")

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from orderflow.access import accounts
 from orderflow.access.permissions import can, denial, require
+from orderflow.core import audit
 from orderflow.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from orderflow.core.i18n import Msg
 from orderflow.core.models import ApiToken, User
 from orderflow.core.platform import platform_of
-from orderflow.workflow import audit
 
 TOKEN_PREFIX = "of_"
 # last_used_at is written at most this often per token: a busy client must not cost a write per request

@@ -1,4 +1,4 @@
-"""The declarative base and the column types every table uses (orderflow/core/models.py)."""
+"""The declarative base and the column types every table uses (orderflow/core/models/)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from orderflow.core.hooks import Hooks
 from orderflow.engine import Runtime, SpecCache
 
 
@@ -26,6 +27,7 @@ class Platform:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     runtime: Runtime = None  # type: ignore[assignment]
     wake: Callable[[datetime], None] | None = None  # set by the scheduler running in this process
+    hooks: Hooks = field(default_factory=Hooks)  # the business on top (orderflow/orders/plug.py)
 
     def __post_init__(self) -> None:
         if self.runtime is None:

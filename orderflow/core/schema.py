@@ -2,7 +2,7 @@
 
 ``upgrade`` brings any database to the newest revision: an empty one gets every table; one
 made by ``create_all`` before migrations existed is recognised and stamped with the baseline
-first. To change the schema: edit models.py, then
+first. To change the schema: edit orderflow/core/models/, then
 ``.venv/bin/alembic -c orderflow/migrations/alembic.ini -x url=sqlite:///instance/orderflow.sqlite
 revision --autogenerate -m "what changed"``, review the file, commit it; tests/test_migrations.py
 fails while models and migrations disagree.

@@ -30,10 +30,10 @@ from sqlalchemy import func, select
 from orderflow.core.models import HumanTask, Instance, Notification, User
 from orderflow.demo.demo_data import NOTES, RESOLUTION, decide, fill_form, new_order
 from orderflow.engine import ProcessDef, due_at
-from orderflow.workflow import instances, job_kinds, jobs, processes, tasks  # noqa: F401  (job_kinds registers the runners)
+from orderflow.orders.keys import CASE_PROCESS
+from orderflow.orders.keys import ORDER_PROCESS as PROCESS
+from orderflow.workflow import definitions, instances, job_kinds, jobs, tasks  # noqa: F401  (job_kinds registers the runners)
 
-PROCESS = "order_flow"
-CASE_PROCESS = "after_sales"
 OPEN_CASE, FOLLOW_UP = -1, -2   # heap entries that are not tasks: open a case, look for follow-up tasks
 CUSTOMER_ANSWERS = 0.6  # share of the customer's own steps they answer through their link
 PASSWORD = "demo"  # the demo users' password: sign_release is an electronic signature
@@ -212,11 +212,11 @@ class Simulation:
         return self.result
 
     def _run(self, session) -> None:
-        row = processes.latest_version(session, PROCESS)
+        row = definitions.latest_version(session, PROCESS)
         if row is None:
             raise LookupError(f"process '{PROCESS}' is not deployed")
-        pdef = processes.definition(session, row)
-        self.case_process = processes.latest_version(session, CASE_PROCESS) is not None
+        pdef = definitions.definition(session, row)
+        self.case_process = definitions.latest_version(session, CASE_PROCESS) is not None
         self.pdefs: dict[str | None, ProcessDef | None] = {row.key: pdef}
         users = {u.username: u for u in session.scalars(select(User))}
         missing = {f"{g}1" for g in {info.group for info in pdef.elements.values() if info.group}} - set(users)
@@ -307,8 +307,8 @@ class Simulation:
 
     def _pdef(self, session, key: str | None):
         if key not in self.pdefs:
-            row = processes.latest_version(session, key) if key else None
-            self.pdefs[key] = processes.definition(session, row) if row is not None else None
+            row = definitions.latest_version(session, key) if key else None
+            self.pdefs[key] = definitions.definition(session, row) if row is not None else None
         return self.pdefs[key]
 
     def _run_jobs_until(self, session, until: datetime) -> bool:

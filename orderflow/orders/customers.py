@@ -31,7 +31,8 @@ from orderflow.orders.analytics.after_sales import (
     SURVEY_STEPS,
     rating_of,
 )
-from orderflow.orders.analytics.report import Rate, _unindexed, delivery_step, shipped_on_time
+from orderflow.orders.analytics.measures import Rate, shipped_on_time, unindexed
+from orderflow.orders.analytics.report import delivery_step
 
 NOT_SOLD = ("cancelled", "rejected")           # outcomes of orders whose value does not count
 MAX_QUERY = 200
@@ -70,13 +71,13 @@ def search(session: Session, actor: User, q: str | None = "",
     last_order = func.max(case((is_order, Instance.started_at), else_=None))
     # every column read here is in the board's covering index (ix_instances_board): SQLite passes
     # over it once instead of reading instance rows (their engine state) through another index
-    name = _unindexed(session, Instance.customer)
+    name = unindexed(session, Instance.customer)
     query = (select(name,
                     func.coalesce(func.sum(case((is_order, 1), else_=0)), 0),
                     func.coalesce(func.sum(case((and_(is_order, Instance.status.in_(OPEN_STATUSES)), 1), else_=0)), 0),
                     func.coalesce(func.sum(case((Instance.process_key == CASE_PROCESS, 1), else_=0)), 0),
                     last_order)
-             .where(_unindexed(session, Instance.process_key).in_((ORDER_PROCESS, CASE_PROCESS)), name != "")
+             .where(unindexed(session, Instance.process_key).in_((ORDER_PROCESS, CASE_PROCESS)), name != "")
              .group_by(name))
     order_by: list[ColumnElement[Any]] = []
     if q:
@@ -191,14 +192,14 @@ def customer_file(session: Session, actor: User, name: str | None) -> CustomerFi
     found.orders = [OrderLine(*row) for row in session.execute(
         select(Instance.id, Instance.business_key, Instance.status, Instance.outcome, Instance.order_total,
                Instance.promised_date, Instance.started_at, Instance.ended_at)
-        .where(Instance.customer == name, _unindexed(session, Instance.process_key) == ORDER_PROCESS)
+        .where(Instance.customer == name, unindexed(session, Instance.process_key) == ORDER_PROCESS)
         .order_by(Instance.started_at.desc(), Instance.id.desc()).limit(FILE_LIMIT))]
     _hide_totals(session, actor, found.orders)
     _deliveries(session, found)
     found.cases = [CaseLine(*row) for row in session.execute(
         select(Instance.id, Instance.business_key, Instance.category, Instance.status, Instance.outcome,
                Instance.started_at, Instance.ended_at, Instance.related_id)
-        .where(Instance.customer == name, _unindexed(session, Instance.process_key) == CASE_PROCESS)
+        .where(Instance.customer == name, unindexed(session, Instance.process_key) == CASE_PROCESS)
         .order_by(Instance.started_at.desc(), Instance.id.desc()).limit(FILE_LIMIT))]
     _original_orders(session, found.cases)
     return found
@@ -230,7 +231,7 @@ def _totals(session: Session, found: CustomerFile, actor: User) -> None:
                func.coalesce(func.sum(case((is_case, 1), else_=0)), 0),
                func.coalesce(func.sum(case((and_(is_case, Instance.category.in_(RETURN_TYPES)), 1), else_=0)), 0))
         .where(Instance.customer == found.name,
-               _unindexed(session, Instance.process_key).in_((ORDER_PROCESS, CASE_PROCESS)))).one()
+               unindexed(session, Instance.process_key).in_((ORDER_PROCESS, CASE_PROCESS)))).one()
     found.order_count, found.open_orders, found.case_count = int(orders), int(open_orders), int(cases)
     found.order_value = float(value or 0.0)
     found.returns = Rate(int(returns), 0)
@@ -244,9 +245,9 @@ def _deliveries(session: Session, found: CustomerFile) -> None:
     for instance_id, completed_at, from_task, from_order in session.execute(
             select(HumanTask.instance_id, HumanTask.completed_at, promised, Instance.promised_date)
             .join(Instance, Instance.id == HumanTask.instance_id)
-            .where(Instance.customer == found.name, _unindexed(session, Instance.process_key) == ORDER_PROCESS,
-                   _unindexed(session, HumanTask.element_id) == found.delivery_step,
-                   _unindexed(session, HumanTask.status) == "completed",
+            .where(Instance.customer == found.name, unindexed(session, Instance.process_key) == ORDER_PROCESS,
+                   unindexed(session, HumanTask.element_id) == found.delivery_step,
+                   unindexed(session, HumanTask.status) == "completed",
                    HumanTask.completed_at.is_not(None))):
         kept = shipped.get(instance_id)
         if kept is None or completed_at > kept[0]:
@@ -280,7 +281,7 @@ def _original_orders(session: Session, cases: list[CaseLine]) -> None:
             .where(HumanTask.instance_id.in_(guess)).group_by(HumanTask.instance_id)) if order_no}
         by_number = dict(session.execute(select(Instance.business_key, Instance.id).where(
             Instance.business_key.in_(set(numbers.values())),
-            _unindexed(session, Instance.process_key) == ORDER_PROCESS)).all()) if numbers else {}
+            unindexed(session, Instance.process_key) == ORDER_PROCESS)).all()) if numbers else {}
         for line in cases:
             if line.id in numbers:
                 line.order_no = numbers[line.id]
@@ -307,8 +308,8 @@ def survey_answer(task_id: int, instance_id: int, number: str | None, order_no: 
 
 
 def _surveys(session: Session, name: str) -> tuple[list[SurveyAnswer], int]:
-    where = (Instance.customer == name, _unindexed(session, HumanTask.element_id).in_(SURVEY_STEPS),
-             _unindexed(session, HumanTask.status) == "completed")
+    where = (Instance.customer == name, unindexed(session, HumanTask.element_id).in_(SURVEY_STEPS),
+             unindexed(session, HumanTask.status) == "completed")
     count = session.scalar(select(func.count()).select_from(HumanTask)
                            .join(Instance, Instance.id == HumanTask.instance_id).where(*where)) or 0
     if not count:

@@ -13,9 +13,9 @@ from orderflow.core.i18n import Msg, status_word
 from orderflow.core.models import Instance, User
 from orderflow.core.platform import platform_of
 from orderflow.engine import Services
-from orderflow.workflow import processes
+from orderflow.orders.keys import ORDER_PROCESS
+from orderflow.workflow import definitions
 
-ORDER_PROCESS = "order_flow"
 # copied from the order; the order's total under its own name, so the case's value column stays the case's
 COPIED = ("customer", "customer_tier", "customer_email", "contact_name", "contact_phone", "shipping_address",
           "lines")
@@ -55,6 +55,6 @@ def with_order_facts(session: Session, actor: User, data: dict[str, Any], state:
 def _data_of(session: Session, order: Instance) -> dict[str, Any]:
     """The order's data from its stored engine state (read only: nothing runs)."""
     platform = platform_of(session)
-    pdef = processes.definition(session, order.version)
+    pdef = definitions.definition(session, order.version)
     workflow = platform.runtime.load(pdef, order.state, Services(config=platform.config, clock=platform.clock))
     return platform.runtime.snapshot(workflow).data

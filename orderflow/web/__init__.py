@@ -1,43 +1,39 @@
-"""Blueprints, login, CSRF, languages and the error mapping."""
+"""The web layer: blueprints (parse, one domain call, render), login, CSRF, languages, and the
+mapping of the domain's errors to responses (``errors``)."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, jsonify, request, session
+from flask import Flask, jsonify
 from flask_babel import Babel
-from flask_wtf.csrf import CSRFProtect
 
-csrf = CSRFProtect()
-
-
-def select_locale() -> str:
-    languages = current_languages()
-    chosen = session.get("lang")
-    if chosen in languages:
-        return chosen
-    return request.accept_languages.best_match(languages) or languages[0]
-
-
-def current_languages() -> list[str]:
-    from flask import current_app
-    return list(current_app.config["ORDERFLOW_LANGUAGES"])
+from orderflow.web import (
+    admin,  # users, groups, API tokens (pages + API)
+    analytics,
+    api,
+    auth,
+    board,
+    customer_links,  # the customer's page behind a link; staff send links
+    customers,  # customer files: search, one customer's orders, cases and survey answers (pages + API)
+    drafts,
+    errors,
+    form_editor,
+    modeler,  # the process owners' modeler pages
+    monitor,
+    notifications,
+    openapi,  # GET /api/v1/openapi.json
+    pages,
+    present,
+    security,  # security headers, cookie flags, client address
+    trust,  # the printable sales list with its signatures; an order's audit trail as CSV
+    versions,  # process versions, diffs, moving orders (pages + API)
+)
+from orderflow.web.csrf import csrf
+from orderflow.web.locale import select_locale
+from orderflow.web.security import Int64Converter
 
 
 def init_app(app: Flask) -> None:
-    from orderflow.web import (
-        analytics,
-        api,
-        auth,
-        board,
-        drafts,
-        errors,
-        form_editor,
-        monitor,
-        notifications,
-        pages,
-        present,
-    )
-    from orderflow.web.security import Int64Converter
     app.url_map.converters["int"] = Int64Converter  # before the blueprints add their rules
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).resolve().parent.parent / "translations"))
     Babel(app, locale_selector=select_locale)
@@ -45,30 +41,10 @@ def init_app(app: Flask) -> None:
     auth.init_app(app)
     errors.init_app(app)
     present.init_app(app)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(notifications.bp)  # also GET /api/v1/notifications
-    app.register_blueprint(board.bp)
-    app.register_blueprint(monitor.bp)
-    app.register_blueprint(analytics.bp)
-    from orderflow.web import (
-        customers,  # customer files: search, one customer's orders, cases and survey answers (pages + API)
-    )
-    app.register_blueprint(customers.bp)
-    app.register_blueprint(drafts.bp)
-    from orderflow.web import modeler  # the process owners' modeler pages
-    app.register_blueprint(modeler.bp)
-    app.register_blueprint(form_editor.bp)
-    from orderflow.web import versions  # process versions, diffs, moving orders (pages + API)
-    app.register_blueprint(versions.bp)
-    from orderflow.web import trust  # the printable sales list with its signatures; an order's audit trail as CSV
-    app.register_blueprint(trust.bp)
-    from orderflow.web import admin  # users, groups, API tokens (pages + API)
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(admin.api_bp)
-    from orderflow.web import customer_links  # the customer's page behind a link; staff send links
-    app.register_blueprint(customer_links.bp)
+    for blueprint in (auth.bp, pages.bp, api.bp, notifications.bp,  # notifications: also GET /api/v1/notifications
+                      board.bp, monitor.bp, analytics.bp, customers.bp, drafts.bp, modeler.bp, form_editor.bp,
+                      versions.bp, trust.bp, admin.bp, admin.api_bp, customer_links.bp, openapi.bp):
+        app.register_blueprint(blueprint)
     csrf.exempt(api.bp)  # api.py checks the token itself when the caller uses the cookie
     csrf.exempt(drafts.bp)  # likewise
     csrf.exempt(admin.api_bp)  # likewise
@@ -77,9 +53,4 @@ def init_app(app: Flask) -> None:
     def healthz():
         return jsonify(status="ok")
 
-    from orderflow.web import (  # GET /api/v1/openapi.json; security headers, cookie flags, client address
-        openapi,
-        security,
-    )
-    app.register_blueprint(openapi.bp)
     security.init_app(app)

@@ -10,13 +10,13 @@ from orderflow.access.permissions import require
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
 from orderflow.orders import analytics
+from orderflow.orders.keys import ORDER_PROCESS as DEFAULT_PROCESS
 from orderflow.web.auth import current_actor, login_required
 from orderflow.web.db_session import get_session
 from orderflow.web.present import bilingual, group_label, localize, localize_fields, now
-from orderflow.workflow import processes
+from orderflow.workflow import definitions
 
 bp = Blueprint("analytics", __name__)
-DEFAULT_PROCESS = "order_flow"
 DEFAULT_DAYS = 90
 
 
@@ -81,7 +81,7 @@ def api_report():
 
 
 def _process_keys() -> list[str]:
-    return [p.key for p in processes.list_latest(get_session())]
+    return [p.key for p in definitions.list_latest(get_session())]
 
 
 def duration(seconds: float | None) -> str:

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from orderflow.access.permissions import start_groups
+from orderflow.core import audit
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
 from orderflow.core.models import HumanTask, Incident, Instance, User
@@ -20,14 +21,15 @@ from orderflow.web.security import MAX_INT, safe_filename
 from orderflow.web.trust import audit_csv_response
 from orderflow.workflow import (
     attachments,
-    audit,
     customer_links,
+    definitions,
     drafts,
     incidents,
     instances,
     listing,
     messages,
     processes,
+    recovery,
     signatures,
     tasks,
 )
@@ -119,11 +121,11 @@ def _commit() -> None:
 
 @bp.get("/processes")
 def list_processes():
-    latest = {p.key: p.version for p in processes.list_latest(get_session())}
+    latest = {p.key: p.version for p in definitions.list_latest(get_session())}
     return jsonify(items=[{
         "key": p.key, "name": p.name, "version": p.version, "sha256": p.sha256, "deployed_at": iso(p.deployed_at),
         "deployed_by": p.deployed_by, "latest": latest.get(p.key) == p.version,
-    } for p in processes.list_versions(get_session())], next_cursor=None)
+    } for p in definitions.list_versions(get_session())], next_cursor=None)
 
 
 def uploaded_files() -> dict[str, bytes]:
@@ -153,7 +155,7 @@ def deploy_processes() -> ResponseReturnValue:
 
 @bp.get("/processes/<key>")
 def get_process(key: str):
-    row = processes.get_version(get_session(), key, _int_arg("version"))
+    row = definitions.get_version(get_session(), key, _int_arg("version"))
     return jsonify(key=row.key, name=row.name, version=row.version, sha256=row.sha256,
                    start_form=row.forms.get(row.start_form) if row.start_form else None,
                    start_groups=start_groups(row))
@@ -161,7 +163,7 @@ def get_process(key: str):
 
 @bp.get("/processes/<key>/bpmn")
 def get_bpmn(key: str):
-    row = processes.get_version(get_session(), key, _int_arg("version"))
+    row = definitions.get_version(get_session(), key, _int_arg("version"))
     name = drafts.main_file(row)
     response = Response(row.sources[name], mimetype="application/xml")  # a download, never a page of this site
     response.headers["Content-Disposition"] = f'attachment; filename="{safe_filename(row.key)}-v{row.version}.bpmn"'
@@ -311,7 +313,7 @@ def list_incidents():
 
 @bp.post("/incidents/<int:incident_id>/retry")
 def retry_incident(incident_id: int):
-    incident = incidents.retry(get_session(), current_actor(), incident_id)
+    incident = recovery.retry(get_session(), current_actor(), incident_id)
     result = incident_json(incident)
     _commit()
     return jsonify(result)
@@ -320,7 +322,7 @@ def retry_incident(incident_id: int):
 @bp.post("/incidents/<int:incident_id>/complete")
 def complete_incident(incident_id: int):
     body = _body()
-    incident = incidents.complete_by_hand(get_session(), current_actor(), incident_id, body.get("data"))
+    incident = recovery.complete_by_hand(get_session(), current_actor(), incident_id, body.get("data"))
     result = incident_json(incident)
     _commit()
     return jsonify(result)

@@ -11,11 +11,13 @@ from flask import Blueprint, Flask, g, redirect, render_template, request, sessi
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from orderflow.access import accounts
+from orderflow.access import accounts, tokens
 from orderflow.core.errors import NotAuthenticated, TooManyAttempts
 from orderflow.core.i18n import Msg
 from orderflow.core.models import User
+from orderflow.web.csrf import csrf
 from orderflow.web.db_session import get_session
+from orderflow.web.locale import current_languages
 from orderflow.web.present import localize
 
 bp = Blueprint("auth", __name__)
@@ -80,7 +82,6 @@ def _token_user(token: str) -> User | None:
     when the request fails, and the request's transaction starts after it (no stale SQLite snapshot)."""
     from flask import current_app
 
-    from orderflow.access import tokens
     with current_app.extensions["orderflow.db"].session() as own:
         user_id = tokens.verify(own, token)
         own.commit()
@@ -90,7 +91,6 @@ def _token_user(token: str) -> User | None:
 def authenticate_api() -> None:
     """``before_request`` of the API blueprints (CSRF-exempt): a caller is required, and a
     cookie-authenticated write still needs the CSRF token (Basic-auth clients have none)."""
-    from orderflow.web import csrf
     current_actor()
     if request.method not in {"GET", "HEAD", "OPTIONS"} and g.auth_method == "cookie":
         csrf.protect()
@@ -145,7 +145,6 @@ def logout():
 
 @bp.post("/language")
 def language():
-    from orderflow.web import current_languages
     chosen = request.form.get("lang")
     if chosen in current_languages():
         session["lang"] = chosen

@@ -33,7 +33,7 @@ from orderflow.orders import board
 from orderflow.web.auth import current_actor, login_required, safe_next
 from orderflow.web.db_session import get_session
 from orderflow.web.present import bilingual, group_label, iso, local_time, localize, localize_fields, now
-from orderflow.workflow import processes
+from orderflow.workflow import definitions
 
 bp = Blueprint("board", __name__)
 PER_PAGE_CHOICES = (25, 50, 100, 200)
@@ -52,18 +52,18 @@ def _names(session: Session) -> dict[str, str]:
 
 def _options(session: Session, f: board.BoardFilter) -> dict[str, Any]:
     """Choices for the filter form: deployed processes, the chosen one's versions, user-task steps."""
-    latest = processes.list_latest(session, sources=False)
+    latest = definitions.list_latest(session, sources=False)
     versions = list(session.scalars(select(ProcessVersion.version).where(ProcessVersion.key == f.process)
                                     .order_by(ProcessVersion.version))) if f.process else []
     shown = [p for p in latest if not f.process or p.key == f.process]
     if f.process and f.version:
         try:
-            shown = [processes.get_version(session, f.process, f.version)]
+            shown = [definitions.get_version(session, f.process, f.version)]
         except NotFound:
             shown = []
     steps: dict[str, str] = {}
     for row in shown:
-        for element in processes.definition(session, row).elements.values():
+        for element in definitions.definition(session, row).elements.values():
             if element.kind == "userTask":
                 steps.setdefault(element.element_id, element.name)
     if f.element and f.element not in steps:

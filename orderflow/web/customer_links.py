@@ -9,7 +9,7 @@ from orderflow.core.errors import InvalidInput, TaskNotReady
 from orderflow.web.auth import current_actor, login_required
 from orderflow.web.db_session import get_session
 from orderflow.web.present import localize, localize_fields
-from orderflow.workflow import customer_links, forms
+from orderflow.workflow import customer_links, forms, tasks
 from orderflow.workflow.customer_links import LinkRefused
 
 bp = Blueprint("customer_links", __name__)
@@ -42,7 +42,7 @@ def step(token: str):
     if request.method == "POST":
         submitted = forms.from_post(page.schema, request.form.to_dict(flat=False))
         try:
-            customer_links.submit(session, token, submitted, request.remote_addr)
+            tasks.complete_by_link(session, token, submitted, request.remote_addr)
             session.commit()
             return _private(render_template("customer_done.html", page=page))
         except LinkRefused as exc:

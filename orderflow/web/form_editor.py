@@ -13,11 +13,11 @@ from markupsafe import Markup
 from orderflow.access.permissions import require_deployer
 from orderflow.core.errors import Conflict, InvalidInput
 from orderflow.core.models import User
-from orderflow.web import current_languages
 from orderflow.web.auth import current_actor, login_required
 from orderflow.web.db_session import get_session
+from orderflow.web.locale import current_languages
 from orderflow.web.present import localize_fields
-from orderflow.workflow import form_editor, forms, processes
+from orderflow.workflow import definitions, form_editor, forms
 
 bp = Blueprint("form_editor", __name__)
 
@@ -66,7 +66,7 @@ def create(key: str):
 def _list_page(key: str, error=None, errors=None, typed=None, status: int = 200):
     session = get_session()
     items = form_editor.listing(session, _deployer(), key)
-    latest = processes.latest_version(session, key)
+    latest = definitions.latest_version(session, key)
     return render_template("form_list.html", key=key, process_name=latest.name if latest else key, items=items,
                            error=error, errors=errors or {}, typed=typed or {}), status
 

@@ -10,7 +10,7 @@ from orderflow.core.models import ProcessDraft, ProcessVersion
 from orderflow.web.auth import current_actor, login_required
 from orderflow.web.db_session import get_session
 from orderflow.web.present import localize, localize_fields
-from orderflow.workflow import drafts, processes
+from orderflow.workflow import definitions, drafts
 
 bp = Blueprint("modeler", __name__)
 
@@ -22,7 +22,7 @@ def edit(key: str):
     draft = drafts.open_draft(session, current_actor(), key, persist=False)  # 403, or 404 for an unknown key
     versions = list(session.scalars(select(ProcessVersion.version).where(ProcessVersion.key == key)
                                     .order_by(ProcessVersion.version)))
-    latest = processes.latest_version(session, key)
+    latest = definitions.latest_version(session, key)
     return render_template("modeler.html", key=key, name=latest.name if latest else key, versions=versions,
                            base_version=draft.base_version)
 
@@ -47,4 +47,4 @@ def new_process():
     unreleased = session.scalars(select(ProcessDraft.key).where(ProcessDraft.base_version.is_(None))
                                  .order_by(ProcessDraft.key))
     return render_template("modeler_new.html", error=error, fields=fields, form=request.form,
-                           processes=processes.list_latest(session), unreleased=list(unreleased)), status
+                           processes=definitions.list_latest(session), unreleased=list(unreleased)), status

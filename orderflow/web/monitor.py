@@ -10,7 +10,7 @@ from orderflow.web.auth import current_actor, login_required
 from orderflow.web.db_session import get_session
 from orderflow.web.present import iso
 from orderflow.web.security import MAX_INT
-from orderflow.workflow import monitor, processes
+from orderflow.workflow import definitions, monitor
 
 bp = Blueprint("monitor", __name__)
 
@@ -40,9 +40,9 @@ def elements_api():
 def diagram():
     session, actor = get_session(), current_actor()
     require(actor, "monitor.read")
-    latest = processes.list_latest(session)
+    latest = definitions.list_latest(session)
     key = request.args.get("process") or (latest[0].key if latest else "")
     version = _version_arg()
-    row = processes.get_version(session, key, version) if key else None
-    versions = [v for v in processes.list_versions(session) if v.key == key]
+    row = definitions.get_version(session, key, version) if key else None
+    versions = [v for v in definitions.list_versions(session) if v.key == key]
     return render_template("monitor.html", processes=latest, row=row, versions=versions, version=version)

@@ -9,28 +9,28 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 from werkzeug.datastructures import FileStorage
 
-from orderflow.access.permissions import can, group_may, is_overseer, may_start, require_starter
+from orderflow.access.permissions import is_overseer, require_starter
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
-from orderflow.core.models import Group, Instance, Membership, User
+from orderflow.core.models import User
+from orderflow.orders.keys import ORDER_PROCESS
+from orderflow.orders.order_page import order_page
 from orderflow.web.auth import current_actor, login_required, safe_next
 from orderflow.web.db_session import get_session
 from orderflow.web.present import bilingual, localize, localize_fields, now
 from orderflow.workflow import (
     attachments,
     customer_links,
+    definitions,
     forms,
-    incidents,
     instances,
     listing,
-    processes,
+    recovery,
     signatures,
     tasks,
 )
 
 bp = Blueprint("pages", __name__)
-ORDER_PROCESS = "order_flow"
-AFTER_SALES_PROCESS = "after_sales"
 
 
 def _names() -> dict[str, str]:
@@ -133,7 +133,7 @@ def task_page(task_id: int):
 @login_required
 def start(key: str):
     session, actor = get_session(), current_actor()
-    row = processes.get_version(session, key)
+    row = definitions.get_version(session, key)
     require_starter(actor, row)  # before the form: nobody fills in a form they may not send
     schema = row.forms.get(row.start_form or "", {"type": "object", "properties": {}})
     errors: dict[str, str] = {}
@@ -178,34 +178,10 @@ def orders():
 @bp.get("/orders/<int:instance_id>")
 @login_required
 def order(instance_id: int):
-    session = get_session()
-    view = instances.view(session, current_actor(), instance_id)
-    from orderflow.workflow import audit
-    groups = {t.group_id for t in view.open_tasks if t.group_id}
-    contacts: dict[str, list[User]] = {}
-    for user in session.scalars(select(User).join(Membership, Membership.user_id == User.id)
-                                .where(Membership.group_id.in_(groups), User.active.is_(True)).distinct()):
-        for group in groups & user.group_ids:
-            contacts.setdefault(group, []).append(user)
-    work_groups = [g for g in session.scalars(select(Group.id).order_by(Group.id)) if group_may(g, "task.work")] \
-        if can(current_actor(), "task.reassign") else []
-    return render_template("order.html", view=view, events=audit.events(session, instance_id),
-                           signatures=signatures.states(session, instance_id, view.data),
-                           chain_break=audit.verify_chain(session, instance_id),
-                           names=_names(), now=now(), overseer=is_overseer(current_actor()), contacts=contacts,
-                           work_groups=work_groups, related=_related(session, view.instance))
-
-
-def _related(session, instance: Instance) -> dict:
-    """The order's after-sales cases and survey, the order a case is about, and whether the actor
-    may open a case on it now."""
-    rows = list(session.scalars(select(Instance).where(Instance.related_id == instance.id)
-                                .order_by(Instance.id).limit(50)))
-    case_process = processes.latest_version(session, AFTER_SALES_PROCESS)
-    may_open = (instance.process_key == ORDER_PROCESS and instance.status == "completed" and case_process is not None
-                and may_start(current_actor(), case_process))
-    parent = session.get(Instance, instance.related_id) if instance.related_id else None
-    return {"instances": rows, "parent": parent, "may_open_case": may_open}
+    page = order_page(get_session(), current_actor(), instance_id)
+    return render_template("order.html", view=page.view, events=page.events, signatures=page.signatures,
+                           chain_break=page.chain_break, names=_names(), now=now(), overseer=page.overseer,
+                           contacts=page.contacts, work_groups=page.work_groups, related=page.related)
 
 
 @bp.post("/tasks/<int:task_id>/reassign")
@@ -239,7 +215,7 @@ def order_action(instance_id: int, action: str):
 @bp.post("/incidents/<int:incident_id>/retry")
 @login_required
 def incident_retry(incident_id: int):
-    incident = incidents.retry(get_session(), current_actor(), incident_id)
+    incident = recovery.retry(get_session(), current_actor(), incident_id)
     get_session().commit()
     flash(_("The step will run again in a moment."), "success")
     return redirect(url_for("pages.order", instance_id=incident.instance_id))
@@ -253,7 +229,7 @@ def incident_complete(incident_id: int):
         result = current_app.json.loads(raw) if raw else None
     except ValueError:
         raise InvalidInput(Msg("The result must be JSON."), fields={"result": Msg("not JSON")}) from None
-    incident = incidents.complete_by_hand(get_session(), current_actor(), incident_id, result)
+    incident = recovery.complete_by_hand(get_session(), current_actor(), incident_id, result)
     get_session().commit()
     flash(_("The step was completed by hand."), "success")
     return redirect(url_for("pages.order", instance_id=incident.instance_id))

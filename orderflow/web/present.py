@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app
 from flask_babel import get_locale, gettext
 
+from orderflow.access.accounts import GROUPS
 from orderflow.core.i18n import Msg, Texts
 from orderflow.core.models import HumanTask, Instance
 from orderflow.web.db_session import get_session
@@ -141,7 +142,6 @@ def duration(seconds: float) -> str:
 
 
 def group_label(group_id: str | None) -> str:
-    from orderflow.access.accounts import GROUPS
     names = GROUPS.get(group_id or "") or _added_groups().get(group_id or "")
     if not names:
         return group_id or ""

@@ -6,10 +6,11 @@ import re
 
 from flask import Blueprint, Response, render_template
 
+from orderflow.core import audit
 from orderflow.web.auth import current_actor, login_required
 from orderflow.web.db_session import get_session
 from orderflow.web.present import now
-from orderflow.workflow import audit, instances, signatures
+from orderflow.workflow import instances, signatures
 
 bp = Blueprint("trust", __name__)
 

@@ -14,8 +14,8 @@ from flask_login import current_user
 from orderflow.access.permissions import can
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
-from orderflow.web import csrf
 from orderflow.web.auth import current_actor, login_required
+from orderflow.web.csrf import csrf
 from orderflow.web.db_session import get_session
 from orderflow.web.present import iso, localize
 from orderflow.web.security import MAX_INT

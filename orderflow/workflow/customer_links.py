@@ -25,19 +25,18 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from orderflow.access.permissions import require_task_member
+from orderflow.core import audit
 from orderflow.core.db import rowcount
 from orderflow.core.errors import InvalidInput, NotFound, OrderflowError
 from orderflow.core.i18n import Msg
 from orderflow.core.models import CustomerLink, HumanTask, User
 from orderflow.core.platform import platform_of
 from orderflow.engine import due_at, linear_re
-from orderflow.workflow import audit, form_rules, forms, notify
+from orderflow.workflow import form_rules, forms, notify
 
 SALT = "orderflow.customer-link"
 EMAIL_FIELD = "customer_email"
 _EMAIL = linear_re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # RE2: re was quadratic over "a@....@"
-# the order facts a customer page may show besides the form's own fields
-HEADER_FACTS = ("order_no", "case_no", "customer")
 
 
 class LinkRefused(OrderflowError):
@@ -149,19 +148,23 @@ def issue(session: Session, task: HumanTask, email: str | None, created_by: str,
     session.flush()
     url = notify.absolute_url(platform.config, "/c/" + _serializer(session).dumps([link.id, secret]))
     if email:
-        notify.mail_to(session, email, *_mail(task, url, link, reminder))
+        hooks = platform.hooks
+        notify.mail_to(session, email, *_mail(task, url, link, hooks.link_reference, hooks.link_addressee, reminder))
     audit.record(session, task.instance_id, created_by, "customer_link_sent", task.element_id,
                  {"task_id": task.id, "link_id": link.id, "email": email, "expires_at": link.expires_at.isoformat(),
                   "reminder": reminder})
     return url
 
 
-def _mail(task: HumanTask, url: str, link: CustomerLink, reminder: bool = False) -> tuple[str, str]:
+def _mail(task: HumanTask, url: str, link: CustomerLink, reference: tuple[str, ...], addressee: tuple[str, ...],
+          reminder: bool = False) -> tuple[str, str]:
     """Subject and body in both languages: the customer has no account that names theirs."""
     data = task.context or {}
-    ref = data.get("case_no") or data.get("order_no") or f"#{task.instance_id}"
+    ref = next((data[k] for k in reference if data.get(k)), None) or task.instance.business_key \
+        or f"#{task.instance_id}"
     until = link.expires_at.strftime("%Y-%m-%d %H:%M UTC")
-    greeting = f"Dear {data['contact_name']}," if data.get("contact_name") else "Dear customer,"
+    name = next((data[k] for k in addressee if isinstance(data.get(k), str) and data[k]), None)
+    greeting = f"Dear {name}," if name else "Dear customer,"
     subject = f"{'Reminder / 提醒: ' if reminder else ''}{ref}: {task.name}"
     body = (f"{greeting}\n\nplease complete this step of {ref} for us: {task.name}.\n"
             f"Open the link below (it works once, until {until}):\n\n{url}\n\n"
@@ -206,14 +209,13 @@ def open_page(session: Session, token: str) -> LinkPage:
     data = task.context or {}
     clock = platform_of(session).clock
     schema = form_rules.applicable(schema, data, clock)
-    header = {k: data[k] for k in HEADER_FACTS if data.get(k) not in (None, "")}
+    header = {k: data[k] for k in platform_of(session).hooks.link_header if data.get(k) not in (None, "")}
     return LinkPage(link, task, schema, forms.prefill(schema, data, clock), header)
 
 
-def submit(session: Session, token: str, data: Any, client: str | None = None) -> HumanTask:
-    """Use the link: complete its step with the customer's answer. Raises before anything changes."""
-    from orderflow.workflow import tasks  # tasks imports instances, which offers links when customer steps open
-
+def redeem(session: Session, token: str, client: str | None = None) -> HumanTask:
+    """Use the link once: its step, for the customer's answer (``tasks.complete_by_link``). Raises
+    before anything changes when the link is unknown, expired, revoked or used."""
     link = _resolve(session, token, lock=True)
     # compare-and-set: of two submissions racing on one link, one finds it still unused
     used = session.execute(update(CustomerLink).where(CustomerLink.id == link.id, CustomerLink.used_at.is_(None))
@@ -221,10 +223,9 @@ def submit(session: Session, token: str, data: Any, client: str | None = None) -
     if rowcount(used) != 1:
         raise LinkRefused(Msg("This link has already been used, so your answer is with us. Each link works once."),
                           "used")
-    who = "customer"
-    audit.record(session, link.instance_id, who, "customer_link_used", link.task.element_id,
+    audit.record(session, link.instance_id, "customer", "customer_link_used", link.task.element_id,
                  {"task_id": link.task_id, "link_id": link.id, "email": link.email, "client": client})
-    return tasks.complete_for_customer(session, link.task, data, who)
+    return link.task
 
 
 def links_of(session: Session, task_id: int) -> list[CustomerLink]:

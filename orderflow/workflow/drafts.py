@@ -15,13 +15,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from orderflow.access.permissions import require_deployer
+from orderflow.core import audit
 from orderflow.core.errors import Conflict, DeployFailed, InvalidInput, LostRace, NotFound
 from orderflow.core.i18n import Msg
 from orderflow.core.models import ProcessDraft, ProcessVersion, User
 from orderflow.core.platform import platform_of
 from orderflow.engine import DeployRejected, compile_bundle, linear_re
 from orderflow.engine.timer_limits import minimum_from
-from orderflow.workflow import audit, processes, routing_check
+from orderflow.workflow import definitions, processes, routing_check
 
 MAX_DRAFT_CHARS = 5_000_000
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,99}$")
@@ -67,7 +68,7 @@ def open_draft(session: Session, actor: User, key: str, version: int | None = No
     draft = get(session, key)
     if draft is not None:
         return draft
-    row = processes.get_version(session, key, version)
+    row = definitions.get_version(session, key, version)
     draft = ProcessDraft(key=key, main_file=main_file(row), sources=dict(row.sources), forms=dict(row.forms),
                          base_version=row.version, updated_by=actor.username,
                          updated_at=platform_of(session).clock())
@@ -83,7 +84,7 @@ def new_process(session: Session, actor: User, key: str, name: str) -> ProcessDr
     if not _KEY.match(key or ""):
         raise InvalidInput(Msg("A process key starts with a letter or '_' and holds letters, digits, '_' or '-'."),
                            fields={"key": Msg("letters, digits, '_' or '-'")})
-    if get(session, key) is not None or processes.latest_version(session, key) is not None:
+    if get(session, key) is not None or definitions.latest_version(session, key) is not None:
         raise Conflict(Msg("A process '%(key)s' already exists; open it instead.", key=key))
     draft = ProcessDraft(key=key, main_file=f"{key}.bpmn", sources={f"{key}.bpmn": blank_diagram(key, name or key)},
                          forms={}, base_version=None, updated_by=actor.username,

@@ -24,7 +24,7 @@ from orderflow.core.models import ProcessDraft, User
 from orderflow.core.platform import platform_of
 from orderflow.engine.form_checks import MAX_FORM_DEPTH, form_rule_problems, json_nesting, pattern_problems
 from orderflow.engine.form_refs import refs_outside
-from orderflow.workflow import catalogue, drafts, processes
+from orderflow.workflow import catalogue, definitions, drafts
 
 MAX_FORM_CHARS = 200_000
 MAX_PROBLEMS = 50
@@ -95,7 +95,7 @@ def listing(session: Session, actor: User, process_key: str) -> list[dict[str, A
     """Each form the process's next deploy can use: key, source (forms, version, draft) and schema."""
     require_deployer(actor)
     _require_process(session, process_key)
-    latest, draft = processes.latest_version(session, process_key), drafts.get(session, process_key)
+    latest, draft = definitions.latest_version(session, process_key), drafts.get(session, process_key)
     layers = {"version": latest.forms if latest else {}, "draft": draft.forms if draft else {}}
     load = platform_of(session).load_form
     return [{**entry, "schema": layers.get(entry["source"], {}).get(entry["key"]) or load(entry["key"]) or {}}
@@ -146,7 +146,7 @@ def new_form(session: Session, actor: User, process_key: str, form_key: str, tit
 
 
 def _require_process(session: Session, key: str) -> None:
-    if drafts.get(session, key) is None and processes.latest_version(session, key) is None:
+    if drafts.get(session, key) is None and definitions.latest_version(session, key) is None:
         raise NotFound(Msg("No process '%(key)s' is deployed.", key=key))
 
 

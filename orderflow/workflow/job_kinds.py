@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from orderflow.core import audit
 from orderflow.core.errors import StepFailed, TaskNotReady
 from orderflow.core.models import HumanTask, Instance, Job
 from orderflow.core.platform import platform_of
 from orderflow.engine import due_at
-from orderflow.workflow import audit, customer_links, incidents, instances, jobs
+from orderflow.workflow import customer_links, incidents, jobs, notify, runs
 
 ACTIVE = {"running"}
 
@@ -44,7 +45,7 @@ def _advance(session: Session, job: Job, step: Callable, on_failure: Callable | 
     instance = _instance(session, job)
     if instance is None:
         return
-    pdef, workflow = instances.load(session, instance, None)
+    pdef, workflow = runs.load(session, instance, None)
     try:
         step(platform_of(session).runtime, workflow, instance)
     except TaskNotReady:  # someone finished the step by other means (by hand, a message)
@@ -52,7 +53,7 @@ def _advance(session: Session, job: Job, step: Callable, on_failure: Callable | 
     except StepFailed as exc:
         (on_failure or _park)(session, job, exc)
         return
-    instances.store_workflow(session, instance, pdef, workflow)
+    runs.store_workflow(session, instance, pdef, workflow)
 
 
 def run_timer(session: Session, job: Job) -> None:
@@ -97,7 +98,6 @@ def _after(cadence: str, now: datetime) -> datetime:
 
 def run_sla(session: Session, job: Job) -> None:
     """The task's time limit passed: tell its group's managers, then remind at the cadence."""
-    from orderflow.workflow import notify
     task = session.get(HumanTask, int(job.task_ref)) if job.task_ref and job.task_ref.isdigit() else None
     if task is None or task.status != "ready":
         return

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from orderflow.core.errors import LostRace
 from orderflow.core.models import Instance, Job
 from orderflow.core.platform import platform_of
 
@@ -106,7 +107,6 @@ def next_due_at(session: Session) -> datetime | None:
 
 def run_one(db, job_id: int, owner: str) -> str:
     """Run a claimed job in its own transaction; returns the job's status afterwards."""
-    from orderflow.core.errors import LostRace
     with db.session() as session:
         job = session.get(Job, job_id)
         if job is None or job.lock_owner != owner or job.status != "running":

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from orderflow.access.permissions import require
 from orderflow.core.models import HumanTask, Incident, Instance, User
 from orderflow.core.platform import platform_of
-from orderflow.workflow import processes
+from orderflow.workflow import definitions
 
 
 @dataclass
@@ -28,8 +28,8 @@ class ElementLoad:
 def elements(session: Session, actor: User, key: str, version: int | None = None) -> list[ElementLoad]:
     """One item per element where work waits: people's tasks, and steps parked as incidents."""
     require(actor, "monitor.read")
-    row = processes.get_version(session, key, version)
-    names = processes.definition(session, row).elements
+    row = definitions.get_version(session, key, version)
+    names = definitions.definition(session, row).elements
     now = platform_of(session).clock()
     query = (select(HumanTask.element_id, func.count(), func.sum(case((HumanTask.due_at < now, 1), else_=0)),
                     func.min(HumanTask.ready_at))

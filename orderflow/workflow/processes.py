@@ -5,16 +5,17 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from orderflow.access.permissions import require_deployer
-from orderflow.core.errors import DeployFailed, NotFound
+from orderflow.core import audit
+from orderflow.core.errors import DeployFailed
 from orderflow.core.i18n import Msg
 from orderflow.core.models import ProcessVersion, User
 from orderflow.core.platform import platform_of
 from orderflow.engine import DeployRejected, ProcessDef, compile_bundle, linear_re
 from orderflow.engine.timer_limits import minimum_from
-from orderflow.workflow import audit, routing_check
+from orderflow.workflow import definitions, instances, routing_check
 
 
 def deploy(session: Session, actor: User | None, files: Mapping[str, bytes | str],
@@ -43,7 +44,7 @@ def deploy(session: Session, actor: User | None, files: Mapping[str, bytes | str
         warnings.extend(seen.values())
         warnings.extend(routing_check.warnings_for(session, defs) + notes)
     for pdef in defs:
-        latest = latest_version(session, pdef.key)
+        latest = definitions.latest_version(session, pdef.key)
         if latest is not None and _same(latest, pdef):
             deployed.append(latest)
             continue
@@ -63,7 +64,6 @@ def deploy(session: Session, actor: User | None, files: Mapping[str, bytes | str
         audit.record(session, None, row.deployed_by, "process_deployed", None,
                      {"key": row.key, "version": row.version, "sha256": row.sha256})
         if pdef.start is not None and pdef.start.timer:
-            from orderflow.workflow import instances
             instances.schedule_timer_start(session, row, pdef)
         deployed.append(row)
     return deployed
@@ -98,7 +98,7 @@ def decision_library(session: Session, files: Mapping[str, bytes | str]) -> dict
     found: dict[str, str] = {}
     if not missing:
         return found
-    for row in sorted(list_latest(session), key=lambda r: r.deployed_at, reverse=True):
+    for row in sorted(definitions.list_latest(session), key=lambda r: r.deployed_at, reverse=True):
         for name, text in row.sources.items():
             if name.endswith(".dmn") and name not in files and set(_DECISION.findall(text)) & missing:
                 found.setdefault(name, text)
@@ -120,7 +120,7 @@ def called_library(session: Session, files: Mapping[str, bytes | str]) -> tuple[
     for _ in range(50):  # each round adds at least one process or stops
         known = texts + list(found.values())
         missing = {c for t in known for c in _CALLED.findall(t)} - {p for t in known for p in _PROCESS.findall(t)}
-        rows = [r for r in (latest_version(session, key) for key in sorted(missing)) if r is not None]
+        rows = [r for r in (definitions.latest_version(session, key) for key in sorted(missing)) if r is not None]
         if not rows:
             break
         for row in rows:
@@ -143,42 +143,3 @@ def deploy_directory(session: Session, folder: Path) -> list[ProcessVersion]:
     for path in sorted(folder.glob("*.bpmn")):
         deployed += deploy(session, None, {path.name: path.read_bytes(), **dmn}, check_permission=False)
     return deployed
-
-
-def latest_version(session: Session, key: str) -> ProcessVersion | None:
-    return session.scalar(select(ProcessVersion).where(ProcessVersion.key == key)
-                          .order_by(ProcessVersion.version.desc()).limit(1))
-
-
-def get_version(session: Session, key: str, version: int | None = None) -> ProcessVersion:
-    if version is None:
-        row = latest_version(session, key)
-    else:
-        row = session.scalar(select(ProcessVersion).where(ProcessVersion.key == key,
-                                                          ProcessVersion.version == version))
-    if row is None:
-        raise NotFound(Msg("No process '%(key)s' version %(version)s is deployed.", key=key, version=version)
-                       if version else Msg("No process '%(key)s' is deployed.", key=key))
-    return row
-
-
-def list_latest(session: Session, sources: bool = True) -> list[ProcessVersion]:
-    """The newest version of every process; ``sources=False`` leaves the diagrams and forms unread
-    (a listing that only names the processes need not decode every diagram)."""
-    newest = (select(ProcessVersion.key, func.max(ProcessVersion.version).label("v"))
-              .group_by(ProcessVersion.key).subquery())
-    query = select(ProcessVersion).join(
-        newest, (ProcessVersion.key == newest.c.key) & (ProcessVersion.version == newest.c.v))
-    if not sources:
-        query = query.options(defer(ProcessVersion.sources), defer(ProcessVersion.forms))
-    return list(session.scalars(query.order_by(ProcessVersion.key)))
-
-
-def list_versions(session: Session) -> list[ProcessVersion]:
-    return list(session.scalars(select(ProcessVersion).order_by(ProcessVersion.key, ProcessVersion.version)))
-
-
-def definition(session: Session, row: ProcessVersion) -> ProcessDef:
-    """The compiled definition of a stored version, from the cache or compiled once."""
-    platform = platform_of(session)
-    return platform.cache.get(row.key, row.sha256, lambda: row.sources, lambda: row.forms, platform.handlers)

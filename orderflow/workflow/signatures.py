@@ -27,22 +27,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orderflow.core import audit
 from orderflow.core.errors import RuleViolated
 from orderflow.core.i18n import Msg
 from orderflow.core.models import Attachment, HumanTask, Instance, Signature, User
+from orderflow.core.platform import platform_of
 from orderflow.engine import ElementInfo
-from orderflow.workflow import attachments, audit, processes
+from orderflow.workflow import attachments, definitions
 
-# What a release signature covers: the sales list's facts as the order data names them (the sums of
-# the payment ledger, not one payment). Absent fields are signed as null, so one added later changes
-# the hash too. A signature is verified against the fields it lists itself, so changing this list
-# leaves earlier signatures valid.
-SALES_LIST_FIELDS = (
-    "order_no", "customer", "sales_list_no", "lines", "order_total", "deposit_received", "balance_received",
-    "balance_outstanding", "payment_terms", "promised_date", "quantity_in", "shipping_address", "contact_name",
-    "contact_phone",
-    "sales_list_file", "sales_list_notes",
-)
 DEFAULT_MEANING = "approved"
 REFUSAL_MEANING = "refused / 拒绝签署"   # stored as signed, like the configured meanings
 
@@ -57,10 +49,12 @@ def sha256(text: str) -> str:
 
 
 def sales_list(session: Session, instance_id: int, data: Mapping[str, Any],
-               fields: Iterable[str] = SALES_LIST_FIELDS) -> dict[str, Any]:
-    """The signed facts from the order's data; an attached file is signed by its SHA-256 too."""
+               fields: Iterable[str] | None = None) -> dict[str, Any]:
+    """The signed facts from the order's data (``fields``, else those the business signs: its
+    ``signed_fields`` hook); an attached file is signed by its SHA-256 too. Absent fields are signed
+    as null, so one added later changes the hash too."""
     content = {}
-    for name in fields:
+    for name in platform_of(session).hooks.signed_fields if fields is None else fields:
         value = data.get(name)
         file_id = attachments.ref_id(value)
         if file_id is not None:
@@ -71,7 +65,7 @@ def sales_list(session: Session, instance_id: int, data: Mapping[str, Any],
 
 
 def _element(session: Session, instance: Instance, element_id: str) -> ElementInfo | None:
-    return processes.definition(session, instance.version).elements.get(element_id)
+    return definitions.definition(session, instance.version).elements.get(element_id)
 
 
 def _step_name(session: Session, instance: Instance, element_id: str) -> str:

@@ -21,13 +21,23 @@ from orderflow.access.permissions import (
     require_task_member,
     require_task_viewer,
 )
+from orderflow.core import audit
 from orderflow.core.db import rowcount
 from orderflow.core.errors import Conflict, InvalidInput, LostRace, NotFound, TaskNotReady
 from orderflow.core.i18n import Msg, status_word
 from orderflow.core.models import Group, HumanTask, Instance, User
 from orderflow.core.platform import platform_of
-from orderflow.orders import analytics
-from orderflow.workflow import attachments, audit, form_rules, forms, instances, jobs, notify, processes, signatures
+from orderflow.workflow import (
+    attachments,
+    customer_links,
+    definitions,
+    form_rules,
+    forms,
+    jobs,
+    notify,
+    runs,
+    signatures,
+)
 
 SCOPES = ("mine", "groups", "all")
 
@@ -83,7 +93,7 @@ def _form(session: Session, task: HumanTask) -> TaskForm:
     clock = platform_of(session).clock
     schema = task.instance.version.forms.get(task.form_key or "", {"type": "object", "properties": {}})
     schema = form_rules.applicable(schema, data, clock)  # only the fields that apply to this order
-    info = processes.definition(session, task.instance.version).elements.get(task.element_id)
+    info = definitions.definition(session, task.instance.version).elements.get(task.element_id)
     return TaskForm(task, schema, forms.prefill(schema, data, clock), data, bool(info and info.signature))
 
 
@@ -153,9 +163,15 @@ def complete(session: Session, actor: User, task_id: int, data: Any, password: s
                     sign if view.signature else None)
 
 
+def complete_by_link(session: Session, token: str, data: Any, client: str | None = None) -> HumanTask:
+    """The customer's answer through their link: the link is used up and its step completed, in one
+    transaction (a refused answer leaves the link unused, as the rollback undoes both)."""
+    return complete_for_customer(session, customer_links.redeem(session, token, client), data, "customer")
+
+
 def complete_for_customer(session: Session, task: HumanTask, data: Any, who: str) -> HumanTask:
-    """The customer's own submission through their link (orderflow/workflow/customer_links.py checked the
-    link). Validated like a person's; the form's read-only facts stay as the order has them."""
+    """The customer's own submission (through their link: ``complete_by_link``). Validated like a
+    person's; the form's read-only facts stay as the order has them."""
     if task.status != "ready" or task.instance.status != "running" or not task.customer_step:
         raise TaskNotReady(Msg("This step is no longer waiting for you; nothing was changed."))
     view = _form(session, task)
@@ -167,12 +183,12 @@ def complete_for_customer(session: Session, task: HumanTask, data: Any, who: str
 def _advance(session: Session, task: HumanTask, clean: dict[str, Any], by: str, via: str | None,
              sign) -> HumanTask:
     """Run the engine from this task on and store everything, in the caller's transaction."""
-    pdef, workflow = instances.load(session, task.instance, by)
-    runaway = instances.bounded(lambda: platform_of(session).runtime.complete(workflow, task.task_uuid, clean))
+    pdef, workflow = runs.load(session, task.instance, by)
+    runaway = runs.bounded(lambda: platform_of(session).runtime.complete(workflow, task.task_uuid, clean))
     now = platform_of(session).clock()
     task.status, task.completed_at, task.completed_by, task.data = "completed", now, by, clean
     task.completed_via = via
-    analytics.record_completion(session, task)
+    platform_of(session).hooks.task_completed(session, task)  # the business's roll-up (analytics)
     jobs.close_sla_jobs(session, [task.id])
     if sign is not None:
         sign()
@@ -180,14 +196,14 @@ def _advance(session: Session, task: HumanTask, clean: dict[str, Any], by: str, 
     if via:
         detail["via"] = via
     audit.record(session, task.instance_id, by, "task_completed", task.element_id, detail)
-    instances.store_workflow(session, task.instance, pdef, workflow, runaway)
+    runs.store_workflow(session, task.instance, pdef, workflow, runaway)
     return task
 
 
 def diagram_groups(session: Session, task: HumanTask) -> frozenset[str]:
     """The groups the diagram allows for the task's step: its lane or first candidate group and its
     further candidate groups; a step without any gets the group it was made with (the default)."""
-    info = processes.definition(session, task.instance.version).elements.get(task.element_id)
+    info = definitions.definition(session, task.instance.version).elements.get(task.element_id)
     groups = frozenset(g for g in (info.group, *info.groups) if g) if info is not None else frozenset()
     if groups:
         return groups

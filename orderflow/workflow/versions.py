@@ -15,13 +15,14 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from orderflow.access.permissions import require
+from orderflow.core import audit
 from orderflow.core.db import rowcount
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg, status_word
 from orderflow.core.models import HumanTask, Instance, ProcessVersion, TaskGroup, User
 from orderflow.core.platform import platform_of
 from orderflow.engine import Migration, ProcessDef, Snapshot, current_steps, diff_definitions, due_at
-from orderflow.workflow import audit, instances, jobs, processes
+from orderflow.workflow import definitions, jobs, runs
 
 MOVABLE = ("running", "suspended")
 MAX_BATCH = 200   # orders looked at per request (~15 ms each for the order flow); the rest wait for the next
@@ -116,7 +117,7 @@ def list_versions(session: Session, actor: User, key: str) -> list[VersionSummar
         .outerjoin(Instance, (Instance.process_version_id == ProcessVersion.id) & Instance.status.in_(MOVABLE))
         .where(ProcessVersion.key == key).group_by(ProcessVersion.id, *columns).order_by(ProcessVersion.version)).all()
     if not rows:
-        processes.get_version(session, key)  # raises NotFound with the usual sentence
+        definitions.get_version(session, key)  # raises NotFound with the usual sentence
     result = [VersionSummary(v, name, by, at, sha, int(r or 0), int(s or 0)) for v, name, by, at, sha, r, s in rows]
     result[-1].latest = True
     return result
@@ -130,8 +131,8 @@ def _version_number(value: Any, name: str) -> int:
 
 
 def _pair(session: Session, key: str, from_version: Any, to_version: Any) -> tuple[ProcessVersion, ProcessVersion]:
-    source = processes.get_version(session, key, _version_number(from_version, "from"))
-    target = processes.get_version(session, key, _version_number(to_version, "to"))
+    source = definitions.get_version(session, key, _version_number(from_version, "from"))
+    target = definitions.get_version(session, key, _version_number(to_version, "to"))
     return source, target
 
 
@@ -139,7 +140,7 @@ def diff(session: Session, actor: User, key: str, from_version: Any, to_version:
     """What changed from one version to the other (see engine.diff_definitions for the shape)."""
     _require_reader(actor)
     source, target = _pair(session, key, from_version, to_version)
-    changes = diff_definitions(processes.definition(session, source), processes.definition(session, target))
+    changes = diff_definitions(definitions.definition(session, source), definitions.definition(session, target))
     return {"process": key, "from": source.version, "to": target.version, **changes}
 
 
@@ -163,7 +164,7 @@ def _move(session: Session, actor: User, key: str, from_version: Any, to_version
         raise InvalidInput(Msg("Choose two different versions: these orders are on version %(version)s already.",
                                version=source.version), fields={"to": Msg("Choose another version.")})
     ids = _instance_ids(instance_ids)
-    old, new = processes.definition(session, source), processes.definition(session, target)
+    old, new = definitions.definition(session, source), definitions.definition(session, target)
     migration = Migration(old, new, platform_of(session).clock)
     where = [Instance.process_version_id == source.id, Instance.status.in_(MOVABLE)]
     if ids is not None:
@@ -220,7 +221,7 @@ def _one(session: Session, actor: User, instance: Instance, old: ProcessDef, new
     platform = platform_of(session)
     try:
         workflow = platform.runtime.load(old, instance.state,
-                                         instances.services_for(session, instance, old, actor.username))
+                                         runs.services_for(session, instance, old, actor.username))
     except Exception as exc:  # one unreadable order must not stop the others
         result.reasons = [Msg("The order's stored state could not be read: %(error)s", error=str(exc))]
         return result
@@ -239,7 +240,7 @@ def _one(session: Session, actor: User, instance: Instance, old: ProcessDef, new
                               "%(version)s. Run the move again.", version=source.version)]
         return result
     instance.process_version_id, instance.version = target.id, target
-    snap = instances.store_workflow(session, instance, new, moved)
+    snap = runs.store_workflow(session, instance, new, moved)
     _retarget_tasks(session, instance, new, snap)
     audit.record(session, instance.id, actor.username, "instance_migrated", None,
                  {"process": source.key, "from_version": source.version, "to_version": target.version,

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from orderflow.core.models import HumanTask, Instance, ProcessVersion, User
-from orderflow.workflow import instances
+from orderflow.core.platform import platform_of
+from orderflow.workflow import instances, runs
 from tests.support.helpers import Api
 
 
@@ -41,8 +42,8 @@ def assert_consistent(app, instance_id: int) -> None:
             assert element in view.finished_elements, f"{element} completed in the inbox but lost in the engine"
         # the inbox's open rows are exactly the user tasks the stored engine state has ready
         instance = s.get(Instance, instance_id)
-        _, workflow = instances.load(s, instance, None)
-        in_engine = {t.task_uuid for t in instances.platform_of(s).runtime.snapshot(workflow).ready}
+        _, workflow = runs.load(s, instance, None)
+        in_engine = {t.task_uuid for t in platform_of(s).runtime.snapshot(workflow).ready}
         assert {r.task_uuid for r in view.open_tasks} == in_engine, "the inbox and the engine disagree on open tasks"
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import orderflow.core.models
-from orderflow.workflow.audit import APPEND_ONLY_TABLES, POSTGRES_APPEND_ONLY_DDL
+from orderflow.core.audit import APPEND_ONLY_TABLES, POSTGRES_APPEND_ONLY_DDL
 
 revision = '0005'
 down_revision = '0004'

@@ -12,17 +12,16 @@ Days and weeks are UTC days; a week starts on Monday (ISO weeks). SQLite and Pos
 """
 from orderflow.orders.analytics.after_sales import AfterSales, SurveyResults
 from orderflow.orders.analytics.export import as_dict, csv
+from orderflow.orders.analytics.measures import Rate, shipped_on_time
 from orderflow.orders.analytics.report import (
     SEE_ANALYTICS,
     GroupRow,
-    Rate,
     Report,
     StepRow,
     WeekRow,
     delivery_step,
     quantile,
     report,
-    shipped_on_time,
 )
 from orderflow.orders.analytics.rollup import bucket_of, rebuild, record_completion
 

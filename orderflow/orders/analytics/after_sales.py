@@ -20,13 +20,9 @@ from sqlalchemy.orm import Session
 
 from orderflow.core.i18n import Msg
 from orderflow.core.models import HumanTask, Instance
-from orderflow.orders.analytics.report import Rate, _bounds, _longest, _round, _shipments, _unindexed
+from orderflow.orders.analytics.measures import Rate, bounds, longest, rounded, shipments, unindexed
+from orderflow.orders.keys import CASE_PROCESS, ORDER_PROCESS, SURVEY_STEPS
 
-ORDER_PROCESS = "order_flow"
-CASE_PROCESS = "after_sales"
-# the survey's user task: ``answer_survey`` in processes/satisfaction_survey.bpmn (form
-# satisfaction_survey.json); a step named after the form counts too
-SURVEY_STEPS = ("answer_survey", "satisfaction_survey")
 CASE_TYPES = ("return", "exchange", "repair", "refund", "complaint")
 RETURN_TYPES = ("return", "exchange")        # goods come back: the return rate counts these
 CASE_OUTCOMES = ("refunded", "replaced", "repaired", "explained", "rejected")
@@ -94,18 +90,18 @@ def after_sales(session: Session, start: date, end: date, step: str, delivered: 
     return rate's denominator), when the caller has counted them already."""
     found = AfterSales()
     if delivered is None:
-        delivered = _shipments(session, start, end, ORDER_PROCESS, step)[1]
+        delivered = shipments(session, start, end, ORDER_PROCESS, step)[1]
     found.returns = Rate(0, delivered)
     if session.scalar(select(Instance.id).where(Instance.process_key == CASE_PROCESS).limit(1)) is None:
         return found   # never a case: nothing else to read
-    low, high = _bounds(start, end)
+    low, high = bounds(start, end)
     rows: dict[str | None, CaseTypeRow] = {}
     for category, outcome, status, count in session.execute(
             # through the board's index (status, process_key, …, started_at): only the cases of the
             # period are read, not every order started in it
             select(Instance.category, Instance.outcome, Instance.status, func.count())
             .where(Instance.status.in_(STATUSES), Instance.process_key == CASE_PROCESS,
-                   _unindexed(session, Instance.started_at) >= low, _unindexed(session, Instance.started_at) < high)
+                   unindexed(session, Instance.started_at) >= low, unindexed(session, Instance.started_at) < high)
             .group_by(Instance.category, Instance.outcome, Instance.status)):
         row = rows.setdefault(category or None, CaseTypeRow(category or None))
         row.opened += count
@@ -126,8 +122,8 @@ def after_sales(session: Session, start: date, end: date, step: str, delivered: 
     durations = [max((ended - started).total_seconds(), 0.0) for started, ended in session.execute(
         select(Instance.started_at, Instance.ended_at)
         .where(Instance.ended_at >= low, Instance.ended_at < high,
-               _unindexed(session, Instance.process_key) == CASE_PROCESS,
-               _unindexed(session, Instance.status) == "completed"))
+               unindexed(session, Instance.process_key) == CASE_PROCESS,
+               unindexed(session, Instance.status) == "completed"))
         if ended is not None]  # (the range excludes NULL already)
     found.closed = len(durations)
     if durations:
@@ -157,11 +153,11 @@ def surveys(session: Session, start: date, end: date) -> SurveyResults:
     overall rating, then the newest comments. Read through the survey step's index, from the
     earliest time an answer finished in the period can have been asked (its statistics' longest
     wait), like the delivery rate."""
-    low, high = _bounds(start, end)
+    low, high = bounds(start, end)
     where = [HumanTask.element_id.in_(SURVEY_STEPS), HumanTask.status == "completed", HumanTask.ready_at < high,
              HumanTask.completed_at >= low, HumanTask.completed_at < high]
     # a step without statistics has never been completed (every completion is counted)
-    waits = [w for w in (_longest(session, step, None) for step in SURVEY_STEPS) if w is not None]
+    waits = [w for w in (longest(session, step, None) for step in SURVEY_STEPS) if w is not None]
     if waits:
         where.append(HumanTask.ready_at >= low - max(waits))
     found = SurveyResults()
@@ -214,7 +210,7 @@ def surveys(session: Session, start: date, end: date) -> SurveyResults:
 
 
 def _rate(r: Rate) -> dict[str, Any]:
-    return {"part": r.part, "whole": r.whole, "rate": _round(r.value, 4)}
+    return {"part": r.part, "whole": r.whole, "rate": rounded(r.value, 4)}
 
 
 def after_sales_dict(a: AfterSales) -> dict[str, Any]:
@@ -225,20 +221,20 @@ def after_sales_dict(a: AfterSales) -> dict[str, Any]:
         "by_outcome": [{"outcome": k, "count": v} for k, v in a.by_outcome.items()],
         "returns": {**_rate(a.returns), "types": list(RETURN_TYPES)},
         "time_to_close": {
-            "closed": a.closed, "median_seconds": _round(a.median_close_seconds),
-            "mean_seconds": _round(a.mean_close_seconds),
-            "median_hours": _round(a.median_close_seconds / 3600, 2) if a.median_close_seconds is not None else None,
-            "mean_hours": _round(a.mean_close_seconds / 3600, 2) if a.mean_close_seconds is not None else None,
-            "median_days": _round(a.median_close_seconds / 86400, 2) if a.median_close_seconds is not None else None,
-            "mean_days": _round(a.mean_close_seconds / 86400, 2) if a.mean_close_seconds is not None else None},
+            "closed": a.closed, "median_seconds": rounded(a.median_close_seconds),
+            "mean_seconds": rounded(a.mean_close_seconds),
+            "median_hours": rounded(a.median_close_seconds / 3600, 2) if a.median_close_seconds is not None else None,
+            "mean_hours": rounded(a.mean_close_seconds / 3600, 2) if a.mean_close_seconds is not None else None,
+            "median_days": rounded(a.median_close_seconds / 86400, 2) if a.median_close_seconds is not None else None,
+            "mean_days": rounded(a.mean_close_seconds / 86400, 2) if a.mean_close_seconds is not None else None},
     }
 
 
 def surveys_dict(s: SurveyResults) -> dict[str, Any]:
     return {
         "steps": list(SURVEY_STEPS), "responses": s.responses, "rated": s.rated,
-        "average_rating": _round(s.average_rating, 2),
-        "aspects": {a: {"average": _round(s.aspect_average(a), 2), "answers": s.aspects[a][1]} for a in ASPECTS},
+        "average_rating": rounded(s.average_rating, 2),
+        "aspects": {a: {"average": rounded(s.aspect_average(a), 2), "answers": s.aspects[a][1]} for a in ASPECTS},
         "distribution": {str(i + 1): n for i, n in enumerate(s.distribution)},
         "would_recommend": _rate(s.recommend), "via_link": _rate(s.via_link),
         "latest_comments": [{"task_id": c.task_id, "instance_id": c.instance_id,

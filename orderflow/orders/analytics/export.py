@@ -8,23 +8,24 @@ from typing import Any
 
 from orderflow.core.i18n import Msg
 from orderflow.orders.analytics.after_sales import after_sales_dict, surveys_dict, write_csv
-from orderflow.orders.analytics.report import AFTER_SALES_PROCESS, Rate, Report, _round
+from orderflow.orders.analytics.measures import Rate, rounded
+from orderflow.orders.analytics.report import AFTER_SALES_PROCESS, Report
 
 # -- shapes for the edge -----------------------------------------------------------------------
 
 def as_dict(result: Report) -> dict[str, Any]:
     """The report as JSON: seconds for durations, shares as fractions (0.95 = 95 %)."""
     def rate(r: Rate) -> dict[str, Any]:
-        return {"part": r.part, "whole": r.whole, "rate": _round(r.value, 4)}
+        return {"part": r.part, "whole": r.whole, "rate": rounded(r.value, 4)}
     return {
         "from": result.start.isoformat(), "to": result.end.isoformat(), "process": result.process,
         "steps": [{"process": s.process_key, "element_id": s.element_id, "name": s.name, "group": s.group,
                    "count": s.count, "with_due": s.with_due, "on_time": s.on_time,
-                   "compliance": _round(s.compliance, 4), "mean_seconds": _round(s.mean_seconds),
-                   "median_seconds": _round(s.median_seconds), "p90_seconds": _round(s.p90_seconds)}
+                   "compliance": rounded(s.compliance, 4), "mean_seconds": rounded(s.mean_seconds),
+                   "median_seconds": rounded(s.median_seconds), "p90_seconds": rounded(s.p90_seconds)}
                   for s in result.steps],
         "groups": [{"group": g.group, "count": g.count, "with_due": g.with_due, "on_time": g.on_time,
-                    "compliance": _round(g.compliance, 4)} for g in result.groups],
+                    "compliance": rounded(g.compliance, 4)} for g in result.groups],
         "weeks": [{"week": w.label, "week_start": w.week_start.isoformat(), "started": w.started,
                    "finished": w.finished} for w in result.weeks],
         "on_time_delivery": {**rate(result.delivery), "step": result.delivery_step},

@@ -4,42 +4,31 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from itertools import zip_longest
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import UnaryExpression
 
+from orderflow.access.accounts import GROUPS
 from orderflow.access.permissions import require
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
-from orderflow.core.models import HumanTask, Instance, TaskStat, User
+from orderflow.core.models import Instance, TaskStat, User
 from orderflow.core.platform import platform_of
-from orderflow.orders.analytics.rollup import MAX_BUCKETS, _dialect
-from orderflow.workflow import processes
+from orderflow.orders.analytics import after_sales
+from orderflow.orders.analytics.measures import Rate, bounds, shipments, unindexed
+from orderflow.orders.analytics.rollup import _dialect
+from orderflow.orders.keys import CASE_PROCESS as AFTER_SALES_PROCESS
+from orderflow.workflow import definitions
 
 MAX_RANGE_DAYS = 5 * 366         # a report covers at most five years
-AFTER_SALES_PROCESS = "after_sales"
 FAIL_DECISION = "fail"
 SEE_ANALYTICS = Msg("see analytics")   # completes "Only managers and administrators may ..."
 
 
 # -- the report ------------------------------------------------------------------------------
-
-@dataclass
-class Rate:
-    """``part`` of ``whole``; ``value`` is None when there is nothing to divide by."""
-
-    part: int = 0
-    whole: int = 0
-
-    @property
-    def value(self) -> float | None:
-        return self.part / self.whole if self.whole else None
-
 
 @dataclass
 class StepRow:
@@ -106,7 +95,7 @@ def report(session: Session, actor: User, start: date, end: date, process: str |
     require(actor, "analytics.read")
     _check_range(start, end)
     if process:
-        processes.get_version(session, process)   # 404 for a process that was never deployed
+        definitions.get_version(session, process)   # 404 for a process that was never deployed
     config = platform_of(session).config
     result = Report(start, end, process or None,
                     delivery_step=config.get("ORDERFLOW_DELIVERY_STEP", "ship_order"),
@@ -114,11 +103,10 @@ def report(session: Session, actor: User, start: date, end: date, process: str |
     result.steps = _steps(session, start, end, result.process)
     result.groups = _groups(result.steps)
     result.weeks = _weeks(session, start, end, result.process)
-    result.delivery, result.delivered = _shipments(session, start, end, result.process, result.delivery_step)
+    result.delivery, result.delivered = shipments(session, start, end, result.process, result.delivery_step)
     result.rework = _rework(session, start, end, result.process, result.qc_step)
     finished = sum(w.finished for w in result.weeks)
     result.returns = Rate(_count_started(session, start, end, AFTER_SALES_PROCESS), finished)
-    from orderflow.orders.analytics import after_sales
     result.after_sales = after_sales.after_sales(
         session, start, end, result.delivery_step,
         result.delivered if result.process == after_sales.ORDER_PROCESS else None)
@@ -134,12 +122,6 @@ def _check_range(start: date, end: date) -> None:
     if (end - start).days >= MAX_RANGE_DAYS:
         raise InvalidInput(Msg("A report covers at most %(days)s days; choose a shorter period.",
                                days=MAX_RANGE_DAYS), fields={"from": Msg("too far back")})
-
-
-def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """[start 00:00 UTC, the day after end 00:00 UTC)."""
-    return (datetime.combine(start, time.min, tzinfo=UTC),
-            datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC))
 
 
 def _stat_filter(start: date, end: date, process: str | None) -> list:
@@ -184,8 +166,8 @@ class _StepNames:
 
     def _of(self, process_key: str) -> dict:
         if process_key not in self.elements:
-            row = processes.latest_version(self.session, process_key)
-            self.elements[process_key] = processes.definition(self.session, row).elements if row else {}
+            row = definitions.latest_version(self.session, process_key)
+            self.elements[process_key] = definitions.definition(self.session, row).elements if row else {}
         return self.elements[process_key]
 
     def name(self, process_key: str, element_id: str) -> str:
@@ -214,7 +196,6 @@ def quantile(buckets: list[int], q: float) -> float | None:
 
 
 def _groups(steps: Iterable[StepRow]) -> list[GroupRow]:
-    from orderflow.access.accounts import GROUPS
     found: dict[str, GroupRow] = {}
     for step in steps:
         row = found.setdefault(step.group, GroupRow(step.group))
@@ -225,19 +206,6 @@ def _groups(steps: Iterable[StepRow]) -> list[GroupRow]:
     return sorted(found.values(), key=lambda g: (order.index(g.group) if g.group in order else len(order), g.group))
 
 
-def _unindexed(session: Session, column):
-    """The column behind SQLite's unary ``+``, which keeps its planner off that column's indexes.
-
-    The instance row holds the engine state (tens of KB) before started_at, ended_at and
-    promised_date, so SQLite reads those through overflow pages: the report must take them from
-    their own indexes, never from a scan that picks rows by status or process first. PostgreSQL
-    keeps large values out of line and plans from statistics: the column as it is.
-    """
-    if _dialect(session) == "sqlite":
-        return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
-    return column
-
-
 def _week_of(session: Session, column):
     """The Monday of the column's UTC week, as SQL for this database."""
     if _dialect(session) == "postgresql":
@@ -246,16 +214,16 @@ def _week_of(session: Session, column):
 
 
 def _weeks(session: Session, start: date, end: date, process: str | None) -> list[WeekRow]:
-    low, high = _bounds(start, end)
+    low, high = bounds(start, end)
     first = start - timedelta(days=start.weekday())
     weeks = {first + timedelta(weeks=i): WeekRow(first + timedelta(weeks=i))
              for i in range((end - first).days // 7 + 1)}
-    finished = [_unindexed(session, Instance.status) == "completed"]
+    finished = [unindexed(session, Instance.status) == "completed"]
     for column, attr, extra in ((Instance.started_at, "started", []), (Instance.ended_at, "finished", finished)):
         week = _week_of(session, column).label("week")
         query = select(week, func.count()).where(column >= low, column < high, *extra)
         if process:
-            query = query.where(_unindexed(session, Instance.process_key) == process)
+            query = query.where(unindexed(session, Instance.process_key) == process)
         for value, count in session.execute(query.group_by(week)):
             row = weeks.get(date.fromisoformat(value))
             if row is not None:
@@ -263,61 +231,9 @@ def _weeks(session: Session, start: date, end: date, process: str | None) -> lis
     return list(weeks.values())
 
 
-def _longest(session: Session, step: str, process: str | None) -> timedelta | None:
-    """An upper bound of the step's durations: the top of the highest histogram bucket in use
-    (a list of n buckets holds durations under 2**n s). None when the step has no statistics.
-    Sound because every completion is counted (``record_completion``; ``rebuild`` for older data)."""
-    query = select(func.max(func.json_array_length(TaskStat.buckets))).where(TaskStat.element_id == step)
-    if process:
-        query = query.where(TaskStat.process_key == process)
-    length = session.scalar(query)
-    return timedelta(seconds=2 ** min(int(length), MAX_BUCKETS)) if length else None
-
-
 def delivery_step(session: Session) -> str:
     """The step whose completion is the delivery (``ORDERFLOW_DELIVERY_STEP``)."""
     return platform_of(session).config.get("ORDERFLOW_DELIVERY_STEP", "ship_order")
-
-
-def shipped_on_time(shipped_at: datetime, promised: date | str | None) -> bool | None:
-    """``_shipments``'s rule for one order: its delivery step finished on or before the promised
-    date, comparing UTC days. None when there is no promised date to judge by."""
-    if promised in (None, ""):
-        return None
-    if isinstance(promised, str):
-        try:
-            promised = date.fromisoformat(promised[:10])
-        except ValueError:
-            return None
-    return shipped_at.astimezone(UTC).date() <= promised
-
-
-def _shipments(session: Session, start: date, end: date, process: str | None, step: str) -> tuple[Rate, int]:
-    """Orders whose delivery step finished in the period: how many on or before the promised date
-    (of those with a promised date), and how many in all.
-
-    The promised date is the one the delivery task was given with the order's data (its
-    ``context``); the order's own column is read only for a task without one, because reading
-    it means SQLite walks the order's stored engine state. Dates compare as ISO text, UTC days.
-    """
-    low, high = _bounds(start, end)
-    if _dialect(session) == "postgresql":
-        shipped_on = func.to_char(func.timezone("UTC", HumanTask.completed_at), "YYYY-MM-DD")
-    else:
-        shipped_on = func.date(HumanTask.completed_at)
-    of_order = select(cast(Instance.promised_date, String)).where(Instance.id == HumanTask.instance_id)
-    promised = func.coalesce(HumanTask.context["promised_date"].as_string(), of_order.scalar_subquery())
-    query = (select(func.count(promised), func.coalesce(func.sum(case((shipped_on <= promised, 1), else_=0)), 0),
-                    func.count())
-             .where(HumanTask.element_id == step, HumanTask.status == "completed", HumanTask.ready_at < high,
-                    HumanTask.completed_at >= low, HumanTask.completed_at < high))
-    longest = _longest(session, step, process)
-    if longest is not None:   # a task finished in the period became ready at most `longest` before it
-        query = query.where(HumanTask.ready_at >= low - longest)
-    if process:
-        query = query.where(HumanTask.process_key == process)
-    judged, on_time, shipped = session.execute(query).one()
-    return Rate(int(on_time or 0), int(judged or 0)), int(shipped or 0)
 
 
 def _rework(session: Session, start: date, end: date, process: str | None, step: str) -> Rate:
@@ -333,11 +249,7 @@ def _count_started(session: Session, start: date, end: date, process: str) -> in
     """Instances of ``process`` started in the period (0 at once when there has never been one)."""
     if session.scalar(select(Instance.id).where(Instance.process_key == process).limit(1)) is None:
         return 0
-    low, high = _bounds(start, end)
+    low, high = bounds(start, end)
     return session.scalar(select(func.count()).select_from(Instance).where(
         Instance.started_at >= low, Instance.started_at < high,
-        _unindexed(session, Instance.process_key) == process)) or 0
-
-
-def _round(value: float | None, digits: int = 1) -> float | None:
-    return round(value, digits) if value is not None else None
+        unindexed(session, Instance.process_key) == process)) or 0

@@ -8,8 +8,8 @@ diagram: every node sits in its lane's band at its column, every user task gets 
 SLA boundary timer that leads to an ``escalate_overdue`` service task and an end event (placed under
 the task), every boundary message event leads to a script task that records the payload (placed two
 rows under the task), and every sequence flow is routed orthogonally around the shapes (A* over a
-visibility grid). ``model.main(sys.argv)`` is the command line of a ``tools/gen_<process>.py``
-script: ``python tools/gen_X.py [output.bpmn]``.
+visibility grid). ``model.main(sys.argv)`` is the command line of a ``tools/bpmn/gen_<process>.py``
+script: ``python tools/bpmn/gen_X.py [output.bpmn]``.
 
 The output is deterministic: the same model always gives the same bytes. Needs lxml only.
 """
@@ -32,7 +32,7 @@ NS = {
     "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
 }
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # --------------------------------------------------------------------------- the model
 
@@ -86,7 +86,7 @@ class Model:
     name: str
     lanes: list[tuple[str, str]]
     doc: str = ""
-    exporter: str = ""  # the generator script, e.g. tools/gen_order_flow.py
+    exporter: str = ""  # the generator script, e.g. tools/bpmn/gen_order_flow.py
     nodes: list[Node] = field(default_factory=list)
     flows: list[tuple] = field(default_factory=list)
     messages: list[tuple[str, str]] = field(default_factory=list)
@@ -258,7 +258,7 @@ class Model:
 
         root = etree.Element(B("bpmn:definitions"), nsmap=NS, attrib={
             "id": f"{pid}_definitions", "targetNamespace": "http://bpmn.io/schema/bpmn",
-            "exporter": self.exporter or f"tools/gen_{pid}.py", "exporterVersion": "1"})
+            "exporter": self.exporter or f"tools/bpmn/gen_{pid}.py", "exporterVersion": "1"})
         collab = sub(root, "bpmn:collaboration", id=f"{pid}_collaboration")
         sub(collab, "bpmn:participant", id=f"{pid}_pool", name=self.name, processRef=pid)
         for message, variable in self.messages:
@@ -386,7 +386,7 @@ class Model:
         out.write_text('<?xml version="1.0" encoding="UTF-8"?>\n' + body, encoding="utf-8")
 
     def main(self, argv: list[str]) -> int:
-        """``python tools/gen_X.py [output.bpmn]``; default: processes/<process id>.bpmn."""
+        """``python tools/bpmn/gen_X.py [output.bpmn]``; default: processes/<process id>.bpmn."""
         out = Path(argv[1]) if len(argv) > 1 else ROOT / "processes" / f"{self.process_id}.bpmn"
         self.write(out)
         print(f"wrote {out}")

@@ -9,10 +9,10 @@ cases above ORDERFLOW_CASE_APPROVAL_THRESHOLD; finance refunds, the warehouse an
 replacement, or engineering repairs and logistics returns the goods; customer service tells the
 customer and the case is closed on the customer's file.
 
-The model is declared below as data; ``tools/bpmn_gen.py`` lays it out and writes it (every user
+The model is declared below as data; ``tools/bpmn/bpmn_gen.py`` lays it out and writes it (every user
 task gets its SLA boundary timer and escalation).
 
-    python tools/gen_after_sales.py [output.bpmn]      # default: processes/after_sales.bpmn
+    python tools/bpmn/gen_after_sales.py [output.bpmn]      # default: processes/after_sales.bpmn
 
 Edit the tables, run the script, commit the regenerated .bpmn. Needs lxml only.
 """
@@ -37,7 +37,7 @@ LANES = [
 ]
 
 model = Model(
-    PROCESS_ID, PROCESS_NAME, LANES, exporter="tools/gen_after_sales.py",
+    PROCESS_ID, PROCESS_NAME, LANES, exporter="tools/bpmn/gen_after_sales.py",
     doc="After-sales case (售后服务): returns, exchanges, repairs, refunds and complaints on a "
         "completed order, each recorded on the customer's file. Lanes are user groups. Every user "
         "task has a non-interrupting SLA timer that escalates to the group's manager.")

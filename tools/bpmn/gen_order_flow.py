@@ -2,7 +2,7 @@
 """Generate processes/order_flow.bpmn: the order flow model with lanes, SLA timers and full DI.
 
 The model is declared below as data (lanes, nodes on a column/row grid, sequence flows);
-``tools/bpmn_gen.py`` writes the semantic XML (Spiff dialect) and lays out the diagram: every node
+``tools/bpmn/bpmn_gen.py`` writes the semantic XML (Spiff dialect) and lays out the diagram: every node
 sits in its lane's band at its column, every user task gets a non-interrupting SLA boundary timer
 that leads to an ``escalate_overdue`` service task and an end event (placed under the task), every
 message from outside (bank notices, customer answers; see ``MESSAGES``) interrupts the task waiting
@@ -10,7 +10,7 @@ for it through a boundary message event and a script task that records the paylo
 rows under the task), and every sequence flow is routed orthogonally around the shapes (A* over a
 visibility grid).
 
-    python tools/gen_order_flow.py [output.bpmn]      # default: processes/order_flow.bpmn
+    python tools/bpmn/gen_order_flow.py [output.bpmn]      # default: processes/order_flow.bpmn
 
 Edit the tables, run the script, commit the regenerated .bpmn. Needs lxml only.
 """
@@ -42,7 +42,7 @@ LANES = [
 ]
 
 model = Model(
-    PROCESS_ID, PROCESS_NAME, LANES, exporter="tools/gen_order_flow.py",
+    PROCESS_ID, PROCESS_NAME, LANES, exporter="tools/bpmn/gen_order_flow.py",
     doc="Order management flow (BS-OM-F003 订单流程管理标准), 19 steps. Lanes are user groups. "
         "Every user task has a non-interrupting SLA timer that escalates to the group's manager. "
         "Bank notices and customer answers (messages correlated by the order number) interrupt the "

@@ -8,9 +8,9 @@ an ISO-8601 duration such as P7D), then asks the customer: the survey is the cus
 (``customer="true"``: the service e-mails them a single-use link to the form); customer service may
 enter the answers for them. The step's SLA escalates an unanswered survey.
 
-The model is declared below as data; ``tools/bpmn_gen.py`` lays it out and writes it.
+The model is declared below as data; ``tools/bpmn/bpmn_gen.py`` lays it out and writes it.
 
-    python tools/gen_satisfaction_survey.py [output.bpmn]      # default: processes/satisfaction_survey.bpmn
+    python tools/bpmn/gen_satisfaction_survey.py [output.bpmn]      # default: processes/satisfaction_survey.bpmn
 
 Edit the tables, run the script, commit the regenerated .bpmn. Needs lxml only.
 """
@@ -28,7 +28,7 @@ LANES = [
 ]
 
 model = Model(
-    PROCESS_ID, PROCESS_NAME, LANES, exporter="tools/gen_satisfaction_survey.py",
+    PROCESS_ID, PROCESS_NAME, LANES, exporter="tools/bpmn/gen_satisfaction_survey.py",
     doc="Satisfaction survey after an order is received (售后服务: 满意度调查). Started by the order "
         "flow; waits survey_delay, then asks the customer through their own step.")
 

@@ -1,5 +1,5 @@
 """Tables of who gets in from outside the staff's log-in: wrong passwords counted for throttling,
-API tokens, and the customers' single-use links. Re-exported by ``orderflow.core.models``."""
+API tokens, and the customers' single-use links. Exported by ``orderflow.core.models``."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from orderflow.core.column_types import Base, UtcDateTime, utcnow
 
 if TYPE_CHECKING:
-    from orderflow.core.models import HumanTask, User
+    from orderflow.core.models.workflow import HumanTask, User
 
 
 class LoginFailure(Base):

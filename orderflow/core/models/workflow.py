@@ -1,4 +1,4 @@
-"""Tables. Everything people query (inbox, board, analytics) is an indexed column here;
+"""The workflow's tables. Everything people query (inbox, board, analytics) is an indexed column here;
 the serialized engine state is read only to advance an instance or show its data."""
 from __future__ import annotations
 
@@ -370,7 +370,3 @@ class Signature(Base):
     audit_event_id: Mapped[int | None] = mapped_column(ForeignKey("audit_events.id"))
 
     audit_event: Mapped[AuditEvent | None] = relationship()
-
-
-# who gets in from outside: wrong passwords, API tokens, customer links (own module, same tables)
-from orderflow.core.access_models import ApiToken, CustomerLink, LoginFailure  # noqa: E402,F401

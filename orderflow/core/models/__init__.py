@@ -1,0 +1,33 @@
+"""Tables, in two modules of one mapping: the workflow's (``workflow``) and those of who gets in
+from outside the staff's log-in (``access``). Import them from here."""
+from orderflow.core.column_types import Base, UtcDateTime  # the migrations name the type here
+from orderflow.core.models.access import ApiToken, CustomerLink, LoginFailure
+from orderflow.core.models.workflow import (
+    Attachment,
+    AuditEvent,
+    AuditHead,
+    CorrelationKey,
+    Group,
+    HumanTask,
+    Incident,
+    Instance,
+    Job,
+    Mail,
+    Membership,
+    Notification,
+    ProcessDraft,
+    ProcessVersion,
+    SavedFilter,
+    Sequence,
+    Signature,
+    TaskGroup,
+    TaskStat,
+    User,
+)
+
+__all__ = [
+    "ApiToken", "Attachment", "AuditEvent", "AuditHead", "Base", "CorrelationKey", "CustomerLink", "Group",
+    "HumanTask", "Incident", "Instance", "Job", "LoginFailure", "Mail", "Membership", "Notification",
+    "ProcessDraft", "ProcessVersion", "SavedFilter", "Sequence", "Signature", "TaskGroup", "TaskStat", "User",
+    "UtcDateTime",
+]

@@ -1,0 +1,208 @@
+"""Running instances: load the live workflow, let the engine run, store it and project it onto
+the rows people query (tasks, timers, correlations, incidents). One flush, never a commit: the
+caller's edge commits. The commands people and integrations call (``instances``, ``tasks``,
+``messages``, ``recovery``, ``versions``) are built on this, and this on nothing of theirs."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from orderflow.core import audit
+from orderflow.core.errors import LostRace
+from orderflow.core.i18n import Msg
+from orderflow.core.models import HumanTask, Instance, ProcessVersion, Sequence, TaskGroup, User
+from orderflow.core.platform import platform_of
+from orderflow.engine import ProcessDef, Runaway, Services, Snapshot, due_at, json_clean
+from orderflow.workflow import attachments, correlations, customer_links, definitions, incidents, jobs, notify
+
+
+def _next_sequence(session: Session, name: str) -> int:
+    row = session.get(Sequence, name, with_for_update=True)
+    if row is None:
+        row = Sequence(name=name, value=0)
+        session.add(row)
+    row.value += 1
+    session.flush()
+    return row.value
+
+
+def services_for(session: Session, instance: Instance, pdef: ProcessDef, actor: str | None) -> Services:
+    """What handlers and waiting service tasks reach during one engine run on ``instance``."""
+    platform = platform_of(session)
+
+    def _audit(action: str, element_id: str, detail: dict) -> None:
+        audit.record(session, instance.id, actor, action, element_id, detail)
+
+    def _defer(task_uuid: str, element_id: str, handler: str, delays: list[float], error: str | None) -> None:
+        job = jobs.enqueue(session, "service", platform.clock() + timedelta(seconds=delays[0]), instance.id,
+                           task_uuid, element_id, retry_delays=delays[1:], last_error=error)
+        job.attempts = 1 if error else 0
+        audit.record(session, instance.id, actor, "service_deferred", element_id,
+                     {"handler": handler, "error": error, "retries_left": len(delays) - 1})
+
+    def _fail(task_uuid: str, element_id: str, handler: str, message: str, trace: str) -> None:
+        job = jobs.enqueue(session, "service", platform.clock(), instance.id, task_uuid, element_id)
+        job.attempts = 1
+        session.flush()
+        incidents.open_incident(session, instance, job, message, trace, handler)
+
+    def _start_process(key: str, data: dict) -> str | None:
+        started = start_follow_up(session, actor or "system", key, data, instance)
+        return started.business_key
+
+    def _mail(to: str, subject: str, body: str) -> None:
+        notify.mail_to(session, to, subject, body)
+
+    return Services(config=platform.config, next_sequence=lambda n: _next_sequence(session, n),
+                    audit=_audit, clock=platform.clock, instance_id=instance.id, process_key=instance.process_key,
+                    elements=pdef.elements, defer=_defer, fail=_fail, start_process=_start_process,
+                    mail=_mail,
+                    default_async_retry=str(platform.config.get("ORDERFLOW_DEFAULT_RETRY", "R3/PT10S")))
+
+
+def start_follow_up(session: Session, started_by: str, key: str, data: dict[str, Any], parent: Instance) -> Instance:
+    """A process a running one starts (a survey after the receipt): the latest version, no start
+    permission (the diagram asked for it), the link to the parent in the audit."""
+    row = definitions.latest_version(session, key)
+    if row is None:
+        raise LookupError(f"no version of the process '{key}' is deployed")
+    return start_run(session, started_by, row, definitions.definition(session, row), dict(data), [],
+                  parent=parent)
+
+
+def start_run(session: Session, started_by: str, row: ProcessVersion, pdef: ProcessDef, clean: dict[str, Any],
+              files: list, parent: Instance | None = None) -> Instance:
+    """A new instance of ``row`` run from its start with ``clean`` (checked by the caller: the start
+    form, the permission), ``files`` bound to it; audited, stored, not committed."""
+    json_clean.require(clean, "data")  # also what a start without a form, or a follow-up, writes
+    platform = platform_of(session)
+    now = platform.clock()
+    instance = Instance(process_version_id=row.id, process_key=row.key, status="running", state="",
+                        started_by=started_by, started_at=now, updated_at=now)
+    session.add(instance)
+    session.flush()
+    attachments.bind(files, instance.id)
+    services = services_for(session, instance, pdef, started_by)
+    workflow = platform.runtime.new(pdef, services)
+    runaway = bounded(lambda: platform.runtime.start(workflow, clean))
+    detail = {"process": row.key, "version": row.version, "data": clean}
+    if parent is not None:
+        detail["started_by_instance"] = {"id": parent.id, "key": parent.business_key}
+    audit.record(session, instance.id, started_by, "instance_started", pdef.start.element_id if pdef.start else None,
+                 detail)
+    store_workflow(session, instance, pdef, workflow, runaway)
+    return instance
+
+
+def bounded(run) -> Runaway | None:
+    """Run the engine; a loop stopped at the step bound is returned, not raised: the state is
+    consistent up to the last step and becomes an incident when stored."""
+    try:
+        run()
+    except Runaway as exc:
+        return exc
+    return None
+
+
+def load(session: Session, instance: Instance, actor: str | None):
+    """The instance's live workflow with a script engine bound to this session."""
+    pdef = definitions.definition(session, instance.version)
+    platform = platform_of(session)
+    workflow = platform.runtime.load(pdef, instance.state, services_for(session, instance, pdef, actor))
+    return pdef, workflow
+
+
+def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workflow,
+                   runaway: Runaway | None = None) -> Snapshot:
+    """Persist the workflow and project it to the rows people query; one flush, no commit.
+
+    ``runaway``: the run was stopped at the step bound; the instance waits behind an incident
+    whose retry resumes it.
+    """
+    platform = platform_of(session)
+    snap = platform.runtime.snapshot(workflow)
+    now = platform.clock()
+    instance.state = platform.runtime.dump(workflow)
+    instance.updated_at = now
+    instance.next_timer_at = snap.next_timer_at
+    platform.hooks.project(instance, snap.data)  # the business's columns (orderflow/orders/plug.py)
+    if snap.completed:
+        instance.status = "completed"
+        instance.ended_at = now
+        instance.next_timer_at = None
+        audit.record(session, instance.id, None, "instance_completed", None, {"outcome": snap.data.get("outcome")})
+    if runaway is not None:
+        job = jobs.enqueue(session, "resume", now, instance.id, element_id=runaway.element_id)
+        session.flush()
+        incidents.open_incident(session, instance, job, runaway.message, None)
+    try:  # any flush may be the one that finds the stored copy changed under us
+        sync_tasks(session, instance, pdef, snap)
+        jobs.sync_timer(session, instance)
+        correlations.sync(session, instance, pdef, snap)
+        session.flush()
+    except StaleDataError:  # the edge rolls the whole request back
+        raise LostRace(Msg("Someone else changed this order at the same moment; nothing of yours was saved. "
+                           "Reload the order and try again.")) from None
+    return snap
+
+
+def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Snapshot) -> None:
+    """Make the ready rows of this instance equal the engine's ready user tasks."""
+    now = platform_of(session).clock()
+    open_rows = {t.task_uuid: t for t in session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
+    ready_ids = {r.task_uuid for r in snap.ready}
+    left = []
+    for uuid, row in open_rows.items():
+        if uuid not in ready_ids:  # interrupted by a boundary event or a message
+            row.status, row.completed_at = "cancelled", now
+            left.append(row.id)
+    jobs.close_sla_jobs(session, left)
+    new_rows = []
+    config = platform_of(session).config
+    default_group = config.get("ORDERFLOW_DEFAULT_TASK_GROUP") or "process_owner"
+    for ready in snap.ready:
+        if ready.task_uuid in open_rows:
+            continue
+        info = pdef.elements.get(ready.element_id)
+        fallback = default_group
+        if info is not None and info.customer:  # a customer lane: the staff who may act for the customer
+            fallback = config.get("ORDERFLOW_CUSTOMER_STEP_GROUP") or "sales"
+        new_rows.append(HumanTask(
+            instance_id=instance.id, process_key=instance.process_key,
+            process_version_id=instance.process_version_id, task_uuid=ready.task_uuid, element_id=ready.element_id,
+            name=info.name if info else ready.name, group_id=(info.group if info else None) or fallback,
+            form_key=info.form_key if info else None, status="ready", ready_at=now, context=ready.data,
+            assignee=info.assignee if info else None, customer_step=bool(info and info.customer),
+            other_groups=[TaskGroup(group_id=g) for g in (info.groups if info else ())],  # candidateGroups="a,b"
+            due_at=due_at(info.sla if info else None, now)))
+    if not new_rows:
+        return
+    _drop_unknown_assignees(session, instance, new_rows)
+    session.add_all(new_rows)
+    session.flush()
+    for row in new_rows:
+        if row.due_at is not None:  # escalate when the time limit passes, then remind
+            jobs.enqueue(session, "sla", row.due_at, instance.id, str(row.id), row.element_id)
+        if row.customer_step:  # the customer gets their link by mail when the order knows an address
+            customer_links.offer(session, row)
+
+
+def _drop_unknown_assignees(session: Session, instance: Instance, rows: list[HumanTask]) -> None:
+    """A diagram's assignee who is no (active) user would hold the task forever: the task goes to
+    its group instead, and the audit trail says why (deploy warns about such names too)."""
+    named = {row.assignee for row in rows if row.assignee}
+    if not named:
+        return
+    known = set(session.scalars(select(User.username).where(User.username.in_(named), User.active.is_(True))))
+    for row in rows:
+        if row.assignee and row.assignee not in known:
+            audit.record(session, instance.id, None, "assignee_unknown", row.element_id,
+                         {"assignee": row.assignee, "group": row.group_id})
+            row.assignee = None
+
+
