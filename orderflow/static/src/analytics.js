@@ -1,4 +1,4 @@
-// Analytics page (templates/analytics.html): draws the charts from the JSON block
+// Analytics page (templates/analytics/analytics.html): draws the charts from the JSON block
 // #analytics-data with Chart.js. CSP allows no inline code, so the page passes its numbers as JSON,
 // not as script. The tables beside each chart hold the same numbers for readers who cannot see the
 // charts. Sets data-charts="<count>" on #analytics-data once the charts are drawn.

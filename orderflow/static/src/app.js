@@ -1,4 +1,4 @@
-// Orderflow page behaviour, loaded on every page (templates/base.html; CSP: script-src 'self',
+// Orderflow page behaviour, loaded on every page (templates/shared/base.html; CSP: script-src 'self',
 // no inline code):
 //  - [data-add-row="<table id>"]: clone the last row of the table's <tbody>, clear it and
 //    renumber names/ids/labels from <field>-<n>- to the next free index.

@@ -1,4 +1,4 @@
-// The order page's diagram (templates/order.html): renders each .diagram[data-bpmn-url] with the
+// The order page's diagram (templates/pages/order.html): renders each .diagram[data-bpmn-url] with the
 // bpmn-js navigated viewer and marks the elements that are done (data-done), waiting (data-current)
 // and failed (data-failed). Sets data-loaded="true" when finished, or data-error with a message on
 // failure. The bpmn.io watermark stays visible (bpmn-js licence).

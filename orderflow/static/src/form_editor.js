@@ -1,4 +1,4 @@
-// Form editor (templates/form_editor.html): [data-format-json="<textarea id>"]
+// Form editor (templates/form_editor/form_editor.html): [data-format-json="<textarea id>"]
 // pretty-prints the JSON when it parses; when it does not, the preview already names the line and
 // column, so the text is left as typed.
 

@@ -1,4 +1,4 @@
-// The Modeler page (templates/modeler.html): bpmn-js with our own properties panel and a
+// The Modeler page (templates/modeler/modeler.html): bpmn-js with our own properties panel and a
 // toolbar for the process draft. URLs and translated strings come from the template.
 // Sets data-ready="true" on #modeler and <body> once the first diagram is shown.
 

@@ -1,4 +1,4 @@
-// The monitor's diagram view (templates/monitor.html): a badge on every element where orders
+// The monitor's diagram view (templates/monitor/monitor.html): a badge on every element where orders
 // wait (count, overdue in red), elements coloured by how long the oldest has waited, a click opens
 // the board filtered to that step. Data: GET data-counts-url (the monitor API). Sets
 // data-loaded="true" when done, or data-error with a message on failure.
