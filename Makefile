@@ -42,7 +42,7 @@ help:
 	@echo "make run     - setup, init-db, deploy, seed-demo, demo orders (once), flask run on $(HOST):$(PORT)"
 	@echo "make test    - setup (+ chromium unless ORDERFLOW_BROWSER_TESTS=0), pytest \$$PYTEST_ARGS on SQLite,"
 	@echo "               then on a throwaway PostgreSQL cluster unless ORDERFLOW_POSTGRES_TESTS=0"
-	@echo "make lint    - ruff and mypy (installs the pinned test and lint tools, requirements/dev.lock)"
+	@echo "make lint    - ruff, mypy (installs the pinned test and lint tools, requirements/dev.lock), then ESLint (npm run lint)"
 	@echo "make lock    - re-pin requirements/*.lock from pyproject.toml (UPGRADE=1 to move to newer versions)"
 	@echo "make bench   - setup, bench/throughput.py"
 	@echo "make clean   - remove .venv, node_modules, vendor assets, .mo files, instance/*.sqlite*"
@@ -153,6 +153,7 @@ postgres:
 lint: setup dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	npm run lint
 
 bench: setup
 	$(PY) bench/throughput.py
