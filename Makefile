@@ -20,7 +20,8 @@ DEV_LOCK     = requirements/dev.lock
 NODE_STAMP   = node_modules/.installed
 VENDOR_DIR   = orderflow/static/vendor
 VENDOR_STAMP = $(VENDOR_DIR)/.built
-APP_JS_SRC   = $(shell find orderflow/static/src -type f -name '*.js' 2>/dev/null)
+# the page modules and what they import (the folders too: a file added or removed rebuilds)
+APP_JS_SRC   = $(shell find orderflow/static/src -type d -o -type f \( -name '*.js' -o -name '*.json' \) 2>/dev/null)
 
 TRANSLATIONS_DIR = orderflow/translations
 PO_FILES = $(wildcard $(TRANSLATIONS_DIR)/*/LC_MESSAGES/messages.po)
@@ -41,7 +42,7 @@ help:
 	@echo "make run     - setup, init-db, deploy, seed-demo, demo orders (once), flask run on $(HOST):$(PORT)"
 	@echo "make test    - setup (+ chromium unless ORDERFLOW_BROWSER_TESTS=0), pytest \$$PYTEST_ARGS on SQLite,"
 	@echo "               then on a throwaway PostgreSQL cluster unless ORDERFLOW_POSTGRES_TESTS=0"
-	@echo "make lint    - ruff and mypy (installs the pinned test and lint tools, requirements/dev.lock)"
+	@echo "make lint    - ruff, mypy (installs the pinned test and lint tools, requirements/dev.lock), then ESLint (npm run lint)"
 	@echo "make lock    - re-pin requirements/*.lock from pyproject.toml (UPGRADE=1 to move to newer versions)"
 	@echo "make bench   - setup, bench/throughput.py"
 	@echo "make clean   - remove .venv, node_modules, vendor assets, .mo files, instance/*.sqlite*"
@@ -85,6 +86,8 @@ $(NODE_STAMP): package-lock.json package.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
+# vendor/: third-party files copied from node_modules/, and the page modules of orderflow/static/src/
+# bundled by esbuild into vendor/app/ (tools/build-vendor.mjs)
 $(VENDOR_STAMP): $(NODE_STAMP) tools/build-vendor.mjs $(APP_JS_SRC)
 	npm run build
 	@touch $@
@@ -150,6 +153,7 @@ postgres:
 lint: setup dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	npm run lint
 
 bench: setup
 	$(PY) bench/throughput.py

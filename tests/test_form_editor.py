@@ -109,7 +109,7 @@ def test_form_list_and_editor_pages(client, owner):
     assert json.loads(textarea(body))["title"] == "Approve order"
     assert 'hx-trigger="input changed delay:300ms"' in body and f'hx-post="{EDITOR}/preview"' in body
     assert 'id="preview-title">Approve order<' in body          # the first preview comes with the page
-    assert "js/form_editor.js" in body
+    assert "vendor/app/form_editor.js" in body
     assert client.get("/processes/order_flow/forms/nope").status_code == 404
     assert client.get("/processes/nope/forms").status_code == 404
 

@@ -263,7 +263,7 @@ def test_the_sales_list_page_shows_the_signature(app, api: Api, client):
     assert "Signed by Vice president 1 on " in page and "approved for release" in page
     assert f"SHA-256 {sig['content_sha256']}" in page and 'data-status="valid"' in page
     assert started["business_key"] in page and "TV-32" in page and "@media print" not in page  # CSS is a file
-    assert "sales_list.css" in page and "js/print.js" in page
+    assert "sales_list.css" in page and "data-print" in page and "vendor/app/app.js" in page
     order_page = client.get(f"/orders/{started['id']}").data.decode()
     assert 'id="signatures"' in order_page and sig["content_sha256"][:12] in order_page
     assert f"/orders/{started['id']}/sales-list" in order_page and f"/orders/{started['id']}/audit.csv" in order_page

@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-// Copy front-end vendor assets from node_modules/ into orderflow/static/vendor/
-// and bundle orderflow/static/src/*.js entry files (if any) with esbuild.
+// Build orderflow/static/vendor/ (build output, not committed):
+//  - copy the third-party files pages load as they are (Bootstrap, htmx, the bpmn-js stylesheets and
+//    font) from node_modules/ into vendor/<path>;
+//  - bundle every orderflow/static/src/*.js page entry (ES modules; their parts live in the
+//    subfolders of src/) with esbuild into vendor/app/<entry>.js, ES module output for
+//    <script type="module">; code two entries share (bpmn-js, src/lib/) goes into vendor/app/chunks/.
 //
 // Runs fully offline after `npm ci --ignore-scripts`. Fails loudly (exit 1)
 // when an expected source file is missing. Templates reference the results as
@@ -16,15 +20,11 @@ const SRC = join(ROOT, 'orderflow', 'static', 'src');
 
 // [destination (relative to vendor/), candidate sources (relative to node_modules/), first existing wins]
 const FILES = [
-  ['bpmn-js/bpmn-navigated-viewer.production.min.js', ['bpmn-js/dist/bpmn-navigated-viewer.production.min.js']],
-  ['bpmn-js/bpmn-modeler.production.min.js', ['bpmn-js/dist/bpmn-modeler.production.min.js']],
   ['bpmn-js/assets/bpmn-js.css', ['bpmn-js/dist/assets/bpmn-js.css']],
   ['bpmn-js/assets/diagram-js.css', ['bpmn-js/dist/assets/diagram-js.css']],
   ['htmx/htmx.min.js', ['htmx.org/dist/htmx.min.js']],
   ['bootstrap/css/bootstrap.min.css', ['bootstrap/dist/css/bootstrap.min.css']],
   ['bootstrap/js/bootstrap.bundle.min.js', ['bootstrap/dist/js/bootstrap.bundle.min.js']],
-  // chart.js 4.x ships dist/chart.umd.js (already minified); some releases also/instead ship chart.umd.min.js
-  ['chart.js/chart.umd.js', ['chart.js/dist/chart.umd.js', 'chart.js/dist/chart.umd.min.js']],
 ];
 
 // [destination dir (relative to vendor/), source dir (relative to node_modules/)]
@@ -99,7 +99,7 @@ for (const [kind, src, dest] of plan) {
   }
 }
 
-// Bundle application entry points: orderflow/static/src/*.js -> vendor/app/<name>.js
+// Bundle the page entries: orderflow/static/src/*.js -> vendor/app/<name>.js (+ shared chunks/)
 const entries = existsSync(SRC)
   ? readdirSync(SRC, { withFileTypes: true })
       .filter((e) => e.isFile() && e.name.endsWith('.js'))
@@ -119,7 +119,10 @@ if (entries.length) {
       entryPoints: entries,
       outdir,
       bundle: true,
-      format: 'iife',
+      format: 'esm',
+      splitting: true,
+      entryNames: '[name]',
+      chunkNames: 'chunks/[name]-[hash]',
       minify: true,
       target: ['es2020'],
       logLevel: 'warning',

@@ -66,7 +66,7 @@ def users() -> ResponseReturnValue:
             flash(_("%(user)s can log in now.", user=user.username), "success")
             return redirect(url_for("admin.user", username=user.username))
     q = request.args.get("q", "").strip()
-    return render_template("admin_users.html", users=admin.list_users(session, actor, q), q=q,
+    return render_template("admin/admin_users.html", users=admin.list_users(session, actor, q), q=q,
                            groups=catalogue.groups(session), form=request.form, **shown), status
 
 
@@ -100,7 +100,7 @@ def user(username: str):
             return redirect(url_for("admin.user", username=username))
     target = admin.get_user(session, actor, username)
     own = [t for t in tokens.listing(session, actor, everyone=True) if t.user_id == target.id]
-    return render_template("admin_user.html", user=target, groups=catalogue.groups(session), which=which,
+    return render_template("admin/admin_user.html", user=target, groups=catalogue.groups(session), which=which,
                            form=request.form, shown=shown, tokens=own, status_of=_status), status
 
 
@@ -122,7 +122,7 @@ def groups() -> ResponseReturnValue:
             session.commit()
             flash(_("Group %(group)s created.", group=group.id), "success")
             return redirect(url_for("admin.groups"))
-    return render_template("admin_groups.html", groups=admin.list_groups(session, actor), form=request.form,
+    return render_template("admin/admin_groups.html", groups=admin.list_groups(session, actor), form=request.form,
                            **shown), status
 
 
@@ -150,7 +150,7 @@ def tokens_page() -> ResponseReturnValue:
     rows = tokens.listing(session, actor, everyone=True)
     people = list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)))
     response = current_app.make_response((render_template(
-        "admin_tokens.html", tokens=rows, people=people, issued=issued, form=request.form if not issued else {},
+        "admin/admin_tokens.html", tokens=rows, people=people, issued=issued, form=request.form if not issued else {},
         default_days=current_app.config["ORDERFLOW_TOKEN_DAYS"], status_of=_status, **shown), status))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -59,10 +59,10 @@ def index():
     except InvalidInput as exc:
         form = {k: request.args.get(k, "") for k in ("from", "to")}
         form["process"] = request.args.get("process", DEFAULT_PROCESS).strip()
-        return render_template("analytics.html", report=None, error=localize(exc.message),
+        return render_template("analytics/analytics.html", report=None, error=localize(exc.message),
                                errors=localize_fields(exc.fields), form=form, processes=_process_keys()), 422
     form = {"from": result.start.isoformat(), "to": result.end.isoformat(), "process": result.process or ""}
-    return render_template("analytics.html", report=result, error=None, errors={}, form=form,
+    return render_template("analytics/analytics.html", report=result, error=None, errors={}, form=form,
                            processes=_process_keys(), chart=_chart_data(result), duration=duration)
 
 

@@ -123,14 +123,14 @@ def login():
             user = accounts.authenticate(get_session(), request.form.get("username", "").strip(),
                                          request.form.get("password", ""), client=request.remote_addr)
         except TooManyAttempts as exc:  # the password was not looked at
-            return render_template("login.html", error=localize(exc.message)), 429, {
+            return render_template("auth/login.html", error=localize(exc.message)), 429, {
                 "Retry-After": str(exc.retry_after)}
         if user is not None:
             session.clear()
             login_user(SessionUser(user))
             return redirect(safe_next(request.args.get("next")))
         error = _("The user name or password is wrong.")
-    return render_template("login.html", error=error), (401 if error else 200)
+    return render_template("auth/login.html", error=error), (401 if error else 200)
 
 
 @bp.post("/logout")

@@ -86,7 +86,7 @@ def index() -> ResponseReturnValue:
         errors = localize_fields(exc.fields)
         message = _("The board cannot be shown with these filters; correct the marked ones.")
     risk_days = current_app.config.get("ORDERFLOW_RISK_DAYS", 7)
-    return render_template("board.html", f=f, page=page, args=request.args, errors=errors, message=message,
+    return render_template("board/board.html", f=f, page=page, args=request.args, errors=errors, message=message,
                            options=_options(session, f), saved=board.list_filters(session, actor),
                            names=_names(session), me=actor.username, risk_days=risk_days,
                            group_names={gid: group_label(gid) for gid in GROUPS},

@@ -24,8 +24,8 @@ def _private(body: str, status: int = 200):
 
 
 def _refused(exc: LinkRefused):
-    return _private(render_template("customer_refused.html", reason=exc.reason, message=localize(exc.message)),
-                    exc.status)
+    return _private(render_template("customer_links/customer_refused.html", reason=exc.reason,
+                                    message=localize(exc.message)), exc.status)
 
 
 @bp.route("/c/<token>", methods=["GET", "POST"])
@@ -44,7 +44,7 @@ def step(token: str):
         try:
             tasks.complete_by_link(session, token, submitted, request.remote_addr)
             session.commit()
-            return _private(render_template("customer_done.html", page=page))
+            return _private(render_template("customer_links/customer_done.html", page=page))
         except LinkRefused as exc:
             session.rollback()
             return _refused(exc)
@@ -56,7 +56,7 @@ def step(token: str):
             page = customer_links.open_page(session, token)
             errors = localize_fields(exc.fields) or {"": localize(exc.message)}
             values = {**page.values, **submitted}
-    return _private(render_template("customer_step.html", page=page, values=values, errors=errors),
+    return _private(render_template("customer_links/customer_step.html", page=page, values=values, errors=errors),
                     422 if errors else 200)
 
 

@@ -33,16 +33,16 @@ def index():
     try:
         found = customers.search(session, actor, q)
     except InvalidInput as exc:
-        return render_template("customers.html", q=q[:customers.MAX_QUERY], found=[], error=localize(exc.message),
-                               errors=localize_fields(exc.fields)), 422
-    return render_template("customers.html", q=q.strip(), found=found, error=None, errors={})
+        return render_template("customers/customers.html", q=q[:customers.MAX_QUERY], found=[],
+                               error=localize(exc.message), errors=localize_fields(exc.fields)), 422
+    return render_template("customers/customers.html", q=q.strip(), found=found, error=None, errors={})
 
 
 @bp.get("/customers/<path:name>")
 @login_required
 def file(name: str):
     found = customers.customer_file(get_session(), current_actor(), name)
-    return render_template("customer.html", file=found)
+    return render_template("customers/customer.html", file=found)
 
 
 @bp.get("/api/v1/customers")

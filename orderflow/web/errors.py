@@ -56,9 +56,9 @@ def respond(error: OrderflowError) -> tuple[Response | str, int]:
             body["fields"] = {k: localize(v) for k, v in body["fields"].items()}
         response = jsonify(error={k: v for k, v in body.items() if v is not None or k == "message"})
     elif request.headers.get("HX-Request"):
-        response = render_template("partials/error.html", error=error)
+        response = render_template("shared/partials/error.html", error=error)
     else:
-        response = render_template("error.html", error=error)
+        response = render_template("shared/error.html", error=error)
     return response, error.status
 
 

@@ -67,8 +67,8 @@ def _list_page(key: str, error=None, errors=None, typed=None, status: int = 200)
     session = get_session()
     items = form_editor.listing(session, _deployer(), key)
     latest = definitions.latest_version(session, key)
-    return render_template("form_list.html", key=key, process_name=latest.name if latest else key, items=items,
-                           error=error, errors=errors or {}, typed=typed or {}), status
+    return render_template("form_editor/form_list.html", key=key, process_name=latest.name if latest else key,
+                           items=items, error=error, errors=errors or {}, typed=typed or {}), status
 
 
 @bp.get("/processes/<key>/forms/<form_key>")
@@ -107,8 +107,8 @@ def preview(key: str, form_key: str):
 def _editor(key: str, form_key: str, source: str, text: str, base: str, error=None, status: int = 200):
     preview_lang = request.form.get("preview_lang") if request.method == "POST" else None
     preview_lang = preview_lang if preview_lang in current_languages() else None
-    return render_template("form_editor.html", key=key, form_key=form_key, source=source, text=text, base=base,
-                           error=error, preview_lang=preview_lang,
+    return render_template("form_editor/form_editor.html", key=key, form_key=form_key, source=source, text=text,
+                           base=base, error=error, preview_lang=preview_lang,
                            preview_html=Markup(_preview_html(form_key, text, preview_lang))), status
 
 
@@ -118,4 +118,5 @@ def _preview_html(form_key: str, text: str, preview_lang: str | None) -> str:
     values = forms.prefill(result.schema, {}) if result.schema else {}
     chosen = preview_lang if result.schema and preview_lang in current_languages() else None
     with force_locale(chosen) if chosen else nullcontext():
-        return render_template("partials/form_preview.html", preview=result, form_key=form_key, values=values)
+        return render_template("form_editor/partials/form_preview.html", preview=result, form_key=form_key,
+                               values=values)

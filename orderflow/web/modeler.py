@@ -23,7 +23,7 @@ def edit(key: str):
     versions = list(session.scalars(select(ProcessVersion.version).where(ProcessVersion.key == key)
                                     .order_by(ProcessVersion.version)))
     latest = definitions.latest_version(session, key)
-    return render_template("modeler.html", key=key, name=latest.name if latest else key, versions=versions,
+    return render_template("modeler/modeler.html", key=key, name=latest.name if latest else key, versions=versions,
                            base_version=draft.base_version)
 
 
@@ -46,5 +46,5 @@ def new_process():
             return redirect(url_for("modeler.edit", key=key))
     unreleased = session.scalars(select(ProcessDraft.key).where(ProcessDraft.base_version.is_(None))
                                  .order_by(ProcessDraft.key))
-    return render_template("modeler_new.html", error=error, fields=fields, form=request.form,
+    return render_template("modeler/modeler_new.html", error=error, fields=fields, form=request.form,
                            processes=definitions.list_latest(session), unreleased=list(unreleased)), status

@@ -45,4 +45,4 @@ def diagram():
     version = _version_arg()
     row = definitions.get_version(session, key, version) if key else None
     versions = [v for v in definitions.list_versions(session) if v.key == key]
-    return render_template("monitor.html", processes=latest, row=row, versions=versions, version=version)
+    return render_template("monitor/monitor.html", processes=latest, row=row, versions=versions, version=version)

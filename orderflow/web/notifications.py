@@ -41,7 +41,7 @@ def notification_json(row: Notification) -> dict[str, Any]:
 def index():
     actor = current_actor()
     rows = notify.recent(get_session(), actor.username)
-    return render_template("notifications.html", notifications=rows, link=internal_link)
+    return render_template("notifications/notifications.html", notifications=rows, link=internal_link)
 
 
 @bp.post("/notifications/read")
@@ -67,7 +67,7 @@ def outbox():
         query = query.where(Mail.status == status)
     else:
         status = ""
-    return render_template("outbox.html", mails=list(get_session().scalars(query)), status=status,
+    return render_template("notifications/outbox.html", mails=list(get_session().scalars(query)), status=status,
                            statuses=MAIL_STATUSES, mask=mask_links,
                            mode=current_app.config.get("ORDERFLOW_MAIL_MODE", "outbox"))
 

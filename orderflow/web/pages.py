@@ -56,7 +56,7 @@ def inbox():
     pages = max(1, -(-total // size))
     page_no = min(max(page_no, 1), pages)
     rows = list(get_session().scalars(query.limit(size).offset((page_no - 1) * size)))
-    return render_template("inbox.html", tasks=rows, scope=scope, names=_names(), overseer=is_overseer(actor),
+    return render_template("pages/inbox.html", tasks=rows, scope=scope, names=_names(), overseer=is_overseer(actor),
                            now=now(), total=total, overdue=overdue, page=page_no, pages=pages)
 
 
@@ -86,7 +86,7 @@ def release(task_id: int):
 def _back_to_task_list(task_id: int):
     if request.headers.get("HX-Request"):
         task = tasks.get(get_session(), current_actor(), task_id)
-        return render_template("partials/task_row.html", task=task, names=_names(), now=now())
+        return render_template("pages/partials/task_row.html", task=task, names=_names(), now=now())
     return redirect(safe_next(request.form.get("next")))
 
 
@@ -124,7 +124,7 @@ def task_page(task_id: int):
             errors = localize_fields(exc.fields)
             values = {**view.values, **{k: v for k, v in submitted.items() if k not in files}}
     links = customer_links.links_of(session, task_id) if view.task.customer_step else []
-    return render_template("task.html", view=view, values=values, errors=errors, names=_names(), now=now(),
+    return render_template("pages/task.html", view=view, values=values, errors=errors, names=_names(), now=now(),
                            signing=signatures.hint(session, actor, view.task), customer_links=links), \
         (422 if errors else 200)
 
@@ -157,7 +157,7 @@ def start(key: str):
         except InvalidInput as exc:
             session.rollback()  # drops this request's files too: ask for them again
             errors, values = localize_fields(exc.fields), {k: v for k, v in submitted.items() if k not in files}
-    return render_template("start.html", process=row, schema=schema, values=values, errors=errors), \
+    return render_template("pages/start.html", process=row, schema=schema, values=values, errors=errors), \
         (422 if errors else 200)
 
 
@@ -171,7 +171,7 @@ def new_order():
 @login_required
 def orders():
     query = listing.instances_query(current_actor(), listing.InstanceFilter(text=request.args.get("q", "")))
-    return render_template("orders.html", orders=list(get_session().scalars(query.limit(200))),
+    return render_template("pages/orders.html", orders=list(get_session().scalars(query.limit(200))),
                            q=request.args.get("q", ""))
 
 
@@ -179,7 +179,7 @@ def orders():
 @login_required
 def order(instance_id: int):
     page = order_page(get_session(), current_actor(), instance_id)
-    return render_template("order.html", view=page.view, events=page.events, signatures=page.signatures,
+    return render_template("pages/order.html", view=page.view, events=page.events, signatures=page.signatures,
                            chain_break=page.chain_break, names=_names(), now=now(), overseer=page.overseer,
                            contacts=page.contacts, work_groups=page.work_groups, related=page.related)
 

@@ -43,5 +43,5 @@ def sales_list(instance_id: int):
     for info in view.pdef.elements.values():
         if info.signature and info.form_key:
             props.update((version.forms.get(info.form_key) or {}).get("properties") or {})
-    return render_template("sales_list.html", view=view, props=props, now=now(),
+    return render_template("trust/sales_list.html", view=view, props=props, now=now(),
                            states=signatures.states(session, instance_id, view.data))

@@ -93,7 +93,7 @@ def api_migrate(key: str):
 @bp.get("/processes")
 @login_required
 def index():
-    return render_template("processes.html", processes=versions.list_processes(get_session(), current_actor()))
+    return render_template("versions/processes.html", processes=versions.list_processes(get_session(), current_actor()))
 
 
 def _versions_page(key: str, report: versions.MoveReport | None = None, error: InvalidInput | None = None,
@@ -101,7 +101,7 @@ def _versions_page(key: str, report: versions.MoveReport | None = None, error: I
     rows = versions.list_versions(get_session(), current_actor(), key)
     latest = rows[-1].version
     defaults = {"from": rows[-2].version if len(rows) > 1 else latest, "to": latest}
-    return render_template("process_versions.html", key=key, name=rows[-1].name, versions=rows, report=report,
+    return render_template("versions/process_versions.html", key=key, name=rows[-1].name, versions=rows, report=report,
                            error=error, chosen={**defaults, **(chosen or {})}), (422 if error else 200)
 
 
@@ -144,7 +144,7 @@ def diff_page(key: str):
     to_version = _version_arg(request.args.get("to") or rows[-1].version, "to")
     from_version = _version_arg(request.args.get("from") or max(1, to_version - 1), "from")
     changes = versions.diff(session, actor, key, from_version, to_version)
-    return render_template("process_diff.html", key=key, name=rows[-1].name, versions=rows, diff=changes)
+    return render_template("versions/process_diff.html", key=key, name=rows[-1].name, versions=rows, diff=changes)
 
 
 @bp.app_context_processor

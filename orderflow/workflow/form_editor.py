@@ -1,7 +1,7 @@
 """The form editor: check a JSON-Schema form as it is typed, store it in the process's draft.
 
 ``preview`` reports what would make a form fail: JSON syntax (line and column), the JSON-Schema
-2020-12 meta-schema, and what the task page's renderer (templates/partials/form_fields.html)
+2020-12 meta-schema, and what the task page's renderer (templates/shared/partials/form_fields.html)
 can show. Each problem names its JSON path, so a process owner can find it in the text.
 """
 from __future__ import annotations

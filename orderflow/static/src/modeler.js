@@ -1,4 +1,4 @@
-// The Modeler page (templates/modeler.html): bpmn-js with our own properties panel and a
+// The Modeler page (templates/modeler/modeler.html): bpmn-js with our own properties panel and a
 // toolbar for the process draft. URLs and translated strings come from the template.
 // Sets data-ready="true" on #modeler and <body> once the first diagram is shown.
 
@@ -11,6 +11,7 @@ import { makeLossless } from './modeler/lossless.js';
 import { Panel } from './modeler/panel.js';
 import { Problems } from './modeler/problems.js';
 import { registerBatch } from './modeler/spiff.js';
+import { onReady, readJson } from './lib/dom.js';
 
 function byId(id) {
   return document.getElementById(id);
@@ -19,7 +20,7 @@ function byId(id) {
 function boot() {
   const root = byId('modeler');
   if (!root) return;
-  const t = JSON.parse(byId('modeler-strings').textContent);
+  const t = readJson('modeler-strings');
   const config = { ...root.dataset };
   const modeler = new Modeler({ container: byId('modeler-canvas'), moddleExtensions: { spiffworkflow, camunda } });
   makeLossless(modeler.get('moddle')); // what the modeler opens, it saves unchanged
@@ -81,5 +82,4 @@ function boot() {
   });
 }
 
-if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
-else boot();
+onReady(boot);

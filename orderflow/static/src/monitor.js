@@ -1,0 +1,108 @@
+// The monitor's diagram view (templates/monitor/monitor.html): a badge on every element where orders
+// wait (count, overdue in red), elements coloured by how long the oldest has waited, a click opens
+// the board filtered to that step. Data: GET data-counts-url (the monitor API). Sets
+// data-loaded="true" when done, or data-error with a message on failure.
+
+import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
+import { alertBox, onReady } from './lib/dom.js';
+
+const HOUR = 3600 * 1000;
+
+function ageClass(oldest) {
+  if (!oldest) return null;
+  const age = Date.now() - Date.parse(oldest);
+  if (age < HOUR) return 'of-age-1';
+  if (age < 24 * HOUR) return 'of-age-2';
+  if (age < 72 * HOUR) return 'of-age-3';
+  return 'of-age-4';
+}
+
+function boardUrl(container, elementId) {
+  const url = new URL(container.getAttribute('data-board-url'), window.location.href);
+  url.searchParams.set('element', elementId);
+  return url.pathname + url.search;
+}
+
+function span(className, text) {
+  const el = document.createElement('span');
+  el.className = className;
+  el.textContent = text;
+  return el;
+}
+
+function badge(container, item) {
+  const link = document.createElement('a');
+  link.className = 'of-badge';
+  link.href = boardUrl(container, item.element_id);
+  link.setAttribute('data-element', item.element_id);
+  link.title = `${item.waiting} ${container.getAttribute('data-waiting-text')}, ` +
+    `${item.overdue} ${container.getAttribute('data-overdue-text')}`;
+  link.appendChild(span('of-badge-count', String(item.waiting)));
+  if (item.overdue) link.appendChild(span('of-badge-overdue', String(item.overdue)));
+  if (item.incidents) link.appendChild(span('of-badge-incident', `!${item.incidents}`));
+  return link;
+}
+
+function fillTable(container, items) {
+  const body = document.querySelector('#monitor-table tbody');
+  if (!body) return;
+  items.forEach((item) => {
+    const row = document.createElement('tr');
+    const cells = [item.name, item.group || '', item.waiting, item.overdue, item.incidents || 0,
+      item.oldest_ready_at ? new Date(item.oldest_ready_at).toLocaleString() : ''];
+    cells.forEach((value, index) => {
+      const cell = document.createElement('td');
+      if (index === 0) {
+        const link = document.createElement('a');
+        link.href = boardUrl(container, item.element_id);
+        link.textContent = value;
+        cell.appendChild(link);
+      } else {
+        cell.textContent = String(value);
+      }
+      if (index >= 2 && index <= 4) cell.className = 'text-end';
+      row.appendChild(cell);
+    });
+    body.appendChild(row);
+  });
+}
+
+async function render(container) {
+  try {
+    const viewer = new NavigatedViewer({ container });
+    const [bpmn, counts] = await Promise.all([
+      fetch(container.getAttribute('data-bpmn-url'), { credentials: 'same-origin' }),
+      fetch(container.getAttribute('data-counts-url'),
+        { credentials: 'same-origin', headers: { Accept: 'application/json' } }),
+    ]);
+    if (!bpmn.ok || !counts.ok) throw new Error(`HTTP ${bpmn.status}/${counts.status}`);
+    await viewer.importXML(await bpmn.text());
+    const items = await counts.json();
+    const canvas = viewer.get('canvas');
+    const registry = viewer.get('elementRegistry');
+    const overlays = viewer.get('overlays');
+    canvas.zoom('fit-viewport');
+    const counted = new Set();
+    items.forEach((item) => {
+      if (!registry.get(item.element_id)) return;
+      counted.add(item.element_id);
+      overlays.add(item.element_id, 'of-count', { position: { top: -12, right: 12 }, html: badge(container, item) });
+      const age = ageClass(item.oldest_ready_at);
+      if (age) canvas.addMarker(item.element_id, age);
+      if (item.incidents) canvas.addMarker(item.element_id, 'of-failed');
+    });
+    viewer.get('eventBus').on('element.click', (event) => {
+      if (counted.has(event.element.id)) window.location.href = boardUrl(container, event.element.id);
+    });
+    fillTable(container, items);
+    container.setAttribute('data-loaded', 'true');
+  } catch (error) {
+    const message = String((error && error.message) || error);
+    container.setAttribute('data-error', message);
+    container.appendChild(alertBox('warning', `${container.getAttribute('data-error-text')} (${message})`, 'm-3'));
+  }
+}
+
+onReady(() => {
+  document.querySelectorAll('#monitor-diagram[data-bpmn-url]').forEach((container) => render(container));
+});
