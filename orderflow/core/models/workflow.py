@@ -42,6 +42,8 @@ class User(Base):
     locale: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # logout bumps it
+    time_zone: Mapped[str | None] = mapped_column(String(64))   # IANA name; None: the company's zone
+    preferences: Mapped[dict | None] = mapped_column(JSON)      # e.g. {"inbox_columns": [...]}
     groups: Mapped[list[Group]] = relationship(secondary="memberships", lazy="selectin")
 
     @property
@@ -309,7 +311,8 @@ class CorrelationKey(Base):
 
 
 class SavedFilter(Base):
-    """A board filter someone saved: its query string, private or shared with everyone."""
+    """A filter someone saved (the board's or the inbox's): its query string, private, shared with
+    everyone, or shared with one group."""
 
     __tablename__ = "saved_filters"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -317,6 +320,8 @@ class SavedFilter(Base):
     name: Mapped[str] = mapped_column(String(200))
     query: Mapped[str] = mapped_column(Text)
     shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    page: Mapped[str] = mapped_column(String(20), default="board", server_default="board")  # board | inbox
+    group_id: Mapped[str | None] = mapped_column(String(64))   # shared with this group's members
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
