@@ -117,7 +117,7 @@ run: setup
 	$(VENV)/bin/flask deploy
 	$(VENV)/bin/flask seed-demo
 	$(VENV)/bin/flask simulate --orders 60 --if-empty
-	$(VENV)/bin/flask run --host $(HOST) --port $(PORT)
+	FLASK_RUN_HOST=$(HOST) FLASK_RUN_PORT=$(PORT) $(VENV)/bin/flask run
 
 # The whole suite on SQLite, then again on a throwaway PostgreSQL cluster (Debian's postgresql
 # package; installed here when missing and running as root) unless ORDERFLOW_POSTGRES_TESTS=0.

@@ -35,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config_module.from_environment())
     if test_config:
         app.config.update(test_config)
+    app.config["ORDERFLOW_BASE_URL"] = config_module.served_base_url(app.config)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
     app.config["MAX_CONTENT_LENGTH"] = int(float(app.config["ORDERFLOW_MAX_UPLOAD_MB"]) * 1024 * 1024) + 64 * 1024

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from typing import Any
 
 DEFAULTS: dict[str, Any] = {
@@ -108,6 +109,23 @@ def _parse(value: str, default: Any) -> Any:
             raise ValueError(f"expected a JSON object, got {value!r}")
         return parsed
     return value
+
+
+def served_base_url(config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> str:
+    """The address links in mails point to: ``ORDERFLOW_BASE_URL`` when set (environment or
+    instance/config.py), else where ``flask run`` serves (``FLASK_RUN_HOST``/``FLASK_RUN_PORT``,
+    which ``make run`` sets from HOST and PORT), else the default. Never the request's Host header,
+    which a caller chooses."""
+    environ = os.environ if environ is None else environ
+    configured = str(config.get("ORDERFLOW_BASE_URL") or "")
+    if configured and configured != DEFAULTS["ORDERFLOW_BASE_URL"]:
+        return configured
+    port = environ.get("FLASK_RUN_PORT")
+    if not port:
+        return configured or DEFAULTS["ORDERFLOW_BASE_URL"]
+    host = environ.get("FLASK_RUN_HOST") or "127.0.0.1"
+    host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host   # a wildcard is no address to visit
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
