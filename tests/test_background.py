@@ -64,14 +64,14 @@ def test_overdue_task_escalates_to_managers_and_reminds(app, api, clock):
     run_jobs(app)
     with app.extensions["orderflow.db"].session() as s:
         kinds = s.scalars(select(Notification.kind).where(Notification.username == "manager1")).all()
-    assert sorted(kinds) == ["sla_breached", "sla_reminder"]
+    assert sorted(kinds) == ["overdue_digest", "sla_breached"]
     # once done, no more reminders
     assert api.complete("warehouse1", overdue["id"]).status_code == 200
     clock.advance(hours=5)
     run_jobs(app)
     with app.extensions["orderflow.db"].session() as s:
         assert s.scalar(select(func.count()).select_from(Notification).where(
-            Notification.username == "manager1", Notification.kind == "sla_reminder")) == 1
+            Notification.username == "manager1", Notification.kind == "overdue_digest")) == 1
 
 
 def test_asynchronous_call_runs_after_the_commit(app, api, clock, flaky):

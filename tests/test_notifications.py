@@ -314,3 +314,61 @@ def test_a_mail_left_sending_by_a_dead_sender_is_sent_again_later(app, db, fake_
     assert [m["To"] for m in fake_smtp.sent] == [stuck.to]
     db.expire_all()
     assert (stuck.status, fresh.status) == ("sent", "sending")
+
+
+def _overdue_orders(api, count: int) -> list[dict]:
+    return [api.start_order() for _ in range(count)]      # check_stock (warehouse): a 3 h limit
+
+
+def test_reminders_gather_in_one_digest_per_person_and_period(app, api, clock):
+    """Seven steps overdue for three days: each manager gets seven breach notices and one digest a
+    day (the last one unread, listing all seven once), not a notice per step every four hours."""
+    from tests.support.helpers import run_jobs
+
+    started = _overdue_orders(api, 7)
+    clock.advance(hours=3, minutes=1)
+    run_jobs(app)
+    for _ in range(18):                      # three days of reminders (ORDERFLOW_REMINDER_INTERVAL PT4H)
+        clock.advance(hours=4, minutes=1)
+        run_jobs(app)
+    with app.extensions["orderflow.db"].session() as s:
+        notes = s.scalars(select(Notification).where(Notification.username == "manager1")
+                          .order_by(Notification.id)).all()
+        kinds = [n.kind for n in notes]
+        assert kinds.count("sla_breached") == 7
+        digests = [n for n in notes if n.kind == notify.DIGEST]
+        assert 3 <= len(digests) <= 4                      # one per day (P1D)
+        unread = [n for n in notes if n.read_at is None]
+        assert [n.kind for n in unread].count(notify.DIGEST) == 1   # a new period's digest replaces the last
+        listed = [i["order"] for i in digests[-1].message["items"]]
+        assert sorted(listed) == sorted(o["business_key"] for o in started)   # each step once
+        manager = s.scalar(select(User).where(User.username == "manager1"))
+        assert manager.email
+        digest_mails = s.scalars(select(Mail).where(Mail.to == manager.email,
+                                                    Mail.subject.like("Overdue steps to chase%"))).all()
+        assert len(digest_mails) == len(digests)           # one mail per period, not per reminder
+
+
+def test_a_notification_reads_in_each_readers_language(app, api, client, clock, db):
+    """Stored as message keys and parameters: the page shows English to one reader and Chinese to
+    another; the mail goes out in the recipient's language; older rows keep their text."""
+    from tests.support.helpers import run_jobs
+
+    order = _overdue_orders(api, 1)[0]
+    clock.advance(hours=3, minutes=1)
+    run_jobs(app)
+    manager = db.scalar(select(User).where(User.username == "manager1"))
+    manager.locale = "zh"
+    db.add(Notification(username="manager1", kind="old", subject="An old notice", body="kept as it was"))
+    db.commit()
+    clock.advance(hours=4, minutes=1)
+    run_jobs(app)
+    _log_in(client, "manager1")
+    english = client.get("/notifications", headers={"Accept-Language": "en"}).data.decode()
+    assert f"{order['business_key']}: 'Check stock 库存确认' is overdue" in html.unescape(english)
+    assert "Overdue steps to chase: 1" in english and "An old notice" in english
+    client.post("/language", data={"lang": "zh", "csrf_token": _csrf(client.get("/notifications"))})
+    chinese = html.unescape(client.get("/notifications").data.decode())
+    assert "逾期" in chinese and "Overdue steps to chase" not in chinese and "An old notice" in chinese
+    mail = db.scalars(select(Mail).where(Mail.to == manager.email).order_by(Mail.id.desc())).first()
+    assert mail is not None and "逾期" in mail.subject       # queued after the locale changed: Chinese

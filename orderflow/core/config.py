@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "ORDERFLOW_JOB_BATCH": 50,
     # How often an overdue task's group managers are reminded until it is done
     "ORDERFLOW_REMINDER_INTERVAL": "PT4H",
+    # overdue reminders gather in one notification per person and period (mailed once per period)
+    "ORDERFLOW_DIGEST_PERIOD": "P1D",
     # Retries of an asynchronous service call when neither handler nor diagram says
     "ORDERFLOW_DEFAULT_RETRY": "R3/PT10S",
     # Page size of lists when the caller gives no limit, and the largest allowed

@@ -14,7 +14,13 @@ Rules for templates (``pybabel extract -k Msg`` collects them):
 """
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+from babel.support import NullTranslations, Translations
+
+CATALOGS = Path(__file__).resolve().parent.parent / "translations"
 
 
 class Msg(str):
@@ -90,3 +96,43 @@ STATUS_WORDS: dict[str, Msg] = {
 def status_word(status: str | None) -> Any:
     """The status as a translatable word; unknown statuses stay as they are."""
     return STATUS_WORDS.get(status or "", status)
+
+
+# -- stored messages: what a notification keeps so each reader sees it in their language ---------
+
+def to_data(message: Any) -> Any:
+    """A ``Msg`` as JSON (``{"msg": template, "params": {...}}``, params that are ``Msg`` nested
+    alike); any other value as its text."""
+    if isinstance(message, Msg):
+        return {"msg": message.template, "params": {k: to_data(v) for k, v in message.params.items()}}
+    return message if message is None or isinstance(message, (int, float)) else str(message)
+
+
+def from_data(data: Any) -> Any:
+    """``to_data`` undone; anything unexpected (a stored row from before, hand-edited JSON) comes
+    back as plain text, never raises."""
+    if isinstance(data, dict) and isinstance(data.get("msg"), str):
+        params = data["params"] if isinstance(data.get("params"), dict) else {}
+        try:
+            return Msg(data["msg"], **{str(k): from_data(v) for k, v in params.items()})
+        except (KeyError, TypeError, ValueError):   # placeholders and params disagree
+            return data["msg"]
+    return data
+
+
+@lru_cache(maxsize=8)
+def _catalog(language: str) -> NullTranslations:
+    return Translations.load(str(CATALOGS), [language]) if language and language != "en" else NullTranslations()
+
+
+def translate(message: Any, language: str) -> str:
+    """A message in ``language`` without a request (a mail queued by the scheduler): a ``Msg`` is
+    looked up in the compiled catalog and formatted; a broken translation falls back to English."""
+    if not isinstance(message, Msg):
+        return "" if message is None else str(message)
+    params = {k: translate(v, language) if isinstance(v, Msg) else v for k, v in message.params.items()}
+    try:
+        text = _catalog(language).gettext(message.template)
+        return text % params if params else text
+    except (KeyError, TypeError, ValueError):
+        return message.template % params if params else message.template

@@ -1,6 +1,7 @@
 """Notifications (page, mark read, JSON), the outbox of e-mails, and the navbar's unread badge."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, url_for
@@ -10,10 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from orderflow.access.permissions import can, require
+from orderflow.core.i18n import from_data
 from orderflow.core.models import Mail, Notification, User
 from orderflow.web.auth import current_actor, login_required, safe_next
 from orderflow.web.db_session import get_session
-from orderflow.web.present import iso
+from orderflow.web.present import iso, localize
 from orderflow.workflow import notify
 from orderflow.workflow.customer_links import mask_links
 
@@ -30,10 +32,31 @@ def internal_link(link: str | None) -> str | None:
     return None
 
 
+@dataclass
+class NoteView:
+    """A notification in the reader's language: kept as message keys (``Notification.message``),
+    or, for one stored before, its English text."""
+
+    row: Notification
+    subject: str
+    body: str
+    items: list[dict[str, Any]]   # a digest's steps: {"text", "link"}
+
+
+def note_view(row: Notification) -> NoteView:
+    message = row.message if isinstance(row.message, dict) else {}
+    subject = localize(from_data(message["subject"])) if message.get("subject") else row.subject
+    body = localize(from_data(message["body"])) if "body" in message else row.body
+    items = [{"text": localize(notify.item_line(item)), "link": internal_link(item.get("link"))}
+             for item in message.get("items") or [] if isinstance(item, dict)]
+    return NoteView(row, str(subject), mask_links(str(body or "")) or "", items)
+
+
 def notification_json(row: Notification) -> dict[str, Any]:
-    return {"id": row.id, "kind": row.kind, "subject": row.subject, "body": mask_links(row.body), "link": row.link,
-            "instance_id": row.instance_id, "created_at": iso(row.created_at), "read_at": iso(row.read_at),
-            "read": row.read_at is not None}
+    note = note_view(row)
+    return {"id": row.id, "kind": row.kind, "subject": note.subject, "body": note.body, "link": row.link,
+            "items": note.items, "instance_id": row.instance_id, "created_at": iso(row.created_at),
+            "read_at": iso(row.read_at), "read": row.read_at is not None}
 
 
 @bp.get("/notifications")
@@ -41,7 +64,8 @@ def notification_json(row: Notification) -> dict[str, Any]:
 def index():
     actor = current_actor()
     rows = notify.recent(get_session(), actor.username)
-    return render_template("notifications/notifications.html", notifications=rows, link=internal_link)
+    return render_template("notifications/notifications.html", notifications=[note_view(r) for r in rows],
+                           link=internal_link)
 
 
 @bp.post("/notifications/read")

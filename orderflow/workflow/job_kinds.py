@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from orderflow.core import audit
 from orderflow.core.errors import StepFailed, TaskNotReady
+from orderflow.core.i18n import Msg
 from orderflow.core.models import HumanTask, Instance, Job
 from orderflow.core.platform import platform_of
 from orderflow.engine import due_at
@@ -109,12 +110,21 @@ def run_sla(session: Session, job: Job) -> None:
     reminder = job.attempts > 0  # reminders carry the count of escalations before them
     target = notify.escalation_group(platform.config, task.group_id or "")
     order = task.instance.business_key or f"#{task.instance_id}"
-    subject = f"{'Reminder: ' if reminder else ''}{order}: '{task.name}' is overdue"
-    body = (f"The step '{task.name}' of order {order} ({task.group_id}) was due at "
-            f"{task.due_at.isoformat() if task.due_at else '?'} and is still open"
-            f"{' (claimed by ' + task.assignee + ')' if task.assignee else ''}.")
-    notify.notify_group(session, target, "sla_reminder" if reminder else "sla_breached", subject, body,
-                        link=f"/orders/{task.instance_id}", instance_id=task.instance_id)
+    due = task.due_at.strftime("%Y-%m-%d %H:%M UTC") if task.due_at else "?"
+    if reminder:  # the same step again: into the managers' digest, not one more notification each
+        notify.digest_group(session, target, {"task_id": task.id, "instance_id": task.instance_id, "order": order,
+                                              "step": task.name, "group": task.group_id or "", "due_text": due,
+                                              "link": f"/orders/{task.instance_id}"}, link="/board?overdue=1")
+    else:
+        subject = Msg("%(order)s: '%(step)s' is overdue", order=order, step=task.name)
+        body = (Msg("The step '%(step)s' of order %(order)s (%(group)s) was due at %(due)s and is still open, "
+                    "claimed by %(user)s.", step=task.name, order=order, group=task.group_id or "", due=due,
+                    user=task.assignee)
+                if task.assignee else
+                Msg("The step '%(step)s' of order %(order)s (%(group)s) was due at %(due)s and is still open.",
+                    step=task.name, order=order, group=task.group_id or "", due=due))
+        notify.notify_group(session, target, "sla_breached", subject, body, link=f"/orders/{task.instance_id}",
+                            instance_id=task.instance_id)
     audit.record(session, task.instance_id, None, "sla_escalated", task.element_id,
                  {"task_id": task.id, "to_group": target, "reminder": reminder})
     if task.customer_step and not reminder:  # the customer has not answered: one reminder with a fresh link

@@ -7,7 +7,9 @@ its commits). ``deliver_mail`` keeps the mails for the outbox page (``ORDERFLOW_
 ``outbox``, the default) or sends them through SMTP (``smtp``); a failing SMTP server marks
 the mail ``failed`` and never raises.
 
-Subjects and bodies may be ``Msg``; they are stored as their English text.
+Subjects and bodies may be ``Msg``: stored as their English text and as message keys and parameters
+(``Notification.message``), so the page shows each reader their language and mails go out in the
+recipient's. Overdue reminders gather in one digest per person and period (``digest_group``).
 """
 from __future__ import annotations
 
@@ -25,7 +27,9 @@ from sqlalchemy.orm import Session
 
 from orderflow.core.config import DEFAULTS
 from orderflow.core.db import rowcount
+from orderflow.core.i18n import Msg, to_data, translate
 from orderflow.core.models import Mail, Membership, Notification, User
+from orderflow.engine import due_at
 
 log = logging.getLogger(__name__)
 
@@ -93,25 +97,98 @@ def notify_group(session: Session, group_id: str, kind: str, subject: Any, body:
     return _add(session, members, kind, subject, body, link, instance_id)
 
 
+def _language(config: Mapping[str, Any], user: User) -> str:
+    """The language a person reads their mail in: theirs, else the service's first."""
+    offered = list(config.get("ORDERFLOW_LANGUAGES") or DEFAULTS["ORDERFLOW_LANGUAGES"])
+    return user.locale if user.locale and user.locale in offered else str(offered[0])
+
+
 def _add(session: Session, users: list[User], kind: str, subject: Any, body: Any, link: str | None,
-         instance_id: int | None) -> list[Notification]:
+         instance_id: int | None, items: list[dict[str, Any]] | None = None) -> list[Notification]:
+    """One notification per user, kept as message keys and parameters (``message``) so each reader
+    sees it in their language; the mail goes out in the recipient's language."""
     subject_text, body_text = _one_line(subject, _SUBJECT_MAX), str(body)
     link = (link or None) and link[:_LINK_MAX]
     now = _now(session)
-    mail_body = body_text
-    url = absolute_link(_config(session), link)
-    if url:
-        mail_body = f"{body_text}\n\n{url}\n"
+    config = _config(session)
+    url = absolute_link(config, link)
+    message: dict[str, Any] = {"subject": to_data(subject), "body": to_data(body)}
+    if items is not None:
+        message["items"] = items
     rows = []
     for user in users:
         row = Notification(username=user.username, kind=kind, subject=subject_text, body=body_text, link=link,
-                           instance_id=instance_id, created_at=now)
+                           instance_id=instance_id, created_at=now, message=message)
         session.add(row)
         rows.append(row)
         if user.email:
-            session.add(Mail(to=user.email, subject=subject_text, body=mail_body, status="queued", created_at=now))
+            language = _language(config, user)
+            mail_body = translate(body, language) + "".join(
+                "\n" + translate(item_line(item), language) for item in items or ())
+            session.add(Mail(to=user.email, subject=_one_line(translate(subject, language), _SUBJECT_MAX),
+                             body=f"{mail_body}\n\n{url}\n" if url else mail_body, status="queued", created_at=now))
     session.flush()
     return rows
+
+
+# -- the overdue digest: one notification per person and period, not one per step and reminder --
+
+def item_line(item: Mapping[str, Any]) -> Msg:
+    """One overdue step of a digest, as a sentence."""
+    return Msg("%(order)s: '%(step)s' (%(group)s), due %(due)s", order=str(item.get("order") or ""),
+               step=str(item.get("step") or ""), group=str(item.get("group") or ""),
+               due=str(item.get("due_text") or ""))
+
+
+def _digest_period(config: Mapping[str, Any]) -> timedelta:
+    text = str(config.get("ORDERFLOW_DIGEST_PERIOD") or DEFAULTS["ORDERFLOW_DIGEST_PERIOD"])
+    start = datetime(2000, 1, 1, tzinfo=UTC)
+    end = due_at(text, start)
+    if end is None or end <= start:
+        raise ValueError(f"ORDERFLOW_DIGEST_PERIOD is not a duration (P1D, PT8H): {text!r}")
+    return end - start
+
+
+def digest_group(session: Session, group_id: str, item: dict[str, Any], link: str | None = None) -> None:
+    """Put an overdue step (``item``: task_id, order, step, group, due_text) into the overdue digest
+    of every active member of ``group_id``: each person has one unread digest per
+    ``ORDERFLOW_DIGEST_PERIOD``, refreshed as reminders come in (a step already in it is updated, not
+    repeated); a new period's digest replaces the last one (marked read: its list is stale) and is
+    the one that is mailed."""
+    now = _now(session)
+    period = _digest_period(_config(session))
+    members = list(session.scalars(
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.group_id == group_id, User.active.is_(True)).order_by(User.username)))
+    for user in members:
+        current = session.scalar(select(Notification).where(
+            Notification.username == user.username, Notification.kind == DIGEST, Notification.read_at.is_(None))
+            .order_by(Notification.id.desc()).limit(1))
+        if current is not None and current.created_at > now - period:
+            items = [i for i in (current.message or {}).get("items", []) if i.get("task_id") != item.get("task_id")]
+            items.append(item)
+            _fill_digest(current, items[-DIGEST_ITEMS:])
+            continue
+        if current is not None:
+            current.read_at = now   # superseded: the new digest lists what is overdue now
+        subject, body = _digest_words(1)
+        [row] = _add(session, [user], DIGEST, subject, body, link, None, items=[item])
+        _fill_digest(row, [item])
+
+
+DIGEST = "overdue_digest"
+DIGEST_ITEMS = 200     # steps one digest lists (the board lists them all)
+
+
+def _digest_words(count: int) -> tuple[Msg, Msg]:
+    return (Msg("Overdue steps to chase: %(count)s", count=count),
+            Msg("These steps are past their time limit and still open:"))
+
+
+def _fill_digest(row: Notification, items: list[dict[str, Any]]) -> None:
+    subject, body = _digest_words(len(items))
+    row.subject, row.body = _one_line(subject, _SUBJECT_MAX), "\n".join([str(body), *map(str, map(item_line, items))])
+    row.message = {"subject": to_data(subject), "body": to_data(body), "items": items}
 
 
 def mail_to(session: Session, address: str, subject: Any, body: Any) -> Mail:

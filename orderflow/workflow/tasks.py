@@ -247,9 +247,11 @@ def reassign(session: Session, actor: User, task_id: int, to_user: str | None = 
                                    user=to_user, group=task.group_id), fields={"user": Msg("not in the task's group")})
         require_reassign_target(actor, task, diagram, known, signature, to_user=user)
         task.assignee = user.username
-        order = task.instance.business_key or f"#{task.instance_id}"  # stored text, as the SLA notices
-        notify.notify_users(session, [user.username], "task_assigned", f"{order}: '{task.name}' is yours now",
-                            f"{actor.display_name} gave you the step '{task.name}' of order {order}.",
+        order = task.instance.business_key or f"#{task.instance_id}"
+        notify.notify_users(session, [user.username], "task_assigned",
+                            Msg("%(order)s: '%(step)s' is yours now", order=order, step=task.name),
+                            Msg("%(name)s gave you the step '%(step)s' of order %(order)s.", name=actor.display_name,
+                                step=task.name, order=order),
                             link=f"/tasks/{task.id}", instance_id=task.instance_id)
     audit.record(session, task.instance_id, actor.username, "task_reassigned", task.element_id,
                  {"task_id": task.id, "from": before, "to": {"group": task.group_id, "user": task.assignee}})

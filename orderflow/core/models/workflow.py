@@ -281,6 +281,9 @@ class Notification(Base):
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # {"subject": Msg data, "body": Msg data, "items": [...]}: shown in each reader's language
+    # (core.i18n.to_data); subject and body keep the English for mails, search and older clients
+    message: Mapped[dict | None] = mapped_column(JSON)
 
 
 class Mail(Base):
