@@ -4,12 +4,14 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import case, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import FileStorage
 
-from orderflow.access.permissions import is_overseer, require_starter
+from orderflow.access.permissions import is_overseer, may_start, require_starter
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
 from orderflow.core.models import User
@@ -31,6 +33,22 @@ from orderflow.workflow import (
 )
 
 bp = Blueprint("pages", __name__)
+
+
+@bp.app_context_processor
+def _start_link() -> dict[str, Any]:
+    """``may_start_order()``: the navbar offers "New order" only to those who may start the order
+    flow (one lookup per page, when the navbar asks)."""
+    def may_start_order() -> bool:
+        if "may_start_order" not in g:
+            actor = g.get("actor") or (current_user.user if current_user and current_user.is_authenticated else None)
+            try:
+                row = definitions.latest_version(get_session(), ORDER_PROCESS) if actor else None
+            except SQLAlchemyError:  # the navbar must never break a page (the error page itself)
+                row = None
+            g.may_start_order = bool(row is not None and actor is not None and may_start(actor, row))
+        return bool(g.may_start_order)
+    return {"may_start_order": may_start_order}
 
 
 def _names() -> dict[str, str]:

@@ -1,0 +1,24 @@
+"""Navigation by permission: the navbar offers what its reader may do; the managers' pages open
+on the order flow."""
+from __future__ import annotations
+
+from tests.support.helpers import login
+
+
+def test_new_order_is_offered_only_to_those_who_may_start_an_order(app):
+    offered = {}
+    for user in ("sales1", "warehouse1", "finance1", "manager1", "vp1", "admin"):
+        client = app.test_client()
+        login(client, user)
+        offered[user] = 'id="nav-new-order"' in client.get("/inbox").data.decode()
+        landing = client.get("/orders/new", follow_redirects=True)   # offered: the form; not offered: a 403
+        assert (landing.status_code == 200) is offered[user], (user, landing.status_code)
+    assert offered["sales1"] and not offered["warehouse1"] and not offered["finance1"]
+
+
+def test_the_diagram_page_opens_on_the_order_flow(app):
+    client = app.test_client()
+    login(client, "manager1")
+    page = client.get("/monitor").data.decode()
+    assert '<option value="order_flow" selected>' in page   # not the first process by name (after_sales)
+    assert '<option value="after_sales">' in page
