@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask_babel import get_locale, gettext
+from flask_login import current_user
 
 from orderflow.access.accounts import GROUPS
+from orderflow.core import timefmt
 from orderflow.core.i18n import Msg, Texts
 from orderflow.core.models import HumanTask, Instance
 from orderflow.web.db_session import get_session
@@ -122,11 +124,16 @@ def bilingual(name: str) -> str:
     return name
 
 
-def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    if value is None:
-        return ""
-    zone = ZoneInfo(current_app.config["ORDERFLOW_DISPLAY_TIMEZONE"])
-    return value.astimezone(zone).strftime(fmt)
+def reader_zone() -> ZoneInfo:
+    """The zone the page's reader sees times in: their own, else the company's (a customer's page:
+    the company's, as their mail)."""
+    actor = g.get("actor") or (current_user.user if current_user and current_user.is_authenticated else None)
+    return timefmt.zone_for(current_app.config, actor)
+
+
+def local_time(value: datetime | None, fmt: str = timefmt.MINUTE) -> str:
+    """The one way pages show a time: ``2026-12-06 18:30 UTC+8`` in the reader's zone."""
+    return timefmt.at(value, reader_zone(), fmt)
 
 
 def duration(seconds: float) -> str:
@@ -163,4 +170,5 @@ def _added_groups() -> dict[str, tuple[str, str | None]]:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(duration=duration, local_time=local_time, bilingual=bilingual, label=label,
                                  localize=localize)
-    app.jinja_env.globals.update(now=now, is_overdue=is_overdue, lang=lang, group_label=group_label)
+    app.jinja_env.globals.update(now=now, is_overdue=is_overdue, lang=lang, group_label=group_label,
+                                 reader_zone=lambda: reader_zone().key)

@@ -19,15 +19,17 @@ import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from orderflow.access.permissions import require_task_member
-from orderflow.core import audit
+from orderflow.core import audit, timefmt
 from orderflow.core.db import rowcount
 from orderflow.core.errors import InvalidInput, NotFound, OrderflowError
+from orderflow.core.hooks import Hooks
 from orderflow.core.i18n import Msg
 from orderflow.core.models import CustomerLink, HumanTask, User
 from orderflow.core.platform import platform_of
@@ -149,21 +151,21 @@ def issue(session: Session, task: HumanTask, email: str | None, created_by: str,
     url = notify.absolute_url(platform.config, "/c/" + _serializer(session).dumps([link.id, secret]))
     if email:
         hooks = platform.hooks
-        notify.mail_to(session, email, *_mail(task, url, link, hooks.link_reference, hooks.link_addressee, reminder))
+        notify.mail_to(session, email, *_mail(task, url, link, hooks, timefmt.company_zone(platform.config), reminder))
     audit.record(session, task.instance_id, created_by, "customer_link_sent", task.element_id,
                  {"task_id": task.id, "link_id": link.id, "email": email, "expires_at": link.expires_at.isoformat(),
                   "reminder": reminder})
     return url
 
 
-def _mail(task: HumanTask, url: str, link: CustomerLink, reference: tuple[str, ...], addressee: tuple[str, ...],
+def _mail(task: HumanTask, url: str, link: CustomerLink, hooks: Hooks, zone: ZoneInfo,
           reminder: bool = False) -> tuple[str, str]:
     """Subject and body in both languages: the customer has no account that names theirs."""
     data = task.context or {}
-    ref = next((data[k] for k in reference if data.get(k)), None) or task.instance.business_key \
+    ref = next((data[k] for k in hooks.link_reference if data.get(k)), None) or task.instance.business_key \
         or f"#{task.instance_id}"
-    until = link.expires_at.strftime("%Y-%m-%d %H:%M UTC")
-    name = next((data[k] for k in addressee if isinstance(data.get(k), str) and data[k]), None)
+    until = timefmt.at(link.expires_at, zone)   # as the customer's page says it
+    name = next((data[k] for k in hooks.link_addressee if isinstance(data.get(k), str) and data[k]), None)
     greeting = f"Dear {name}," if name else "Dear customer,"
     subject = f"{'Reminder / 提醒: ' if reminder else ''}{ref}: {task.name}"
     body = (f"{greeting}\n\nplease complete this step of {ref} for us: {task.name}.\n"

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from orderflow.core import audit
+from orderflow.core import audit, timefmt
 from orderflow.core.errors import StepFailed, TaskNotReady
 from orderflow.core.i18n import Msg
 from orderflow.core.models import HumanTask, Instance, Job
@@ -110,7 +110,7 @@ def run_sla(session: Session, job: Job) -> None:
     reminder = job.attempts > 0  # reminders carry the count of escalations before them
     target = notify.escalation_group(platform.config, task.group_id or "")
     order = task.instance.business_key or f"#{task.instance_id}"
-    due = task.due_at.strftime("%Y-%m-%d %H:%M UTC") if task.due_at else "?"
+    due = timefmt.at(task.due_at, timefmt.company_zone(platform.config)) if task.due_at else "?"
     if reminder:  # the same step again: into the managers' digest, not one more notification each
         notify.digest_group(session, target, {"task_id": task.id, "instance_id": task.instance_id, "order": order,
                                               "step": task.name, "group": task.group_id or "", "due_text": due,

@@ -5,6 +5,7 @@
 
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 import { alertBox, onReady } from './lib/dom.js';
+import { formatAt } from './lib/time.js';
 
 const HOUR = 3600 * 1000;
 
@@ -49,7 +50,7 @@ function fillTable(container, items) {
   items.forEach((item) => {
     const row = document.createElement('tr');
     const cells = [item.name, item.group || '', item.waiting, item.overdue, item.incidents || 0,
-      item.oldest_ready_at ? new Date(item.oldest_ready_at).toLocaleString() : ''];
+      item.oldest_ready_at ? formatAt(item.oldest_ready_at) : ''];
     cells.forEach((value, index) => {
       const cell = document.createElement('td');
       if (index === 0) {

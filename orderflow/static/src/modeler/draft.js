@@ -2,6 +2,7 @@
 
 import { fill } from './durations.js';
 import { h } from './dom.js';
+import { formatAt } from '../lib/time.js';
 
 export class Draft {
   constructor({ modeler, api, t, config, problems, ui }) {
@@ -33,7 +34,7 @@ export class Draft {
     const d = this.draft;
     let text = '';
     if (d.saved) {
-      const when = d.updated_at ? new Date(d.updated_at).toLocaleString(this.config.lang) : '';
+      const when = d.updated_at ? formatAt(d.updated_at) : '';
       text = fill(this.t.state_saved, { user: d.updated_by || '', time: when });
     } else if (d.base_version) {
       text = fill(this.t.state_unsaved, { version: d.base_version });

@@ -1,4 +1,5 @@
 // ISO-8601 timer values (as SpiffWorkflow reads them) in plain words.
+import { formatAt } from '../lib/time.js';
 
 const DURATION = /^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i;
 const UNITS = ['year', 'month', 'week', 'day', 'hour', 'minute', 'second'];
@@ -39,11 +40,11 @@ export function durationWords(text, t) {
   return words.join(' ') || `0 ${t.unit_minutes}`;
 }
 
-export function timerWords(text, t, lang) {
+export function timerWords(text, t) {
   const value = (text || '').trim();
   const kind = timerKind(value);
   if (kind === 'duration') return fill(t.timer_after, { duration: durationWords(value, t) });
-  if (kind === 'date') return fill(t.timer_at, { date: new Date(value).toLocaleString(lang) });
+  if (kind === 'date') return fill(t.timer_at, { date: formatAt(value) || value });
   if (kind === 'cycle') {
     const [repeat, ...rest] = value.split('/');
     const duration = durationWords(rest.find(isDuration), t);

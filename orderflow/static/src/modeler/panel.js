@@ -109,7 +109,7 @@ export class Panel {
       const found = timerKind(value);
       kind.textContent = found ? t[`kind_${found}`] : '';
       kind.hidden = !found;
-      words.textContent = found ? timerWords(value, t, this.config.lang) : (value ? t.timer_invalid : '');
+      words.textContent = found ? timerWords(value, t) : (value ? t.timer_invalid : '');
       input.classList.toggle('is-invalid', Boolean(value) && !found);
     };
     input.addEventListener('input', describe);
