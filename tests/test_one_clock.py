@@ -51,3 +51,19 @@ def test_pages_show_the_readers_zone(app, api, zone, label):
     assert f'data-time-zone="{zone or "Asia/Shanghai"}"' in page      # what the page's scripts format in
     shown = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC[+-]?[\d:]*", page)
     assert shown and all(t.endswith(label) for t in shown), shown
+
+
+def test_a_person_chooses_their_zone_and_a_wrong_one_is_refused(app):
+    client = app.test_client()
+    login(client, "vp1")
+    form = client.get("/me").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    assert "Asia/Shanghai" in form and '<option value="Europe/Berlin">' in form
+    wrong = client.post("/me", data={"csrf_token": token, "time_zone": "Mars/Olympus"})
+    assert wrong.status_code == 422 and "is not a time zone" in html.unescape(wrong.get_data(as_text=True))
+    saved = client.post("/me", data={"csrf_token": token, "time_zone": "Europe/Berlin"}, follow_redirects=True)
+    assert saved.status_code == 200 and 'data-time-zone="Europe/Berlin"' in saved.get_data(as_text=True)
+    with app.extensions["orderflow.db"].session() as s:
+        assert s.scalar(select(User.time_zone).where(User.username == "vp1")) == "Europe/Berlin"
+    back = client.post("/me", data={"csrf_token": token, "time_zone": ""}, follow_redirects=True)
+    assert 'data-time-zone="Asia/Shanghai"' in back.get_data(as_text=True)   # the company's again

@@ -6,6 +6,9 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from orderflow.access import throttle
+from orderflow.core import timefmt
+from orderflow.core.errors import InvalidInput
+from orderflow.core.i18n import Msg
 from orderflow.core.models import Group, User
 
 # group id -> (English, Chinese); docs/ORDER_FLOW.md's roles plus the service's own
@@ -113,3 +116,15 @@ def end_sessions(session: Session, user: User) -> None:
 
 def by_username(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
+
+
+def set_time_zone(session: Session, actor: User, name: str | None) -> User:
+    """The zone ``actor`` reads times in; empty: the company's (``ORDERFLOW_DISPLAY_TIMEZONE``)."""
+    name = (name or "").strip() or None
+    if name is not None and timefmt.zone_named(name) is None:
+        raise InvalidInput(Msg("'%(zone)s' is not a time zone; choose one from the list (e.g. Asia/Shanghai).",
+                               zone=name[:64]), fields={"time_zone": Msg("not a time zone")})
+    actor.time_zone = name
+    session.flush()
+    return actor
+

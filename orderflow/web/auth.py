@@ -6,19 +6,20 @@ import hmac
 from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlsplit
+from zoneinfo import available_timezones
 
-from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from orderflow.access import accounts, tokens
-from orderflow.core.errors import NotAuthenticated, TooManyAttempts
+from orderflow.core.errors import InvalidInput, NotAuthenticated, TooManyAttempts
 from orderflow.core.i18n import Msg
 from orderflow.core.models import User
 from orderflow.web.csrf import csrf
 from orderflow.web.db_session import get_session
 from orderflow.web.locale import current_languages
-from orderflow.web.present import localize
+from orderflow.web.present import localize, localize_fields
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -141,6 +142,28 @@ def logout():
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/me", methods=["GET", "POST"])
+@login_required
+def me():
+    """One's own settings: the time zone times are shown in (the language is the navbar's switch)."""
+    actor, errors, message = current_actor(), {}, None
+    if request.method == "POST":
+        try:
+            accounts.set_time_zone(get_session(), actor, request.form.get("time_zone"))
+        except InvalidInput as exc:
+            get_session().rollback()
+            errors, message = localize_fields(exc.fields), localize(exc.message)
+        else:
+            get_session().commit()
+            flash(_("Your settings were saved."), "success")
+            return redirect(url_for("auth.me"))
+    company = current_app.config["ORDERFLOW_DISPLAY_TIMEZONE"]
+    return render_template("auth/me.html", zones=sorted(available_timezones()), company=company,
+                           chosen=request.form.get("time_zone", actor.time_zone or ""), errors=errors,
+                           message=message), \
+        (422 if errors else 200)
 
 
 @bp.post("/language")
