@@ -375,3 +375,14 @@ def test_filters_round_trip_through_the_query_string():
     assert board.BoardFilter.from_args({}).to_args() == {}
     exact = board.BoardFilter(amount_min=0.1, amount_max=1234567.0)
     assert board.BoardFilter.from_query_string(exact.query_string()) == exact
+
+
+def test_an_order_past_its_promised_date_is_late_not_merely_at_risk(scene, api: Api, clock):
+    rows = items(api)
+    assert not any(r["late"] for r in rows)                       # delta is promised in 3 days: at risk
+    clock.advance(days=5)                                         # now its promised date has passed
+    rows = items(api)
+    assert {r["instance_id"] for r in rows if r["late"]} == {scene["delta"]}
+    assert {r["instance_id"] for r in rows if r["at_risk"]} == {scene["delta"]}   # the filter keeps late ones
+    page = api.client.get("/board", headers=api.auth("manager1")).get_data(as_text=True)
+    assert page.count('data-late="1"') == 1 and "late-badge" in page

@@ -145,6 +145,7 @@ def row_json(row: board.BoardRow, names: dict[str, str] | None = None) -> dict[s
         "element_id": row.element_id, "step": row.step, "group": row.group, "assignee": row.assignee,
         "assignee_name": (names or {}).get(row.assignee or "", row.assignee),
         "ready_at": iso(row.ready_at), "due_at": iso(row.due_at), "overdue": row.overdue, "at_risk": row.at_risk,
+        "late": row.late,
     }
 
 

@@ -79,7 +79,7 @@ BOARD_ROW = obj(["instance_id", "process", "status", "overdue", "at_risk"],
                 instance_id=INT, business_key=null(STR), process=STR, customer=null(STR), order_total=null(NUM),
                 promised_date=null(DAY), status={"type": "string", "enum": STATUSES}, started_at=null(TIME),
                 task_id=null(INT), element_id=null(STR), step=null(STR), group=null(STR), assignee=null(STR),
-                assignee_name=null(STR), ready_at=null(TIME), due_at=null(TIME), overdue=BOOL, at_risk=BOOL)
+                assignee_name=null(STR), ready_at=null(TIME), due_at=null(TIME), overdue=BOOL, at_risk=BOOL, late=BOOL)
 
 RATE = obj(["part", "whole"], part=INT, whole=INT, rate=null(NUM))
 

@@ -194,7 +194,8 @@ class BoardRow:
     ready_at: datetime | None
     due_at: datetime | None
     overdue: bool
-    at_risk: bool
+    at_risk: bool             # not delivered, promised within ORDERFLOW_RISK_DAYS or already late
+    late: bool = False        # not delivered and the promised date has passed
 
 
 @dataclass(frozen=True)

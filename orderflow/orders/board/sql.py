@@ -31,6 +31,7 @@ class _Board:
         self.now = platform.clock()
         self.zone = ZoneInfo(str(config.get("ORDERFLOW_DISPLAY_TIMEZONE") or "UTC"))
         today = self.now.astimezone(self.zone).date()
+        self.today = today
         self.risk_until = today + timedelta(days=int(config.get("ORDERFLOW_RISK_DAYS", 7)))
         self.delivery = str(config.get("ORDERFLOW_DELIVERY_STEP") or "ship_order")
         self.sqlite = session.get_bind().dialect.name == "sqlite"
@@ -369,7 +370,8 @@ class _Board:
             assignee=task.assignee if task is not None else None,
             ready_at=task.ready_at if task is not None else None, due_at=due,
             overdue=due is not None and due < self.now,
-            at_risk=self._near(order.promised_date) and not shipped)
+            at_risk=self._near(order.promised_date) and not shipped,
+            late=order.promised_date is not None and order.promised_date < self.today and not shipped)
 
     # -- every row at once (CSV) ---------------------------------------------------
 
