@@ -22,3 +22,13 @@ def test_the_diagram_page_opens_on_the_order_flow(app):
     page = client.get("/monitor").data.decode()
     assert '<option value="order_flow" selected>' in page   # not the first process by name (after_sales)
     assert '<option value="after_sales">' in page
+
+
+def test_the_start_button_speaks_of_orders_only_on_the_order_flow(app):
+    client = app.test_client()
+    login(client, "sales1")
+    assert ">Submit order</button>" in client.get("/processes/order_flow/start").get_data(as_text=True)
+    client = app.test_client()
+    login(client, "service1")
+    case = client.get("/processes/after_sales/start")
+    assert case.status_code == 200 and ">Submit</button>" in case.get_data(as_text=True)

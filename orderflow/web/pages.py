@@ -175,8 +175,8 @@ def start(key: str):
         except InvalidInput as exc:
             session.rollback()  # drops this request's files too: ask for them again
             errors, values = localize_fields(exc.fields), {k: v for k, v in submitted.items() if k not in files}
-    return render_template("pages/start.html", process=row, schema=schema, values=values, errors=errors), \
-        (422 if errors else 200)
+    return render_template("pages/start.html", process=row, is_order=row.key == ORDER_PROCESS, schema=schema,
+                           values=values, errors=errors), (422 if errors else 200)
 
 
 @bp.get("/orders/new")
