@@ -32,3 +32,14 @@ def test_the_start_button_speaks_of_orders_only_on_the_order_flow(app):
     login(client, "service1")
     case = client.get("/processes/after_sales/start")
     assert case.status_code == 200 and ">Submit</button>" in case.get_data(as_text=True)
+
+
+def test_messages_name_groups_as_people_do_in_their_language(api):
+    order = api.start_order()
+    task = api.task(order["id"], "check_stock")                 # the warehouse's step
+    for language, word, raw in (("en", "'Warehouse' group", "'warehouse'"), ("zh", "仓库", "'warehouse'")):
+        refused = api.client.post(f"/api/v1/tasks/{task['id']}/claim",
+                                  headers={**api.auth("sales1"), "Accept-Language": language})
+        assert refused.status_code == 403
+        message = refused.json["error"]["message"]
+        assert word in message and raw not in message, message

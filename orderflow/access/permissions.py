@@ -15,8 +15,9 @@ from collections.abc import Iterable
 from sqlalchemy import exists, or_, select, true
 from sqlalchemy.orm import Session
 
+from orderflow.access.accounts import GROUPS as GROUP_NAMES
 from orderflow.core.errors import Forbidden
-from orderflow.core.i18n import N_, Msg
+from orderflow.core.i18n import N_, Msg, Texts
 from orderflow.core.models import HumanTask, Instance, ProcessVersion, TaskGroup, User
 
 STAFF = "staff"
@@ -197,12 +198,25 @@ def ready_for_groups(session: Session | None, group_ids: Iterable[str]):
     return for_groups(ids) if extra is not None else HumanTask.group_id.in_(ids)
 
 
+def group_word(group_id: str | None) -> Texts:
+    """A group as people name it, in each reader's language (an unknown id stays as it is)."""
+    english, chinese = GROUP_NAMES.get(group_id or "", (group_id or "", ""))
+    return Texts(english, zh=chinese)
+
+
+def group_words(group_ids: Iterable[str]) -> Texts:
+    """Several groups, listed in each reader's language."""
+    words = [group_word(g) for g in sorted(group_ids)]
+    return Texts(", ".join(words), zh="、".join(w.in_language("zh") for w in words))
+
+
 def _not_your_task(task: HumanTask) -> Forbidden:
     groups = task_groups(task)
     if len(groups) > 1:
         return Forbidden(Msg("This task belongs to the groups %(groups)s, and you are in none of them.",
-                             groups=", ".join(sorted(groups))))
-    return Forbidden(Msg("This task belongs to the '%(group)s' group, and you are not in it.", group=task.group_id))
+                             groups=group_words(groups)))
+    return Forbidden(Msg("This task belongs to the '%(group)s' group, and you are not in it.",
+                         group=group_word(task.group_id)))
 
 
 def require_task_member(user: User, task: HumanTask) -> None:
@@ -217,7 +231,7 @@ def require_step_authority(user: User, task: HumanTask, diagram: frozenset[str])
     require_task_member(user, task)
     if diagram and not diagram & user.group_ids:
         raise Forbidden(Msg("The diagram gives this step to %(groups)s; you are in none of them.",
-                            groups=", ".join(sorted(diagram))))
+                            groups=group_words(diagram)))
 
 
 def require_reassign_target(actor: User, task: HumanTask, diagram: frozenset[str], known: frozenset[str],
@@ -231,13 +245,13 @@ def require_reassign_target(actor: User, task: HumanTask, diagram: frozenset[str
     if to_group is not None:
         if signature and to_group != task.group_id:
             raise Forbidden(Msg("'%(step)s' is a signature step: it stays with the '%(group)s' group.",
-                                step=task.name, group=task.group_id))
+                                step=task.name, group=group_word(task.group_id)))
         if to_group not in diagram and (signature or diagram & known):
             raise Forbidden(Msg("The diagram gives this step to %(groups)s; it cannot go to '%(group)s'.",
-                                groups=", ".join(sorted(diagram)), group=to_group))
+                                groups=group_words(diagram), group=group_word(to_group)))
     if to_user is not None and not (diagram & to_user.group_ids or (not (diagram & known) and not signature)):
         raise Forbidden(Msg("The diagram gives this step to %(groups)s, and '%(user)s' is in none of them.",
-                            groups=", ".join(sorted(diagram)), user=to_user.username))
+                            groups=group_words(diagram), user=to_user.username))
 
 
 def require_task_viewer(user: User, task: HumanTask) -> None:

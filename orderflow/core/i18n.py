@@ -105,6 +105,8 @@ def to_data(message: Any) -> Any:
     alike); any other value as its text."""
     if isinstance(message, Msg):
         return {"msg": message.template, "params": {k: to_data(v) for k, v in message.params.items()}}
+    if isinstance(message, Texts):
+        return {"text": str(message), "in": dict(message.translations)}
     return message if message is None or isinstance(message, (int, float)) else str(message)
 
 
@@ -117,6 +119,9 @@ def from_data(data: Any) -> Any:
             return Msg(data["msg"], **{str(k): from_data(v) for k, v in params.items()})
         except (KeyError, TypeError, ValueError):   # placeholders and params disagree
             return data["msg"]
+    if isinstance(data, dict) and isinstance(data.get("text"), str):
+        others = data["in"] if isinstance(data.get("in"), dict) else {}
+        return Texts(data["text"], **{str(k): str(v) for k, v in others.items()})
     return data
 
 
@@ -130,7 +135,8 @@ def translate(message: Any, language: str) -> str:
     looked up in the compiled catalog and formatted; a broken translation falls back to English."""
     if not isinstance(message, Msg):
         return "" if message is None else str(message)
-    params = {k: translate(v, language) if isinstance(v, Msg) else v for k, v in message.params.items()}
+    params = {k: translate(v, language) if isinstance(v, Msg) else v.in_language(language) if isinstance(v, Texts)
+              else v for k, v in message.params.items()}
     try:
         text = _catalog(language).gettext(message.template)
         return text % params if params else text

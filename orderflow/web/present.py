@@ -31,7 +31,7 @@ def localize(message: Any) -> Any:
     if isinstance(message, Texts):
         return message.in_language(lang())
     if isinstance(message, Msg):
-        params = {k: localize(v) if isinstance(v, Msg) else v for k, v in message.params.items()}
+        params = {k: localize(v) if isinstance(v, (Msg, Texts)) else v for k, v in message.params.items()}
         try:
             return gettext(message.template, **params) if params else gettext(message.template)
         except (KeyError, ValueError, TypeError):

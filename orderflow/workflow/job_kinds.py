@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from orderflow.access.permissions import group_word
 from orderflow.core import audit, timefmt
 from orderflow.core.errors import StepFailed, TaskNotReady
 from orderflow.core.i18n import Msg
@@ -118,11 +119,11 @@ def run_sla(session: Session, job: Job) -> None:
     else:
         subject = Msg("%(order)s: '%(step)s' is overdue", order=order, step=task.name)
         body = (Msg("The step '%(step)s' of order %(order)s (%(group)s) was due at %(due)s and is still open, "
-                    "claimed by %(user)s.", step=task.name, order=order, group=task.group_id or "", due=due,
+                    "claimed by %(user)s.", step=task.name, order=order, group=group_word(task.group_id), due=due,
                     user=task.assignee)
                 if task.assignee else
                 Msg("The step '%(step)s' of order %(order)s (%(group)s) was due at %(due)s and is still open.",
-                    step=task.name, order=order, group=task.group_id or "", due=due))
+                    step=task.name, order=order, group=group_word(task.group_id), due=due))
         notify.notify_group(session, target, "sla_breached", subject, body, link=f"/orders/{task.instance_id}",
                             instance_id=task.instance_id)
     audit.record(session, task.instance_id, None, "sla_escalated", task.element_id,

@@ -13,6 +13,7 @@ from orderflow.access import accounts
 from orderflow.access.permissions import (
     can,
     group_may,
+    group_word,
     in_task_groups,
     ready_for_groups,
     require,
@@ -235,7 +236,7 @@ def reassign(session: Session, actor: User, task_id: int, to_user: str | None = 
     if to_group:
         group = session.get(Group, to_group)
         if group is None or not group_may(to_group, "task.work"):
-            raise InvalidInput(Msg("'%(group)s' is not a group that works on tasks.", group=to_group),
+            raise InvalidInput(Msg("'%(group)s' is not a group that works on tasks.", group=group_word(to_group)),
                                fields={"group": Msg("unknown group")})
         require_reassign_target(actor, task, diagram, known, signature, to_group=to_group)
         task.group_id, task.assignee = to_group, None
@@ -244,7 +245,8 @@ def reassign(session: Session, actor: User, task_id: int, to_user: str | None = 
         user = accounts.by_username(session, to_user or "")
         if user is None or not user.active or not in_task_groups(user, task) or not can(user, "task.work"):
             raise InvalidInput(Msg("'%(user)s' is not an active member of the '%(group)s' group.",
-                                   user=to_user, group=task.group_id), fields={"user": Msg("not in the task's group")})
+                                   user=to_user, group=group_word(task.group_id)),
+                               fields={"user": Msg("not in the task's group")})
         require_reassign_target(actor, task, diagram, known, signature, to_user=user)
         task.assignee = user.username
         order = task.instance.business_key or f"#{task.instance_id}"
