@@ -109,9 +109,9 @@ def task_page(task_id: int):
     errors: dict[str, str] = {}
     values = view.values
     if request.method == "POST":
-        submitted, files = {}, {}
+        submitted, files, posted = {}, {}, None
         try:  # the post itself may be refused (too many rows): shown on the form like any field
-            submitted = forms.from_post(view.schema, request.form.to_dict(flat=False))
+            submitted = posted = forms.from_post(view.schema, request.form.to_dict(flat=False))
             files = save_uploads(view.schema, view.task.instance_id, actor)
             submitted.update(files)
             tasks.complete(session, actor, task_id, submitted, request.form.get("password"))
@@ -122,7 +122,8 @@ def task_page(task_id: int):
             session.rollback()
             view = tasks.form_for(session, actor, task_id)  # the rollback dropped this request's files
             errors = localize_fields(exc.fields)
-            values = {**view.values, **{k: v for k, v in submitted.items() if k not in files}}
+            kept = None if posted is None else {k: v for k, v in posted.items() if k not in files}
+            values = forms.after_error(view.schema, view.values, kept)  # as typed, even where rejected
     links = customer_links.links_of(session, task_id) if view.task.customer_step else []
     return render_template("pages/task.html", view=view, values=values, errors=errors, names=_names(), now=now(),
                            signing=signatures.hint(session, actor, view.task), customer_links=links), \
