@@ -228,3 +228,16 @@ def test_values_stay_after_an_error_and_no_blank_row_appears(api: Api):
     assert 'value="12,5"' in body and 'value="2026-02-31"' in body and 'value="call me"' in body
     assert 'id="lines-1-product"' not in body  # only the row that was sent
 
+
+
+def test_completing_a_task_claimed_meanwhile_keeps_what_was_typed(api: Api):
+    task = api.start_order()["open_tasks"][0]
+    token = login(api.client, "warehouse2")
+    assert 'id="task-form"' in _task_page(api, "warehouse2", task["id"])  # opened while nobody held it
+    assert api.post("warehouse1", f"/api/v1/tasks/{task['id']}/claim").status_code == 200
+    resp = api.client.post(f"/tasks/{task['id']}", data={"csrf_token": token, "decision": "sufficient",
+                                                         "comment": "pallets counted twice"})
+    body = resp.data.decode()
+    assert resp.status_code == 409
+    assert 'id="claimed-by-other"' in body and 'id="not-saved"' in body and 'id="task-form"' not in body
+    assert "pallets counted twice" in body

@@ -10,7 +10,7 @@ from sqlalchemy import case, func, select
 from werkzeug.datastructures import FileStorage
 
 from orderflow.access.permissions import is_overseer, require_starter
-from orderflow.core.errors import InvalidInput
+from orderflow.core.errors import Conflict, InvalidInput
 from orderflow.core.i18n import Msg
 from orderflow.core.models import User
 from orderflow.orders.keys import ORDER_PROCESS
@@ -107,7 +107,7 @@ def task_page(task_id: int):
     session, actor = get_session(), current_actor()
     view = tasks.form_for(session, actor, task_id)
     errors: dict[str, str] = {}
-    values = view.values
+    values, status = view.values, 200
     if request.method == "POST":
         submitted, files, posted = {}, {}, None
         try:  # the post itself may be refused (too many rows): shown on the form like any field
@@ -118,16 +118,16 @@ def task_page(task_id: int):
             session.commit()
             flash(_("Done: %(name)s", name=bilingual(view.task.name)), "success")
             return redirect(url_for("pages.inbox"))
-        except InvalidInput as exc:
+        except (InvalidInput, Conflict) as exc:  # Conflict: claimed meanwhile, or a lost race
             session.rollback()
             view = tasks.form_for(session, actor, task_id)  # the rollback dropped this request's files
-            errors = localize_fields(exc.fields)
+            errors = localize_fields(exc.fields if isinstance(exc, InvalidInput) else {"_form": exc.message})
             kept = None if posted is None else {k: v for k, v in posted.items() if k not in files}
             values = forms.after_error(view.schema, view.values, kept)  # as typed, even where rejected
+            status = exc.status
     links = customer_links.links_of(session, task_id) if view.task.customer_step else []
     return render_template("pages/task.html", view=view, values=values, errors=errors, names=_names(), now=now(),
-                           signing=signatures.hint(session, actor, view.task), customer_links=links), \
-        (422 if errors else 200)
+                           signing=signatures.hint(session, actor, view.task), customer_links=links), status
 
 
 @bp.route("/processes/<key>/start", methods=["GET", "POST"])
