@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any, TypedDict
 
+from orderflow.workflow import form_conditions
+
 CUSTOMERS = [
     ("Shenzhen Bright Electronics", "standard", "Bao'an District, Shenzhen", "Ms Li", "+86 755 2555 0101"),
     ("Guangzhou Pearl Trading", "key", "Tianhe Road 88, Guangzhou", "Mr Chen", "+86 20 3888 0102"),
@@ -164,10 +166,11 @@ def fill_form(schema: dict, values: dict, order: dict, rng: random.Random, today
     """What a careful clerk enters: every required field, most optional ones, the pre-filled
     values kept; ``overrides`` (the decision and what goes with it) win."""
     readonly = set((schema.get("ui") or {}).get("readonly") or [])
-    required = set(schema.get("required") or [])
     overrides = overrides or {}
+    # a show-if field counts when its condition holds (the server drops it otherwise)
+    required = form_conditions.required_now(schema, {**order, **values, **overrides})
     data: dict[str, Any] = {}
-    for name, prop in (schema.get("properties") or {}).items():
+    for name, prop in (form_conditions.whole(schema).get("properties") or {}).items():
         if name in readonly:
             continue
         if name in overrides:

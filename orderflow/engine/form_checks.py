@@ -12,12 +12,130 @@ from orderflow.engine import linear_re
 from orderflow.engine.expressions import ExpressionError, compile_expression
 
 RULE_KEYS = frozenset({"field", "check", "when", "message", "message_zh"})
+# what an ``if`` may test: the browser hides fields as one types by mirroring exactly these
+IF_KEYS = frozenset({"properties", "required"})
+IF_TESTS = frozenset({"const", "enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+BRANCH_KEYS = frozenset({"properties", "required", "description", "description_zh"})
+
+
+def form_fields(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """Every field a form may ask for: its ``properties`` and those declared only inside a
+    condition's branch (``then``/``else``, ``dependentSchemas``)."""
+    props = schema.get("properties")
+    found = dict(props) if isinstance(props, dict) else {}
+    for _path, branch in _branches(schema):
+        branch_props = branch.get("properties")
+        for name, prop in branch_props.items() if isinstance(branch_props, dict) else ():
+            found.setdefault(name, prop)
+    return found
+
+
+def _ifs(schema: Mapping[str, Any]) -> Iterator[tuple[tuple, Mapping[str, Any]]]:
+    if any(key in schema for key in ("if", "then", "else")):
+        yield (), schema
+    parts = schema.get("allOf")
+    for index, part in enumerate(parts if isinstance(parts, list) else []):
+        if isinstance(part, dict) and any(key in part for key in ("if", "then", "else")):
+            yield ("allOf", index), part
+
+
+def _branches(schema: Mapping[str, Any]) -> Iterator[tuple[tuple, Mapping[str, Any]]]:
+    for path, part in _ifs(schema):
+        for key in ("then", "else"):
+            if isinstance(part.get(key), dict):
+                yield (*path, key), part[key]
+    dependent = schema.get("dependentSchemas")
+    for name, branch in (dependent.items() if isinstance(dependent, dict) else ()):
+        if isinstance(branch, dict):
+            yield ("dependentSchemas", name), branch
+
+
+def condition_problems(schema: Mapping[str, Any]) -> Iterator[tuple[str, tuple]]:
+    """Show-if conditions (``if``/``then``/``else``, ``dependentSchemas``, ``dependentRequired``)
+    the service cannot show and check alike: each names the field concerned."""
+    fields = form_fields(schema)
+    for path, part in _ifs(schema):
+        test = part.get("if")
+        if not isinstance(test, dict):
+            yield '"then"/"else" need an "if": an object saying when they apply.', (*path, "if")
+            continue
+        yield from _if_problems(test, fields, (*path, "if"))
+        if "then" not in part and "else" not in part:
+            yield '"if" needs a "then" or an "else" saying what applies.', (*path, "if")
+        for key in ("then", "else"):
+            if key in part and not isinstance(part[key], dict):
+                yield f'"{key}" must be an object (properties, required).', (*path, key)
+    for path, branch in _branches(schema):
+        yield from _branch_problems(branch, fields, path)
+    dependent = schema.get("dependentSchemas")
+    if dependent is not None and not isinstance(dependent, dict):
+        yield '"dependentSchemas" must map a field name to what applies once it is filled in.', ("dependentSchemas",)
+    for name in (dependent if isinstance(dependent, dict) else {}):
+        if name not in fields:
+            yield (f"dependentSchemas names the field '{name}', which the form does not have.",
+                   ("dependentSchemas", name))
+    needs = schema.get("dependentRequired")
+    if needs is not None and not isinstance(needs, dict):
+        yield '"dependentRequired" must map a field name to the fields it makes required.', ("dependentRequired",)
+    for name, names in (needs.items() if isinstance(needs, dict) else ()):
+        if name not in fields:
+            yield (f"dependentRequired names the field '{name}', which the form does not have.",
+                   ("dependentRequired", name))
+        if not isinstance(names, list) or any(n not in fields for n in names):
+            yield (f"dependentRequired of field '{name}' must list fields of the form, not {str(names)[:80]}.",
+                   ("dependentRequired", name))
+
+
+def _if_problems(test: Mapping[str, Any], fields: Mapping[str, Any], path: tuple) -> Iterator[tuple[str, tuple]]:
+    for key in sorted(set(test) - IF_KEYS):
+        yield (f"A condition may test only 'properties' and 'required' (so the page can follow it), "
+               f"not '{key}'.", (*path, key))
+    required = test.get("required", [])
+    if not isinstance(required, list) or not all(isinstance(n, str) for n in required):
+        yield "The condition's 'required' must list field names.", (*path, "required")
+    props = test.get("properties", {})
+    if not isinstance(props, dict):
+        yield "The condition's 'properties' must map field names to tests.", (*path, "properties")
+        return
+    for name, rule in props.items():
+        if not isinstance(rule, dict) or not rule:
+            yield (f"The condition on field '{name}' must be an object such as {{\"const\": \"yes\"}}.",
+                   (*path, "properties", name))
+            continue
+        for key in sorted(set(rule) - IF_TESTS):
+            yield (f"The condition on field '{name}' may use const, enum, minimum, maximum, exclusiveMinimum "
+                   f"or exclusiveMaximum, not '{key}'.", (*path, "properties", name, key))
+        if "enum" in rule and not isinstance(rule["enum"], list):
+            yield f"The condition on field '{name}': enum must be a list.", (*path, "properties", name, "enum")
+        if name in fields and name not in required and "const" in rule:
+            yield (f"The condition on field '{name}' holds while the field is empty too: add '{name}' "
+                   f"to the condition's required.", (*path, "required"))
+
+
+def _branch_problems(branch: Mapping[str, Any], fields: Mapping[str, Any], path: tuple) -> Iterator[tuple[str, tuple]]:
+    for key in sorted(set(branch) - BRANCH_KEYS):
+        yield (f"What a condition makes apply may say only properties and required, not '{key}' "
+               f"(one level of conditions).", (*path, key))
+    props = branch.get("properties", {})
+    if not isinstance(props, dict):
+        yield "The branch's 'properties' must map field names to fields.", (*path, "properties")
+    for name, prop in (props.items() if isinstance(props, dict) else ()):
+        if not isinstance(prop, dict):
+            yield f"The field '{name}' in a condition's branch must be an object.", (*path, "properties", name)
+    required = branch.get("required", [])
+    for name in required if isinstance(required, list) else [required]:
+        if not isinstance(name, str) or name not in fields:
+            yield f"The condition makes the field '{name}' required, which the form does not have.", (*path, "required")
 
 
 def form_rule_problems(schema: Mapping[str, Any]) -> Iterator[tuple[str, tuple]]:
-    """(English message, path inside the form) for each problem."""
-    props = schema.get("properties")
-    props = props if isinstance(props, dict) else {}
+    """(English message, path inside the form) for each problem (rules, ui.when/suggest, show-if)."""
+    yield from condition_problems(schema)
+    yield from _rule_problems(schema)
+
+
+def _rule_problems(schema: Mapping[str, Any]) -> Iterator[tuple[str, tuple]]:
+    props = form_fields(schema)
     rules = schema.get("rules")
     if rules is not None and not isinstance(rules, list):
         yield '"rules" must be a list of {field, check, when, message, message_zh}.', ("rules",)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import FileStorage
 
 from orderflow.access.permissions import is_overseer, may_start, require_starter
-from orderflow.core.errors import InvalidInput
+from orderflow.core.errors import Conflict, InvalidInput
 from orderflow.core.i18n import Msg
 from orderflow.core.models import User
 from orderflow.orders.keys import ORDER_PROCESS
@@ -125,26 +125,27 @@ def task_page(task_id: int):
     session, actor = get_session(), current_actor()
     view = tasks.form_for(session, actor, task_id)
     errors: dict[str, str] = {}
-    values = view.values
+    values, status = view.values, 200
     if request.method == "POST":
-        submitted, files = {}, {}
+        submitted, files, posted = {}, {}, None
         try:  # the post itself may be refused (too many rows): shown on the form like any field
-            submitted = forms.from_post(view.schema, request.form.to_dict(flat=False))
+            submitted = posted = forms.from_post(view.schema, request.form.to_dict(flat=False))
             files = save_uploads(view.schema, view.task.instance_id, actor)
             submitted.update(files)
             tasks.complete(session, actor, task_id, submitted, request.form.get("password"))
             session.commit()
             flash(_("Done: %(name)s", name=bilingual(view.task.name)), "success")
             return redirect(url_for("pages.inbox"))
-        except InvalidInput as exc:
+        except (InvalidInput, Conflict) as exc:  # Conflict: claimed meanwhile, or a lost race
             session.rollback()
             view = tasks.form_for(session, actor, task_id)  # the rollback dropped this request's files
-            errors = localize_fields(exc.fields)
-            values = {**view.values, **{k: v for k, v in submitted.items() if k not in files}}
+            errors = localize_fields(exc.fields if isinstance(exc, InvalidInput) else {"_form": exc.message})
+            kept = None if posted is None else {k: v for k, v in posted.items() if k not in files}
+            values = forms.after_error(view.schema, view.values, kept)  # as typed, even where rejected
+            status = exc.status
     links = customer_links.links_of(session, task_id) if view.task.customer_step else []
     return render_template("pages/task.html", view=view, values=values, errors=errors, names=_names(), now=now(),
-                           signing=signatures.hint(session, actor, view.task), customer_links=links), \
-        (422 if errors else 200)
+                           signing=signatures.hint(session, actor, view.task), customer_links=links), status
 
 
 @bp.route("/processes/<key>/start", methods=["GET", "POST"])

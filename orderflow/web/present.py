@@ -16,6 +16,7 @@ from orderflow.core import timefmt
 from orderflow.core.i18n import Msg, Texts
 from orderflow.core.models import HumanTask, Instance
 from orderflow.web.db_session import get_session
+from orderflow.workflow.form_conditions import shape as form_shape
 from orderflow.workflow.tasks import is_overdue
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,6 @@ def _added_groups() -> dict[str, tuple[str, str | None]]:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(duration=duration, local_time=local_time, bilingual=bilingual, label=label,
-                                 localize=localize)
+                                 localize=localize, form_shape=form_shape)
     app.jinja_env.globals.update(now=now, is_overdue=is_overdue, lang=lang, group_label=group_label,
                                  reader_zone=lambda: reader_zone().key)

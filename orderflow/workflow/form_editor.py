@@ -24,7 +24,7 @@ from orderflow.core.models import ProcessDraft, User
 from orderflow.core.platform import platform_of
 from orderflow.engine.form_checks import MAX_FORM_DEPTH, form_rule_problems, json_nesting, pattern_problems
 from orderflow.engine.form_refs import refs_outside
-from orderflow.workflow import catalogue, definitions, drafts
+from orderflow.workflow import catalogue, definitions, drafts, form_conditions
 
 MAX_FORM_CHARS = 200_000
 MAX_PROBLEMS = 50
@@ -188,6 +188,7 @@ def _render_problems(schema: dict[str, Any]) -> list[Problem]:
     if not isinstance(props, dict):
         add(Msg('A form needs "properties": an object with one entry per field.'), "properties")
         props = {}
+    props = {**props, **form_conditions.conditional_fields(schema)}  # fields a show-if branch declares
     _check_texts(schema, (), add)
     for name, prop in props.items():
         _check_field(name, prop, ("properties", name), add, column=False)

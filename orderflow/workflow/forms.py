@@ -14,7 +14,7 @@ from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg, either
 from orderflow.engine import json_clean
 from orderflow.engine.form_refs import Unresolvable, safe_validator
-from orderflow.workflow import form_rules
+from orderflow.workflow import form_conditions, form_rules
 from orderflow.workflow.form_rules import Clock
 
 NEVER_PREFILLED = frozenset({"decision", "comment"})
@@ -29,8 +29,9 @@ _FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
 
 
 def fields(schema: Mapping[str, Any]) -> list[tuple[str, dict]]:
-    """(name, property schema) in the form's display order."""
-    props = schema.get("properties", {})
+    """(name, property schema) in the form's display order, with the fields only a condition's
+    branch declares (``form_conditions``)."""
+    props = form_conditions.whole(schema).get("properties", {})
     order = list((schema.get("ui") or {}).get("order") or [])
     names = [n for n in order if n in props] + [n for n in props if n not in order]
     return [(n, props[n]) for n in names]
@@ -77,6 +78,12 @@ def _message(error: jsonschema.ValidationError) -> str:
         return Msg("Must be at least %(value)s.", value=value)
     if v == "maximum":
         return Msg("Must be at most %(value)s.", value=value)
+    if v == "exclusiveMinimum":
+        return Msg("Must be more than %(value)s.", value=value)
+    if v == "exclusiveMaximum":
+        return Msg("Must be less than %(value)s.", value=value)
+    if v == "pattern":
+        return Msg("This is not in the form the field asks for; see its hint.")
     if v == "minLength":
         return Msg("This field is required.") if value == 1 else \
             Msg("Enter at least %(count)s characters.", count=value)
@@ -149,7 +156,7 @@ def clean_submission(schema: Mapping[str, Any], submitted: Mapping[str, Any],
     if not isinstance(submitted, Mapping):
         raise InvalidInput(Msg("The form data must be a JSON object of field names and values."))
     bounded(submitted)
-    props = schema.get("properties", {})
+    props = form_conditions.whole(schema).get("properties", {})
     locked = readonly(schema)
     unknown = sorted(set(submitted) - set(props))
     if unknown:
@@ -157,7 +164,12 @@ def clean_submission(schema: Mapping[str, Any], submitted: Mapping[str, Any],
                            fields={k: Msg("This form has no such field.") for k in unknown})
     values = {k: v for k, v in submitted.items() if k not in locked and v is not None and v != ""}
     values.update({k: known[k] for k in locked if k in known})
-    validate(schema, values, known, clock)
+    hidden = form_conditions.hidden(schema, {**known, **values})  # shown-if: never required, never stored
+    values = {k: v for k, v in values.items() if k not in hidden}
+    applies = form_conditions.effective(schema, {**known, **values})
+    if hidden and "rules" in applies:
+        applies["rules"] = [r for r in applies["rules"] if not (isinstance(r, dict) and r.get("field") in hidden)]
+    validate(applies, values, known, clock)
     return {k: v for k, v in values.items() if k not in locked}
 
 
@@ -264,3 +276,15 @@ def _rows(name: str, item: Mapping[str, Any], form: Mapping[str, list[str]]) -> 
 
 def _row_index(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 6
+
+
+def after_error(schema: Mapping[str, Any], shown: Mapping[str, Any], submitted: Mapping[str, Any] | None) -> dict:
+    """What a refused form shows again: what was posted, as typed, even where it was rejected;
+    a field the person emptied stays empty. ``submitted`` None (the post itself was refused)
+    keeps what was shown. A file field keeps the current file: a browser cannot re-send one."""
+    if submitted is None:
+        return dict(shown)
+    locked = readonly(schema)
+    emptied = {name: None for name, prop in fields(schema)
+               if name not in locked and name not in submitted and prop.get("format") != "attachment"}
+    return {**shown, **emptied, **submitted}

@@ -146,9 +146,12 @@ def complete(session: Session, actor: User, task_id: int, data: Any, password: s
     if view.signature:  # nobody outside the step's groups in the diagram signs, whatever the assignment
         require_step_authority(actor, task, diagram_groups(session, task))
     # the signing password is checked like a log-in: wrong guesses count toward the lock-out
-    if view.signature and not (password and accounts.authenticate(session, actor.username, password)):
+    if view.signature and not password:
         raise InvalidInput(Msg("This step is an electronic signature: re-enter your password to sign."),
-                           fields={"password": Msg("Your password is needed to sign.")})
+                           fields={"password": Msg("Enter your password to sign.")})
+    if view.signature and not accounts.authenticate(session, actor.username, password or ""):
+        raise InvalidInput(Msg("The password is wrong; re-enter your own password to sign."),
+                           fields={"password": Msg("The password is wrong.")})
     clean = forms.clean_submission(view.schema, data if data is not None else {}, view.order,
                                    platform_of(session).clock)
     attachments.check_refs(session, actor, view.schema, clean, task.instance_id)

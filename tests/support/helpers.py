@@ -11,7 +11,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from orderflow.workflow import jobs
+from orderflow.workflow import form_conditions, jobs
 
 
 def basic(user: str, password: str = "demo") -> dict[str, str]:
@@ -122,7 +122,7 @@ def fill(schema: dict, values: dict, decision: str | None = None, **overrides) -
     """Every field the form accepts, with the pre-filled values kept and a decision chosen."""
     readonly = set((schema.get("ui") or {}).get("readonly") or [])
     data = {}
-    for name, prop in schema.get("properties", {}).items():
+    for name, prop in form_conditions.whole(schema).get("properties", {}).items():  # show-if fields too
         if name in readonly:
             continue
         value = values.get(name, _sample(name, prop))

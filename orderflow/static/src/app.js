@@ -4,9 +4,11 @@
 //    renumber names/ids/labels from <field>-<n>- to the next free index.
 //  - [data-remove-row]: remove a table row (or clear it when it is the only one).
 //  - [data-print]: print the page.
+//  - forms with show-if conditions hide the fields that do not apply (lib/show_if.js).
 //  - htmx: show error fragments (4xx/5xx) in #htmx-errors instead of dropping them.
 
 import { alertBox, onReady } from './lib/dom.js';
+import { followConditions } from './lib/show_if.js';
 
 function rowIndexPattern(field) {
   const escaped = field.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -105,6 +107,7 @@ document.addEventListener('click', (event) => {
 
 // Focus the error summary after a failed submit so screen readers announce it.
 onReady(() => {
+  followConditions();
   const summary = document.getElementById('form-errors');
   if (summary) summary.focus();
 });
