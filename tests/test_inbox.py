@@ -163,3 +163,17 @@ def test_saved_filters_are_private_or_shared_with_one_group(client, api: Api):
     assert resp.status_code == 302 and "due=today" in resp.headers["Location"]
     assert "Today" in client.get("/inbox").get_data(as_text=True)
     assert "Today" in names("warehouse2")
+
+
+def test_inbox_and_board_filters_keep_apart(app, api: Api):
+    from orderflow.core.models import User
+    from orderflow.orders import board
+    assert api.post("manager1", "/api/v1/tasks/filters", {"name": "Late", "query": "overdue=1"}).status_code == 201
+    with app.extensions["orderflow.db"].session() as session:
+        from sqlalchemy import select
+        manager = session.scalar(select(User).where(User.username == "manager1"))
+        assert board.list_filters(session, manager) == []
+        board.save_filter(session, manager, "Late", "overdue=1&sort=order_total")
+        session.commit()
+    items = api.get("manager1", "/api/v1/tasks/filters").json["items"]
+    assert [(f["name"], f["query"]) for f in items] == [("Late", "overdue=1")]

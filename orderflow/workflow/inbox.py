@@ -155,10 +155,6 @@ def today_bounds(session: Session, now: datetime) -> tuple[date, datetime, datet
     return today, start.astimezone(UTC), end.astimezone(UTC)
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def _visible(actor: User, scope: str) -> Select:
     query = select(HumanTask).join(Instance).where(HumanTask.status == "ready", Instance.status == "running")
     if scope == "mine":
@@ -178,9 +174,9 @@ def base_query(session: Session, actor: User, f: InboxFilter) -> Select:
     if f.business_key:
         query = query.where(Instance.business_key == f.business_key)
     if f.customer:
-        query = query.where(func.lower(Instance.customer).like(_like(f.customer.lower()), escape="\\"))
+        query = query.where(Instance.customer.icontains(f.customer, autoescape=True))
     if f.q:
-        query = query.where(func.lower(Instance.business_key).like(_like(f.q.lower()), escape="\\"))
+        query = query.where(Instance.business_key.icontains(f.q, autoescape=True))
     return query
 
 
