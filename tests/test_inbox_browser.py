@@ -66,7 +66,7 @@ def test_c_claims_the_selected_task(live_server, browser):
     try:
         page.keyboard.press("j")
         page.keyboard.press("c")
-        page.locator("#inbox tbody tr button.release").wait_for()
+        page.locator("#inbox tbody tr.table-active button.release").wait_for()  # still selected
         assert page.locator("#inbox tbody tr button.claim").count() == 0
     finally:
         context.close()

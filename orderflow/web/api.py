@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -248,7 +249,7 @@ def list_tasks():
     return _listing(query, lambda t: _inbox_task_json(t, names, today), limit, offset)
 
 
-def _inbox_task_json(task: HumanTask, names: dict[str, str], today) -> dict[str, Any]:
+def _inbox_task_json(task: HumanTask, names: dict[str, str], today: date) -> dict[str, Any]:
     instance = task.instance
     return {**task_json(task, names), "customer": instance.customer, "order_total": instance.order_total,
             "promised_date": instance.promised_date.isoformat() if instance.promised_date else None,

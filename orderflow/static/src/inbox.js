@@ -4,6 +4,7 @@
 // up on every key, so the table may be swapped by htmx (claim, release, filter) in between.
 
 const SELECTED = 'table-active';
+let swapped = null; // the id of the selected row while htmx swaps it
 
 function typing(target) {
   if (!(target instanceof Element)) return false;
@@ -54,3 +55,15 @@ function onKey(event) {
 }
 
 document.addEventListener('keydown', onKey);
+
+// a claimed or released row comes back from the server in place of the old one: keep it selected
+document.addEventListener('htmx:beforeSwap', (event) => {
+  const row = event.detail.target;
+  if (row instanceof Element && row.classList.contains(SELECTED)) swapped = row.id;
+});
+document.addEventListener('htmx:afterSettle', () => {
+  if (!swapped) return;
+  const row = document.getElementById(swapped);
+  swapped = null;
+  if (row && row.matches('#inbox tbody tr[data-task-id]')) select(row);
+});
