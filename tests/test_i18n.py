@@ -168,9 +168,10 @@ def test_api_error_with_translated_params_in_chinese(client, zh):
     response = client.get("/api/v1/tasks?scope=nobody", headers={**basic("sales1"), "Accept-Language": "zh"})
     assert response.status_code == 422
     error = response.json["error"]
-    assert error["message"] == zh("scope must be one of %(choices)s, not '%(scope)s'.") % {
-        "choices": "mine, groups, all", "scope": "nobody"}
-    assert error["fields"] == {"scope": zh("unknown scope")}
+    problem = zh("'%(value)s' is not one of %(choices)s.") % {"value": "nobody", "choices": "mine, groups, all"}
+    assert error["message"] == zh("The inbox filter '%(field)s' is not valid: %(problem)s") % {
+        "field": "scope", "problem": problem}
+    assert error["fields"] == {"scope": problem}
 
 
 def test_form_page_shows_field_errors_in_chinese(client, zh):

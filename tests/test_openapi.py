@@ -62,3 +62,26 @@ def test_errors_and_security_schemes_are_described(client):
                 assert {"401", "429"} <= codes, f"{method.upper()} {path}"
             for code in codes - {"200", "201", "204"}:
                 assert operation["responses"][code]["$ref"].endswith(f"/E{code}")
+
+
+def test_the_inbox_filters_are_documented_as_they_are_parsed(client):
+    """GET /api/v1/tasks and /tasks/counts document every parameter InboxFilter reads, with its values;
+    docs/API.md names each of them too."""
+    from dataclasses import fields
+    from pathlib import Path
+
+    from orderflow.workflow import inbox
+    doc = client.get("/api/v1/openapi.json").json
+    parsed = {f.name for f in fields(inbox.InboxFilter)} - {"desc", "page"}   # desc rides on sort's "-"
+    for path in ("/api/v1/tasks", "/api/v1/tasks/counts"):
+        params = {p["name"]: p["schema"] for p in doc["paths"][path]["get"]["parameters"]}
+        assert parsed - {"business_key"} <= set(params), path
+        assert set(params["sort"]["enum"]) == {d + k for k in inbox.SORTS for d in ("", "-")}
+        assert params["due"]["enum"] == list(inbox.DUES) and params["waiting"]["enum"] == list(inbox.WAITING)
+        assert params["claimed"]["enum"] == list(inbox.CLAIMED) and params["scope"]["enum"] == list(inbox.SCOPES)
+    columns = doc["components"]["schemas"]["InboxColumnsBody"]["properties"]["columns"]["items"]["enum"]
+    assert columns == list(inbox.COLUMNS)
+    api_md = (Path(__file__).resolve().parent.parent / "docs" / "API.md").read_text()
+    missing = sorted(name for name in parsed if f"`{name}" not in api_md and f"{name}=" not in api_md)
+    assert not missing, f"docs/API.md does not name the inbox parameters {missing}"
+    assert all(f"`{name}`" in api_md for name in inbox.COLUMNS)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -24,6 +25,7 @@ from orderflow.workflow import (
     customer_links,
     definitions,
     drafts,
+    inbox,
     incidents,
     instances,
     listing,
@@ -239,11 +241,69 @@ def instance_audit(instance_id: int):
 
 @bp.get("/tasks")
 def list_tasks():
-    query = tasks.inbox_query(current_actor(), request.args.get("scope", "groups"), request.args.get("process"),
-                              request.args.get("business_key"), request.args.get("element"))
+    wanted = inbox.InboxFilter.from_args(request.args)
+    query = inbox.query(get_session(), current_actor(), wanted)
     limit, offset = _page()
     names = _names()
-    return _listing(query, lambda t: task_json(t, names), limit, offset)
+    today, _, _ = inbox.today_bounds(get_session(), now())
+    return _listing(query, lambda t: _inbox_task_json(t, names, today), limit, offset)
+
+
+def _inbox_task_json(task: HumanTask, names: dict[str, str], today: date) -> dict[str, Any]:
+    instance = task.instance
+    return {**task_json(task, names), "customer": instance.customer, "order_total": instance.order_total,
+            "promised_date": instance.promised_date.isoformat() if instance.promised_date else None,
+            "late_days": inbox.late_days(instance.promised_date, today)}
+
+
+@bp.get("/tasks/counts")
+def task_counts():
+    found = inbox.counts(get_session(), current_actor(), inbox.InboxFilter.from_args(request.args))
+    return jsonify(total=found.total, staff=found.staff, overdue=found.overdue, today=found.today,
+                   waiting=found.waiting, mine=found.mine)
+
+
+@bp.get("/tasks/columns")
+def get_task_columns():
+    return jsonify(columns=inbox.columns(current_actor()), choices=list(inbox.COLUMNS))
+
+
+@bp.put("/tasks/columns")
+def put_task_columns():
+    chosen = inbox.set_columns(get_session(), current_actor(), _body().get("columns"))
+    _commit()
+    return jsonify(columns=chosen, choices=list(inbox.COLUMNS))
+
+
+def _filter_json(row) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "query": row.query, "owner": row.owner, "group": row.group_id,
+            "created_at": iso(row.created_at)}
+
+
+@bp.get("/tasks/filters")
+def list_task_filters():
+    return jsonify(items=[_filter_json(r) for r in inbox.list_filters(get_session(), current_actor())],
+                   next_cursor=None)
+
+
+@bp.post("/tasks/filters")
+def save_task_filter():
+    body = _body()
+    for name in ("name", "query", "group"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise InvalidInput(Msg("'%(name)s' must be text.", name=name), fields={name: Msg("not text")})
+    row = inbox.save_filter(get_session(), current_actor(), body.get("name") or "", body.get("query") or "",
+                            body.get("group"))
+    result = _filter_json(row)
+    _commit()
+    return jsonify(result), 201
+
+
+@bp.delete("/tasks/filters/<int:filter_id>")
+def delete_task_filter(filter_id: int):
+    inbox.delete_filter(get_session(), current_actor(), filter_id)
+    _commit()
+    return "", 204
 
 
 @bp.get("/tasks/<int:task_id>")

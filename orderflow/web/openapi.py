@@ -96,6 +96,19 @@ def xml_answer(description: str) -> dict[str, Any]:
 def paths() -> dict[str, dict[str, Any]]:
     instance, task, incident = path_id("instance_id", "order"), path_id("task_id", "task"), \
         path_id("incident_id", "incident")
+    inbox_params = [
+        param("scope", {"type": "string", "enum": ["mine", "groups", "all"]}), param("process"),
+        param("step", {"type": "string", "maxLength": 200}, "the waiting step's element id"),
+        param("customer", {"type": "string", "maxLength": 200}, "part of the customer's name, any case"),
+        param("q", {"type": "string", "maxLength": 200}, "part of the order number (% and _ match themselves)"),
+        param("overdue", YES_NO, "only tasks past their due time"),
+        param("due", {"type": "string", "enum": ["today"]}, "only tasks due today (the company's time zone)"),
+        param("waiting", {"type": "string", "enum": ["customer", "staff"]},
+              "customer: only the customer's own steps; staff: only the staff's"),
+        param("claimed", {"type": "string", "enum": ["me", "nobody"]}),
+        param("sort", {"type": "string", "enum": [f"{d}{k}" for k in ("due", "promised", "value", "age")
+                                                  for d in ("", "-")]},
+              "due time, promised date, value or age (ready since); a leading - sorts descending; ties by id")]
     board_params = [
         param("process"), param("version", {"type": "integer", "minimum": 1, "maximum": 1_000_000}),
         param("element", description="the waiting step's element id"), param("group"), param("customer"),
@@ -168,9 +181,26 @@ def paths() -> dict[str, dict[str, Any]]:
                 JSON: {"schema": ref("AuditEvents")}, "text/csv": {"schema": {"type": "string"}}}, "403 404",
             params=[instance, param("format", {"type": "string", "enum": ["json", "csv"]}, "csv: as a download")])},
         "/api/v1/tasks": {"get": op(
-            "Ready tasks: mine, my groups' (default) or all I may see", "tasks", "Tasks", "422",
-            params=[param("scope", {"type": "string", "enum": ["mine", "groups", "all"]}), param("process"),
-                    param("business_key"), param("element"), *PAGING])},
+            "Ready tasks: mine, my groups' (default) or all I may see, filtered, searched and sorted", "tasks",
+            "Tasks", "422", params=[*inbox_params, param("business_key", STR, "exactly this order number"),
+                                    param("element", STR, "the older name of `step`"), *PAGING],
+            description="Unknown values are refused (422) with the parameter named in `fields`.")},
+        "/api/v1/tasks/counts": {"get": op(
+            "How many tasks each quick filter would show (the same filter, quick filters aside)", "tasks",
+            "TaskCounts", "422", params=inbox_params)},
+        "/api/v1/tasks/columns": {
+            "get": op("The inbox columns I show", "tasks", "InboxColumns"),
+            "put": op("Choose the inbox columns I show", "tasks", "InboxColumns", "400 422",
+                      body=json_body("InboxColumnsBody")),
+        },
+        "/api/v1/tasks/filters": {
+            "get": op("My saved inbox filters and those shared with my groups", "tasks", "SavedFilters"),
+            "post": op("Save an inbox filter, private or shared with one of my groups", "tasks", "SavedFilter",
+                       "400 403 422", body=json_body("SavedFilterBody"), status="201"),
+        },
+        "/api/v1/tasks/filters/{filter_id}": {"delete": op(
+            "Delete a saved inbox filter (only its owner)", "tasks", None, "400 403 404",
+            params=[path_id("filter_id", "saved filter")], status="204")},
         "/api/v1/tasks/{task_id}": {"get": op("A task with its form and the values it shows", "tasks",
                                               "TaskDetail", "403 404", params=[task])},
         "/api/v1/tasks/{task_id}/claim": {"post": op("Claim a task", "tasks", "Task", "400 403 404 409",

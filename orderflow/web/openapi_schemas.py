@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from orderflow.workflow.inbox import COLUMNS as INBOX_COLUMNS
+
 STR: dict[str, Any] = {"type": "string"}
 INT: dict[str, Any] = {"type": "integer"}
 NUM: dict[str, Any] = {"type": "number"}
@@ -136,7 +138,30 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Deployed": DEPLOYED,
     "CheckResult": CHECKED,
     "Task": TASK,
-    "Tasks": page("Task"),
+    "InboxTask": {"allOf": [ref("Task"), obj(
+        ["customer", "order_total", "promised_date", "late_days"], customer=null(STR), order_total=null(NUM),
+        promised_date=null(DAY),
+        late_days={"type": "integer", "minimum": 0,
+                   "description": "days the order is past its promised date (company time zone); 0 if not"})]},
+    "Tasks": page("InboxTask"),
+    "TaskCounts": obj(["total", "staff", "overdue", "today", "waiting", "mine"],
+                      total={**INT, "description": "every task the filter selects, quick filters aside"},
+                      staff={**INT, "description": "of those, the staff's work: the customer's own steps left out"},
+                      overdue={**INT, "description": "what overdue=1 would show"},
+                      today={**INT, "description": "what due=today would show"},
+                      waiting={**INT, "description": "what waiting=customer would show"},
+                      mine={**INT, "description": "what claimed=me would show"}),
+    "InboxColumns": obj(["columns", "choices"], columns=array(STR), choices=array(STR)),
+    "InboxColumnsBody": obj(["columns"], columns={**array({"type": "string", "enum": list(INBOX_COLUMNS)}),
+                                                  "description": "the columns to show, besides order and task"}),
+    "SavedFilter": obj(["id", "name", "query", "owner", "group"], id=INT, name=STR, owner=STR, group=null(STR),
+                       created_at=null(TIME),
+                       query={"type": "string", "description": "the GET /api/v1/tasks query string, without paging"}),
+    "SavedFilters": page("SavedFilter"),
+    "SavedFilterBody": obj(["name", "query"], name={"type": "string", "minLength": 1, "maxLength": 200},
+                           query={"type": "string", "description": "a GET /api/v1/tasks query string"},
+                           group=null({"type": "string", "description": "share with one of your groups; null: "
+                                       "only you (saving a name again replaces it)"})),
     "TaskDetail": {"allOf": [ref("Task"), obj(["form", "values", "signature"], form=OBJ, values=OBJ,
                                               signature=BOOL)]},
     "Instance": INSTANCE,

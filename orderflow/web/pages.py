@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import FileStorage
 
@@ -31,6 +31,7 @@ from orderflow.workflow import (
     signatures,
     tasks,
 )
+from orderflow.workflow import inbox as task_inbox
 
 bp = Blueprint("pages", __name__)
 
@@ -64,25 +65,50 @@ def home():
 @bp.get("/inbox")
 @login_required
 def inbox():
-    actor = current_actor()
-    scope = request.args.get("scope", "groups")
-    raw = request.args.get("page", "1")
-    page_no = int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 7 else 1
-    query = tasks.inbox_query(actor, scope)
+    session, actor = get_session(), current_actor()
+    wanted = task_inbox.InboxFilter.from_args(request.args)
     size = int(current_app.config["ORDERFLOW_PAGE_SIZE"])
-    total, overdue = _inbox_counts(query.order_by(None).subquery())
+    query = task_inbox.query(session, actor, wanted)
+    counted = task_inbox.counts(session, actor, wanted)
+    total = int(session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
     pages = max(1, -(-total // size))
-    page_no = min(max(page_no, 1), pages)
-    rows = list(get_session().scalars(query.limit(size).offset((page_no - 1) * size)))
-    return render_template("pages/inbox.html", tasks=rows, scope=scope, names=_names(), overseer=is_overseer(actor),
-                           now=now(), total=total, overdue=overdue, page=page_no, pages=pages)
+    page_no = min(max(wanted.page, 1), pages)
+    rows = list(session.scalars(query.limit(size).offset((page_no - 1) * size)))
+    today, _, _ = task_inbox.today_bounds(session, now())
+    return render_template("pages/inbox.html", tasks=rows, scope=wanted.scope, wanted=wanted, names=_names(),
+                           overseer=is_overseer(actor), now=now(), today=today, total=total, counts=counted,
+                           page=page_no, pages=pages, columns=task_inbox.columns(actor), all_columns=task_inbox.COLUMNS,
+                           processes=definitions.list_latest(session), saved=task_inbox.list_filters(session, actor),
+                           late_days=task_inbox.late_days, groups=sorted(actor.groups, key=lambda g: g.id),
+                           me=actor.username)
 
 
-def _inbox_counts(counted) -> tuple[int, int]:
-    """All the inbox's tasks and the overdue ones, whatever page is shown."""
-    late = func.sum(case((counted.c.due_at < now(), 1), else_=0))
-    total, overdue = get_session().execute(select(func.count(), late).select_from(counted)).one()
-    return int(total or 0), int(overdue or 0)
+@bp.post("/inbox/columns")
+@login_required
+def inbox_columns():
+    task_inbox.set_columns(get_session(), current_actor(), request.form.getlist("columns"))
+    get_session().commit()
+    return redirect(safe_next(request.form.get("next")))
+
+
+@bp.post("/inbox/filters")
+@login_required
+def inbox_save_filter():
+    row = task_inbox.save_filter(get_session(), current_actor(), request.form.get("name", ""),
+                            request.form.get("query", ""), request.form.get("group") or None)
+    query = row.query
+    get_session().commit()
+    flash(_("Filter saved."), "success")
+    return redirect(url_for("pages.inbox") + ("?" + query if query else ""))
+
+
+@bp.post("/inbox/filters/<int:filter_id>/delete")
+@login_required
+def inbox_delete_filter(filter_id: int):
+    task_inbox.delete_filter(get_session(), current_actor(), filter_id)
+    get_session().commit()
+    flash(_("Filter deleted."), "success")
+    return redirect(url_for("pages.inbox"))
 
 
 @bp.post("/tasks/<int:task_id>/claim")
@@ -104,7 +130,9 @@ def release(task_id: int):
 def _back_to_task_list(task_id: int):
     if request.headers.get("HX-Request"):
         task = tasks.get(get_session(), current_actor(), task_id)
-        return render_template("pages/partials/task_row.html", task=task, names=_names(), now=now())
+        today, _, _ = task_inbox.today_bounds(get_session(), now())
+        return render_template("pages/partials/task_row.html", task=task, names=_names(), now=now(), today=today,
+                               columns=task_inbox.columns(current_actor()), late_days=task_inbox.late_days)
     return redirect(safe_next(request.form.get("next")))
 
 

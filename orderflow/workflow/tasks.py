@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from orderflow.access import accounts
@@ -15,7 +15,6 @@ from orderflow.access.permissions import (
     group_may,
     group_word,
     in_task_groups,
-    ready_for_groups,
     require,
     require_reassign_target,
     require_step_authority,
@@ -26,7 +25,7 @@ from orderflow.core import audit
 from orderflow.core.db import rowcount
 from orderflow.core.errors import Conflict, InvalidInput, LostRace, NotFound, TaskNotReady
 from orderflow.core.i18n import Msg, status_word
-from orderflow.core.models import Group, HumanTask, Instance, User
+from orderflow.core.models import Group, HumanTask, User
 from orderflow.core.platform import platform_of
 from orderflow.workflow import (
     attachments,
@@ -39,29 +38,6 @@ from orderflow.workflow import (
     runs,
     signatures,
 )
-
-SCOPES = ("mine", "groups", "all")
-
-
-def inbox_query(actor: User, scope: str = "groups", process: str | None = None,
-                business_key: str | None = None, element: str | None = None) -> Select:
-    """Ready tasks the actor may see, soonest due first (no due time last)."""
-    if scope not in SCOPES:
-        raise InvalidInput(Msg("scope must be one of %(choices)s, not '%(scope)s'.", choices=", ".join(SCOPES),
-                               scope=scope), fields={"scope": Msg("unknown scope")})
-    query = select(HumanTask).join(Instance).where(HumanTask.status == "ready", Instance.status == "running")
-    if scope == "mine":
-        query = query.where(HumanTask.assignee == actor.username)
-    elif scope == "groups" or not can(actor, "order.read_all"):
-        query = query.where(ready_for_groups(object_session(actor), actor.group_ids))
-    if process:
-        query = query.where(Instance.process_key == process)
-    if business_key:
-        query = query.where(Instance.business_key == business_key)
-    if element:
-        query = query.where(HumanTask.element_id == element)
-    # NULLS LAST keeps the (status, group_id, due_at) index usable where "due_at IS NULL" would not
-    return query.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.id)
 
 
 def is_overdue(task: HumanTask, now: datetime) -> bool:

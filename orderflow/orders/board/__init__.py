@@ -51,6 +51,8 @@ from orderflow.orders.board.filters import (  # noqa: F401 (re-exported)
 )
 from orderflow.orders.board.sql import _Board
 
+PAGE = "board"   # saved_filters.page: the inbox keeps its own (orderflow/workflow/inbox.py)
+
 
 def rows(session: Session, actor: User, f: BoardFilter) -> BoardPage:
     """One page of the board: overseers see every open order, others the orders they take part in."""
@@ -85,9 +87,10 @@ def save_filter(session: Session, actor: User, name: str, query: str, shared: bo
                            fields={"name": Msg("Enter a name.") if not name else
                                    Msg("Enter at most %(max)s characters.", max=MAX_TEXT)})
     clean = BoardFilter.from_query_string(query or "").query_string(page=1)
-    row = session.scalar(select(SavedFilter).where(SavedFilter.owner == actor.username, SavedFilter.name == name))
+    row = session.scalar(select(SavedFilter).where(SavedFilter.owner == actor.username, SavedFilter.page == PAGE,
+                                                   SavedFilter.name == name))
     if row is None:
-        row = SavedFilter(owner=actor.username, name=name, created_at=platform_of(session).clock())
+        row = SavedFilter(owner=actor.username, name=name, page=PAGE, created_at=platform_of(session).clock())
         session.add(row)
     row.query, row.shared = clean, bool(shared)
     session.flush()
@@ -95,16 +98,17 @@ def save_filter(session: Session, actor: User, name: str, query: str, shared: bo
 
 
 def list_filters(session: Session, actor: User) -> list[SavedFilter]:
-    """The actor's own filters and those others shared, by name."""
+    """The actor's own board filters and those others shared, by name (the inbox's are its own)."""
     return list(session.scalars(select(SavedFilter)
-                                .where(or_(SavedFilter.owner == actor.username, SavedFilter.shared.is_(True)))
+                                .where(SavedFilter.page == PAGE,
+                                       or_(SavedFilter.owner == actor.username, SavedFilter.shared.is_(True)))
                                 .order_by(SavedFilter.name, SavedFilter.id)))
 
 
 def delete_filter(session: Session, actor: User, filter_id: int) -> None:
     """Only the one who saved a filter may delete it."""
     row = session.get(SavedFilter, filter_id)
-    if row is None:
+    if row is None or row.page != PAGE:
         raise NotFound(Msg("There is no saved filter with id %(id)s.", id=filter_id))
     if row.owner != actor.username:
         raise Forbidden(Msg("Only %(owner)s, who saved this filter, may delete it.", owner=row.owner))
