@@ -50,8 +50,10 @@ def order_page(session: Session, actor: User, instance_id: int) -> OrderPage:
 
 def _contacts(session: Session, groups: set[str]) -> dict[str, list[User]]:
     contacts: dict[str, list[User]] = {}
-    for user in session.scalars(select(User).join(Membership, Membership.user_id == User.id)
-                                .where(Membership.group_id.in_(groups), User.active.is_(True)).distinct()):
+    members = select(Membership.user_id).where(Membership.group_id.in_(groups))
+    # users by id, not DISTINCT rows: a row with a JSON column cannot be compared on PostgreSQL
+    for user in session.scalars(select(User).where(User.id.in_(members), User.active.is_(True))
+                                .order_by(User.username)):
         for group in groups & user.group_ids:
             contacts.setdefault(group, []).append(user)
     return contacts
