@@ -155,7 +155,6 @@ def me():
             get_session().rollback()
             errors, message = localize_fields(exc.fields), localize(exc.message)
         else:
-            get_session().commit()
             flash(_("Your settings were saved."), "success")
             return redirect(url_for("auth.me"))
     company = current_app.config["ORDERFLOW_DISPLAY_TIMEZONE"]
