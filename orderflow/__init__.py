@@ -28,8 +28,10 @@ def _secret_key(instance_path: str) -> str:
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_path=os.environ.get("ORDERFLOW_INSTANCE_PATH") or str(ROOT / "instance"),
-                instance_relative_config=True)
+    from orderflow.web import db_session  # its OrderflowApp commits each request's unit of work at the edge
+
+    app = db_session.OrderflowApp(__name__, instance_relative_config=True,
+                                  instance_path=os.environ.get("ORDERFLOW_INSTANCE_PATH") or str(ROOT / "instance"))
     app.config.from_mapping(config_module.DEFAULTS)
     app.config.from_pyfile("config.py", silent=True)
     app.config.update(config_module.from_environment())
@@ -56,7 +58,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["ORDERFLOW_PROCESSES_PATH"] = _dir("ORDERFLOW_PROCESSES_DIR")
 
     from orderflow import cli, scheduler
-    from orderflow.web import db_session
     from orderflow.web import init_app as init_web
 
     db_session.init_app(app)

@@ -62,7 +62,6 @@ def users() -> ResponseReturnValue:
         except SHOWN_ERRORS as exc:
             shown, status = _shown(exc), exc.status
         else:
-            session.commit()
             flash(_("%(user)s can log in now.", user=user.username), "success")
             return redirect(url_for("admin.user", username=user.username))
     q = request.args.get("q", "").strip()
@@ -95,7 +94,6 @@ def user(username: str):
         except SHOWN_ERRORS as exc:
             shown, status = _shown(exc), exc.status
         else:
-            session.commit()
             flash(note, "success")
             return redirect(url_for("admin.user", username=username))
     target = admin.get_user(session, actor, username)
@@ -119,7 +117,6 @@ def groups() -> ResponseReturnValue:
         except SHOWN_ERRORS as exc:
             shown, status = _shown(exc), exc.status
         else:
-            session.commit()
             flash(_("Group %(group)s created.", group=group.id), "success")
             return redirect(url_for("admin.groups"))
     return render_template("admin/admin_groups.html", groups=admin.list_groups(session, actor), form=request.form,
@@ -145,7 +142,6 @@ def tokens_page() -> ResponseReturnValue:
         except SHOWN_ERRORS as exc:
             shown, status = _shown(exc), exc.status
         else:
-            session.commit()
             issued = {"row": row, "secret": secret}  # shown on this response only, never stored
     rows = tokens.listing(session, actor, everyone=True)
     people = list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)))
@@ -162,7 +158,6 @@ def revoke_page(token_id: int):
     session, actor = get_session(), current_actor()
     require(actor, "admin.tokens")
     row = tokens.revoke(session, actor, token_id)
-    session.commit()
     flash(_("Token %(prefix)s… of %(user)s is revoked.", prefix=row.prefix, user=row.user.username), "success")
     back = request.form.get("next", "")
     return redirect(back if back.startswith("/admin/") else url_for("admin.tokens_page"))
@@ -202,9 +197,7 @@ def api_create_user():
         raise InvalidInput(Msg("'groups' must be a list of group ids."), fields={"groups": Msg("A list of group ids.")})
     user = admin.create_user(get_session(), current_actor(), body.get("username"), body.get("display_name"),
                              body.get("email"), body.get("password"), groups)
-    result = user_json(user)
-    get_session().commit()
-    return jsonify(result), 201
+    return jsonify(user_json(user)), 201
 
 
 _PATCHABLE = {"display_name", "email", "groups", "active", "password"}
@@ -229,9 +222,7 @@ def api_update_user(username: str):
         admin.set_active(session, actor, username, body["active"])
     if "password" in body:
         admin.reset_password(session, actor, username, body["password"])
-    result = user_json(user)
-    session.commit()
-    return jsonify(result)
+    return jsonify(user_json(user))
 
 
 @api_bp.get("/admin/groups")
@@ -244,18 +235,14 @@ def api_groups():
 def api_create_group():
     body = _json()
     group = admin.create_group(get_session(), current_actor(), body.get("id"), body.get("name"), body.get("name_zh"))
-    result = {"id": group.id, "name": group.name, "name_zh": group.name_zh}
-    get_session().commit()
-    return jsonify(result), 201
+    return jsonify(id=group.id, name=group.name, name_zh=group.name_zh), 201
 
 
 def _issue(username: str | None):
     body = _json()
     row, secret = tokens.issue(get_session(), current_actor(), username, body.get("name", ""),
                                body.get("expires_in_days"), via=g.auth_method)
-    result = {**token_json(row), "token": secret}
-    get_session().commit()
-    return jsonify(result), 201
+    return jsonify({**token_json(row), "token": secret}), 201
 
 
 @api_bp.get("/admin/tokens")
@@ -279,10 +266,7 @@ def api_revoke_token(token_id: int):
 
 
 def _revoke(token_id: int):
-    row = tokens.revoke(get_session(), current_actor(), token_id)
-    result = token_json(row)
-    get_session().commit()
-    return jsonify(result)
+    return jsonify(token_json(tokens.revoke(get_session(), current_actor(), token_id)))
 
 
 @api_bp.get("/tokens")

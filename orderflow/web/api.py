@@ -1,4 +1,4 @@
-"""HTTP API v1 (../shared/API.md): parse input → domain function → one commit → JSON."""
+"""HTTP API v1 (../shared/API.md): parse input → domain function → JSON; committed once at the edge (db_session)."""
 from __future__ import annotations
 
 import base64
@@ -115,10 +115,6 @@ def _names() -> dict[str, str]:
     return dict(get_session().execute(select(User.username, User.display_name)).all())
 
 
-def _commit() -> None:
-    get_session().commit()
-
-
 # -- processes ---------------------------------------------------------------
 
 @bp.get("/processes")
@@ -150,9 +146,7 @@ def uploaded_files() -> dict[str, bytes]:
 def deploy_processes() -> ResponseReturnValue:
     warnings: list[dict] = []
     rows = processes.deploy(get_session(), current_actor(), uploaded_files(), warnings=warnings)
-    result = [{"key": r.key, "version": r.version} for r in rows]
-    _commit()
-    return jsonify(deployed=result, warnings=warnings), 201
+    return jsonify(deployed=[{"key": r.key, "version": r.version} for r in rows], warnings=warnings), 201
 
 
 @bp.get("/processes/<key>")
@@ -178,9 +172,7 @@ def get_bpmn(key: str):
 def start_instance(key: str):
     body = _body()
     instance = instances.start(get_session(), current_actor(), key, body.get("data", {}), _int_arg("version"))
-    result = _instance_brief(instance)
-    _commit()
-    return jsonify(result), 201
+    return jsonify(_instance_brief(instance)), 201
 
 
 def _instance_brief(instance: Instance) -> dict[str, Any]:
@@ -216,9 +208,7 @@ def _state_change(action):
     def view(instance_id: int):
         body = _body()
         instance = action(get_session(), current_actor(), instance_id, body.get("reason"))
-        result = {"id": instance.id, "status": instance.status}
-        _commit()
-        return jsonify(result)
+        return jsonify(id=instance.id, status=instance.status)
     return view
 
 
@@ -315,18 +305,12 @@ def get_task(task_id: int):
 
 @bp.post("/tasks/<int:task_id>/claim")
 def claim_task(task_id: int):
-    task = tasks.claim(get_session(), current_actor(), task_id)
-    result = task_json(task)
-    _commit()
-    return jsonify(result)
+    return jsonify(task_json(tasks.claim(get_session(), current_actor(), task_id)))
 
 
 @bp.post("/tasks/<int:task_id>/release")
 def release_task(task_id: int):
-    task = tasks.release(get_session(), current_actor(), task_id)
-    result = task_json(task)
-    _commit()
-    return jsonify(result)
+    return jsonify(task_json(tasks.release(get_session(), current_actor(), task_id)))
 
 
 @bp.post("/tasks/<int:task_id>/complete")
@@ -337,16 +321,14 @@ def complete_task(task_id: int):
                            fields={"data": Msg("not an object")})
     task = tasks.complete(get_session(), current_actor(), task_id, body.get("data", {}), body.get("password"))
     instance = task.instance
-    result = _instance_brief(instance)
-    _commit()
-    return jsonify(instance={"id": instance.id, "status": instance.status}, open_tasks=result["open_tasks"])
+    return jsonify(instance={"id": instance.id, "status": instance.status},
+                   open_tasks=_instance_brief(instance)["open_tasks"])
 
 
 @bp.post("/tasks/<int:task_id>/customer-link")
 def send_customer_link(task_id: int):
     email = _body().get("email")
     customer_links.send(get_session(), current_actor(), task_id, email)
-    _commit()
     # staff never see the link, so url is null; the address send() accepted, as it cleaned it
     return jsonify(url=None, email=customer_links.valid_email(email))
 
@@ -355,9 +337,7 @@ def send_customer_link(task_id: int):
 def reassign_task(task_id: int):
     body = _body()
     task = tasks.reassign(get_session(), current_actor(), task_id, to_user=body.get("user"), to_group=body.get("group"))
-    result = task_json(task, _names())
-    _commit()
-    return jsonify(result)
+    return jsonify(task_json(task, _names()))
 
 
 # -- incidents ---------------------------------------------------------------
@@ -373,19 +353,14 @@ def list_incidents():
 
 @bp.post("/incidents/<int:incident_id>/retry")
 def retry_incident(incident_id: int):
-    incident = recovery.retry(get_session(), current_actor(), incident_id)
-    result = incident_json(incident)
-    _commit()
-    return jsonify(result)
+    return jsonify(incident_json(recovery.retry(get_session(), current_actor(), incident_id)))
 
 
 @bp.post("/incidents/<int:incident_id>/complete")
 def complete_incident(incident_id: int):
     body = _body()
     incident = recovery.complete_by_hand(get_session(), current_actor(), incident_id, body.get("data"))
-    result = incident_json(incident)
-    _commit()
-    return jsonify(result)
+    return jsonify(incident_json(incident))
 
 
 # -- messages ----------------------------------------------------------------
@@ -395,7 +370,5 @@ def deliver_message(name: str):
     body = _body()
     instance, element_id = messages.deliver(get_session(), current_actor(), name, body.get("correlation"),
                                             body.get("payload", {}))
-    result = {"instance_id": instance.id, "business_key": instance.business_key, "element_id": element_id,
-              "status": instance.status}
-    _commit()
-    return jsonify(result)
+    return jsonify(instance_id=instance.id, business_key=instance.business_key, element_id=element_id,
+                   status=instance.status)

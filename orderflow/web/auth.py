@@ -85,7 +85,7 @@ def _token_user(token: str) -> User | None:
 
     with current_app.extensions["orderflow.db"].session() as own:
         user_id = tokens.verify(own, token)
-        own.commit()
+        own.commit()  # unit of work of its own: the token's use is noted even if the request fails
     return get_session().get(User, user_id)
 
 
@@ -138,7 +138,6 @@ def login():
 def logout():
     if current_user.is_authenticated:  # server-side: the cookie's generation is over
         accounts.end_sessions(get_session(), current_user.user)
-        get_session().commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))
@@ -156,7 +155,6 @@ def me():
             get_session().rollback()
             errors, message = localize_fields(exc.fields), localize(exc.message)
         else:
-            get_session().commit()
             flash(_("Your settings were saved."), "success")
             return redirect(url_for("auth.me"))
     company = current_app.config["ORDERFLOW_DISPLAY_TIMEZONE"]

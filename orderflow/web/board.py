@@ -177,7 +177,6 @@ def save_filter():
         session.rollback()
         flash(localize(exc.message), "danger")
         return redirect(_board_url(query))
-    session.commit()
     flash(_("Filter “%(name)s” saved.", name=row.name), "success")
     return redirect(_board_url(row.query))
 
@@ -187,7 +186,6 @@ def save_filter():
 def delete_filter(filter_id: int):
     session, actor = get_session(), _overseer()
     board.delete_filter(session, actor, filter_id)
-    session.commit()
     flash(_("The saved filter was deleted."), "success")
     target = request.form.get("next")
     return redirect(safe_next(target) if target else url_for("board.index"))

@@ -43,7 +43,6 @@ def step(token: str):
         submitted = forms.from_post(page.schema, request.form.to_dict(flat=False))
         try:
             tasks.complete_by_link(session, token, submitted, request.remote_addr)
-            session.commit()
             return _private(render_template("customer_links/customer_done.html", page=page))
         except LinkRefused as exc:
             session.rollback()
@@ -66,7 +65,6 @@ def send(task_id: int):
     session = get_session()
     try:
         customer_links.send(session, current_actor(), task_id, request.form.get("email"))
-        session.commit()
         flash(_("A new link was e-mailed to %(email)s; earlier links no longer work.",
                 email=request.form.get("email", "").strip()), "success")
     except InvalidInput as exc:

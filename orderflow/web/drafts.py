@@ -75,9 +75,7 @@ def check_upload():
 def new_draft():
     body = _json()
     draft = drafts.new_process(get_session(), current_actor(), str(body.get("key") or ""), str(body.get("name") or ""))
-    result = _draft_json(draft)
-    get_session().commit()
-    return jsonify(result), 201
+    return jsonify(_draft_json(draft)), 201
 
 
 @bp.get("/processes/<key>/draft")
@@ -102,31 +100,24 @@ def save_draft(key: str):
                            fields={"removed_forms": Msg("invalid")})
     draft = drafts.save(get_session(), current_actor(), key, bpmn=body.get("bpmn"), forms=forms,
                         removed_forms=removed, lock_version=lock, base_version=base)
-    result = _draft_json(draft, full=False)
-    get_session().commit()
-    return jsonify(result)
+    return jsonify(_draft_json(draft, full=False))
 
 
 @bp.delete("/processes/<key>/draft")
 def discard_draft(key: str):
     drafts.discard(get_session(), current_actor(), key)
-    get_session().commit()
     return Response(status=204)
 
 
 @bp.post("/processes/<key>/draft/check")
 def check_draft(key: str):
-    result = drafts.check(get_session(), current_actor(), key)
-    get_session().commit()
-    return jsonify(result)
+    return jsonify(drafts.check(get_session(), current_actor(), key))
 
 
 @bp.post("/processes/<key>/draft/deploy")
 def deploy_draft(key: str):
     rows, warnings = drafts.deploy(get_session(), current_actor(), key)
-    result = [{"key": r.key, "version": r.version} for r in rows]
-    get_session().commit()
-    return jsonify(deployed=result, warnings=warnings), 201
+    return jsonify(deployed=[{"key": r.key, "version": r.version} for r in rows], warnings=warnings), 201
 
 
 @bp.get("/processes/<key>/draft/bpmn")

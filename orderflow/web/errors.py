@@ -11,9 +11,18 @@ import logging
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from orderflow.core.errors import Conflict, InvalidInput, NotFound, OrderflowError, TooLarge, TooManyAttempts
+from orderflow.core.errors import (
+    Conflict,
+    InvalidInput,
+    LostRace,
+    NotFound,
+    OrderflowError,
+    TooLarge,
+    TooManyAttempts,
+)
 from orderflow.core.i18n import N_, Msg
 from orderflow.web.db_session import get_session
 from orderflow.web.present import localize
@@ -95,6 +104,13 @@ def init_app(app: Flask) -> None:
     def _integrity(error):
         log.warning("integrity error: %s", error)
         return respond(Conflict(Msg("The change conflicts with data saved at the same moment; reload and try again.")))
+
+    @app.errorhandler(StaleDataError)
+    def _stale(error):
+        # the optimistic lock (lock_version) found the row changed under us. The domain turns the
+        # flushes it makes into LostRace itself; this catches one first met at the edge's commit
+        log.warning("lost race: %s", error)
+        return respond(LostRace(Msg("The change conflicts with data saved at the same moment; reload and try again.")))
 
     @app.errorhandler(OperationalError)
     def _busy(error):

@@ -58,7 +58,6 @@ def create(key: str):
         errors = localize_fields(exc.fields) if isinstance(exc, InvalidInput) else {}
         return _list_page(key, error=exc, errors=errors, typed={"form_key": form_key, "title": title},
                           status=exc.status)
-    session.commit()
     flash(_("Form %(key)s created in the draft.", key=form_key), "success")
     return redirect(url_for("form_editor.edit", key=key, form_key=form_key))
 
@@ -92,7 +91,6 @@ def save(key: str, form_key: str):
         # After a conflict the next save knowingly replaces the other version.
         base = form_editor.fingerprint(schema) if isinstance(exc, Conflict) else request.form.get("base", "")
         return _editor(key, form_key, source, text, base, error=exc, status=exc.status)
-    session.commit()
     flash(_("Saved in the draft; deploy the process to use it."), "success")
     return redirect(url_for("form_editor.edit", key=key, form_key=form_key))
 

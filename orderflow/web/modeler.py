@@ -42,7 +42,6 @@ def new_process():
             error, status = localize(exc.message), exc.status
             fields = localize_fields(exc.extra.get("fields"))
         else:
-            session.commit()
             return redirect(url_for("modeler.edit", key=key))
     unreleased = session.scalars(select(ProcessDraft.key).where(ProcessDraft.base_version.is_(None))
                                  .order_by(ProcessDraft.key))

@@ -77,7 +77,6 @@ def read() -> ResponseReturnValue:
     else:
         ids = [int(v) for v in request.form.getlist("ids") if v.strip().isdigit()]
     notify.mark_read(get_session(), current_actor().username, ids)
-    get_session().commit()
     return redirect(safe_next(request.form.get("next") or url_for("notifications.index")))
 
 

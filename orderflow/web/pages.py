@@ -115,7 +115,6 @@ def inbox_delete_filter(filter_id: int):
 @login_required
 def claim(task_id: int):
     tasks.claim(get_session(), current_actor(), task_id)
-    get_session().commit()
     return _back_to_task_list(task_id)
 
 
@@ -123,7 +122,6 @@ def claim(task_id: int):
 @login_required
 def release(task_id: int):
     tasks.release(get_session(), current_actor(), task_id)
-    get_session().commit()
     return _back_to_task_list(task_id)
 
 
@@ -161,7 +159,6 @@ def task_page(task_id: int):
             files = save_uploads(view.schema, view.task.instance_id, actor)
             submitted.update(files)
             tasks.complete(session, actor, task_id, submitted, request.form.get("password"))
-            session.commit()
             flash(_("Done: %(name)s", name=bilingual(view.task.name)), "success")
             return redirect(url_for("pages.inbox"))
         except (InvalidInput, Conflict) as exc:  # Conflict: claimed meanwhile, or a lost race
@@ -195,7 +192,6 @@ def start(key: str):
             files = save_uploads(schema, None, actor)
             submitted.update(files)
             instance = instances.start(session, actor, key, submitted)
-            session.commit()
             if key == ORDER_PROCESS:
                 flash(_("Order %(no)s entered.", no=instance.business_key or instance.id), "success")
             else:
@@ -246,7 +242,6 @@ def reassign(task_id: int):
         flash(localize(exc.message), "error")
         task = tasks.get(session, actor, task_id)
     else:
-        session.commit()
         flash(_("The task was reassigned."), "success")
     return redirect(url_for("pages.order", instance_id=task.instance_id))
 
@@ -255,7 +250,6 @@ def reassign(task_id: int):
 @login_required
 def order_action(instance_id: int, action: str):
     getattr(instances, action)(get_session(), current_actor(), instance_id, request.form.get("reason") or None)
-    get_session().commit()
     return redirect(url_for("pages.order", instance_id=instance_id))
 
 
@@ -263,7 +257,6 @@ def order_action(instance_id: int, action: str):
 @login_required
 def incident_retry(incident_id: int):
     incident = recovery.retry(get_session(), current_actor(), incident_id)
-    get_session().commit()
     flash(_("The step will run again in a moment."), "success")
     return redirect(url_for("pages.order", instance_id=incident.instance_id))
 
@@ -277,7 +270,6 @@ def incident_complete(incident_id: int):
     except ValueError:
         raise InvalidInput(Msg("The result must be JSON."), fields={"result": Msg("not JSON")}) from None
     incident = recovery.complete_by_hand(get_session(), current_actor(), incident_id, result)
-    get_session().commit()
     flash(_("The step was completed by hand."), "success")
     return redirect(url_for("pages.order", instance_id=incident.instance_id))
 

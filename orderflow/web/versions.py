@@ -83,8 +83,8 @@ def api_migrate(key: str):
     action = versions.dry_run if dry_run else versions.migrate
     report = action(session, actor, key, _version_arg(body.get("from"), "from"), _version_arg(body.get("to"), "to"),
                     body.get("instance_ids"))
-    if not dry_run:
-        session.commit()
+    if dry_run:
+        session.rollback()  # a dry run stores nothing, whatever it looked at
     return jsonify(_report_json(report))
 
 
@@ -125,8 +125,9 @@ def migrate_page(key: str):
         session.rollback()
         return _versions_page(key, error=exc, chosen=chosen)
     chosen = {"from": report.from_version, "to": report.to_version}
-    if apply:
-        session.commit()
+    if not apply:
+        session.rollback()  # a dry run stores nothing, whatever it looked at
+    else:
         flash(ngettext("%(num)s order moved to version %(version)s.", "%(num)s orders moved to version %(version)s.",
                        report.moved, version=report.to_version), "success")
         if report.refused:
