@@ -261,7 +261,6 @@ def get_task_columns():
 @bp.put("/tasks/columns")
 def put_task_columns():
     chosen = inbox.set_columns(get_session(), current_actor(), _body().get("columns"))
-    _commit()
     return jsonify(columns=chosen, choices=list(inbox.COLUMNS))
 
 
@@ -285,14 +284,12 @@ def save_task_filter():
     row = inbox.save_filter(get_session(), current_actor(), body.get("name") or "", body.get("query") or "",
                             body.get("group"))
     result = _filter_json(row)
-    _commit()
     return jsonify(result), 201
 
 
 @bp.delete("/tasks/filters/<int:filter_id>")
 def delete_task_filter(filter_id: int):
     inbox.delete_filter(get_session(), current_actor(), filter_id)
-    _commit()
     return "", 204
 
 

@@ -87,7 +87,6 @@ def inbox():
 @login_required
 def inbox_columns():
     task_inbox.set_columns(get_session(), current_actor(), request.form.getlist("columns"))
-    get_session().commit()
     return redirect(safe_next(request.form.get("next")))
 
 
@@ -97,7 +96,6 @@ def inbox_save_filter():
     row = task_inbox.save_filter(get_session(), current_actor(), request.form.get("name", ""),
                             request.form.get("query", ""), request.form.get("group") or None)
     query = row.query
-    get_session().commit()
     flash(_("Filter saved."), "success")
     return redirect(url_for("pages.inbox") + ("?" + query if query else ""))
 
@@ -106,7 +104,6 @@ def inbox_save_filter():
 @login_required
 def inbox_delete_filter(filter_id: int):
     task_inbox.delete_filter(get_session(), current_actor(), filter_id)
-    get_session().commit()
     flash(_("Filter deleted."), "success")
     return redirect(url_for("pages.inbox"))
 
