@@ -40,8 +40,9 @@ endif
 help:
 	@echo "make setup   - venv + the pinned runtime (requirements/run.lock), npm ci, vendor assets, translations"
 	@echo "make run     - setup, init-db, deploy, seed-demo, demo orders (once), flask run on $(HOST):$(PORT)"
-	@echo "make test    - setup (+ chromium unless ORDERFLOW_BROWSER_TESTS=0), pytest \$$PYTEST_ARGS on SQLite,"
-	@echo "               then on a throwaway PostgreSQL cluster unless ORDERFLOW_POSTGRES_TESTS=0"
+	@echo "make test    - setup (+ chromium unless ORDERFLOW_BROWSER_TESTS=0), pytest \$$PYTEST_ARGS on SQLite and,"
+	@echo "               side by side, on a throwaway PostgreSQL cluster unless ORDERFLOW_POSTGRES_TESTS=0"
+	@echo "               (TEST_PASSES=sequential: one after the other)"
 	@echo "make lint    - ruff, mypy (installs the pinned test and lint tools, requirements/dev.lock), then ESLint (npm run lint)"
 	@echo "make lock    - re-pin requirements/*.lock from pyproject.toml (UPGRADE=1 to move to newer versions)"
 	@echo "make bench   - setup, bench/throughput.py"
@@ -124,10 +125,30 @@ run: setup
 PG_TEST_DIR  ?= /tmp/orderflow-pg-test-$(shell id -u)
 PG_TEST_PORT ?= 55432
 
+# The two passes run side by side (one pytest each: the suite is single-threaded, the machine has two
+# cores): the SQLite pass writes to $(PG_TEST_DIR)-sqlite.log, shown when it ends; the PostgreSQL pass
+# prints as it goes. TEST_PASSES=sequential runs them one after the other as before.
+TEST_PASSES ?= parallel
+
+ifeq ($(ORDERFLOW_POSTGRES_TESTS),0)
 test: $(TEST_PREREQS)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
-ifneq ($(ORDERFLOW_POSTGRES_TESTS),0)
+else ifeq ($(TEST_PASSES),sequential)
+test: $(TEST_PREREQS)
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-postgres
+else
+test: $(TEST_PREREQS) postgres
+	@url=$$(tools/pg-test-cluster.sh start $(PG_TEST_DIR) $(PG_TEST_PORT)) || exit 1; \
+	  log=$(PG_TEST_DIR)-sqlite.log; \
+	  echo "==> the suite on SQLite (output in $$log) and on PostgreSQL ($$url) side by side"; \
+	  $(VENV)/bin/python -m pytest $(PYTEST_ARGS) >$$log 2>&1 & sqlite=$$!; \
+	  pg=0; ORDERFLOW_TEST_POSTGRES_URL=$$url $(VENV)/bin/python -m pytest $(PYTEST_ARGS) || pg=$$?; \
+	  lite=0; wait $$sqlite || lite=$$?; \
+	  tools/pg-test-cluster.sh stop $(PG_TEST_DIR); \
+	  echo "==> the SQLite pass ($$log)"; cat $$log; \
+	  echo "==> SQLite pass: exit $$lite; PostgreSQL pass: exit $$pg"; \
+	  [ $$lite = 0 ] && [ $$pg = 0 ]
 endif
 
 test-sqlite: $(TEST_PREREQS)

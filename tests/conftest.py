@@ -1,7 +1,12 @@
 """Fixtures: a real SQLite file (or PostgreSQL database) per test, the app with processes deployed and demo
-users seeded. The seeding runs once per session into a template; each test gets a copy of it."""
+users seeded. The seeding runs once per session into a template; each test gets a copy of it.
+
+The ``app`` of a test starts as a node that has already served the template's processes: their compiled
+definitions (``compiled_processes``) and the page templates' bytecode are reused, not rebuilt per test.
+Tests that mean a cold node build their own app or reset ``platform.cache`` (test_deploy_truth does)."""
 from __future__ import annotations
 
+import gc
 import threading
 from pathlib import Path
 
@@ -10,7 +15,7 @@ from werkzeug.serving import make_server
 
 from handlers import REGISTRY
 from orderflow import create_app
-from tests.support import dbs
+from tests.support import dbs, warm
 from tests.support.browser import browser_type_launch_args, context  # noqa: F401  (pytest-playwright overrides)
 from tests.support.helpers import Api, FakeClock, seed
 
@@ -35,6 +40,12 @@ def seeded_template(tmp_path_factory):
     dbs.drop(url)
 
 
+@pytest.fixture(scope="session")
+def compiled_processes(seeded_template: str) -> warm.Compiled:
+    """The template's process versions compiled once, as a node compiles them on first use."""
+    return warm.compile_versions(seeded_template)
+
+
 @pytest.fixture
 def seeded_url(seeded_template: str, tmp_path: Path):
     """A database of its own for one test, already seeded (a copy of the session's template)."""
@@ -44,12 +55,13 @@ def seeded_url(seeded_template: str, tmp_path: Path):
 
 
 @pytest.fixture
-def app(seeded_url: str):
+def app(seeded_url: str, compiled_processes: warm.Compiled):
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "test",
         "ORDERFLOW_DATABASE_URL": seeded_url,
     })
+    warm.prepare(app, compiled_processes)
     yield app
     app.extensions["orderflow.db"].engine.dispose()
 
@@ -72,9 +84,10 @@ def clock(app) -> FakeClock:
 
 
 @pytest.fixture
-def live_server(seeded_url: str):
+def live_server(seeded_url: str, compiled_processes: warm.Compiled):
     """The app on a real port in a thread, for browser tests."""
     app = create_app({"SECRET_KEY": "browser", "ORDERFLOW_DATABASE_URL": seeded_url})
+    warm.prepare(app, compiled_processes)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -105,3 +118,10 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "page" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """After the last test the interpreter's shutdown collects garbage over every object the run left
+    (a heap of a gigabyte: a minute and more of full collections before the process ends). Frozen,
+    those objects are still freed as their modules go, without the repeated walks over all of them."""
+    gc.freeze()

@@ -15,7 +15,7 @@ from orderflow import create_app
 from orderflow.core.models import AuditEvent, HumanTask, Instance, Job
 from orderflow.workflow import runs
 from tests.support import bpmn_samples as samples
-from tests.support.helpers import NEW_ORDER, Api, fill, seed
+from tests.support.helpers import NEW_ORDER, Api, fill
 from tests.support.orders import assert_consistent
 from tests.support.servers import PATIENCE, Node, request
 
@@ -23,9 +23,9 @@ pytestmark = pytest.mark.multiprocess
 
 
 @pytest.fixture
-def prepared(database_url):
-    app = create_app({"TESTING": True, "SECRET_KEY": "load", "ORDERFLOW_DATABASE_URL": database_url})
-    seed(app)
+def prepared(seeded_url):
+    """A seeded database (a copy of the session's template: what `make run` seeds) with a timer process."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "load", "ORDERFLOW_DATABASE_URL": seeded_url})
     api = Api(app.test_client())
     resp = api.client.post("/api/v1/processes", data=samples.timer_process("PT4S").encode(),
                            headers={**api.auth("owner1"), "Content-Type": "application/xml"})
@@ -84,13 +84,13 @@ def _drive(base: str, order_id: int, acknowledged: list[int], stop: threading.Ev
             return
 
 
-def test_sigkill_mid_load_loses_no_acknowledged_step_and_timers_fire_after_restart(prepared, database_url, tmp_path):
+def test_sigkill_mid_load_loses_no_acknowledged_step_and_timers_fire_after_restart(prepared, seeded_url, tmp_path):
     app, api = prepared
     # a day's timer: it cannot fall due during the load however slow the machine; the downtime moves it
     resp = api.client.post("/api/v1/processes", data=samples.timer_process("P1D", "daily").encode(),
                            headers={**api.auth("owner1"), "Content-Type": "application/xml"})
     assert resp.status_code == 201, resp.json
-    node = Node(database_url, tmp_path, scheduler=True).start()
+    node = Node(seeded_url, tmp_path, scheduler=True).start()
     try:
         orders = [request("POST", f"{node.base}/api/v1/processes/order_flow/instances",
                           {"data": NEW_ORDER}, "sales1")[1]["id"] for _ in range(12)]
@@ -112,7 +112,7 @@ def test_sigkill_mid_load_loses_no_acknowledged_step_and_timers_fire_after_resta
         assert _count(app, completed) == 0
         _a_day_passes_for_their_timers(app, timers)  # the timers fall due while no node runs
 
-        node = Node(database_url, tmp_path, scheduler=True).start()  # restart
+        node = Node(seeded_url, tmp_path, scheduler=True).start()  # restart
         assert _wait_until(lambda: _count(app, completed) == len(timers)), \
             "timers that fell due while the node was down did not fire"
 
@@ -130,9 +130,9 @@ def test_sigkill_mid_load_loses_no_acknowledged_step_and_timers_fire_after_resta
         node.stop()
 
 
-def test_two_nodes_with_their_schedulers_run_every_timer_and_job_once(prepared, database_url, tmp_path):
+def test_two_nodes_with_their_schedulers_run_every_timer_and_job_once(prepared, seeded_url, tmp_path):
     app, _ = prepared
-    nodes = [Node(database_url, tmp_path, scheduler=True).start() for _ in range(2)]
+    nodes = [Node(seeded_url, tmp_path, scheduler=True).start() for _ in range(2)]
     try:
         ids = [request("POST", f"{nodes[i % 2].base}/api/v1/processes/timed/instances", {"data": {}}, "admin")[1]["id"]
                for i in range(60)]

@@ -23,18 +23,17 @@ from orderflow.core.config import DEFAULTS
 from orderflow.web import openapi
 from tests.support import bpmn_samples as samples
 from tests.support import dbs
-from tests.support.helpers import Api, basic, seed
+from tests.support.helpers import Api, basic
 
 ADMIN = basic("admin")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(tmp_path_factory):
+def fuzz_app(seeded_template, tmp_path_factory):
     """One app for the whole run, with something to find: orders, tasks, a message receiver, a draft."""
-    url = dbs.fresh_url(tmp_path_factory.mktemp("fuzz"), "fuzz")
+    url = dbs.copy_of(seeded_template, tmp_path_factory.mktemp("fuzz"), "fuzz")
     app = create_app({"TESTING": True, "SECRET_KEY": "fuzz", "ORDERFLOW_DATABASE_URL": url})
-    seed(app)
     api = Api(app.test_client())
     for _ in range(2):
         api.start_order()

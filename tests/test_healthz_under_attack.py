@@ -19,7 +19,7 @@ import pytest
 
 from orderflow import create_app
 from tests.support import bpmn_samples as samples
-from tests.support.helpers import NEW_ORDER, Api, seed
+from tests.support.helpers import NEW_ORDER, Api
 from tests.support.hostile import samples as hs
 from tests.support.servers import Node, auth
 
@@ -64,9 +64,8 @@ def _attacks(base: str) -> list[tuple[str, int, callable]]:
 
 
 @pytest.fixture
-def server(database_url, tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "attack", "ORDERFLOW_DATABASE_URL": database_url})
-    seed(app)
+def server(seeded_url, tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "attack", "ORDERFLOW_DATABASE_URL": seeded_url})
     api = Api(app.test_client())
 
     def upload(files: dict[str, str]) -> None:
@@ -77,7 +76,7 @@ def server(database_url, tmp_path):
     for pid, script in SCRIPTS.items():
         upload({f"{pid}.bpmn": samples.script_process(script, pid)})
     app.extensions["orderflow.db"].engine.dispose()
-    node = Node(database_url, tmp_path, scheduler=False, workers=1, threads=4).start()
+    node = Node(seeded_url, tmp_path, scheduler=False, workers=1, threads=4).start()
     yield node
     node.stop()
 

@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from orderflow import create_app
-from tests.support.helpers import Api, fill, seed
+from tests.support.helpers import Api, fill
 from tests.support.orders import assert_consistent
 from tests.support.servers import Node, request
 
@@ -60,10 +60,9 @@ def hammer(nodes: list[Node], calls: list[tuple[str, int, dict]]) -> list[tuple[
 
 
 @pytest.fixture
-def cluster(database_url, tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "load", "ORDERFLOW_DATABASE_URL": database_url})
-    seed(app)
-    nodes = [Node(database_url, tmp_path, scheduler=False).start() for _ in range(2)]
+def cluster(seeded_url, tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "load", "ORDERFLOW_DATABASE_URL": seeded_url})
+    nodes = [Node(seeded_url, tmp_path, scheduler=False).start() for _ in range(2)]
     yield app, nodes
     for node in nodes:
         node.stop()

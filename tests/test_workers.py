@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from orderflow import create_app
 from orderflow.core.models import AuditEvent, Instance
 from tests.support import bpmn_samples as samples
-from tests.support.helpers import Api, seed
+from tests.support.helpers import Api
 from tests.support.servers import PATIENCE
 
 pytestmark = pytest.mark.multiprocess
@@ -22,9 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _app(url: str, **config):
-    app = create_app({"SECRET_KEY": "w", "ORDERFLOW_DATABASE_URL": url, **config})
-    seed(app)
-    return app
+    """An app on a seeded database (``seeded_url``: a copy of the session's template)."""
+    return create_app({"SECRET_KEY": "w", "ORDERFLOW_DATABASE_URL": url, **config})
 
 
 def _deploy_and_start(app, count: int, duration: str) -> list[int]:
@@ -45,10 +44,10 @@ def _wait_until(predicate, seconds: float = PATIENCE) -> bool:
     return predicate()
 
 
-def test_two_worker_processes_fire_each_timer_once(tmp_path: Path, database_url: str):
-    app = _app(database_url, TESTING=True)
+def test_two_worker_processes_fire_each_timer_once(tmp_path: Path, seeded_url: str):
+    app = _app(seeded_url, TESTING=True)
     ids = _deploy_and_start(app, 120, "PT1S")
-    env = {**os.environ, "ORDERFLOW_DATABASE_URL": database_url,
+    env = {**os.environ, "ORDERFLOW_DATABASE_URL": seeded_url,
            "ORDERFLOW_INSTANCE_PATH": str(tmp_path / "instance"), "ORDERFLOW_SECRET_KEY": "w", "FLASK_APP": "app"}
     flask = str(Path(sys.executable).parent / "flask")
     workers = [subprocess.Popen([flask, "worker"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -71,10 +70,10 @@ def test_two_worker_processes_fire_each_timer_once(tmp_path: Path, database_url:
     assert all("Traceback" not in out for out in outputs), outputs
 
 
-def test_the_in_process_scheduler_fires_a_timer_on_its_own(database_url: str):
+def test_the_in_process_scheduler_fires_a_timer_on_its_own(seeded_url: str):
     # a day between sweeps: only scheduling at the timer's due time (the wake-up on commit, or the
     # sweep sleeping until the next due job) fires it, however slow the machine
-    app = _app(database_url, ORDERFLOW_SCHEDULER="on", ORDERFLOW_SWEEP_SECONDS=24 * 3600)
+    app = _app(seeded_url, ORDERFLOW_SCHEDULER="on", ORDERFLOW_SWEEP_SECONDS=24 * 3600)
     scheduler = app.extensions["orderflow.scheduler"]
     scheduler.start()                                # the app fixture is TESTING; start it by hand
     try:
