@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from orderflow.access.permissions import can, group_may, is_overseer, may_start
 from orderflow.core import audit
-from orderflow.core.models import AuditEvent, Group, Instance, Membership, User
+from orderflow.core.models import AuditEvent, Group, Instance, Membership, ProcessVersion, User
 from orderflow.orders.keys import CASE_PROCESS, ORDER_PROCESS
-from orderflow.workflow import definitions, instances, signatures
+from orderflow.workflow import definitions, forms, instances, signatures
 from orderflow.workflow.instances import InstanceView
 
 RELATED_SHOWN = 50   # related instances listed on the page
@@ -36,6 +36,7 @@ class OrderPage:
     work_groups: list[str]                # groups a step may be reassigned to (empty: the actor may not)
     overseer: bool                        # may suspend, resume, terminate
     related: Related
+    records: dict[int, list[tuple[str, dict, Any]]] = field(default_factory=dict)   # task id -> its record
 
 
 def order_page(session: Session, actor: User, instance_id: int) -> OrderPage:
@@ -45,7 +46,22 @@ def order_page(session: Session, actor: User, instance_id: int) -> OrderPage:
                      chain_break=audit.verify_chain(session, instance_id),
                      contacts=_contacts(session, {t.group_id for t in view.open_tasks if t.group_id}),
                      work_groups=_work_groups(session, actor), overseer=is_overseer(actor),
-                     related=related(session, actor, view.instance))
+                     related=related(session, actor, view.instance), records=_records(session, view))
+
+
+def _records(session: Session, view: InstanceView) -> dict[int, list[tuple[str, dict, Any]]]:
+    """Each completed step's own record: what its form asked and the person answered (order data
+    is the merged view, where a later step's decision or comment replaces an earlier one's)."""
+    forms_of: dict[int | None, dict] = {}
+    records = {}
+    for task in view.history:
+        if task.process_version_id not in forms_of:
+            version = session.get(ProcessVersion, task.process_version_id) if task.process_version_id else None
+            forms_of[task.process_version_id] = version.forms if version else {}
+        schema = forms_of[task.process_version_id].get(task.form_key or "")
+        if schema and isinstance(task.data, dict):
+            records[task.id] = forms.step_record(schema, task.data)
+    return records
 
 
 def _contacts(session: Session, groups: set[str]) -> dict[str, list[User]]:

@@ -221,7 +221,8 @@ def order(instance_id: int):
     page = order_page(get_session(), current_actor(), instance_id)
     return render_template("pages/order.html", view=page.view, events=page.events, signatures=page.signatures,
                            chain_break=page.chain_break, names=_names(), now=now(), overseer=page.overseer,
-                           contacts=page.contacts, work_groups=page.work_groups, related=page.related)
+                           contacts=page.contacts, work_groups=page.work_groups, related=page.related,
+                           records=page.records)
 
 
 @bp.post("/tasks/<int:task_id>/reassign")

@@ -41,6 +41,14 @@ def readonly(schema: Mapping[str, Any]) -> set[str]:
     return set((schema.get("ui") or {}).get("readonly") or [])
 
 
+def step_record(schema: Mapping[str, Any], data: Mapping[str, Any], limit: int = 8) -> list[tuple[str, dict, Any]]:
+    """What a completed step decided: (name, property schema, value) of the fields its form asked
+    (not the facts it showed read-only), as submitted, in the form's order; empty ones left out."""
+    shown = readonly(schema)
+    return [(name, prop, data[name]) for name, prop in fields(schema)
+            if name not in shown and data.get(name) not in (None, "", [], {})][:limit]
+
+
 def prefill(schema: Mapping[str, Any], data: Mapping[str, Any], clock: Clock | None = None) -> dict[str, Any]:
     """Values the form shows before anyone types: what the form suggests from the order's data
     (``ui.suggest``), else the order's data, else the schema default."""

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from orderflow import create_app
 from orderflow.core.models import ProcessVersion
 from orderflow.engine.specs import ProcessDef, SpecCache
-from orderflow.workflow import processes
+from orderflow.workflow import definitions
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,8 @@ def compile_versions(url: str) -> Compiled:
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "ORDERFLOW_DATABASE_URL": url})
     try:
         with app.extensions["orderflow.db"].session() as session:
-            return tuple(Version(row.key, row.sha256, row.forms, processes.definition(session, row))
-                         for row in processes.list_versions(session))
+            return tuple(Version(row.key, row.sha256, row.forms, definitions.definition(session, row))
+                         for row in definitions.list_versions(session))
     finally:
         app.extensions["orderflow.db"].engine.dispose()
 
