@@ -22,7 +22,8 @@ def test_the_timeline_says_what_each_step_decided(app, api: Api):
     client = app.test_client()
     login(client, "manager1")
     page = html.unescape(client.get(f"/orders/{order['id']}").get_data(as_text=True))
-    cell = re.search(r'<td class="small step-record" data-task-id="%s">(.*?)</td>' % stock["id"], page, re.S).group(1)
+    found = re.search(rf'<td class="small step-record" data-task-id="{stock["id"]}">(.*?)</td>', page, re.S)
+    cell = found.group(1)
     text = " ".join(re.sub(r"<[^>]+>", " ", cell).split())
     assert "Decision: Shortage" in text                               # the choice's label, not its value
     assert "TV-32: 4 short, restock Friday" in text and "chased the supplier by phone" in text
