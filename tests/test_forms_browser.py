@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import PATIENCE_MS, skip_without_chromium
+from tests.support.browser import PATIENCE_MS, assert_fits_the_width, skip_without_chromium
 from tests.support.helpers import NEW_ORDER, Api
 
 pytestmark = skip_without_chromium
@@ -41,7 +41,7 @@ def sign_in(page, base: str, user: str) -> None:
 
 
 def no_sideways_scroll(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert_fits_the_width(page)
 
 
 @pytest.mark.parametrize("lang, width", SIZES)

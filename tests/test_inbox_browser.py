@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.support.browser import PATIENCE_MS, skip_without_chromium
+from tests.support.browser import PATIENCE_MS, assert_fits_the_width, skip_without_chromium
 from tests.support.helpers import Api
 
 pytestmark = skip_without_chromium
@@ -25,10 +25,6 @@ def _page(browser, base: str, locale: str, width: int):
     return context, page
 
 
-def _overflow(page) -> int:
-    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-
-
 @pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
 def test_the_inbox_fits_and_answers_the_keys(live_server, browser, locale):
     app, base = live_server
@@ -40,7 +36,7 @@ def test_the_inbox_fits_and_answers_the_keys(live_server, browser, locale):
         try:
             assert page.locator("html").get_attribute("lang") == locale[:2]
             assert page.locator("#inbox tbody tr[data-task-id]").count() == 2
-            assert _overflow(page) <= 0, f"{locale} at {width} px scrolls sideways"
+            assert_fits_the_width(page)   # fails by the timeout if the page scrolls sideways
             rows = page.locator("#inbox tbody tr[data-task-id]")
             page.keyboard.press("j")
             assert "table-active" in rows.nth(0).get_attribute("class")

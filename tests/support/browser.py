@@ -90,3 +90,12 @@ def login(page, base: str, user: str) -> None:
 def open_modeler(page, base: str) -> None:
     page.goto(f"{base}/processes/order_flow/edit")
     page.wait_for_selector(READY)
+
+
+def assert_fits_the_width(page) -> None:
+    """The page does not scroll sideways once it has settled: loaded, and its scripts done with
+    what they hide or wrap (on a loaded machine they may run a while after the HTML is shown). A
+    page that never fits fails by the timeout; none that fits waits for it."""
+    page.wait_for_load_state("load")
+    page.wait_for_function("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1",
+                           timeout=PATIENCE_MS)
