@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import PATIENCE_MS, assert_fits_the_width, skip_without_chromium
+from tests.support.browser import login as sign_in
 from tests.support.helpers import NEW_ORDER, Api
 
 pytestmark = skip_without_chromium
@@ -30,14 +31,6 @@ def open_page(browser):
     yield make
     for context in made:
         context.close()
-
-
-def sign_in(page, base: str, user: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#username", user)
-    page.fill("#password", "demo")
-    page.click("#login")
-    page.wait_for_url(f"{base}/inbox")
 
 
 def no_sideways_scroll(page) -> None:

@@ -222,7 +222,7 @@ def order(instance_id: int):
     return render_template("pages/order.html", view=page.view, events=page.events, signatures=page.signatures,
                            chain_break=page.chain_break, names=_names(), now=now(), overseer=page.overseer,
                            contacts=page.contacts, work_groups=page.work_groups, related=page.related,
-                           records=page.records)
+                           records=page.records, order_process=ORDER_PROCESS)
 
 
 @bp.post("/tasks/<int:task_id>/reassign")
