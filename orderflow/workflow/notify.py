@@ -133,6 +133,10 @@ def _add(session: Session, users: list[User], kind: str, subject: Any, body: Any
 
 # -- the overdue digest: one notification per person and period, not one per step and reminder --
 
+DIGEST = "overdue_digest"
+DIGEST_ITEMS = 200     # steps one digest lists (the board lists them all)
+
+
 def item_line(item: Mapping[str, Any]) -> Msg:
     """One overdue step of a digest, as a sentence."""
     return Msg("%(order)s: '%(step)s' (%(group)s), due %(due)s", order=str(item.get("order") or ""),
@@ -174,10 +178,6 @@ def digest_group(session: Session, group_id: str, item: dict[str, Any], link: st
         subject, body = _digest_words(1)
         [row] = _add(session, [user], DIGEST, subject, body, link, None, items=[item])
         _fill_digest(row, [item])
-
-
-DIGEST = "overdue_digest"
-DIGEST_ITEMS = 200     # steps one digest lists (the board lists them all)
 
 
 def _digest_words(count: int) -> tuple[Msg, Msg]:
