@@ -7,6 +7,7 @@ Tests that mean a cold node build their own app or reset ``platform.cache`` (tes
 from __future__ import annotations
 
 import gc
+import os
 import threading
 from pathlib import Path
 
@@ -19,6 +20,10 @@ from orderflow import create_app
 from tests.support import dbs, warm
 from tests.support.browser import browser_type_launch_args, context  # noqa: F401  (pytest-playwright overrides)
 from tests.support.helpers import Api, FakeClock, seed
+
+#: every app of the suite (and every server it starts) checks each reuse of a kept live workflow
+#: against the state it was stored as: the whole suite tests the cache
+os.environ.setdefault("ORDERFLOW_WORKFLOW_CACHE_VERIFY", "1")
 
 
 @pytest.fixture

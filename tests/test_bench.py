@@ -19,6 +19,7 @@ def test_the_throughput_benchmark_runs_one_order_each_way():
     done = subprocess.run([sys.executable, str(ROOT / "bench" / "throughput.py"), "--orders", "1"], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    rows = {m.group(1) for m in re.finditer(r"^(bare|domain|http)\s+[\d.]+\s+[\d.]+\s+[\d.]+$", done.stdout, re.M)}
-    assert rows == {"bare", "domain", "http"}, done.stdout
+    rows = {m.group(1) for m in re.finditer(r"^(memory|bare|cold|domain|http)(\s+[\d.]+){4}$", done.stdout, re.M)}
+    assert rows == {"memory", "bare", "cold", "domain", "http"}, done.stdout
+    assert re.search(r"^goal: an HTTP step <= 2x an in-memory engine step -> (met|NOT met)", done.stdout, re.M)
     assert re.search(r"1 orders, \d+ user steps each", done.stdout), done.stdout

@@ -21,6 +21,10 @@ DEFAULTS: dict[str, Any] = {
     "ORDERFLOW_MAX_UPLOAD_MB": 5,
     # Engine steps one request may run before the instance is declared looping
     "ORDERFLOW_MAX_ENGINE_STEPS": 5000,
+    # Memory (MB) each process may spend keeping live workflows between requests (0: none)
+    "ORDERFLOW_WORKFLOW_CACHE_MB": 128,
+    # Check every reuse of a kept workflow against its stored state (the test suite turns it on)
+    "ORDERFLOW_WORKFLOW_CACHE_VERIFY": False,
     # Orders above this total need the vp's approval instead of the sales manager's
     "ORDERFLOW_APPROVAL_THRESHOLD": 100000,
     # Share of the order total expected as deposit before production

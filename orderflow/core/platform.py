@@ -32,7 +32,9 @@ class Platform:
     def __post_init__(self) -> None:
         if self.runtime is None:
             self.runtime = Runtime(self.handlers, int(self.config.get("ORDERFLOW_MAX_ENGINE_STEPS", 5000)),
-                                   clock=lambda: self.clock())  # late-bound: tests swap the clock
+                                   clock=lambda: self.clock(),  # late-bound: tests swap the clock
+                                   cache_bytes=int(float(self.config.get("ORDERFLOW_WORKFLOW_CACHE_MB", 0)) * 2**20),
+                                   verify_cache=bool(self.config.get("ORDERFLOW_WORKFLOW_CACHE_VERIFY")))
 
     def load_form(self, key: str) -> dict | None:
         """A form from forms/ by key; names with path parts are refused, not resolved."""

@@ -123,4 +123,4 @@ def run_script(script: str, data: dict[str, Any]) -> None:
         found = json_clean.problem(value, name, limit=VALUE_LIMIT)
         if found:
             raise ExpressionError(f"'{found[0]}' cannot be stored: {found[1]}", f"{name} = …", number)
-        data[name] = value
+        data[name] = json_clean.plain(value)

@@ -90,6 +90,17 @@ def _spelled(base: str, node: tuple | None) -> str:
     return ".".join(([base] if base else []) + keys[::-1])
 
 
+def plain(value: Any) -> Any:
+    """A copy of a clean value as JSON would give it back: tuples become lists, and no list or record
+    is shared with another value (an expression's result may be a variable's own list). Data kept in
+    memory between steps then behaves exactly as data loaded from its stored state."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
+
+
 def require(value: Any, field: str = "data", limit: int = MAX_WEIGHT) -> None:
     """Refuse a write of ``value`` (the request's ``field``) with a 422 naming the first unclean part."""
     found = problem(value, field, limit)

@@ -22,6 +22,7 @@ from orderflow.core.errors import InvalidInput, OrderflowError, StepFailed, Task
 from orderflow.core.i18n import Msg, Texts
 from orderflow.engine import (  # timer_limits bounds SpiffWorkflow's timers on import
     data_faults,
+    live_check,
     store,
     timer_limits,
     waits,
@@ -29,6 +30,7 @@ from orderflow.engine import (  # timer_limits bounds SpiffWorkflow's timers on 
 from orderflow.engine.clock import engine_clock
 from orderflow.engine.events import close_event_subprocesses, fire_conditions, order_data, waiting_definitions
 from orderflow.engine.expressions import ExpressionError
+from orderflow.engine.live_cache import LiveWorkflows
 from orderflow.engine.model import ReadyTask, Snapshot
 from orderflow.engine.scripting import HandlerFailed, SafeScriptEngine, Services, refuses_input
 from orderflow.engine.service_tasks import describe, store_result
@@ -54,10 +56,13 @@ class Runaway(StepFailed):
 
 class Runtime:
     def __init__(self, registry: Mapping[str, Any], max_steps: int = 5000,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), cache_bytes: int = 0,
+                 verify_cache: bool = False):
         self.registry = registry
         self.max_steps = max_steps
         self.clock = clock
+        self.live = LiveWorkflows(cache_bytes)
+        self.verify_cache = verify_cache  # tests: every hit is checked against its stored state
 
     def _engine(self, services: Services) -> SafeScriptEngine:
         return SafeScriptEngine(self.registry, services)
@@ -65,10 +70,20 @@ class Runtime:
     def new(self, pdef: ProcessDef, services: Services) -> BpmnWorkflow:
         return BpmnWorkflow(pdef.spec, pdef.subprocess_specs, script_engine=self._engine(services))
 
-    def load(self, pdef: ProcessDef, state: str, services: Services) -> BpmnWorkflow:
-        workflow = store.load(state, pdef)
+    def load(self, pdef: ProcessDef, state: str, services: Services, key: Any = None) -> BpmnWorkflow:
+        """The workflow stored as ``state``: the live one kept under ``key`` when it was stored as
+        exactly this text on this definition, else deserialized."""
+        workflow = self.live.take(key, state, pdef) if key is not None else None
+        if workflow is None:
+            workflow = store.load(state, pdef)
+        elif self.verify_cache:
+            live_check.require_same(workflow, state)
         workflow.script_engine = self._engine(services)
         return workflow
+
+    def keep(self, key: Any, state: str, pdef: ProcessDef, workflow: BpmnWorkflow) -> None:
+        """``workflow`` was stored as ``state`` (or read, unchanged): the next load of ``key`` may reuse it."""
+        self.live.put(key, state, pdef, workflow)
 
     dump = staticmethod(store.dump)
 

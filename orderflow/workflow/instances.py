@@ -96,6 +96,7 @@ def view(session: Session, actor: User, instance_id: int) -> InstanceView:
     instance = get(session, actor, instance_id)
     pdef, workflow = runs.load(session, instance, actor.username)
     snap = platform_of(session).runtime.snapshot(workflow)
+    runs.keep_read(session, instance, pdef, workflow)
     rows = list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id).order_by(HumanTask.id)))
     history = sorted((r for r in rows if r.status == "completed"), key=lambda r: (r.completed_at, r.id))
     live = instance.status in {"running", "error", "suspended"}

@@ -109,11 +109,18 @@ def bounded(run) -> Runaway | None:
 
 
 def load(session: Session, instance: Instance, actor: str | None):
-    """The instance's live workflow with a script engine bound to this session."""
+    """The instance's live workflow with a script engine bound to this session: the one this process
+    kept when it last stored or read exactly the state the database holds, else deserialized."""
     pdef = definitions.definition(session, instance.version)
     platform = platform_of(session)
-    workflow = platform.runtime.load(pdef, instance.state, services_for(session, instance, pdef, actor))
+    workflow = platform.runtime.load(pdef, instance.state, services_for(session, instance, pdef, actor),
+                                     key=instance.id)
     return pdef, workflow
+
+
+def keep_read(session: Session, instance: Instance, pdef: ProcessDef, workflow) -> None:
+    """A workflow only read (its state unchanged) goes back for the next load of this instance."""
+    platform_of(session).runtime.keep(instance.id, instance.state, pdef, workflow)
 
 
 def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workflow,
@@ -147,6 +154,9 @@ def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workf
     except StaleDataError:  # the edge rolls the whole request back
         raise LostRace(Msg("Someone else changed this order at the same moment; nothing of yours was saved. "
                            "Reload the order and try again.")) from None
+    # kept for the next step; should this transaction not commit, the database keeps the older state
+    # and the next load, comparing, deserializes that instead
+    platform.runtime.keep(instance.id, instance.state, pdef, workflow)
     return snap
 
 
