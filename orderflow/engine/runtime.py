@@ -77,7 +77,7 @@ class Runtime:
         if workflow is None:
             workflow = store.load(state, pdef)
         elif self.verify_cache:
-            live_check.require_same(workflow, state)
+            live_check.require_same(workflow, state, pdef)
         workflow.script_engine = self._engine(services)
         return workflow
 
