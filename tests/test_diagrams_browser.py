@@ -104,6 +104,8 @@ def test_the_monitor_opens_on_the_busiest_area_and_its_badges_filter_the_board(l
             page.wait_for_selector(MONITOR)
             assert page.locator("html").get_attribute("lang") == locale[:2]
             assert_fits_the_width(page)
+            fit_label = "显示完整流程图" if locale.startswith("zh") else "Fit whole diagram"
+            assert page.locator("[data-diagram='monitor-diagram'][data-diagram-view='fit']").inner_text() == fit_label
             # opens on the busiest element, readable
             assert page.get_attribute("#monitor-diagram", "data-view") == "busiest"
             assert READABLE <= _scale(page) <= 1.2
