@@ -53,30 +53,41 @@ export function weightOf(item) {
   return (item.waiting || 0) + (item.overdue || 0) + (item.incidents || 0);
 }
 
+/** True when `box` (with padding) fits the container at the readable zoom. */
+function fitsReadably(container, box) {
+  const { width, height } = boxSize(container);
+  return (box.width + 2 * PADDING) * MIN_READABLE_SCALE <= width &&
+    (box.height + 2 * PADDING) * MIN_READABLE_SCALE <= height;
+}
+
 /**
- * The elements of the busiest area: the heaviest first, then the next heaviest while they hold less
- * than BUSY_SHARE of the weight and their bounding box still fits the container at the readable zoom
- * (so the busiest element is always in view). Empty when nothing waits.
+ * The first of `entries` ({shape, weight}, most important first), then each next one while the chosen
+ * hold less than `share` of the weight, as long as their bounding box still fits the container at the
+ * readable zoom (so the first is always in view). Their shapes; empty when there are no entries.
+ */
+function readableGroup(container, entries, share) {
+  if (!entries.length) return [];
+  const total = entries.reduce((sum, entry) => sum + entry.weight, 0);
+  const chosen = [entries[0].shape];
+  let held = entries[0].weight;
+  for (const entry of entries.slice(1)) {
+    if (held >= share * total) break;
+    if (!fitsReadably(container, boundsOf([...chosen, entry.shape]))) continue;
+    chosen.push(entry.shape);
+    held += entry.weight;
+  }
+  return chosen;
+}
+
+/**
+ * The elements of the busiest area: the heaviest queue first, then the next heaviest while they hold
+ * less than BUSY_SHARE of the weight and still fit at a readable zoom together. Empty when nothing waits.
  */
 export function busiestShapes(registry, container, items) {
   const ranked = items.map((item) => ({ item, weight: weightOf(item), shape: shapesOf(registry, [item.element_id])[0] }))
     .filter((entry) => entry.shape && entry.weight > 0)
     .sort((a, b) => b.weight - a.weight || a.item.element_id.localeCompare(b.item.element_id));
-  if (!ranked.length) return [];
-  const total = ranked.reduce((sum, entry) => sum + entry.weight, 0);
-  const { width, height } = boxSize(container);
-  const chosen = [ranked[0].shape];
-  let held = ranked[0].weight;
-  for (const entry of ranked.slice(1)) {
-    if (held >= BUSY_SHARE * total) break;
-    const box = boundsOf([...chosen, entry.shape]);
-    const fits = (box.width + 2 * PADDING) * MIN_READABLE_SCALE <= width &&
-      (box.height + 2 * PADDING) * MIN_READABLE_SCALE <= height;
-    if (!fits) continue;
-    chosen.push(entry.shape);
-    held += entry.weight;
-  }
-  return chosen;
+  return readableGroup(container, ranked, BUSY_SHARE);
 }
 
 /** Show `shapes` readably, or the whole diagram when there are none. Returns the view's name. */
@@ -90,9 +101,10 @@ export function showShapes(canvas, container, shapes) {
   return 'focus';
 }
 
-/** Show the shapes of `ids` (see showShapes). */
+/** Show the shapes of `ids` (see showShapes): as many of them, in their order, as fit at a readable zoom. */
 export function showIds(canvas, registry, container, ids) {
-  return showShapes(canvas, container, shapesOf(registry, ids));
+  const entries = shapesOf(registry, ids).map((shape) => ({ shape, weight: 1 }));
+  return showShapes(canvas, container, readableGroup(container, entries, 1));
 }
 
 /**
