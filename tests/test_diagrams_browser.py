@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.support.browser import PATIENCE_MS, assert_fits_the_width, skip_without_chromium
-from tests.support.helpers import Api
+from tests.support.helpers import Api, FakeClock
 
 pytestmark = skip_without_chromium
 
@@ -159,6 +159,34 @@ def _assert_board_at(page, element_id: str, count: int, step_name: str) -> None:
     chip = page.locator("#board-chips [data-filter='element']")
     assert step_name in chip.inner_text()
     assert page.locator("#board-chips [data-filter='process']").count() == 1
+
+
+def test_overdue_orders_weigh_more_and_the_longer_queue_lies_on_top(live_server, browser):
+    """Two overdue orders at review order outweigh three fresh ones at check stock: the monitor opens
+    on review order (the two steps lie too far apart to show both readably)."""
+    app, base = live_server
+    clock = FakeClock()
+    app.extensions["orderflow.platform"].clock = clock
+    api = Api(app.test_client())
+    for order in [api.start_order() for _ in range(2)]:
+        api.complete("warehouse1", order["open_tasks"][0]["id"])
+    clock.advance(hours=2, minutes=30)                   # review order's 2 h limit has passed
+    for _ in range(3):
+        api.start_order()
+    items = {i["element_id"]: i for i in api.get("manager1", "/api/v1/monitor/elements?process=order_flow").json}
+    assert (items[BUSY]["waiting"], items[BUSY]["overdue"]) == (3, 0)
+    assert (items[QUIET]["waiting"], items[QUIET]["overdue"]) == (2, 2)
+    context, page = _page(browser, base, "en-US", 1400)
+    try:
+        page.goto(f"{base}/monitor")
+        page.wait_for_selector(MONITOR)
+        assert page.get_attribute("#monitor-diagram", "data-view") == "busiest"
+        assert _inside(page, f".djs-element[data-element-id='{QUIET}']", "#monitor-diagram")
+        assert not _inside(page, f".djs-element[data-element-id='{BUSY}']", "#monitor-diagram")
+        z_index = "(id) => Number(document.querySelector(`.of-badge[data-element='${id}']`).closest('.djs-overlays').style.zIndex)"
+        assert page.evaluate(z_index, QUIET) > page.evaluate(z_index, BUSY)
+    finally:
+        context.close()
 
 
 def test_a_badge_takes_the_focus_with_tab(live_server, browser):
