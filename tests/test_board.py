@@ -242,6 +242,24 @@ def test_the_board_page_shows_rows_coloured_and_linked(scene, client):
     assert 'data-sort="customer"' in sorted_page and "dir=desc" in sorted_page   # the header now sorts down
 
 
+def test_the_filters_in_force_show_as_chips_that_drop_them(scene, client):
+    """The monitor's badges land on /board?process=…&element=…: the step shows by name (in the
+    reader's language), each chip links to the board without its filter, the process stays."""
+    login(client, "manager1")
+    html = client.get("/board?process=order_flow&element=review_order&overdue=1").data.decode()
+    chips = html[html.index('id="board-chips"'):html.index("</ul>", html.index('id="board-chips"'))]
+    assert re.findall(r'data-filter="(\w+)"', chips) == ["process", "element", "overdue"]
+    assert "<strong>Review order</strong>" in chips and "订单审核" not in chips
+    assert 'href="/board?process=order_flow&amp;overdue=1"' in chips                # the step dropped
+    assert 'href="/board?element=review_order&amp;overdue=1"' in chips              # the process dropped
+    assert 'href="/board?process=order_flow&amp;element=review_order"' in chips     # overdue dropped
+    rows = re.findall(r'data-instance-id="(\d+)" data-element="(\w*)"', html)
+    assert rows == [(str(scene["beta"]), "review_order")]
+    chinese = client.get("/board?process=order_flow&element=review_order", headers={"Accept-Language": "zh-CN"})
+    assert "<strong>订单审核</strong>" in chinese.data.decode()
+    assert 'id="board-chips"' not in client.get("/board").data.decode()
+
+
 def test_saved_filters_private_shared_and_deleted_by_their_owner(scene, app, client):
     token = login(client, "manager1")
     resp = client.post("/board/filters", data={"csrf_token": token, "name": "Late warehouse",

@@ -1,13 +1,12 @@
 // The order page's diagram (templates/pages/order.html): renders each .diagram[data-bpmn-url] with the
 // bpmn-js navigated viewer and marks the elements that are done (data-done), waiting (data-current)
-// and failed (data-failed). Sets data-loaded="true" when finished, or data-error with a message on
-// failure. The bpmn.io watermark stays visible (bpmn-js licence).
+// and failed (data-failed); it opens on the waiting and failed ones at a readable zoom
+// (lib/viewport.js). Sets data-loaded="true" when finished, or data-error with a message on failure.
+// The bpmn.io watermark stays visible (bpmn-js licence).
 
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 import { alertBox, onReady } from './lib/dom.js';
-
-const MIN_READABLE_SCALE = 0.45;
-const FOCUS_SCALE = 0.8;
+import { showIds, trackScale, wireViewButtons } from './lib/viewport.js';
 
 function parseIds(value) {
   if (!value) return [];
@@ -24,41 +23,6 @@ function showError(container, message) {
   const text = (container.getAttribute('data-error-text') || 'The diagram could not be shown.') +
     (message ? ` (${message})` : '');
   container.appendChild(alertBox('warning', text, 'm-3 diagram-error'));
-}
-
-// Show the open tasks at a readable scale, centred in the container.
-function focusOn(viewer, container, ids) {
-  const canvas = viewer.get('canvas');
-  const registry = viewer.get('elementRegistry');
-  const shapes = ids.map((id) => registry.get(id))
-    .filter((el) => el && typeof el.x === 'number' && typeof el.width === 'number');
-  if (!shapes.length) return false;
-  const minX = Math.min(...shapes.map((s) => s.x));
-  const minY = Math.min(...shapes.map((s) => s.y));
-  const maxX = Math.max(...shapes.map((s) => s.x + s.width));
-  const maxY = Math.max(...shapes.map((s) => s.y + s.height));
-  const width = container.clientWidth || 800;
-  const height = container.clientHeight || 480;
-  const scale = Math.min(1, FOCUS_SCALE, 0.8 * width / Math.max(maxX - minX, 1),
-    0.8 * height / Math.max(maxY - minY, 1));
-  const cx = (minX + maxX) / 2;
-  const cy = (minY + maxY) / 2;
-  canvas.viewbox({ x: cx - width / 2 / scale, y: cy - height / 2 / scale, width: width / scale,
-    height: height / scale });
-  return true;
-}
-
-function wireControls(viewer, container, current) {
-  document.querySelectorAll(`[data-diagram-view][data-diagram="${container.id}"]`).forEach((button) => {
-    button.disabled = false;
-    button.addEventListener('click', () => {
-      if (button.getAttribute('data-diagram-view') === 'current') {
-        focusOn(viewer, container, current);
-      } else {
-        viewer.get('canvas').zoom('fit-viewport');
-      }
-    });
-  });
 }
 
 async function render(container) {
@@ -80,7 +44,6 @@ async function render(container) {
     await viewer.importXML(xml);
     const canvas = viewer.get('canvas');
     const registry = viewer.get('elementRegistry');
-    canvas.zoom('fit-viewport');
     const current = parseIds(container.getAttribute('data-current'));
     parseIds(container.getAttribute('data-done')).forEach((id) => {
       if (registry.get(id) && !current.includes(id)) canvas.addMarker(id, 'of-done');
@@ -88,13 +51,17 @@ async function render(container) {
     current.forEach((id) => {
       if (registry.get(id)) canvas.addMarker(id, 'of-current');
     });
-    parseIds(container.getAttribute('data-failed')).forEach((id) => {
+    const failed = parseIds(container.getAttribute('data-failed'));
+    failed.forEach((id) => {
       if (registry.get(id)) canvas.addMarker(id, 'of-failed');
     });
-    // A large process fitted into the box is too small to read: start at the open tasks.
-    if (canvas.viewbox().scale < MIN_READABLE_SCALE) focusOn(viewer, container, current);
-    container.bpmnViewer = viewer; // for the browser console
-    wireControls(viewer, container, current);
+    // A large process fitted into the box is too small to read: open on the open steps at a
+    // readable zoom (the whole diagram when none is open); the buttons switch views.
+    const showCurrent = () => showIds(canvas, registry, container, [...current, ...failed]);
+    container.setAttribute('data-view', showCurrent() === 'fit' ? 'fit' : 'current');
+    trackScale(viewer, container);
+    container.bpmnViewer = viewer; // for the browser console and the browser tests
+    wireViewButtons(viewer, container, { current: showCurrent });
     container.dataset.loaded = 'true';
   } catch (err) {
     loading.remove();

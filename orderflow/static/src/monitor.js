@@ -1,11 +1,14 @@
 // The monitor's diagram view (templates/monitor/monitor.html): a badge on every element where orders
-// wait (count, overdue in red), elements coloured by how long the oldest has waited, a click opens
-// the board filtered to that step. Data: GET data-counts-url (the monitor API). Sets
-// data-loaded="true" when done, or data-error with a message on failure.
+// wait (count, overdue in red), elements coloured by how long the oldest has waited, a click (or Enter
+// on a focused badge) opens the board filtered to that step. The view opens on the busiest area at a
+// readable zoom (lib/viewport.js); the badges keep their size on screen whatever the zoom, the
+// heaviest on top. Data: GET data-counts-url (the monitor API). Sets data-loaded="true" when done,
+// or data-error with a message on failure.
 
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 import { alertBox, onReady } from './lib/dom.js';
 import { formatAt } from './lib/time.js';
+import { busiestShapes, showShapes, trackScale, weightOf, wireViewButtons } from './lib/viewport.js';
 
 const HOUR = 3600 * 1000;
 
@@ -38,6 +41,7 @@ function badge(container, item) {
   link.setAttribute('data-element', item.element_id);
   link.title = `${item.waiting} ${container.getAttribute('data-waiting-text')}, ` +
     `${item.overdue} ${container.getAttribute('data-overdue-text')}`;
+  link.setAttribute('aria-label', `${item.name}: ${link.title}. ${container.getAttribute('data-open-text') || ''}`.trim());
   link.appendChild(span('of-badge-count', String(item.waiting)));
   if (item.overdue) link.appendChild(span('of-badge-overdue', String(item.overdue)));
   if (item.incidents) link.appendChild(span('of-badge-incident', `!${item.incidents}`));
@@ -68,6 +72,45 @@ function fillTable(container, items) {
   });
 }
 
+// Badges keep their on-screen size (scale: false); where they overlap when zoomed out, the heavier
+// queue lies on top, and a hovered or focused badge above all (app.css).
+function addBadges(viewer, container, items) {
+  const canvas = viewer.get('canvas');
+  const registry = viewer.get('elementRegistry');
+  const overlays = viewer.get('overlays');
+  const counted = new Set();
+  items.forEach((item) => {
+    if (!registry.get(item.element_id)) return;
+    counted.add(item.element_id);
+    const html = badge(container, item);
+    overlays.add(item.element_id, 'of-count', { position: { top: -14, right: 14 }, scale: false, html });
+    const holder = html.closest('.djs-overlays');
+    if (holder) holder.style.zIndex = String(10 + Math.min(weightOf(item), 5000));
+    const age = ageClass(item.oldest_ready_at);
+    if (age) canvas.addMarker(item.element_id, age);
+    if (item.incidents) canvas.addMarker(item.element_id, 'of-failed');
+  });
+  return counted;
+}
+
+// A badge reached with Tab may lie outside the view: bring its element in (the browser would
+// otherwise scroll the clipped canvas box itself and shift the drawing off its overlays).
+function followFocus(viewer, container) {
+  const canvas = viewer.get('canvas');
+  const registry = viewer.get('elementRegistry');
+  container.addEventListener('focusin', (event) => {
+    const link = event.target.closest && event.target.closest('.of-badge');
+    if (!link) return;
+    const box = container.querySelector('.djs-container');
+    if (box) { box.scrollTop = 0; box.scrollLeft = 0; }
+    const element = registry.get(link.getAttribute('data-element'));
+    const shown = container.getBoundingClientRect();
+    const at = link.getBoundingClientRect();
+    const inside = at.left >= shown.left && at.right <= shown.right && at.top >= shown.top && at.bottom <= shown.bottom;
+    if (element && !inside) canvas.scrollToElement(element, 80);
+  });
+}
+
 async function render(container) {
   try {
     const viewer = new NavigatedViewer({ container });
@@ -81,21 +124,17 @@ async function render(container) {
     const items = await counts.json();
     const canvas = viewer.get('canvas');
     const registry = viewer.get('elementRegistry');
-    const overlays = viewer.get('overlays');
-    canvas.zoom('fit-viewport');
-    const counted = new Set();
-    items.forEach((item) => {
-      if (!registry.get(item.element_id)) return;
-      counted.add(item.element_id);
-      overlays.add(item.element_id, 'of-count', { position: { top: -12, right: 12 }, html: badge(container, item) });
-      const age = ageClass(item.oldest_ready_at);
-      if (age) canvas.addMarker(item.element_id, age);
-      if (item.incidents) canvas.addMarker(item.element_id, 'of-failed');
-    });
+    const counted = addBadges(viewer, container, items);
+    const busiest = () => showShapes(canvas, container, busiestShapes(registry, container, items));
+    container.setAttribute('data-view', busiest() === 'fit' ? 'fit' : 'busiest');
+    trackScale(viewer, container);
+    wireViewButtons(viewer, container, { busiest });
+    followFocus(viewer, container);
     viewer.get('eventBus').on('element.click', (event) => {
       if (counted.has(event.element.id)) window.location.href = boardUrl(container, event.element.id);
     });
     fillTable(container, items);
+    container.bpmnViewer = viewer; // for the browser console and the browser tests
     container.setAttribute('data-loaded', 'true');
   } catch (error) {
     const message = String((error && error.message) || error);
