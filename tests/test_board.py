@@ -386,3 +386,35 @@ def test_an_order_past_its_promised_date_is_late_not_merely_at_risk(scene, api: 
     assert {r["instance_id"] for r in rows if r["at_risk"]} == {scene["delta"]}   # the filter keeps late ones
     page = api.client.get("/board", headers=api.auth("manager1")).get_data(as_text=True)
     assert page.count('data-late="1"') == 1 and "late-badge" in page
+
+
+def _row_ids(html: str) -> set[int]:
+    return {int(i) for i in re.findall(r'<tr class="board-row[^"]*"\s+data-instance-id="(\d+)"', html)}
+
+
+def test_the_page_opens_on_the_order_flow_and_all_processes_is_a_choice(scene, api: Api, client):
+    login(client, "manager1")
+    html = client.get("/board").data.decode()
+    assert scene["timed"] not in _row_ids(html) and scene["alpha"] in _row_ids(html)
+    assert '<option value="order_flow" selected>' in html and '<option value="all">' in html
+    assert "process=order_flow" in html                            # links and the saved query keep the choice
+    every = client.get("/board?process=all").data.decode()
+    assert {scene["timed"], scene["alpha"]} <= _row_ids(every) and '<option value="all" selected>' in every
+    assert '<input type="hidden" name="query" value="process=all">' in every    # saved as it is shown
+    assert _row_ids(client.get("/board?process=timed").data.decode()) == {scene["timed"]}
+    assert 'href="/board.csv?process=order_flow"' in html           # the download has the page's rows
+    # the API keeps its contract: no process is every process; ``all`` says so explicitly
+    assert {r["instance_id"] for r in items(api)} == {r["instance_id"] for r in items(api, process="all")}
+    assert scene["timed"] in {r["instance_id"] for r in items(api)}
+
+
+def test_the_opening_process_is_chosen_in_one_place():
+    from orderflow.orders.keys import chosen_process
+    assert chosen_process(None, ["timed", "order_flow"]) == "order_flow"
+    assert chosen_process("", ["timed"]) is None                     # no order flow: every process
+    assert chosen_process(None, ["timed"], one=True) == "timed"     # a page that shows one (the monitor)
+    assert chosen_process("all", ["order_flow"]) is None
+    assert chosen_process("all", ["order_flow"], one=True) == "order_flow"
+    assert chosen_process(" timed ", ["order_flow"]) == "timed"
+    f = board.BoardFilter.from_args({"process": "all"})
+    assert f.process_key is None and board.BoardFilter.from_query_string(f.query_string()) == f

@@ -10,7 +10,7 @@ from orderflow.access.permissions import require
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
 from orderflow.orders import analytics
-from orderflow.orders.keys import ORDER_PROCESS as DEFAULT_PROCESS
+from orderflow.orders.keys import ALL_PROCESSES, chosen_process
 from orderflow.web.auth import current_actor, login_required
 from orderflow.web.db_session import get_session
 from orderflow.web.present import bilingual, group_label, localize, localize_fields, now
@@ -31,8 +31,16 @@ def _date_arg(name: str, default: date, errors: dict[str, Msg]) -> date:
         return default
 
 
+def _process() -> str | None:
+    """``process``: a key; ``all`` or '' for every process; none asked: the order flow when deployed."""
+    asked = request.args.get("process")
+    if asked is not None and not asked.strip():
+        return None
+    return chosen_process(asked, _process_keys())
+
+
 def _params() -> tuple[date, date, str | None]:
-    """``from``/``to`` (default: the last 90 days up to today, UTC) and ``process`` ('' = all)."""
+    """``from``/``to`` (default: the last 90 days up to today, UTC) and ``process`` (see ``_process``)."""
     errors: dict[str, Msg] = {}
     end = _date_arg("to", now().astimezone(UTC).date(), errors)
     start = _date_arg("from", end - timedelta(days=DEFAULT_DAYS - 1), errors)
@@ -40,8 +48,7 @@ def _params() -> tuple[date, date, str | None]:
         first = request.args.get("from" if "from" in errors else "to", "")
         raise InvalidInput(Msg("'%(value)s' is not a date; write dates as YYYY-MM-DD, for example 2026-03-31.",
                                value=first), fields=errors)
-    process = request.args.get("process", DEFAULT_PROCESS).strip() or None
-    return start, end, process
+    return start, end, _process()
 
 
 def _report() -> analytics.Report:
@@ -58,19 +65,22 @@ def index():
         result = _report()
     except InvalidInput as exc:
         form = {k: request.args.get(k, "") for k in ("from", "to")}
-        form["process"] = request.args.get("process", DEFAULT_PROCESS).strip()
+        form["process"] = _process() or ALL_PROCESSES
         return render_template("analytics/analytics.html", report=None, error=localize(exc.message),
-                               errors=localize_fields(exc.fields), form=form, processes=_process_keys()), 422
-    form = {"from": result.start.isoformat(), "to": result.end.isoformat(), "process": result.process or ""}
+                               errors=localize_fields(exc.fields), form=form, processes=_process_keys(),
+                               all_processes=ALL_PROCESSES), 422
+    form = {"from": result.start.isoformat(), "to": result.end.isoformat(),
+            "process": result.process or ALL_PROCESSES}
     return render_template("analytics/analytics.html", report=result, error=None, errors={}, form=form,
-                           processes=_process_keys(), chart=_chart_data(result), duration=duration)
+                           processes=_process_keys(), chart=_chart_data(result), duration=duration,
+                           all_processes=ALL_PROCESSES)
 
 
 @bp.get("/analytics.csv")
 @login_required
 def download():
     result = _report()
-    name = f"analytics-{result.process or 'all'}-{result.start.isoformat()}-{result.end.isoformat()}.csv"
+    name = f"analytics-{result.process or ALL_PROCESSES}-{result.start.isoformat()}-{result.end.isoformat()}.csv"
     return Response(analytics.csv(result, localize).encode("utf-8"), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

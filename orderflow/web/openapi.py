@@ -110,7 +110,9 @@ def paths() -> dict[str, dict[str, Any]]:
                                                   for d in ("", "-")]},
               "due time, promised date, value or age (ready since); a leading - sorts descending; ties by id")]
     board_params = [
-        param("process"), param("version", {"type": "integer", "minimum": 1, "maximum": 1_000_000}),
+        param("process", description="a process key; `all` or none: every process (the /board page opens on "
+                                     "the order flow)"),
+        param("version", {"type": "integer", "minimum": 1, "maximum": 1_000_000}),
         param("element", description="the waiting step's element id"), param("group"), param("customer"),
         param("amount_min", NUM), param("amount_max", NUM), param("overdue", YES_NO), param("at_risk", YES_NO),
         param("started_from", DAY), param("started_to", DAY),
@@ -240,7 +242,9 @@ def paths() -> dict[str, dict[str, Any]]:
             params=[param("process", {"type": "string", "minLength": 1}, required=True), VERSION])},
         "/api/v1/analytics": {"get": op(
             "Step statistics for a period (managers)", "analytics", "Analytics", "403 404 422",
-            params=[param("from", DAY), param("to", DAY), param("process", description="'' for all")])},
+            params=[param("from", DAY), param("to", DAY), param(
+                "process", description="a process key; `all` or '' for every process; none: the order flow "
+                                       "when it is deployed")])},
         "/api/v1/customers": {"get": op(
             "Customers whose name contains q, with their order and case counts", "customers", "Customers",
             "403 422", params=[param("q", {"type": "string", "maxLength": 200}, "part of the name, any case"),
