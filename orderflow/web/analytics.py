@@ -1,14 +1,15 @@
 """Managers: analytics for performance reviews (page, CSV download, JSON)."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from orderflow.access.permissions import require
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
+from orderflow.core.timefmt import company_zone, offset_label
 from orderflow.orders import analytics
 from orderflow.orders.keys import ALL_PROCESSES, chosen_process
 from orderflow.web.auth import current_actor, login_required
@@ -40,9 +41,10 @@ def _process() -> str | None:
 
 
 def _params() -> tuple[date, date, str | None]:
-    """``from``/``to`` (default: the last 90 days up to today, UTC) and ``process`` (see ``_process``)."""
+    """``from``/``to`` (default: the last 90 days up to today in the company's zone) and ``process``
+    (see ``_process``)."""
     errors: dict[str, Msg] = {}
-    end = _date_arg("to", now().astimezone(UTC).date(), errors)
+    end = _date_arg("to", now().astimezone(company_zone(current_app.config)).date(), errors)
     start = _date_arg("from", end - timedelta(days=DEFAULT_DAYS - 1), errors)
     if errors:
         first = request.args.get("from" if "from" in errors else "to", "")
@@ -68,12 +70,12 @@ def index():
         form["process"] = _process() or ALL_PROCESSES
         return render_template("analytics/analytics.html", report=None, error=localize(exc.message),
                                errors=localize_fields(exc.fields), form=form, processes=_process_keys(),
-                               all_processes=ALL_PROCESSES), 422
+                               all_processes=ALL_PROCESSES, days=_days()), 422
     form = {"from": result.start.isoformat(), "to": result.end.isoformat(),
             "process": result.process or ALL_PROCESSES}
     return render_template("analytics/analytics.html", report=result, error=None, errors={}, form=form,
                            processes=_process_keys(), chart=_chart_data(result), duration=duration,
-                           all_processes=ALL_PROCESSES)
+                           all_processes=ALL_PROCESSES, days=_days())
 
 
 @bp.get("/analytics.csv")
@@ -88,6 +90,12 @@ def download():
 @bp.get("/api/v1/analytics")
 def api_report():
     return jsonify(analytics.as_dict(_report()))
+
+
+def _days() -> dict[str, str]:
+    """The zone the report's days are in, as the page states it: ``UTC+8`` and ``Asia/Shanghai``."""
+    zone = company_zone(current_app.config)
+    return {"offset": offset_label(now().astimezone(zone)), "zone": zone.key}
 
 
 def _process_keys() -> list[str]:

@@ -202,6 +202,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                               incidents=INT)),
     "Analytics": obj(["from", "to", "steps", "groups", "weeks"], **{
         "from": DAY, "to": DAY, "process": null(STR),
+        "time_zone": {"type": "string", "description": "the company's zone: days and weeks are its days"},
         "steps": array(obj(["element_id", "count"], process=null(STR), element_id=STR, name=null(STR),
                            group=null(STR), count=INT, with_due=INT, on_time=INT, compliance=null(NUM),
                            mean_seconds=null(NUM), median_seconds=null(NUM), p90_seconds=null(NUM))),
