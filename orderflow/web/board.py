@@ -29,13 +29,13 @@ from orderflow.access.accounts import GROUPS, STAFF_GROUPS
 from orderflow.access.permissions import require
 from orderflow.core.errors import InvalidInput, NotFound
 from orderflow.core.i18n import status_word
-from orderflow.core.models import ProcessVersion, User
+from orderflow.core.models import ProcessVersion, SavedFilter, User
 from orderflow.orders import board
 from orderflow.orders.keys import ALL_PROCESSES, chosen_process
 from orderflow.web.auth import current_actor, login_required, safe_next
 from orderflow.web.db_session import get_session
 from orderflow.web.present import bilingual, group_label, iso, local_time, localize, localize_fields, now
-from orderflow.workflow import definitions
+from orderflow.workflow import definitions, saved_filters
 
 bp = Blueprint("board", __name__)
 PER_PAGE_CHOICES = (25, 50, 100, 200)
@@ -99,12 +99,18 @@ def index() -> ResponseReturnValue:
         errors = localize_fields(exc.fields)
         message = _("The board cannot be shown with these filters; correct the marked ones.")
     risk_days = current_app.config.get("ORDERFLOW_RISK_DAYS", 7)
+    saved = board.list_filters(session, actor)
     return render_template("board/board.html", f=f, page=page, args=request.args, errors=errors, message=message,
-                           options=_options(session, f), saved=board.list_filters(session, actor),
+                           options=_options(session, f), saved=saved, changeable=_changeable(actor, saved),
                            names=_names(session), me=actor.username, risk_days=risk_days,
                            group_names={gid: group_label(gid) for gid in GROUPS},
                            query=f.query_string(page=1), all_processes=ALL_PROCESSES,
                            process=request.args.get("process", "") if errors else f.process), (422 if errors else 200)
+
+
+def _changeable(actor: User, saved: list[SavedFilter]) -> set[int]:
+    """The saved filters the actor may rename and delete."""
+    return {row.id for row in saved if saved_filters.may_change(actor, row)}
 
 
 def _cell(value: Any) -> str:
@@ -193,6 +199,20 @@ def save_filter():
         return redirect(_board_url(query))
     flash(_("Filter “%(name)s” saved.", name=row.name), "success")
     return redirect(_board_url(row.query))
+
+
+@bp.post("/board/filters/<int:filter_id>/rename")
+@login_required
+def rename_filter(filter_id: int):
+    session, actor = get_session(), _overseer()
+    try:
+        row = board.rename_filter(session, actor, filter_id, request.form.get("name", ""))
+    except InvalidInput as exc:   # (nothing was changed)
+        flash(localize(exc.message), "danger")
+    else:
+        flash(_("The filter is now called “%(name)s”.", name=row.name), "success")
+    target = request.form.get("next")
+    return redirect(safe_next(target) if target else url_for("board.index"))
 
 
 @bp.post("/board/filters/<int:filter_id>/delete")

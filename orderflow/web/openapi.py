@@ -200,9 +200,13 @@ def paths() -> dict[str, dict[str, Any]]:
             "post": op("Save an inbox filter, private or shared with one of my groups", "tasks", "SavedFilter",
                        "400 403 422", body=json_body("SavedFilterBody"), status="201"),
         },
-        "/api/v1/tasks/filters/{filter_id}": {"delete": op(
-            "Delete a saved inbox filter (only its owner)", "tasks", None, "400 403 404",
-            params=[path_id("filter_id", "saved filter")], status="204")},
+        "/api/v1/tasks/filters/{filter_id}": {
+            "patch": op("Rename a saved inbox filter (its owner or an administrator)", "tasks", "SavedFilter",
+                        "400 403 404 422", params=[path_id("filter_id", "saved filter")],
+                        body=json_body("SavedFilterRename"),
+                        description="An empty, too long or taken name is a 422 naming `name` in `fields`."),
+            "delete": op("Delete a saved inbox filter (its owner or an administrator)", "tasks", None,
+                         "400 403 404", params=[path_id("filter_id", "saved filter")], status="204")},
         "/api/v1/tasks/{task_id}": {"get": op("A task with its form and the values it shows", "tasks",
                                               "TaskDetail", "403 404", params=[task])},
         "/api/v1/tasks/{task_id}/claim": {"post": op("Claim a task", "tasks", "Task", "400 403 404 409",
@@ -237,6 +241,18 @@ def paths() -> dict[str, dict[str, Any]]:
                                             "Notifications")},
         "/api/v1/board": {"get": op("The managers' board of open orders", "board", "Board", "403 404 422",
                                     params=board_params)},
+        "/api/v1/board/filters": {
+            "get": op("My saved board filters and those shared with everyone", "board", "BoardFilters", "403"),
+            "post": op("Save a board filter, private or shared with everyone", "board", "BoardFilter",
+                       "400 403 422", body=json_body("BoardFilterBody"), status="201"),
+        },
+        "/api/v1/board/filters/{filter_id}": {
+            "patch": op("Rename a saved board filter (its owner or an administrator)", "board", "BoardFilter",
+                        "400 403 404 422", params=[path_id("filter_id", "saved filter")],
+                        body=json_body("SavedFilterRename"),
+                        description="An empty, too long or taken name is a 422 naming `name` in `fields`."),
+            "delete": op("Delete a saved board filter (its owner or an administrator)", "board", None,
+                         "400 403 404", params=[path_id("filter_id", "saved filter")], status="204")},
         "/api/v1/monitor/elements": {"get": op(
             "Where orders wait, per element (managers)", "monitor", "ElementLoads", "403 404 422",
             params=[param("process", {"type": "string", "minLength": 1}, required=True), VERSION])},
