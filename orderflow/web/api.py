@@ -288,16 +288,15 @@ def save_task_filter():
     return jsonify(result), 201
 
 
-@bp.patch("/tasks/filters/<int:filter_id>")
-def rename_task_filter(filter_id: int):
-    body = _body()
-    return jsonify(_filter_json(inbox.rename_filter(get_session(), current_actor(), filter_id, body.get("name"))))
-
-
-@bp.delete("/tasks/filters/<int:filter_id>")
-def delete_task_filter(filter_id: int):
-    inbox.delete_filter(get_session(), current_actor(), filter_id)
-    return "", 204
+# one rule per path for both methods: an id beyond MAX_INT then matches nothing (404), where two
+# rules would make werkzeug answer one method's bad id with 405 (the other method's rule matched)
+@bp.route("/tasks/filters/<int:filter_id>", methods=["PATCH", "DELETE"])
+def change_task_filter(filter_id: int):
+    if request.method == "DELETE":
+        inbox.delete_filter(get_session(), current_actor(), filter_id)
+        return "", 204
+    row = inbox.rename_filter(get_session(), current_actor(), filter_id, _body().get("name"))
+    return jsonify(_filter_json(row))
 
 
 def _board_reader() -> User:
@@ -329,17 +328,13 @@ def save_board_filter():
     return jsonify(_board_filter_json(row)), 201
 
 
-@bp.patch("/board/filters/<int:filter_id>")
-def rename_board_filter(filter_id: int):
+@bp.route("/board/filters/<int:filter_id>", methods=["PATCH", "DELETE"])   # one rule: see change_task_filter
+def change_board_filter(filter_id: int):
     session, actor = get_session(), _board_reader()
+    if request.method == "DELETE":
+        order_board.delete_filter(session, actor, filter_id)
+        return "", 204
     return jsonify(_board_filter_json(order_board.rename_filter(session, actor, filter_id, _body().get("name"))))
-
-
-@bp.delete("/board/filters/<int:filter_id>")
-def delete_board_filter(filter_id: int):
-    session, actor = get_session(), _board_reader()
-    order_board.delete_filter(session, actor, filter_id)
-    return "", 204
 
 
 @bp.get("/tasks/<int:task_id>")
