@@ -294,3 +294,15 @@ def test_the_charts_draw_in_a_browser_under_the_csp(live_server, page):
         assert page.locator(f"#{canvas}").bounding_box()["height"] > 50, canvas
     assert page.locator("#table-cycle tr[data-step='check_stock'] .step-count").inner_text() == "1"
     assert not problems, problems
+
+
+def test_the_page_opens_on_the_order_flow_and_all_processes_is_a_choice(api: Api, client, clock):
+    clock.value = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+    login(client, "manager1")
+    html = client.get("/analytics").data.decode()
+    assert '<option value="order_flow" selected>' in html and '<option value="all" >' in html
+    every = client.get("/analytics?process=all").data.decode()
+    assert '<option value="all" selected>' in every and "process=all" in every   # the CSV link keeps it
+    assert _report(api, "process=all")["process"] is None
+    assert _report(api, "process=")["process"] is None                # '' still means every process
+    assert _report(api, "")["process"] == "order_flow"

@@ -40,7 +40,7 @@ def seed_acme(app) -> Acme:
             O2 completed 2,000, promised 03-10, shipped 03-12          late
             O3 running     500, promised 04-01, not shipped            open
             O4 terminated (cancelled) 700                              never delivered, not counted in the value
-            O5 completed   300, promised 03-10 (only on the order), shipped 03-10 23:30 UTC   on time (same day)
+            O5 completed   300, promised 03-10 (only on the order), shipped 03-10 23:30 UTC+8 on time (same day)
     cases   C1 return, refunded, 03-15 08:00 → 03-17 08:00 (48 h), about O1 (related_id)
             C2 exchange, running, about O2 (only the order_no its task saw)
             C3 complaint, explained, 2 h
@@ -63,7 +63,7 @@ def seed_acme(app) -> Acme:
         add_task(s, o1, "ship_order", completed_at=at(9), context={"promised_date": "2031-03-10"}, group="logistics")
         add_task(s, o2, "ship_order", completed_at=at(12), context={"promised_date": "2031-03-10"}, group="logistics")
         add_task(s, o3, "check_stock", status="ready", context={"promised_date": "2031-04-01"}, group="warehouse")
-        add_task(s, o5, "ship_order", completed_at=datetime(2031, 3, 10, 23, 30, tzinfo=UTC), context={},
+        add_task(s, o5, "ship_order", completed_at=datetime(2031, 3, 10, 15, 30, tzinfo=UTC), context={},
                  group="logistics")
         c1 = add_instance(s, "after_sales", "AS-20310315-001", ACME, "completed", at(15, 8), at(17, 8),
                           outcome="refunded", category="return", related_id=o1.id)

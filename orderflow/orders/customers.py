@@ -31,6 +31,7 @@ from orderflow.orders.analytics.after_sales import (
     SURVEY_STEPS,
     rating_of,
 )
+from orderflow.orders.analytics.days import Days
 from orderflow.orders.analytics.measures import Rate, shipped_on_time, unindexed
 from orderflow.orders.analytics.report import delivery_step
 
@@ -254,8 +255,9 @@ def _deliveries(session: Session, found: CustomerFile) -> None:
             shipped[instance_id] = (completed_at, from_task or from_order)
     judged = on_time = 0
     verdicts: dict[int, bool | None] = {}
+    days = Days.of_company(session)
     for instance_id, (completed_at, promise) in shipped.items():
-        verdict = verdicts[instance_id] = shipped_on_time(completed_at, promise)
+        verdict = verdicts[instance_id] = shipped_on_time(completed_at, promise, days)
         if verdict is not None:
             judged += 1
             on_time += int(verdict)

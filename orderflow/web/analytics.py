@@ -1,16 +1,17 @@
 """Managers: analytics for performance reviews (page, CSV download, JSON)."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from orderflow.access.permissions import require
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
+from orderflow.core.timefmt import company_zone, offset_label
 from orderflow.orders import analytics
-from orderflow.orders.keys import ORDER_PROCESS as DEFAULT_PROCESS
+from orderflow.orders.keys import ALL_PROCESSES, chosen_process
 from orderflow.web.auth import current_actor, login_required
 from orderflow.web.db_session import get_session
 from orderflow.web.present import bilingual, group_label, localize, localize_fields, now
@@ -31,17 +32,25 @@ def _date_arg(name: str, default: date, errors: dict[str, Msg]) -> date:
         return default
 
 
+def _process() -> str | None:
+    """``process``: a key; ``all`` or '' for every process; none asked: the order flow when deployed."""
+    asked = request.args.get("process")
+    if asked is not None and not asked.strip():
+        return None
+    return chosen_process(asked, _process_keys())
+
+
 def _params() -> tuple[date, date, str | None]:
-    """``from``/``to`` (default: the last 90 days up to today, UTC) and ``process`` ('' = all)."""
+    """``from``/``to`` (default: the last 90 days up to today in the company's zone) and ``process``
+    (see ``_process``)."""
     errors: dict[str, Msg] = {}
-    end = _date_arg("to", now().astimezone(UTC).date(), errors)
+    end = _date_arg("to", now().astimezone(company_zone(current_app.config)).date(), errors)
     start = _date_arg("from", end - timedelta(days=DEFAULT_DAYS - 1), errors)
     if errors:
         first = request.args.get("from" if "from" in errors else "to", "")
         raise InvalidInput(Msg("'%(value)s' is not a date; write dates as YYYY-MM-DD, for example 2026-03-31.",
                                value=first), fields=errors)
-    process = request.args.get("process", DEFAULT_PROCESS).strip() or None
-    return start, end, process
+    return start, end, _process()
 
 
 def _report() -> analytics.Report:
@@ -58,19 +67,22 @@ def index():
         result = _report()
     except InvalidInput as exc:
         form = {k: request.args.get(k, "") for k in ("from", "to")}
-        form["process"] = request.args.get("process", DEFAULT_PROCESS).strip()
+        form["process"] = _process() or ALL_PROCESSES
         return render_template("analytics/analytics.html", report=None, error=localize(exc.message),
-                               errors=localize_fields(exc.fields), form=form, processes=_process_keys()), 422
-    form = {"from": result.start.isoformat(), "to": result.end.isoformat(), "process": result.process or ""}
+                               errors=localize_fields(exc.fields), form=form, processes=_process_keys(),
+                               all_processes=ALL_PROCESSES, days=_days()), 422
+    form = {"from": result.start.isoformat(), "to": result.end.isoformat(),
+            "process": result.process or ALL_PROCESSES}
     return render_template("analytics/analytics.html", report=result, error=None, errors={}, form=form,
-                           processes=_process_keys(), chart=_chart_data(result), duration=duration)
+                           processes=_process_keys(), chart=_chart_data(result), duration=duration,
+                           all_processes=ALL_PROCESSES, days=_days())
 
 
 @bp.get("/analytics.csv")
 @login_required
 def download():
     result = _report()
-    name = f"analytics-{result.process or 'all'}-{result.start.isoformat()}-{result.end.isoformat()}.csv"
+    name = f"analytics-{result.process or ALL_PROCESSES}-{result.start.isoformat()}-{result.end.isoformat()}.csv"
     return Response(analytics.csv(result, localize).encode("utf-8"), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -78,6 +90,12 @@ def download():
 @bp.get("/api/v1/analytics")
 def api_report():
     return jsonify(analytics.as_dict(_report()))
+
+
+def _days() -> dict[str, str]:
+    """The zone the report's days are in, as the page states it: ``UTC+8`` and ``Asia/Shanghai``."""
+    zone = company_zone(current_app.config)
+    return {"offset": offset_label(now().astimezone(zone)), "zone": zone.key}
 
 
 def _process_keys() -> list[str]:

@@ -10,11 +10,12 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from orderflow.access.permissions import start_groups
+from orderflow.access.permissions import require, start_groups
 from orderflow.core import audit
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
-from orderflow.core.models import HumanTask, Incident, Instance, User
+from orderflow.core.models import HumanTask, Incident, Instance, SavedFilter, User
+from orderflow.orders import board as order_board
 from orderflow.web.auth import authenticate_api, current_actor
 from orderflow.web.db_session import get_session
 from orderflow.web.present import history_json, incident_json, instance_summary, iso, now, signature_json, task_json
@@ -287,10 +288,53 @@ def save_task_filter():
     return jsonify(result), 201
 
 
-@bp.delete("/tasks/filters/<int:filter_id>")
-def delete_task_filter(filter_id: int):
-    inbox.delete_filter(get_session(), current_actor(), filter_id)
-    return "", 204
+# one rule per path for both methods: an id beyond MAX_INT then matches nothing (404), where two
+# rules would make werkzeug answer one method's bad id with 405 (the other method's rule matched)
+@bp.route("/tasks/filters/<int:filter_id>", methods=["PATCH", "DELETE"])
+def change_task_filter(filter_id: int):
+    if request.method == "DELETE":
+        inbox.delete_filter(get_session(), current_actor(), filter_id)
+        return "", 204
+    row = inbox.rename_filter(get_session(), current_actor(), filter_id, _body().get("name"))
+    return jsonify(_filter_json(row))
+
+
+def _board_reader() -> User:
+    actor = current_actor()
+    require(actor, "board.read")
+    return actor
+
+
+def _board_filter_json(row: SavedFilter) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "query": row.query, "owner": row.owner, "shared": bool(row.shared),
+            "created_at": iso(row.created_at)}
+
+
+@bp.get("/board/filters")
+def list_board_filters():
+    session, actor = get_session(), _board_reader()
+    return jsonify(items=[_board_filter_json(r) for r in order_board.list_filters(session, actor)], next_cursor=None)
+
+
+@bp.post("/board/filters")
+def save_board_filter():
+    session, actor = get_session(), _board_reader()
+    body = _body()
+    for name in ("name", "query"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise InvalidInput(Msg("'%(name)s' must be text.", name=name), fields={name: Msg("not text")})
+    row = order_board.save_filter(session, actor, body.get("name") or "", body.get("query") or "",
+                            body.get("shared") is True)
+    return jsonify(_board_filter_json(row)), 201
+
+
+@bp.route("/board/filters/<int:filter_id>", methods=["PATCH", "DELETE"])   # one rule: see change_task_filter
+def change_board_filter(filter_id: int):
+    session, actor = get_session(), _board_reader()
+    if request.method == "DELETE":
+        order_board.delete_filter(session, actor, filter_id)
+        return "", 204
+    return jsonify(_board_filter_json(order_board.rename_filter(session, actor, filter_id, _body().get("name"))))
 
 
 @bp.get("/tasks/<int:task_id>")

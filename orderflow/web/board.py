@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -28,12 +29,13 @@ from orderflow.access.accounts import GROUPS, STAFF_GROUPS
 from orderflow.access.permissions import require
 from orderflow.core.errors import InvalidInput, NotFound
 from orderflow.core.i18n import status_word
-from orderflow.core.models import ProcessVersion, User
+from orderflow.core.models import ProcessVersion, SavedFilter, User
 from orderflow.orders import board
+from orderflow.orders.keys import ALL_PROCESSES, chosen_process
 from orderflow.web.auth import current_actor, login_required, safe_next
 from orderflow.web.db_session import get_session
 from orderflow.web.present import bilingual, group_label, iso, local_time, localize, localize_fields, now
-from orderflow.workflow import definitions
+from orderflow.workflow import definitions, saved_filters
 
 bp = Blueprint("board", __name__)
 PER_PAGE_CHOICES = (25, 50, 100, 200)
@@ -53,12 +55,13 @@ def _names(session: Session) -> dict[str, str]:
 def _options(session: Session, f: board.BoardFilter) -> dict[str, Any]:
     """Choices for the filter form: deployed processes, the chosen one's versions, user-task steps."""
     latest = definitions.list_latest(session, sources=False)
-    versions = list(session.scalars(select(ProcessVersion.version).where(ProcessVersion.key == f.process)
-                                    .order_by(ProcessVersion.version))) if f.process else []
-    shown = [p for p in latest if not f.process or p.key == f.process]
-    if f.process and f.version:
+    key = f.process_key
+    versions = list(session.scalars(select(ProcessVersion.version).where(ProcessVersion.key == key)
+                                    .order_by(ProcessVersion.version))) if key else []
+    shown = [p for p in latest if not key or p.key == key]
+    if key and f.version:
         try:
-            shown = [definitions.get_version(session, f.process, f.version)]
+            shown = [definitions.get_version(session, key, f.version)]
         except NotFound:
             shown = []
     steps: dict[str, str] = {}
@@ -72,6 +75,16 @@ def _options(session: Session, f: board.BoardFilter) -> dict[str, Any]:
             "per_page": sorted({*PER_PAGE_CHOICES, f.per_page})}
 
 
+def _page_filter(session: Session) -> board.BoardFilter:
+    """The page's filter: asked for no process, the board opens on the order flow
+    (every process is ``process=all``). The API keeps "no process" as every process."""
+    f = board.BoardFilter.from_args(request.args)
+    if f.process is None:
+        deployed = [p.key for p in definitions.list_latest(session, sources=False)]
+        f = replace(f, process=chosen_process(None, deployed) or ALL_PROCESSES)
+    return f
+
+
 @bp.get("/board")
 @login_required
 def index() -> ResponseReturnValue:
@@ -79,18 +92,25 @@ def index() -> ResponseReturnValue:
     errors: dict[str, str] = {}
     message = None
     try:
-        f = board.BoardFilter.from_args(request.args)
+        f = _page_filter(session)
         page = board.rows(session, actor, f)
     except InvalidInput as exc:
         f, page = board.BoardFilter(), board.BoardPage([], 0, 1, 1)
         errors = localize_fields(exc.fields)
         message = _("The board cannot be shown with these filters; correct the marked ones.")
     risk_days = current_app.config.get("ORDERFLOW_RISK_DAYS", 7)
+    saved = board.list_filters(session, actor)
     return render_template("board/board.html", f=f, page=page, args=request.args, errors=errors, message=message,
-                           options=_options(session, f), saved=board.list_filters(session, actor),
+                           options=_options(session, f), saved=saved, changeable=_changeable(actor, saved),
                            names=_names(session), me=actor.username, risk_days=risk_days,
                            group_names={gid: group_label(gid) for gid in GROUPS},
-                           query=f.query_string(page=1)), (422 if errors else 200)
+                           query=f.query_string(page=1), all_processes=ALL_PROCESSES,
+                           process=request.args.get("process", "") if errors else f.process), (422 if errors else 200)
+
+
+def _changeable(actor: User, saved: list[SavedFilter]) -> set[int]:
+    """The saved filters the actor may rename and delete."""
+    return {row.id for row in saved if saved_filters.may_change(actor, row)}
 
 
 def _cell(value: Any) -> str:
@@ -103,7 +123,7 @@ def _cell(value: Any) -> str:
 @login_required
 def csv_export():
     session, actor = get_session(), _overseer()
-    f = board.BoardFilter.from_args(request.args)
+    f = board.BoardFilter.from_args(request.args)   # as the API: the page's link names its process
     names = _names(session)
     header = [_("Order"), _("Customer"), _("Total"), _("Promised date"), _("Status"), _("Step"), _("Group"),
               _("Assignee"), _("Waiting since"), _("Due"), _("Overdue"), _("At risk")]
@@ -179,6 +199,20 @@ def save_filter():
         return redirect(_board_url(query))
     flash(_("Filter “%(name)s” saved.", name=row.name), "success")
     return redirect(_board_url(row.query))
+
+
+@bp.post("/board/filters/<int:filter_id>/rename")
+@login_required
+def rename_filter(filter_id: int):
+    session, actor = get_session(), _overseer()
+    try:
+        row = board.rename_filter(session, actor, filter_id, request.form.get("name", ""))
+    except InvalidInput as exc:   # (nothing was changed)
+        flash(localize(exc.message), "danger")
+    else:
+        flash(_("The filter is now called “%(name)s”.", name=row.name), "success")
+    target = request.form.get("next")
+    return redirect(safe_next(target) if target else url_for("board.index"))
 
 
 @bp.post("/board/filters/<int:filter_id>/delete")

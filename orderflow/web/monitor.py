@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify, render_template, request
 from orderflow.access.permissions import require
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
-from orderflow.orders.keys import ORDER_PROCESS
+from orderflow.orders.keys import chosen_process
 from orderflow.web.auth import current_actor, login_required
 from orderflow.web.db_session import get_session
 from orderflow.web.present import iso
@@ -42,8 +42,7 @@ def diagram():
     session, actor = get_session(), current_actor()
     require(actor, "monitor.read")
     latest = definitions.list_latest(session)
-    keys = [r.key for r in latest]
-    key = request.args.get("process") or (ORDER_PROCESS if ORDER_PROCESS in keys else keys[0] if keys else "")
+    key = chosen_process(request.args.get("process"), [r.key for r in latest], one=True) or ""
     version = _version_arg()
     row = definitions.get_version(session, key, version) if key else None
     versions = [v for v in definitions.list_versions(session) if v.key == key]

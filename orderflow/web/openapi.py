@@ -110,7 +110,9 @@ def paths() -> dict[str, dict[str, Any]]:
                                                   for d in ("", "-")]},
               "due time, promised date, value or age (ready since); a leading - sorts descending; ties by id")]
     board_params = [
-        param("process"), param("version", {"type": "integer", "minimum": 1, "maximum": 1_000_000}),
+        param("process", description="a process key; `all` or none: every process (the /board page opens on "
+                                     "the order flow)"),
+        param("version", {"type": "integer", "minimum": 1, "maximum": 1_000_000}),
         param("element", description="the waiting step's element id"), param("group"), param("customer"),
         param("amount_min", NUM), param("amount_max", NUM), param("overdue", YES_NO), param("at_risk", YES_NO),
         param("started_from", DAY), param("started_to", DAY),
@@ -198,9 +200,13 @@ def paths() -> dict[str, dict[str, Any]]:
             "post": op("Save an inbox filter, private or shared with one of my groups", "tasks", "SavedFilter",
                        "400 403 422", body=json_body("SavedFilterBody"), status="201"),
         },
-        "/api/v1/tasks/filters/{filter_id}": {"delete": op(
-            "Delete a saved inbox filter (only its owner)", "tasks", None, "400 403 404",
-            params=[path_id("filter_id", "saved filter")], status="204")},
+        "/api/v1/tasks/filters/{filter_id}": {
+            "patch": op("Rename a saved inbox filter (its owner or an administrator)", "tasks", "SavedFilter",
+                        "400 403 404 422", params=[path_id("filter_id", "saved filter")],
+                        body=json_body("SavedFilterRename"),
+                        description="An empty, too long or taken name is a 422 naming `name` in `fields`."),
+            "delete": op("Delete a saved inbox filter (its owner or an administrator)", "tasks", None,
+                         "400 403 404", params=[path_id("filter_id", "saved filter")], status="204")},
         "/api/v1/tasks/{task_id}": {"get": op("A task with its form and the values it shows", "tasks",
                                               "TaskDetail", "403 404", params=[task])},
         "/api/v1/tasks/{task_id}/claim": {"post": op("Claim a task", "tasks", "Task", "400 403 404 409",
@@ -235,12 +241,26 @@ def paths() -> dict[str, dict[str, Any]]:
                                             "Notifications")},
         "/api/v1/board": {"get": op("The managers' board of open orders", "board", "Board", "403 404 422",
                                     params=board_params)},
+        "/api/v1/board/filters": {
+            "get": op("My saved board filters and those shared with everyone", "board", "BoardFilters", "403"),
+            "post": op("Save a board filter, private or shared with everyone", "board", "BoardFilter",
+                       "400 403 422", body=json_body("BoardFilterBody"), status="201"),
+        },
+        "/api/v1/board/filters/{filter_id}": {
+            "patch": op("Rename a saved board filter (its owner or an administrator)", "board", "BoardFilter",
+                        "400 403 404 422", params=[path_id("filter_id", "saved filter")],
+                        body=json_body("SavedFilterRename"),
+                        description="An empty, too long or taken name is a 422 naming `name` in `fields`."),
+            "delete": op("Delete a saved board filter (its owner or an administrator)", "board", None,
+                         "400 403 404", params=[path_id("filter_id", "saved filter")], status="204")},
         "/api/v1/monitor/elements": {"get": op(
             "Where orders wait, per element (managers)", "monitor", "ElementLoads", "403 404 422",
             params=[param("process", {"type": "string", "minLength": 1}, required=True), VERSION])},
         "/api/v1/analytics": {"get": op(
             "Step statistics for a period (managers)", "analytics", "Analytics", "403 404 422",
-            params=[param("from", DAY), param("to", DAY), param("process", description="'' for all")])},
+            params=[param("from", DAY), param("to", DAY), param(
+                "process", description="a process key; `all` or '' for every process; none: the order flow "
+                                       "when it is deployed")])},
         "/api/v1/customers": {"get": op(
             "Customers whose name contains q, with their order and case counts", "customers", "Customers",
             "403 422", params=[param("q", {"type": "string", "maxLength": 200}, "part of the name, any case"),

@@ -162,6 +162,16 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                            query={"type": "string", "description": "a GET /api/v1/tasks query string"},
                            group=null({"type": "string", "description": "share with one of your groups; null: "
                                        "only you (saving a name again replaces it)"})),
+    "SavedFilterRename": obj(["name"], name={"type": "string", "minLength": 1, "maxLength": 200,
+                                             "description": "not the name of another filter of its owner's"}),
+    "BoardFilter": obj(["id", "name", "query", "owner", "shared"], id=INT, name=STR, owner=STR, shared=BOOL,
+                       created_at=null(TIME),
+                       query={"type": "string", "description": "the GET /api/v1/board query string, without page"}),
+    "BoardFilters": page("BoardFilter"),
+    "BoardFilterBody": obj(["name", "query"], name={"type": "string", "minLength": 1, "maxLength": 200},
+                           query={"type": "string", "description": "a GET /api/v1/board query string"},
+                           shared={**BOOL, "description": "true: every manager sees it (saving a name again "
+                                                          "replaces it)"}),
     "TaskDetail": {"allOf": [ref("Task"), obj(["form", "values", "signature"], form=OBJ, values=OBJ,
                                               signature=BOOL)]},
     "Instance": INSTANCE,
@@ -202,6 +212,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                               incidents=INT)),
     "Analytics": obj(["from", "to", "steps", "groups", "weeks"], **{
         "from": DAY, "to": DAY, "process": null(STR),
+        "time_zone": {"type": "string", "description": "the company's zone: days and weeks are its days"},
         "steps": array(obj(["element_id", "count"], process=null(STR), element_id=STR, name=null(STR),
                            group=null(STR), count=INT, with_due=INT, on_time=INT, compliance=null(NUM),
                            mean_seconds=null(NUM), median_seconds=null(NUM), p90_seconds=null(NUM))),

@@ -28,6 +28,7 @@ from orderflow.workflow import (
     instances,
     listing,
     recovery,
+    saved_filters,
     signatures,
     tasks,
 )
@@ -75,10 +76,12 @@ def inbox():
     page_no = min(max(wanted.page, 1), pages)
     rows = list(session.scalars(query.limit(size).offset((page_no - 1) * size)))
     today, _, _ = task_inbox.today_bounds(session, now())
+    saved = task_inbox.list_filters(session, actor)
     return render_template("pages/inbox.html", tasks=rows, scope=wanted.scope, wanted=wanted, names=_names(),
                            overseer=is_overseer(actor), now=now(), today=today, total=total, counts=counted,
                            page=page_no, pages=pages, columns=task_inbox.columns(actor), all_columns=task_inbox.COLUMNS,
-                           processes=definitions.list_latest(session), saved=task_inbox.list_filters(session, actor),
+                           processes=definitions.list_latest(session), saved=saved,
+                           changeable={r.id for r in saved if saved_filters.may_change(actor, r)},
                            late_days=task_inbox.late_days, groups=sorted(actor.groups, key=lambda g: g.id),
                            me=actor.username)
 
@@ -98,6 +101,19 @@ def inbox_save_filter():
     query = row.query
     flash(_("Filter saved."), "success")
     return redirect(url_for("pages.inbox") + ("?" + query if query else ""))
+
+
+@bp.post("/inbox/filters/<int:filter_id>/rename")
+@login_required
+def inbox_rename_filter(filter_id: int):
+    session = get_session()
+    try:
+        row = task_inbox.rename_filter(session, current_actor(), filter_id, request.form.get("name", ""))
+    except InvalidInput as exc:   # (nothing was changed)
+        flash(localize(exc.message), "danger")
+    else:
+        flash(_("The filter is now called “%(name)s”.", name=row.name), "success")
+    return redirect(safe_next(request.form.get("next")) if request.form.get("next") else url_for("pages.inbox"))
 
 
 @bp.post("/inbox/filters/<int:filter_id>/delete")

@@ -22,6 +22,7 @@ from orderflow.core.errors import Forbidden, InvalidInput, NotFound
 from orderflow.core.i18n import Msg
 from orderflow.core.models import HumanTask, Instance, SavedFilter, User
 from orderflow.core.platform import platform_of
+from orderflow.workflow import saved_filters
 
 SCOPES = ("mine", "groups", "all")
 SORTS = ("due", "promised", "value", "age")
@@ -257,11 +258,7 @@ def save_filter(session: Session, actor: User, name: str, query_string: str,
                 group_id: str | None = None) -> SavedFilter:
     """Keep an inbox filter under a name, private or shared with one of the actor's groups
     (saving a name of yours again replaces it). The query string is checked and kept without its page."""
-    name = (name or "").strip()
-    if not name or len(name) > MAX_TEXT:
-        raise InvalidInput(Msg("Give the filter a name of 1 to %(max)s characters.", max=MAX_TEXT),
-                           fields={"name": Msg("Enter a name.") if not name else
-                                   Msg("Enter at most %(max)s characters.", max=MAX_TEXT)})
+    name = saved_filters.checked_name(name)
     group_id = group_id or None
     if group_id is not None and group_id not in actor.group_ids:
         raise Forbidden(Msg("You can share a filter only with a group you belong to, not '%(group)s'.",
@@ -286,16 +283,20 @@ def list_filters(session: Session, actor: User) -> list[SavedFilter]:
 
 
 def get_filter(session: Session, actor: User, filter_id: int) -> SavedFilter:
+    """An inbox filter the actor may see: their own, one shared with their group, and (for an
+    administrator, who may rename and delete them) any shared with a group."""
     row = session.get(SavedFilter, filter_id)
-    if row is None or row.page != PAGE or (row.owner != actor.username and row.group_id not in actor.group_ids):
+    if row is None or row.page != PAGE or not (row.owner == actor.username or row.group_id in actor.group_ids
+                                               or (row.group_id and saved_filters.ADMIN in actor.group_ids)):
         raise NotFound(Msg("There is no saved filter with id %(id)s.", id=filter_id))
     return row
 
 
+def rename_filter(session: Session, actor: User, filter_id: int, name: object) -> SavedFilter:
+    """Only the one who saved a filter, or an administrator, may rename it (404 for those who cannot see it)."""
+    return saved_filters.rename(session, actor, get_filter(session, actor, filter_id), name)
+
+
 def delete_filter(session: Session, actor: User, filter_id: int) -> None:
-    """Only the one who saved a filter may delete it."""
-    row = get_filter(session, actor, filter_id)
-    if row.owner != actor.username:
-        raise Forbidden(Msg("Only %(owner)s, who saved this filter, may delete it.", owner=row.owner))
-    session.delete(row)
-    session.flush()
+    """Only the one who saved a filter, or an administrator, may delete it (404 for those who cannot see it)."""
+    saved_filters.delete(session, actor, get_filter(session, actor, filter_id))

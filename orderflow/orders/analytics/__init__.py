@@ -8,7 +8,8 @@ never scans ``human_tasks`` for durations. ``rebuild`` recomputes the roll-up fr
 ``after_sales`` adds the report's after-sales section: cases by type and outcome, the return rate,
 time to close, and the satisfaction survey's answers.
 
-Days and weeks are UTC days; a week starts on Monday (ISO weeks). SQLite and PostgreSQL.
+Days and weeks are the company's (``ORDERFLOW_DISPLAY_TIMEZONE``, ``days.py``); a week starts on
+Monday (ISO weeks). SQLite and PostgreSQL.
 """
 from orderflow.orders.analytics.after_sales import AfterSales, SurveyResults
 from orderflow.orders.analytics.export import as_dict, csv

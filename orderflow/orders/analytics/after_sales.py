@@ -94,7 +94,7 @@ def after_sales(session: Session, start: date, end: date, step: str, delivered: 
     found.returns = Rate(0, delivered)
     if session.scalar(select(Instance.id).where(Instance.process_key == CASE_PROCESS).limit(1)) is None:
         return found   # never a case: nothing else to read
-    low, high = bounds(start, end)
+    low, high = bounds(session, start, end)
     rows: dict[str | None, CaseTypeRow] = {}
     for category, outcome, status, count in session.execute(
             # through the board's index (status, process_key, …, started_at): only the cases of the
@@ -153,7 +153,7 @@ def surveys(session: Session, start: date, end: date) -> SurveyResults:
     overall rating, then the newest comments. Read through the survey step's index, from the
     earliest time an answer finished in the period can have been asked (its statistics' longest
     wait), like the delivery rate."""
-    low, high = bounds(start, end)
+    low, high = bounds(session, start, end)
     where = [HumanTask.element_id.in_(SURVEY_STEPS), HumanTask.status == "completed", HumanTask.ready_at < high,
              HumanTask.completed_at >= low, HumanTask.completed_at < high]
     # a step without statistics has never been completed (every completion is counted)

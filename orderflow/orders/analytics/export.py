@@ -19,6 +19,7 @@ def as_dict(result: Report) -> dict[str, Any]:
         return {"part": r.part, "whole": r.whole, "rate": rounded(r.value, 4)}
     return {
         "from": result.start.isoformat(), "to": result.end.isoformat(), "process": result.process,
+        "time_zone": result.time_zone,
         "steps": [{"process": s.process_key, "element_id": s.element_id, "name": s.name, "group": s.group,
                    "count": s.count, "with_due": s.with_due, "on_time": s.on_time,
                    "compliance": rounded(s.compliance, 4), "mean_seconds": rounded(s.mean_seconds),

@@ -1,9 +1,10 @@
-"""The measures the managers' report and its after-sales section share: rates, UTC day bounds,
+"""The measures the managers' report and its after-sales section share: rates, day bounds (the
+company's days),
 on-time shipment, the longest duration a step's histogram allows, and SQLite's index guard."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import String, case, cast, func, select
 from sqlalchemy.orm import Session
@@ -11,6 +12,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
 
 from orderflow.core.models import HumanTask, Instance, TaskStat
+from orderflow.orders.analytics.days import Days
 from orderflow.orders.analytics.rollup import MAX_BUCKETS, _dialect
 
 
@@ -26,10 +28,9 @@ class Rate:
         return self.part / self.whole if self.whole else None
 
 
-def bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """[start 00:00 UTC, the day after end 00:00 UTC)."""
-    return (datetime.combine(start, time.min, tzinfo=UTC),
-            datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC))
+def bounds(session: Session, start: date, end: date) -> tuple[datetime, datetime]:
+    """[start's midnight, the midnight after end), in the company's zone, as UTC times."""
+    return Days.of_company(session).bounds(start, end)
 
 
 def unindexed(session: Session, column):
@@ -56,9 +57,9 @@ def longest(session: Session, step: str, process: str | None) -> timedelta | Non
     return timedelta(seconds=2 ** min(int(length), MAX_BUCKETS)) if length else None
 
 
-def shipped_on_time(shipped_at: datetime, promised: date | str | None) -> bool | None:
+def shipped_on_time(shipped_at: datetime, promised: date | str | None, days: Days) -> bool | None:
     """``shipments``'s rule for one order: its delivery step finished on or before the promised
-    date, comparing UTC days. None when there is no promised date to judge by."""
+    date, comparing the company's days. None when there is no promised date to judge by."""
     if promised in (None, ""):
         return None
     if isinstance(promised, str):
@@ -66,7 +67,7 @@ def shipped_on_time(shipped_at: datetime, promised: date | str | None) -> bool |
             promised = date.fromisoformat(promised[:10])
         except ValueError:
             return None
-    return shipped_at.astimezone(UTC).date() <= promised
+    return days.of(shipped_at) <= promised
 
 
 def shipments(session: Session, start: date, end: date, process: str | None, step: str) -> tuple[Rate, int]:
@@ -75,13 +76,12 @@ def shipments(session: Session, start: date, end: date, process: str | None, ste
 
     The promised date is the one the delivery task was given with the order's data (its
     ``context``); the order's own column is read only for a task without one, because reading
-    it means SQLite walks the order's stored engine state. Dates compare as ISO text, UTC days.
+    it means SQLite walks the order's stored engine state. Dates compare as ISO text, the
+    company's days.
     """
-    low, high = bounds(start, end)
-    if _dialect(session) == "postgresql":
-        shipped_on = func.to_char(func.timezone("UTC", HumanTask.completed_at), "YYYY-MM-DD")
-    else:
-        shipped_on = func.date(HumanTask.completed_at)
+    days = Days.of_company(session)
+    low, high = days.bounds(start, end)
+    shipped_on = days.sql_day(session, HumanTask.completed_at, low, high)
     of_order = select(cast(Instance.promised_date, String)).where(Instance.id == HumanTask.instance_id)
     promised = func.coalesce(HumanTask.context["promised_date"].as_string(), of_order.scalar_subquery())
     query = (select(func.count(promised), func.coalesce(func.sum(case((shipped_on <= promised, 1), else_=0)), 0),

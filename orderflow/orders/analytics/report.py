@@ -18,8 +18,8 @@ from orderflow.core.i18n import Msg
 from orderflow.core.models import Instance, TaskStat, User
 from orderflow.core.platform import platform_of
 from orderflow.orders.analytics import after_sales
+from orderflow.orders.analytics.days import Days
 from orderflow.orders.analytics.measures import Rate, bounds, shipments, unindexed
-from orderflow.orders.analytics.rollup import _dialect
 from orderflow.orders.keys import CASE_PROCESS as AFTER_SALES_PROCESS
 from orderflow.workflow import definitions
 
@@ -88,6 +88,8 @@ class Report:
     qc_step: str = "qc_inspection"
     after_sales: Any = None    # after_sales.AfterSales: cases in the period (every process filter)
     surveys: Any = None        # after_sales.SurveyResults: survey answers given in the period
+    time_zone: str = "UTC"     # the company's zone: days and weeks are its days
+    days_in: str = "UTC"       # its offset now, as the page states it: "UTC+8"
 
 
 def report(session: Session, actor: User, start: date, end: date, process: str | None = None) -> Report:
@@ -100,6 +102,8 @@ def report(session: Session, actor: User, start: date, end: date, process: str |
     result = Report(start, end, process or None,
                     delivery_step=config.get("ORDERFLOW_DELIVERY_STEP", "ship_order"),
                     qc_step=config.get("ORDERFLOW_QC_STEP", "qc_inspection"))
+    days = Days.of_company(session)
+    result.time_zone, result.days_in = days.zone.key, days.label(platform_of(session).clock())
     result.steps = _steps(session, start, end, result.process)
     result.groups = _groups(result.steps)
     result.weeks = _weeks(session, start, end, result.process)
@@ -206,21 +210,15 @@ def _groups(steps: Iterable[StepRow]) -> list[GroupRow]:
     return sorted(found.values(), key=lambda g: (order.index(g.group) if g.group in order else len(order), g.group))
 
 
-def _week_of(session: Session, column):
-    """The Monday of the column's UTC week, as SQL for this database."""
-    if _dialect(session) == "postgresql":
-        return func.to_char(func.date_trunc("week", func.timezone("UTC", column)), "YYYY-MM-DD")
-    return func.strftime("%Y-%m-%d", column, "weekday 0", "-6 days")
-
-
 def _weeks(session: Session, start: date, end: date, process: str | None) -> list[WeekRow]:
-    low, high = bounds(start, end)
+    days = Days.of_company(session)
+    low, high = days.bounds(start, end)
     first = start - timedelta(days=start.weekday())
     weeks = {first + timedelta(weeks=i): WeekRow(first + timedelta(weeks=i))
              for i in range((end - first).days // 7 + 1)}
     finished = [unindexed(session, Instance.status) == "completed"]
     for column, attr, extra in ((Instance.started_at, "started", []), (Instance.ended_at, "finished", finished)):
-        week = _week_of(session, column).label("week")
+        week = days.sql_week(session, column, low, high).label("week")
         query = select(week, func.count()).where(column >= low, column < high, *extra)
         if process:
             query = query.where(unindexed(session, Instance.process_key) == process)
@@ -249,7 +247,7 @@ def _count_started(session: Session, start: date, end: date, process: str) -> in
     """Instances of ``process`` started in the period (0 at once when there has never been one)."""
     if session.scalar(select(Instance.id).where(Instance.process_key == process).limit(1)) is None:
         return 0
-    low, high = bounds(start, end)
+    low, high = bounds(session, start, end)
     return session.scalar(select(func.count()).select_from(Instance).where(
         Instance.started_at >= low, Instance.started_at < high,
         unindexed(session, Instance.process_key) == process)) or 0

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from orderflow.core.column_types import table_of
 from orderflow.core.models import HumanTask, Instance, TaskStat
+from orderflow.orders.analytics.days import Days
 
 MAX_BUCKETS = 40                 # bucket i holds durations in [2**i, 2**(i+1)) seconds; 2**40 s is 34,000 years
 _KEY = ("process_key", "element_id", "day", "group_id")
@@ -26,17 +27,17 @@ def bucket_of(seconds: float) -> int:
 
 @dataclass
 class _Completion:
-    key: tuple            # (process_key, element_id, UTC day, group_id or "")
+    key: tuple            # (process_key, element_id, the company's day, group_id or "")
     seconds: float        # ready -> completed
     has_due: bool
     on_time: bool
     decision: str | None
 
 
-def _measure(process_key: str, element_id: str, group_id: str | None, ready_at: datetime | None,
+def _measure(days: Days, process_key: str, element_id: str, group_id: str | None, ready_at: datetime | None,
              due_at: datetime | None, completed_at: datetime, decision: Any) -> _Completion:
     seconds = max((completed_at - ready_at).total_seconds(), 0.0) if ready_at else 0.0
-    return _Completion((process_key, element_id, completed_at.astimezone(UTC).date(), group_id or ""),
+    return _Completion((process_key, element_id, days.of(completed_at), group_id or ""),
                        seconds, due_at is not None, due_at is not None and completed_at <= due_at,
                        None if decision in (None, "") else str(decision))
 
@@ -54,7 +55,8 @@ def _add(buckets: list[int] | None, decisions: dict[str, int] | None, done: _Com
 
 
 def record_completion(session: Session, task: HumanTask) -> None:
-    """Add a just-completed task to its step's row for the day; safe under concurrent commits.
+    """Add a just-completed task to its step's row for the day (the company's day, as the report
+    counts them); safe under concurrent commits.
 
     The row is created empty if missing (INSERT … ON CONFLICT DO NOTHING, so two transactions
     creating it at once both go on), read under its lock (``FOR UPDATE`` on PostgreSQL; on
@@ -63,8 +65,8 @@ def record_completion(session: Session, task: HumanTask) -> None:
     """
     if task.completed_at is None:
         return
-    done = _measure(task.process_key or task.instance.process_key, task.element_id, task.group_id, task.ready_at,
-                    task.due_at, task.completed_at,
+    done = _measure(Days.of_company(session), task.process_key or task.instance.process_key, task.element_id,
+                    task.group_id, task.ready_at, task.due_at, task.completed_at,
                     task.data.get("decision") if isinstance(task.data, dict) else None)
     _create_zero_row(session, done.key)
     row = session.get_one(TaskStat, done.key, with_for_update=True, populate_existing=True)
@@ -93,8 +95,9 @@ def rebuild(session: Session) -> int:
              .join(Instance, Instance.id == HumanTask.instance_id)
              .where(HumanTask.status == "completed", HumanTask.completed_at.is_not(None)))
     counted = 0
+    days = Days.of_company(session)
     for values in session.execute(query.execution_options(yield_per=5000)):
-        done = _measure(*values)
+        done = _measure(days, *values)
         row = rows.get(done.key)
         if row is None:
             row = rows[done.key] = TaskStat(**dict(zip(_KEY, done.key)), completed=0, with_due=0, on_time=0,

@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from orderflow.core.errors import Forbidden, InvalidInput, NotFound
+from orderflow.core.errors import NotFound
 from orderflow.core.i18n import Msg
 from orderflow.core.models import SavedFilter, User
 from orderflow.core.platform import platform_of
@@ -50,6 +50,7 @@ from orderflow.orders.board.filters import (  # noqa: F401 (re-exported)
     BoardRow,
 )
 from orderflow.orders.board.sql import _Board
+from orderflow.workflow import saved_filters
 
 PAGE = "board"   # saved_filters.page: the inbox keeps its own (orderflow/workflow/inbox.py)
 
@@ -81,11 +82,7 @@ def save_filter(session: Session, actor: User, name: str, query: str, shared: bo
 
     The query string is checked and stored without its page number.
     """
-    name = (name or "").strip()
-    if not name or len(name) > MAX_TEXT:
-        raise InvalidInput(Msg("Give the filter a name of 1 to %(max)s characters.", max=MAX_TEXT),
-                           fields={"name": Msg("Enter a name.") if not name else
-                                   Msg("Enter at most %(max)s characters.", max=MAX_TEXT)})
+    name = saved_filters.checked_name(name)
     clean = BoardFilter.from_query_string(query or "").query_string(page=1)
     row = session.scalar(select(SavedFilter).where(SavedFilter.owner == actor.username, SavedFilter.page == PAGE,
                                                    SavedFilter.name == name))
@@ -105,12 +102,19 @@ def list_filters(session: Session, actor: User) -> list[SavedFilter]:
                                 .order_by(SavedFilter.name, SavedFilter.id)))
 
 
-def delete_filter(session: Session, actor: User, filter_id: int) -> None:
-    """Only the one who saved a filter may delete it."""
+def get_filter(session: Session, actor: User, filter_id: int) -> SavedFilter:
+    """A board filter the actor sees (their own, or shared), else 404."""
     row = session.get(SavedFilter, filter_id)
-    if row is None or row.page != PAGE:
+    if row is None or row.page != PAGE or (row.owner != actor.username and not row.shared):
         raise NotFound(Msg("There is no saved filter with id %(id)s.", id=filter_id))
-    if row.owner != actor.username:
-        raise Forbidden(Msg("Only %(owner)s, who saved this filter, may delete it.", owner=row.owner))
-    session.delete(row)
-    session.flush()
+    return row
+
+
+def rename_filter(session: Session, actor: User, filter_id: int, name: object) -> SavedFilter:
+    """Only the one who saved a filter, or an administrator, may rename it."""
+    return saved_filters.rename(session, actor, get_filter(session, actor, filter_id), name)
+
+
+def delete_filter(session: Session, actor: User, filter_id: int) -> None:
+    """Only the one who saved a filter, or an administrator, may delete it."""
+    saved_filters.delete(session, actor, get_filter(session, actor, filter_id))

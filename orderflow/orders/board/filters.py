@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
+from orderflow.orders.keys import ALL_PROCESSES
 
 OPEN_STATUSES = ("running", "error", "suspended")
 SORTS = ("business_key", "customer", "order_total", "promised_date", "step", "group", "assignee", "ready_at",
@@ -169,6 +170,11 @@ class BoardFilter:
 
     def query_string(self, **changes: Any) -> str:
         return urlencode(self.to_args(**changes))
+
+    @property
+    def process_key(self) -> str | None:
+        """The one process shown, or None for every process (no filter, or ``process=all``)."""
+        return None if self.process in (None, ALL_PROCESSES) else self.process
 
     @property
     def task_filtered(self) -> bool:

@@ -39,15 +39,15 @@ class _Board:
         self.version_ids: list[int] | None = None
         if f.version is not None:
             query = select(ProcessVersion.id).where(ProcessVersion.version == f.version)
-            if f.process:
-                query = query.where(ProcessVersion.key == f.process)
+            if f.process_key:
+                query = query.where(ProcessVersion.key == f.process_key)
             self.version_ids = list(session.scalars(query))
         # conditions on the ready task row (process and version are copied onto it)
         self.task_conds = self._task_conds(self.t)
         # conditions on the order row, process and version included
         self.scope_conds: list[ColumnElement[bool]] = [Instance.status.in_(OPEN_STATUSES)]
-        if f.process:
-            self.scope_conds.append(Instance.process_key == f.process)
+        if f.process_key:
+            self.scope_conds.append(Instance.process_key == f.process_key)
         if self.version_ids is not None:
             self.scope_conds.append(Instance.process_version_id.in_(self.version_ids))
         # order-level filters: these need the orders' index
@@ -81,8 +81,8 @@ class _Board:
     def _task_conds(self, t) -> list[ColumnElement[bool]]:
         f = self.f
         conds: list[ColumnElement[bool]] = [t.status == "ready"]
-        if f.process:
-            conds.append(t.process_key == f.process)
+        if f.process_key:
+            conds.append(t.process_key == f.process_key)
         if self.version_ids is not None:
             conds.append(t.process_version_id.in_(self.version_ids))
         if f.element:
