@@ -7,6 +7,7 @@ time). Anything else is refused like every other request (``web/errors.py``: 401
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 import time
@@ -35,9 +36,9 @@ def exposition():
 def _require_reader() -> None:
     token = str(current_app.config.get("ORDERFLOW_METRICS_TOKEN") or "")
     auth = request.authorization
-    if token and auth is not None and auth.type == "bearer" \
-            and hmac.compare_digest((auth.token or "").encode(), token.encode()):
-        return
+    if token and auth is not None and auth.type == "bearer" and hmac.compare_digest(
+            hashlib.sha256((auth.token or "").encode()).digest(), hashlib.sha256(token.encode()).digest()):
+        return  # compared as digests: in constant time, whatever the lengths
     require(current_actor(), "metrics.read")
 
 
@@ -65,7 +66,10 @@ def _answered(response: Response) -> Response:
 def _ended(_exc: BaseException | None) -> None:
     token = g.pop("request_id_token", None)
     if token is not None:
-        logs.REQUEST_ID.reset(token)
+        try:
+            logs.REQUEST_ID.reset(token)
+        except ValueError:  # torn down in another context (a streamed body): just forget it
+            logs.REQUEST_ID.set(None)
 
 
 def init_app(app: Flask) -> None:
