@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import os
+import re
 import threading
 import urllib.request
 from pathlib import Path
@@ -21,10 +22,11 @@ from sqlalchemy import select
 from handlers import REGISTRY
 from orderflow.access import accounts
 from orderflow.core import logs
-from orderflow.core.models import HumanTask
+from orderflow.core.models import HumanTask, Mail
 from orderflow.workflow import tasks
 from tests.support import bpmn_samples as samples
 from tests.support import servers
+from tests.support.customer_links import CUSTOMER_LANE, FACTS, post_answer
 from tests.support.helpers import NEW_ORDER, Api, login, run_jobs
 
 TOKEN = "scrape-9f2c1d"
@@ -120,6 +122,28 @@ def test_completed_steps_move_the_counters_and_the_histogram_exactly(app, client
     assert moved("orderflow_engine_step_seconds_sum", process="two_steps") > 0
     assert moved("orderflow_instances_started_total", process="two_steps") == 2
     assert moved("orderflow_instances_completed_total", process="two_steps") == 1
+
+
+def test_the_customers_own_steps_are_counted_as_theirs_or_for_them(app, client, api):
+    deploy(api, CUSTOMER_LANE)
+    before = scrape(client)
+    by_link = api.post("admin", "/api/v1/processes/receipt_only/instances", {"data": FACTS}).json["id"]
+    with app.extensions["orderflow.db"].session() as session:
+        mail = session.scalars(select(Mail).where(Mail.to == FACTS["customer_email"]).order_by(Mail.id.desc())).first()
+        path = re.search(r"http://[^/]+(/c/\S+)", mail.body).group(1)
+    assert post_answer(app.test_client(), path).status_code == 200
+    twice = api.post("admin", "/api/v1/processes/receipt_only/instances", {"data": FACTS})
+    assert twice.status_code == 409  # the same order number: rolled back at the commit, so not counted
+    for_them = api.post("admin", "/api/v1/processes/receipt_only/instances",
+                        {"data": {**FACTS, "order_no": "SO-TEST-2"}}).json["id"]
+    assert api.complete("sales1", open_task(app, for_them, "confirm_receipt"), "confirm").status_code == 200
+    after = scrape(client)
+    for how in ("customer_link", "on_behalf"):
+        assert after.get_value("orderflow_task_completions_total", process="receipt_only", how=how) \
+            - before.get_value("orderflow_task_completions_total", process="receipt_only", how=how) == 1, how
+    assert open_task(app, by_link, "confirm_receipt") is None
+    assert after.get_value("orderflow_instances_started_total", process="receipt_only") \
+        - before.get_value("orderflow_instances_started_total", process="receipt_only") == 2
 
 
 def test_a_rolled_back_step_counts_nothing(app, client, api):
