@@ -8,8 +8,10 @@ from typing import Any
 
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
+from flask.logging import default_handler
 
 from orderflow.core import config as config_module
+from orderflow.core import logs
 from orderflow.core.platform import Platform
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +40,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     app.config["ORDERFLOW_BASE_URL"] = config_module.served_base_url(app.config)
+    logs.configure(app.config["ORDERFLOW_LOG_FORMAT"])
+    if str(app.config["ORDERFLOW_LOG_FORMAT"]).lower() == "json":  # Flask's own handler, should it add it
+        default_handler.setFormatter(logs.JsonFormatter())
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
     app.config["MAX_CONTENT_LENGTH"] = int(float(app.config["ORDERFLOW_MAX_UPLOAD_MB"]) * 1024 * 1024) + 64 * 1024

@@ -15,6 +15,7 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from orderflow.core import metrics
 from orderflow.core.db import Database
 from orderflow.workflow import job_kinds, jobs, notify  # noqa: F401  (job_kinds registers the runners)
 
@@ -49,6 +50,7 @@ class Scheduler:
                 session.commit()
         except Exception:  # the database may be briefly unavailable: try again next sweep
             log.exception("sweep failed")
+        metrics.publish_cache(self.db.platform.runtime.live)  # several workers: this one's cache numbers
         return ran
 
     def next_sweep_at(self) -> datetime:

@@ -76,6 +76,7 @@ ROUTES: dict[str, Route] = {
                             ("POST", "/api/v1/processes", samples.script_process("x = 1", pid="{key}")), "fresh_key"),
     "process.migrate": Route(("POST", "/processes/timed/migrate", {"from": "1", "to": "2"}),
                              ("POST", "/api/v1/processes/timed/migrations", {"from": 1, "to": 2}), "two_versions"),
+    "metrics.read": Route(None, ("GET", "/metrics", None)),
     "message.deliver": Route(None, ("POST", "/api/v1/messages/payment_received",
                                     {"correlation": {"order_ref": "{ref}"}, "payload": {"amount": 1}}), "receiver"),
     "token.own": Route(None, ("POST", "/api/v1/tokens", {"name": "mine"})),

@@ -53,6 +53,7 @@ ACTIONS: dict[str, tuple[Msg, frozenset[str]]] = {
     "process.deploy": (Msg("deploy diagrams"), frozenset({"process_owner", "admin"})),
     "process.migrate": (Msg("move running orders to another version"), frozenset({"process_owner", "admin"})),
     "message.deliver": (Msg("deliver messages"), frozenset({"integration", "admin"})),
+    "metrics.read": (Msg("read the service's metrics"), frozenset({"integration", "admin"})),
     "token.own": (Msg("have API tokens"), _ALL),
     "admin.users": (Msg("manage users"), frozenset({"admin"})),
     "admin.groups": (Msg("manage groups"), frozenset({"admin"})),

@@ -94,6 +94,11 @@ DEFAULTS: dict[str, Any] = {
     "ORDERFLOW_TOKEN_DAYS": 365,
     # Longest validity a new API token may have, in days; 0: no limit (then tokens may never expire)
     "ORDERFLOW_TOKEN_MAX_DAYS": 0,
+    # Log lines: "plain" (Python's format, as the server sets it) or "json" (one JSON object per line)
+    "ORDERFLOW_LOG_FORMAT": "plain",
+    # A Bearer token a Prometheus scraper may present at /metrics instead of a user's credentials
+    # (empty: only users and API tokens with the metrics.read permission)
+    "ORDERFLOW_METRICS_TOKEN": "",
     # Shortest period of a repeating timer cycle (ISO-8601 duration): a faster cycle is refused at
     # deploy, and one computed from data fails its step
     "ORDERFLOW_MIN_TIMER_CYCLE": "PT1M",

@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import Session, sessionmaker
 
+from orderflow.core import metrics
 from orderflow.core.platform import Platform
 
 
@@ -57,10 +58,12 @@ class Database:
     def _after_rollback(session: Session, _transaction) -> None:
         session.info.pop("wake_at", None)
         session.info.pop("audit_tails", None)
+        metrics.rolled_back(session)  # what the transaction would have counted did not happen
 
     def _after_commit(self, session: Session) -> None:
         """Jobs created in the transaction are due at ``wake_at``: tell this process's scheduler."""
         session.info.pop("audit_tails", None)  # others may append once we have committed
+        metrics.committed(session)
         at = session.info.pop("wake_at", None)
         if at is not None and self.platform.wake is not None:
             self.platform.wake(at)

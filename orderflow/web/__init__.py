@@ -18,6 +18,7 @@ from orderflow.web import (
     drafts,
     errors,
     form_editor,
+    metrics,  # GET /metrics (Prometheus), request counts and latency, request ids
     modeler,  # the process owners' modeler pages
     monitor,
     notifications,
@@ -41,6 +42,7 @@ def init_app(app: Flask) -> None:
     auth.init_app(app)
     errors.init_app(app)
     present.init_app(app)
+    metrics.init_app(app)  # first of the before_request hooks: times the whole request
     for blueprint in (auth.bp, pages.bp, api.bp, notifications.bp,  # notifications: also GET /api/v1/notifications
                       board.bp, monitor.bp, analytics.bp, customers.bp, drafts.bp, modeler.bp, form_editor.bp,
                       versions.bp, trust.bp, admin.bp, admin.api_bp, customer_links.bp, openapi.bp):

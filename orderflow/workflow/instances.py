@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from orderflow.access.permissions import require, require_instance_viewer, require_starter
-from orderflow.core import audit
+from orderflow.core import audit, metrics
 from orderflow.core.errors import Conflict, InvalidInput, LostRace, NotFound
 from orderflow.core.i18n import Msg, status_word
 from orderflow.core.models import HumanTask, Instance, Job, ProcessVersion, User
@@ -69,6 +69,7 @@ def schedule_timer_start(session: Session, row: ProcessVersion, pdef: ProcessDef
     audit.record(session, instance.id, "scheduler", "instance_started", start.element_id,
                  {"process": row.key, "version": row.version, "timer": start.timer})
     runs.store_workflow(session, instance, pdef, workflow, runaway)
+    metrics.instance_started(session, instance.process_key)
     return instance
 
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from orderflow.core import metrics
 from orderflow.core.errors import LostRace
 from orderflow.core.models import Instance, Job
 from orderflow.core.platform import platform_of
@@ -111,6 +112,7 @@ def run_one(db, job_id: int, owner: str) -> str:
         job = session.get(Job, job_id)
         if job is None or job.lock_owner != owner or job.status != "running":
             return "skipped"
+        metrics.job_began(job.kind, job.due_at, platform_of(session).clock())
         try:
             KINDS[job.kind](session, job)
             if job.status == "running":

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from orderflow.core import audit
+from orderflow.core import audit, metrics
 from orderflow.core.errors import LostRace
 from orderflow.core.i18n import Msg
 from orderflow.core.models import HumanTask, Instance, ProcessVersion, Sequence, TaskGroup, User
@@ -95,6 +95,7 @@ def start_run(session: Session, started_by: str, row: ProcessVersion, pdef: Proc
     audit.record(session, instance.id, started_by, "instance_started", pdef.start.element_id if pdef.start else None,
                  detail)
     store_workflow(session, instance, pdef, workflow, runaway)
+    metrics.instance_started(session, instance.process_key)
     return instance
 
 
@@ -142,6 +143,7 @@ def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workf
         instance.ended_at = now
         instance.next_timer_at = None
         audit.record(session, instance.id, None, "instance_completed", None, {"outcome": snap.data.get("outcome")})
+        metrics.instance_completed(session, instance.process_key)
     if runaway is not None:
         job = jobs.enqueue(session, "resume", now, instance.id, element_id=runaway.element_id)
         session.flush()

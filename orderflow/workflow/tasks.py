@@ -1,6 +1,7 @@
 """The task inbox: list, claim, release, complete and (managers) reassign human tasks."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,7 @@ from orderflow.access.permissions import (
     require_task_member,
     require_task_viewer,
 )
-from orderflow.core import audit
+from orderflow.core import audit, metrics
 from orderflow.core.db import rowcount
 from orderflow.core.errors import Conflict, InvalidInput, LostRace, NotFound, TaskNotReady
 from orderflow.core.i18n import Msg, status_word
@@ -162,7 +163,9 @@ def complete_for_customer(session: Session, task: HumanTask, data: Any, who: str
 
 def _advance(session: Session, task: HumanTask, clean: dict[str, Any], by: str, via: str | None,
              sign) -> HumanTask:
-    """Run the engine from this task on and store everything, in the caller's transaction."""
+    """Run the engine from this task on and store everything, in the caller's transaction. Timed from
+    the load to the store: the step's engine work, counted when the transaction commits."""
+    started = time.perf_counter()
     pdef, workflow = runs.load(session, task.instance, by)
     runaway = runs.bounded(lambda: platform_of(session).runtime.complete(workflow, task.task_uuid, clean))
     now = platform_of(session).clock()
@@ -177,6 +180,8 @@ def _advance(session: Session, task: HumanTask, clean: dict[str, Any], by: str, 
         detail["via"] = via
     audit.record(session, task.instance_id, by, "task_completed", task.element_id, detail)
     runs.store_workflow(session, task.instance, pdef, workflow, runaway)
+    metrics.task_completed(session, task.instance.process_key, via or metrics.channel(session),
+                           time.perf_counter() - started)
     return task
 
 
