@@ -127,6 +127,8 @@ def _seed(app) -> Demo:
                             shipping_address="Unit-1207-Tower-B-International-Commerce-Centre-Kowloon-Hong-Kong",
                             contact_name="Ms Li-Wang-Zhang-Chen-Liu-Huang-Zhao-Zhou-Wu-Xu-Sun-Ma-Hu")
     api.drive_to(order["id"], "confirm_sample")   # the customer's step: a link goes out by mail
+    api.drive_to(api.start_order()["id"], "sign_release")   # the signature: a password field
+    api.start_order()                                        # a new order's first step
     with app.extensions["orderflow.db"].session() as s:
         body = s.scalars(select(Mail.body).where(Mail.to == LONG_EMAIL, Mail.body.contains("/c/"))
                          .order_by(Mail.id.desc())).first()
@@ -141,6 +143,7 @@ def _seed(app) -> Demo:
         customer = s.scalars(select(Instance.customer).where(Instance.customer.is_not(None),
                                                              Instance.customer != LONG_CUSTOMER)).first()
     assert inbox_user and customer
+    assert {"check_stock", "confirm_sample", "sign_release"} <= set(tasks), sorted(tasks)
     return Demo(order=order["id"], tasks=tasks, inbox_user=inbox_user, customer=customer, link=link)
 
 
