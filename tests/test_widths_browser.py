@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select
@@ -148,7 +149,7 @@ def _seed(app) -> Demo:
 
 
 @pytest.fixture(scope="module")
-def site(seeded_template, compiled_processes, tmp_path_factory) -> Iterator[tuple[str, Demo, dict[str, str]]]:
+def site(seeded_template, compiled_processes, tmp_path_factory) -> Iterator[tuple[str, Demo, Flask]]:
     """One server and one set of demo data for every width and language of the module."""
     url = dbs.copy_of(seeded_template, tmp_path_factory.mktemp("widths"))
     app = create_app({"SECRET_KEY": "browser", "ORDERFLOW_DATABASE_URL": url})
@@ -157,7 +158,7 @@ def site(seeded_template, compiled_processes, tmp_path_factory) -> Iterator[tupl
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", demo, page_rules(app)
+    yield f"http://127.0.0.1:{server.server_port}", demo, app
     server.shutdown()
     app.extensions["orderflow.scheduler"].shutdown()
     app.extensions["orderflow.db"].engine.dispose()
@@ -165,7 +166,10 @@ def site(seeded_template, compiled_processes, tmp_path_factory) -> Iterator[tupl
 
 
 def test_every_page_is_visited(site):
-    _base, demo, rules = site
+    _base, demo, app = site
+    rules, routes = page_rules(app), app.url_map.bind("localhost")
+    for visit in visits(demo):
+        assert routes.match(visit.path.split("?")[0])[0] == visit.endpoint, visit
     visited = {visit.endpoint for visit in visits(demo)}
     assert not set(rules) - visited, f"not visited: {sorted((e, rules[e]) for e in set(rules) - visited)}"
     assert not visited - set(rules), f"no such page: {sorted(visited - set(rules))}"
@@ -260,7 +264,18 @@ def _menu_opens(page: Page) -> list[str]:
     problems = [p for p in (_on_screen(page, f"#main-nav .nav-link >> nth={i}")
                             for i in range(page.locator("#main-nav .nav-link").count())) if p]
     problems += [p for p in (_on_screen(page, "#main-nav button[name=lang]"), _fits(page)) if p]
-    return problems
+    return problems + _more_opens(page)
+
+
+def _more_opens(page: Page) -> list[str]:
+    """The links folded under More (an admin's) open on the screen."""
+    more = page.locator("#nav-more")
+    if not more.count():
+        return []
+    more.click()
+    expect(page.locator("#main-nav .dropdown-menu")).to_be_visible()
+    return [p for p in (_on_screen(page, f"#main-nav .dropdown-item >> nth={i}")
+                        for i in range(page.locator("#main-nav .dropdown-item").count())) if p]
 
 
 def _context(browser, lang: str, width: int):
@@ -276,7 +291,7 @@ def _context(browser, lang: str, width: int):
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_page_fits(site, browser, lang, width):
-    base, demo, _rules = site
+    base, demo, _app = site
     context = _context(browser, lang, width)
     page = context.new_page()
     problems: list[str] = []
@@ -288,8 +303,8 @@ def test_every_page_fits(site, browser, lang, width):
                 context.clear_cookies()
                 if visit.user:
                     sign_in(page, base, visit.user)
-                    if width < DESK:
-                        problems += [f"{visit.user} menu: {p}" for p in _menu_opens(page)]
+                    opened = _menu_opens(page) if width < DESK else _more_opens(page)
+                    problems += [f"{visit.user}'s menu: {p}" for p in opened]
                 signed_in = visit.user
             response = page.goto(base + visit.path)
             where = f"{visit.path} as {visit.user or 'nobody'}"
