@@ -194,16 +194,21 @@ OVERFLOW = """() => {
   return {scroll: document.documentElement.scrollWidth, width, culprits: out.slice(-4)};
 }"""
 
-# Items of the navbar that sit off its brand's row.
+# Items of the navbar that sit off its brand's row, or overlap the next item (squeezed into one row).
 NAV_ROWS = """() => {
   const nav = document.querySelector('nav.navbar');
   if (!nav) return [];
   const brand = nav.querySelector('.navbar-brand').getBoundingClientRect();
   const middle = brand.top + brand.height / 2;
   const seen = (el) => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden';
-  return [...nav.querySelectorAll('.nav-link, .navbar-text, .btn, .navbar-toggler')].filter(seen)
-    .filter((el) => { const b = el.getBoundingClientRect(); return Math.abs(b.top + b.height / 2 - middle) > 8; })
-    .map((el) => (el.id || el.textContent.trim()) + ' top=' + Math.round(el.getBoundingClientRect().top));
+  const items = [...nav.querySelectorAll('.navbar-brand, .nav-link, .navbar-text, .btn, .navbar-toggler')].filter(seen);
+  const name = (el) => el.id || el.textContent.trim();
+  const off = items.filter((el) => { const b = el.getBoundingClientRect(); return Math.abs(b.top + b.height / 2 - middle) > 8; })
+    .map((el) => name(el) + ' top=' + Math.round(el.getBoundingClientRect().top));
+  const byLeft = items.map((el) => [el, el.getBoundingClientRect()]).sort((a, b) => a[1].left - b[1].left);
+  const overlaps = byLeft.slice(1).filter(([, box], i) => box.left < byLeft[i][1].right - 1)
+    .map(([el], i) => name(el) + ' overlaps ' + name(byLeft[i][0]));
+  return off.concat(overlaps);
 }"""
 
 
@@ -320,7 +325,7 @@ def test_every_page_fits(site, browser, lang, width):
             if width >= DESK:
                 off_row = page.evaluate(NAV_ROWS)
                 if off_row:
-                    problems.append(f"{where}: the navbar wraps; off its first row: {off_row}")
+                    problems.append(f"{where}: the navbar is not one row: {off_row}")
             else:
                 problems += [f"{where}: {p}" for p in (_on_screen(page, s) for s in visit.controls) if p]
     finally:
