@@ -43,6 +43,7 @@ NOT_PAGES = {
     "analytics.download",        # analytics.csv
     "board.csv_export",          # board.csv
     "trust.audit_csv",           # an order's audit.csv
+    "metrics.exposition",        # /metrics: Prometheus text for scrapers
 }
 
 #: A customer whose name and address are long single words, to prove that long words wrap.
