@@ -9,9 +9,9 @@ diagram: every node sits in its lane's band at its column; every user task's tim
 but the task) or a non-interrupting SLA boundary timer that leads to an ``escalate_overdue`` service
 task and an end event (placed under the task; ``sla_style="timer"``, the default); every boundary
 message event leads to a script task that records the payload (placed ``message_rows`` rows under
-the task: two beside the timers' escalation row, one without it), and every sequence flow is routed orthogonally around the shapes (A* over a
-visibility grid). ``model.main(sys.argv)`` is the command line of a ``tools/bpmn/gen_<process>.py``
-script: ``python tools/bpmn/gen_X.py [output.bpmn]``.
+the task: two beside the timers' escalation row, one without it), and every sequence flow is
+routed orthogonally around the shapes (A* over a visibility grid). ``model.main(sys.argv)`` is the
+command line of a ``tools/bpmn/gen_<process>.py`` script: ``python tools/bpmn/gen_X.py [output.bpmn]``.
 
 The output is deterministic: the same model always gives the same bytes. Needs lxml only.
 """
@@ -494,7 +494,7 @@ def ports(shape: Shape, kind: str, outgoing: bool) -> list[tuple[str, float, flo
     sides = [("right", shape.right, shape.cy), ("top", shape.cx, shape.y),
              ("bottom", shape.cx, shape.bottom), ("left", shape.x, shape.cy)]
     if kind in ("user",):
-        # the bottom of a user task carries its SLA timer
+        # the bottom of a user task carries its SLA timer or message events (and, on pages, the clock)
         sides = [s for s in sides if s[0] != "bottom"]
     if outgoing:
         return [s for s in sides if s[0] != "left"] if kind not in ("start",) else sides[:1]
