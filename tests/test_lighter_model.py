@@ -96,3 +96,45 @@ def test_an_overdue_step_is_escalated_once_and_shown_as_deadline_missed(app, api
     assert trail.count(("sla_escalated", "check_stock")) == 2
     page = client.get(f"/orders/{started['id']}").data.decode()
     assert page.count("Deadline missed") == 1 and "Managers reminded" in page
+
+
+def _with_boundary_timers() -> bytes:
+    """The order flow as it was drawn before: bench/time_limits.py puts the timers back."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("time_limits_bench", ROOT / "bench" / "time_limits.py")
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench.with_boundary_timers((ROOT / "processes" / "order_flow.bpmn").read_bytes())
+
+
+def _deploy(api: Api, xml: bytes) -> int:
+    import io
+
+    bundle = [(io.BytesIO(xml), "order_flow.bpmn")] + [
+        (io.BytesIO(p.read_bytes()), p.name) for p in sorted((ROOT / "processes").glob("*.dmn"))]
+    resp = api.client.post("/api/v1/processes", headers=api.auth("owner1"), content_type="multipart/form-data",
+                           data={"files": bundle})
+    assert resp.status_code == 201, resp.json
+    return resp.json["deployed"][0]["version"]
+
+
+def test_an_order_flow_with_boundary_timers_escalates_as_before(app, api: Api, clock):
+    """The diagram's own path records the missed deadline; the service's job adds none of its own. An
+    order waiting at a timed step cannot move onto the lighter version (the timer would go); it
+    finishes on its own version."""
+    timers = _deploy(api, _with_boundary_timers())
+    started = api.start_order()
+    clock.advance(hours=3, minutes=1)
+    run_jobs(app)
+    trail = _trail(app, started["id"])
+    assert trail.count(("timer_fired", "sla_check_stock")) == 1
+    assert [e for e in trail if e[0] == "sla_breached"] == [("sla_breached", "escalate_check_stock")]
+    assert trail.count(("sla_escalated", "check_stock")) == 1
+    lighter = _deploy(api, (ROOT / "processes" / "order_flow.bpmn").read_bytes().replace(
+        b'name="Check stock ', b'name="Check the stock ', 1))
+    report = api.post("owner1", "/api/v1/processes/order_flow/migrations",
+                      {"from": timers, "to": lighter, "dry_run": True}).json
+    assert report["movable"] == 0 and report["refused"] == 1
+    assert any("removes the time limit" in r for r in report["results"][0]["reasons"])
