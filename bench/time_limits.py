@@ -1,12 +1,13 @@
 """What the order flow's time limits cost the engine: task-tree size, stored state and time per step.
 
-Every user step of processes/order_flow.bpmn carries its time limit as a non-interrupting boundary
-timer (sla_<step>) with an escalation path (escalate_<step> → escalated_<step>). This drives the
-same happy path as bench/throughput.py's bare run, with the service's spec-by-reference store
-(orderflow.engine.store dump/load around every step), twice: the diagram as shipped, and the same
-diagram with those timers and paths removed in memory — what the engine would carry if a time limit
-were a property of the task (a due time on the task row, escalated by a scheduler job) instead of
-part of the diagram. The shipped diagram is not changed.
+Every user step of processes/order_flow.bpmn carries its time limit as its ``sla`` property: the
+service's own SLA job escalates it (a due time on the task row, a scheduler job), nothing of it is in
+the engine's task tree. Until 2026-12-07 each was a non-interrupting boundary timer (sla_<step>) with
+an escalation path (escalate_<step> → escalated_<step>, the ``escalate_overdue`` handler). This drives
+the same happy path as bench/throughput.py's bare run, with the service's spec-by-reference store
+(orderflow.engine.store dump/load around every step), twice: the diagram with those timers and paths
+put back in memory (what tools/bpmn/bpmn_gen.py's ``sla_style="timer"`` writes), and the diagram as
+shipped. The shipped diagram is not changed.
 
 Prints, per variant: orders/s and CPU ms per user step (process time, best of --repeat), tasks in a
 finished order's tree, bytes of its stored state, task specs in the parsed process.
@@ -15,7 +16,6 @@ Usage: python bench/time_limits.py [--orders 20] [--repeat 3]
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
@@ -35,17 +35,49 @@ from orderflow.engine import store  # noqa: E402
 from tests.support.helpers import NEW_ORDER  # noqa: E402
 
 SOURCE = (ROOT / "processes" / "order_flow.bpmn").read_bytes()
-TIME_LIMIT_IDS = re.compile(r"(flow_)?(sla|escalate|escalated)_")
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 
-def without_time_limits(xml: bytes) -> bytes:
-    """The diagram without its boundary timers and escalation paths (elements, flows, lane refs, DI)."""
+def _sub(parent, tag: str, text: str | None = None, **attrs) -> etree._Element:
+    ns, name = tag.split(":")
+    el = etree.SubElement(parent, f"{{{BPMN if ns == 'bpmn' else SPIFF}}}{name}", attrs)
+    el.text = text
+    return el
+
+
+def with_boundary_timers(xml: bytes) -> bytes:
+    """The diagram as it was drawn before: each user task's ``sla`` property taken off and put back as
+    a non-interrupting boundary timer → escalate_overdue service task → end event (semantics and lane
+    refs; the engine reads no DI)."""
     root = etree.fromstring(xml)
-    doomed = {el.get("id") for el in root.iter() if TIME_LIMIT_IDS.match(el.get("id") or "")}
-    for el in list(root.iter()):
-        if el.getparent() is not None and (el.get("id") in doomed or el.get("bpmnElement") in doomed
-                                           or (str(el.tag).endswith("flowNodeRef") and el.text in doomed)):
-            el.getparent().remove(el)
+    process = root.find(f"{{{BPMN}}}process")
+    lanes = {ref.text: ref.getparent() for ref in root.iter(f"{{{BPMN}}}flowNodeRef")}
+    for task in list(process.iter(f"{{{BPMN}}}userTask")):
+        prop = task.find(f".//{{{SPIFF}}}property[@name='sla']")
+        if prop is None:
+            continue
+        sla, tid = prop.get("value"), task.get("id")
+        prop.getparent().remove(prop)
+        timer = _sub(process, "bpmn:boundaryEvent", id=f"sla_{tid}", attachedToRef=tid, cancelActivity="false")
+        _sub(timer, "bpmn:outgoing", f"flow_sla_{tid}_to_escalate_{tid}")
+        definition = _sub(timer, "bpmn:timerEventDefinition", id=f"sla_{tid}_definition")
+        _sub(definition, "bpmn:timeDuration", sla).set(f"{{{XSI}}}type", "bpmn:tFormalExpression")
+        esc = _sub(process, "bpmn:serviceTask", id=f"escalate_{tid}", name="Escalate overdue")
+        op = _sub(_sub(esc, "bpmn:extensionElements"), "spiffworkflow:serviceTaskOperator", id="escalate_overdue",
+                  resultVariable="escalation")
+        _sub(_sub(op, "spiffworkflow:parameters"), "spiffworkflow:parameter", id="step", type="any", value=f'"{tid}"')
+        _sub(esc, "bpmn:incoming", f"flow_sla_{tid}_to_escalate_{tid}")
+        _sub(esc, "bpmn:outgoing", f"flow_escalate_{tid}_to_escalated_{tid}")
+        end = _sub(process, "bpmn:endEvent", id=f"escalated_{tid}", name="Escalated")
+        _sub(end, "bpmn:incoming", f"flow_escalate_{tid}_to_escalated_{tid}")
+        _sub(process, "bpmn:sequenceFlow", id=f"flow_sla_{tid}_to_escalate_{tid}", sourceRef=f"sla_{tid}",
+             targetRef=f"escalate_{tid}")
+        _sub(process, "bpmn:sequenceFlow", id=f"flow_escalate_{tid}_to_escalated_{tid}",
+             sourceRef=f"escalate_{tid}", targetRef=f"escalated_{tid}")
+        for ref in (f"sla_{tid}", f"escalate_{tid}", f"escalated_{tid}"):
+            _sub(lanes[tid], "bpmn:flowNodeRef", ref)
     return etree.tostring(root)
 
 
@@ -89,11 +121,11 @@ def main() -> None:
     ap.add_argument("--orders", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    print(f"{'variant':24} {'orders/s':>9} {'ms/step':>8} {'tasks':>6} {'state B':>8} {'specs':>6}")
-    for label, xml in (("boundary timers (now)", SOURCE), ("limits as task property", without_time_limits(SOURCE))):
+    print(f"{'variant':25} {'orders/s':>9} {'ms/step':>8} {'tasks':>6} {'state B':>8} {'specs':>6}")
+    for label, xml in (("boundary timers (before)", with_boundary_timers(SOURCE)), ("sla property (now)", SOURCE)):
         rate, per_step, tasks, size, specs = max((run(xml, args.orders) for _ in range(args.repeat)),
                                                  key=lambda r: r[0])
-        print(f"{label:24} {rate:9.1f} {per_step:8.2f} {tasks:6d} {size:8d} {specs:6d}")
+        print(f"{label:25} {rate:9.1f} {per_step:8.2f} {tasks:6d} {size:8d} {specs:6d}")
 
 
 if __name__ == "__main__":

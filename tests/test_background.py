@@ -56,7 +56,10 @@ def test_overdue_task_escalates_to_managers_and_reminds(app, api, clock):
         notes = s.scalars(select(Notification).where(Notification.username == "manager1")).all()
         assert [n.kind for n in notes] == ["sla_breached"]
         assert started["business_key"] in notes[0].subject
-    assert audit_count(app, started["id"], "sla_breached") == 1      # the diagram's boundary timer fired too
+    # the service's own SLA job records the missed deadline, once (the order flow draws no boundary timer)
+    assert audit_count(app, started["id"], "sla_breached") == 1
+    assert audit_count(app, started["id"], "sla_escalated") == 1
+    assert audit_count(app, started["id"], "timer_fired") == 0
     assert [t["element_id"] for t in api.open_tasks(started["id"])] == ["check_stock"]  # non-interrupting
     overdue = api.get("warehouse1", "/api/v1/tasks").json["items"][0]
     assert overdue["overdue"] is True
@@ -65,6 +68,8 @@ def test_overdue_task_escalates_to_managers_and_reminds(app, api, clock):
     with app.extensions["orderflow.db"].session() as s:
         kinds = s.scalars(select(Notification.kind).where(Notification.username == "manager1")).all()
     assert sorted(kinds) == ["overdue_digest", "sla_breached"]
+    assert audit_count(app, started["id"], "sla_breached") == 1       # a reminder is no second missed deadline
+    assert audit_count(app, started["id"], "sla_escalated") == 2
     # once done, no more reminders
     assert api.complete("warehouse1", overdue["id"]).status_code == 200
     clock.advance(hours=5)

@@ -23,3 +23,16 @@ def test_the_throughput_benchmark_runs_one_order_each_way():
     assert rows == {"memory", "bare", "cold", "domain", "http"}, done.stdout
     assert re.search(r"^goal: an HTTP step <= 2x an in-memory engine step -> (met|NOT met)", done.stdout, re.M)
     assert re.search(r"1 orders, \d+ user steps each", done.stdout), done.stdout
+
+
+def test_the_time_limits_benchmark_runs_and_the_shipped_tree_is_the_lighter_one():
+    """bench/time_limits.py: the order flow with its boundary timers put back against the shipped one
+    (time limits as sla properties). Only the tree sizes are checked, never the speed."""
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "time_limits.py"), "--orders", "1", "--repeat", "1"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {m.group(1): [float(v) for v in m.group(2).split()] for m in re.finditer(
+        r"^(boundary timers \(before\)|sla property \(now\))\s+([\d. ]+)$", done.stdout, re.M)}
+    assert set(rows) == {"boundary timers (before)", "sla property (now)"}, done.stdout
+    before, now = rows["boundary timers (before)"], rows["sla property (now)"]
+    assert now[2] < before[2] * 0.6 and now[3] < before[3] and now[4] < before[4] / 2   # tasks, state, specs

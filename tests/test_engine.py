@@ -143,9 +143,10 @@ def test_handler_results_land_in_the_result_variable():
     assert rt.snapshot(wf).data["result"] == {"value": 42}
 
 
-def test_sla_due_times_come_from_boundary_timers(order_def):
+def test_sla_due_times_come_from_the_tasks_sla_property(order_def):
     assert order_def.elements["check_stock"].sla == "PT3H"
     assert order_def.elements["qc_inspection"].sla == "PT1H"
+    assert not order_def.elements["check_stock"].sla_timer      # no boundary timer: the service escalates
     assert order_def.elements["sign_release"].signature is True
 
 

@@ -130,32 +130,55 @@ def properties_of(root, element_id: str) -> dict[str, str]:
 
 
 def test_a_new_time_limit_rewrites_its_label_on_the_diagram(live_server, page):
+    """A diagram whose time limit is a boundary timer (the satisfaction survey's 14 days): the task's
+    Time limit field edits the timer and rewrites its label, in one undoable step."""
     _app, base = live_server
     login(page, base, "owner1")
-    open_modeler(page, base)
-    label = page.locator(".djs-element[data-element-id='sla_review_order_label']")
-    assert "2 h limit" in label.text_content()
+    open_modeler(page, base, "satisfaction_survey")
+    label = page.locator(".djs-element[data-element-id='sla_answer_survey_label']")
+    assert "14 d limit" in label.text_content()
 
-    click_element(page, "review_order")
-    page.fill("#pp-sla", "PT3H")
+    click_element(page, "answer_survey")
+    assert page.input_value("#pp-sla") == "P14D"
+    page.fill("#pp-sla", "P3D")
     page.press("#pp-sla", "Enter")
-    page.wait_for_function("() => window.orderflowModeler.get('elementRegistry').get('sla_review_order')"
-                           ".businessObject.name === '3 h limit 时限3小时'")
-    assert "3 h limit" in label.text_content() and "2 h" not in label.text_content()
-    timer = saved_diagram(page).xpath("//bpmn:boundaryEvent[@id='sla_review_order']", namespaces=NS)[0]
-    assert timer.get("name") == "3 h limit 时限3小时"
-    assert timer.findtext(".//bpmn:timeDuration", namespaces=NS) == "PT3H"
+    page.wait_for_function("() => window.orderflowModeler.get('elementRegistry').get('sla_answer_survey')"
+                           ".businessObject.name === '3 d limit 时限3天'")
+    assert "3 d limit" in label.text_content() and "14 d" not in label.text_content()
+    timer = saved_diagram(page).xpath("//bpmn:boundaryEvent[@id='sla_answer_survey']", namespaces=NS)[0]
+    assert timer.get("name") == "3 d limit 时限3天"
+    assert timer.findtext(".//bpmn:timeDuration", namespaces=NS) == "P3D"
+    assert "sla" not in properties_of(saved_diagram(page), "answer_survey")   # the timer holds the limit
 
     page.evaluate("() => window.orderflowModeler.get('commandStack').undo()")   # one step: value and label
-    assert "2 h limit" in label.text_content()
-    assert saved_diagram(page).findtext(".//bpmn:boundaryEvent[@id='sla_review_order']//bpmn:timeDuration",
-                                        namespaces=NS) == "PT2H"
+    assert "14 d limit" in label.text_content()
+    assert saved_diagram(page).findtext(".//bpmn:boundaryEvent[@id='sla_answer_survey']//bpmn:timeDuration",
+                                        namespaces=NS) == "P14D"
 
-    click_element(page, "sla_review_order")           # the timer itself: its value field does the same
+    click_element(page, "sla_answer_survey")          # the timer itself: its value field does the same
     page.fill("#pp-timer", "P1DT4H")
     page.press("#pp-timer", "Enter")
     page.wait_for_selector("#pp-name[value='1 d 4 h limit 时限1天4小时']")
     assert "1 d 4 h limit" in label.text_content()
+
+
+def test_the_time_limit_field_edits_the_order_flows_sla_property(live_server, page):
+    """The order flow's time limits are the tasks' sla properties: the field reads and writes it, and
+    no timer appears."""
+    _app, base = live_server
+    login(page, base, "owner1")
+    open_modeler(page, base)
+    click_element(page, "review_order")
+    assert page.input_value("#pp-sla") == "PT2H"
+    page.fill("#pp-sla", "PT3H")
+    page.press("#pp-sla", "Enter")
+    page.wait_for_function("() => window.orderflowModeler.get('commandStack').canUndo()")
+    saved = saved_diagram(page)
+    assert properties_of(saved, "review_order")["sla"] == "PT3H"
+    assert properties_of(saved, "check_stock")["sla"] == "PT3H"           # its own 3 h, untouched
+    assert not saved.xpath("//bpmn:boundaryEvent[bpmn:timerEventDefinition]", namespaces=NS)
+    page.evaluate("() => window.orderflowModeler.get('commandStack').undo()")
+    assert properties_of(saved_diagram(page), "review_order")["sla"] == "PT2H"
 
 
 def test_the_panel_edits_the_signature_properties(live_server, page):

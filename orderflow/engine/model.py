@@ -34,6 +34,7 @@ class ElementInfo:
     form_key: str | None = None
     foreign_form: str | None = None  # a Camunda HTML / Camunda-Forms form key the service cannot show
     sla: str | None = None       # ISO-8601 duration from a boundary timer or 'sla' property
+    sla_timer: bool = False      # a boundary timer sits on the task: the diagram draws its own escalation path
     signature: bool = False      # re-enter the password to complete
     signature_meaning: str | None = None          # what signing means ('signatureMeaning')
     signature_requested_by: tuple[str, ...] = ()  # steps whose completer may not sign ('signatureRequestedBy')

@@ -160,6 +160,7 @@ def describe_elements(process: etree._Element) -> dict[str, ElementInfo]:
             form_key=_form_key(el, props),
             foreign_form=_foreign_form(el, props),
             sla=props.get("sla") or slas.get(element_id) or _literal(el.get(f"{{{NS['camunda']}}}dueDate")),
+            sla_timer=element_id in slas,
             signature=_flag(props.get("signature")),
             signature_meaning=(props.get("signatureMeaning") or "").strip() or None,
             signature_requested_by=tuple(s.strip() for s in props.get("signatureRequestedBy", "").split(",")

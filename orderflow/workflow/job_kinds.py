@@ -18,7 +18,7 @@ from orderflow.core.i18n import Msg
 from orderflow.core.models import HumanTask, Instance, Job
 from orderflow.core.platform import platform_of
 from orderflow.engine import due_at
-from orderflow.workflow import customer_links, incidents, jobs, notify, runs
+from orderflow.workflow import customer_links, definitions, incidents, jobs, notify, runs
 
 ACTIVE = {"running"}
 
@@ -98,6 +98,13 @@ def _after(cadence: str, now: datetime) -> datetime:
     return when
 
 
+def _timer_escalates(session: Session, task: HumanTask) -> bool:
+    """Whether a boundary timer sits on the task (its diagram escalates, and audits, by itself)."""
+    version = task.instance.version
+    info = definitions.definition(session, version).elements.get(task.element_id) if version else None
+    return bool(info and info.sla_timer)
+
+
 def run_sla(session: Session, job: Job) -> None:
     """The task's time limit passed: tell its group's managers, then remind at the cadence."""
     task = session.get(HumanTask, int(job.task_ref)) if job.task_ref and job.task_ref.isdigit() else None
@@ -126,6 +133,13 @@ def run_sla(session: Session, job: Job) -> None:
                     step=task.name, order=order, group=group_word(task.group_id), due=due))
         notify.notify_group(session, target, "sla_breached", subject, body, link=f"/orders/{task.instance_id}",
                             instance_id=task.instance_id)
+    if not reminder and not _timer_escalates(session, task):
+        # the missed deadline in the order's timeline, once: a boundary timer's own escalation path
+        # (escalate_overdue) records it in diagrams that draw one; a time limit that is only a
+        # property (sla) or a camunda:dueDate has nothing else to record it
+        audit.record(session, task.instance_id, None, "sla_breached", task.element_id,
+                     {"step": task.element_id, "task_id": task.id, "order_no": task.instance.business_key,
+                      "due_at": task.due_at.isoformat() if task.due_at else None})
     audit.record(session, task.instance_id, None, "sla_escalated", task.element_id,
                  {"task_id": task.id, "to_group": target, "reminder": reminder})
     if task.customer_step and not reminder:  # the customer has not answered: one reminder with a fresh link

@@ -87,8 +87,8 @@ def login(page, base: str, user: str) -> None:
     page.wait_for_url(f"{base}/inbox")
 
 
-def open_modeler(page, base: str) -> None:
-    page.goto(f"{base}/processes/order_flow/edit")
+def open_modeler(page, base: str, key: str = "order_flow") -> None:
+    page.goto(f"{base}/processes/{key}/edit")
     page.wait_for_selector(READY)
 
 

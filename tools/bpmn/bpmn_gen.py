@@ -4,12 +4,14 @@ A ``Model`` holds one process: its id and name, lanes (top to bottom; lane id = 
 on a column/row grid (``model.user()``, ``service()``, ``script()``, ``rule()``, ``gateway()``,
 ``event()``, ``wait()``), sequence flows, and optionally messages with one correlation property and
 interrupting boundary message events. ``model.build()`` writes the semantic XML and lays out the
-diagram: every node sits in its lane's band at its column, every user task gets a non-interrupting
-SLA boundary timer that leads to an ``escalate_overdue`` service task and an end event (placed under
-the task), every boundary message event leads to a script task that records the payload (placed two
-rows under the task), and every sequence flow is routed orthogonally around the shapes (A* over a
-visibility grid). ``model.main(sys.argv)`` is the command line of a ``tools/bpmn/gen_<process>.py``
-script: ``python tools/bpmn/gen_X.py [output.bpmn]``.
+diagram: every node sits in its lane's band at its column; every user task's time limit is either its
+``sla`` property (``sla_style="property"``: the service's own SLA jobs escalate it, nothing is drawn
+but the task) or a non-interrupting SLA boundary timer that leads to an ``escalate_overdue`` service
+task and an end event (placed under the task; ``sla_style="timer"``, the default); every boundary
+message event leads to a script task that records the payload (placed ``message_rows`` rows under
+the task: two beside the timers' escalation row, one without it), and every sequence flow is
+routed orthogonally around the shapes (A* over a visibility grid). ``model.main(sys.argv)`` is the
+command line of a ``tools/bpmn/gen_<process>.py`` script: ``python tools/bpmn/gen_X.py [output.bpmn]``.
 
 The output is deterministic: the same model always gives the same bytes. Needs lxml only.
 """
@@ -92,6 +94,14 @@ class Model:
     messages: list[tuple[str, str]] = field(default_factory=list)
     correlation: tuple[str, str, str] | None = None
     message_boundaries: list[tuple] = field(default_factory=list)
+    # "timer": each user task's limit is a boundary timer -> escalate_overdue -> end event;
+    # "property": it is the task's ``sla`` property (the service escalates it; drawn as a clock marker)
+    sla_style: str = "timer"
+
+    @property
+    def message_rows(self) -> int:
+        """How many rows under its task a message's script sits: below the escalation row, if any."""
+        return 2 if self.sla_style == "timer" else 1
 
     # ---- declaring nodes
 
@@ -126,8 +136,11 @@ class Model:
     # ---- expansion: SLA timers and message boundaries
 
     def expand_sla_nodes(self) -> tuple[list[Node], list[tuple]]:
-        """Per user task: boundary timer -> escalate_overdue service task -> end event."""
+        """Per user task: boundary timer -> escalate_overdue service task -> end event (none when
+        the limits are properties)."""
         extra, flows = [], []
+        if self.sla_style == "property":
+            return extra, flows
         waiting = {m[0] for m in self.message_boundaries}
         for n in list(self.nodes):
             if n.kind != "user":
@@ -162,7 +175,7 @@ class Model:
             boundary = Node(f"msg_{task_id}", "message", name, task.lane, task.col, task.row)
             boundary.attached_to = task_id
             boundary.message = message
-            rec = Node(script_id, "script", script_name, task.lane, task.col, task.row + 2,
+            rec = Node(script_id, "script", script_name, task.lane, task.col, task.row + self.message_rows,
                        script=code)
             rec.below = boundary.id
             boundaries.append(boundary)
@@ -292,6 +305,8 @@ class Model:
             if n.doc:
                 sub(el, "bpmn:documentation", n.doc)
             props = dict(n.props)
+            if n.kind == "user" and n.sla and self.sla_style == "property":
+                props["sla"] = n.sla
             if n.form:
                 props = {"formJsonSchemaFilename": f"{n.form}.json", **props}
             if props or n.kind in {"service", "rule"}:
@@ -479,7 +494,7 @@ def ports(shape: Shape, kind: str, outgoing: bool) -> list[tuple[str, float, flo
     sides = [("right", shape.right, shape.cy), ("top", shape.cx, shape.y),
              ("bottom", shape.cx, shape.bottom), ("left", shape.x, shape.cy)]
     if kind in ("user",):
-        # the bottom of a user task carries its SLA timer
+        # the bottom of a user task carries its SLA timer or message events (and, on pages, the clock)
         sides = [s for s in sides if s[0] != "bottom"]
     if outgoing:
         return [s for s in sides if s[0] != "left"] if kind not in ("start",) else sides[:1]

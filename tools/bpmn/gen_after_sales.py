@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate processes/after_sales.bpmn: the after-sales case (售后服务) with lanes, SLA timers and DI.
+"""Generate processes/after_sales.bpmn: the after-sales case (售后服务) with lanes, time limits and DI.
 
 A case opens on a completed order (the start event's ``relatedOrder="completed"``: the service looks
 up the order named by ``order_no`` and copies its customer, contacts, lines and total into the case).
@@ -10,7 +10,7 @@ replacement, or engineering repairs and logistics returns the goods; customer se
 customer and the case is closed on the customer's file.
 
 The model is declared below as data; ``tools/bpmn/bpmn_gen.py`` lays it out and writes it (every user
-task gets its SLA boundary timer and escalation).
+task carries its time limit as its ``sla`` property: the service's SLA job escalates it).
 
     python tools/bpmn/gen_after_sales.py [output.bpmn]      # default: processes/after_sales.bpmn
 
@@ -40,7 +40,9 @@ model = Model(
     PROCESS_ID, PROCESS_NAME, LANES, exporter="tools/bpmn/gen_after_sales.py",
     doc="After-sales case (售后服务): returns, exchanges, repairs, refunds and complaints on a "
         "completed order, each recorded on the customer's file. Lanes are user groups. Every user "
-        "task has a non-interrupting SLA timer that escalates to the group's manager.")
+        "task has a time limit (its sla property): when it passes, the service tells the group's "
+        "managers and the audit trail records the missed deadline.",
+    sla_style="property")
 user, service, script = model.user, model.service, model.script
 gateway, event = model.gateway, model.event
 

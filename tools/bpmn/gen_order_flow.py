@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Generate processes/order_flow.bpmn: the order flow model with lanes, SLA timers and full DI.
+"""Generate processes/order_flow.bpmn: the order flow model with lanes, time limits and full DI.
 
 The model is declared below as data (lanes, nodes on a column/row grid, sequence flows);
 ``tools/bpmn/bpmn_gen.py`` writes the semantic XML (Spiff dialect) and lays out the diagram: every node
-sits in its lane's band at its column, every user task gets a non-interrupting SLA boundary timer
-that leads to an ``escalate_overdue`` service task and an end event (placed under the task), every
+sits in its lane's band at its column, every user task carries its time limit as its ``sla``
+property (``sla_style="property"``: the service's own SLA job tells the group's managers when it
+passes and records "sla_breached"; the order page and the monitor draw a small clock on the task; no
+boundary timers, escalation tasks or their end events), every
 message from outside (bank notices, customer answers; see ``MESSAGES``) interrupts the task waiting
-for it through a boundary message event and a script task that records the payload (placed two
-rows under the task), and every sequence flow is routed orthogonally around the shapes (A* over a
+for it through a boundary message event and a script task that records the payload (placed one
+row under the task), and every sequence flow is routed orthogonally around the shapes (A* over a
 visibility grid).
 
     python tools/bpmn/gen_order_flow.py [output.bpmn]      # default: processes/order_flow.bpmn
@@ -44,9 +46,11 @@ LANES = [
 model = Model(
     PROCESS_ID, PROCESS_NAME, LANES, exporter="tools/bpmn/gen_order_flow.py",
     doc="Order management flow (BS-OM-F003 订单流程管理标准), 19 steps. Lanes are user groups. "
-        "Every user task has a non-interrupting SLA timer that escalates to the group's manager. "
+        "Every user task has a time limit (its sla property): when it passes, the service tells the "
+        "group's managers and the audit trail records the missed deadline. "
         "Bank notices and customer answers (messages correlated by the order number) interrupt the "
-        "task waiting for them and move the order on.")
+        "task waiting for them and move the order on.",
+    sla_style="property")
 N = model.nodes
 user, service, script, rule = model.user, model.service, model.script, model.rule
 gateway, event = model.gateway, model.event
@@ -75,7 +79,7 @@ def payment_stage(part: str, zh: str, what: str, col: float, expected: str, conf
     service(f"record_{part}", f"Record {part} payment 登记{zh}", "finance", col + 2, "record_payment", None,
             **PAYMENT(part, "finance"))
     service(f"record_bank_{part}_payment", f"Record bank {part} {bank_zh}", "finance", col + 2,
-            "record_payment", None, row=2, **PAYMENT(part, "bank"))
+            "record_payment", None, row=model.message_rows, **PAYMENT(part, "bank"))
     gateway(f"gw_{part}", f"{title} paid in full? {zh}付清?", "finance", col + 3)
     user(f"approve_{part}_exception", f"Accept partial {part} (VP) 副总批准部分{zh}", "vp", col + 3, sla="P1D",
          doc=f"{what.split(':')[0]}: the only way on before the {part} is paid in full.")
@@ -120,8 +124,8 @@ user("handle_shortage", "Agree alternative with customer 缺货处理", "sales",
      doc="Step 2: tell the customer; wait for restock, substitute, partial delivery or cancel.")
 gateway("gw_shortage", "Customer's choice? 客户选择?", "sales", 8)
 script("set_outcome_cancelled", "Outcome: cancelled 订单取消", "sales", 8,
-       'outcome = "cancelled"', row=2)
-event("order_cancelled", "Order cancelled 已取消", "sales", 9, row=2)
+       'outcome = "cancelled"', row=model.message_rows)
+event("order_cancelled", "Order cancelled 已取消", "sales", 9, row=model.message_rows)
 user("review_order", "Review order 订单审核", "sales", 9, sla="PT2H",
      doc="Step 2: data complete, customer identity/credit, price policy. SLA 2 h.")
 gateway("gw_review", "Review passed? 审核通过?", "sales", 10)

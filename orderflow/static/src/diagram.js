@@ -1,11 +1,12 @@
 // The order page's diagram (templates/pages/order.html): renders each .diagram[data-bpmn-url] with the
 // bpmn-js navigated viewer and marks the elements that are done (data-done), waiting (data-current)
-// and failed (data-failed); it opens on the waiting and failed ones at a readable zoom
+// and failed (data-failed), and draws a small clock on each task with a time limit (lib/time_limits.js); it opens on the waiting and failed ones at a readable zoom
 // (lib/viewport.js). Sets data-loaded="true" when finished, or data-error with a message on failure.
 // The bpmn.io watermark stays visible (bpmn-js licence).
 
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 import { alertBox, onReady } from './lib/dom.js';
+import { addTimeLimitMarkers } from './lib/time_limits.js';
 import { showIds, trackScale, wireViewButtons } from './lib/viewport.js';
 
 function parseIds(value) {
@@ -55,6 +56,7 @@ async function render(container) {
     failed.forEach((id) => {
       if (registry.get(id)) canvas.addMarker(id, 'of-failed');
     });
+    addTimeLimitMarkers(viewer, container, xml);
     // A large process fitted into the box is too small to read: open on the open steps at a
     // readable zoom (the whole diagram when none is open); the buttons switch views.
     const showCurrent = () => showIds(canvas, registry, container, [...current, ...failed]);

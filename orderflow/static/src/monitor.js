@@ -1,6 +1,7 @@
 // The monitor's diagram view (templates/monitor/monitor.html): a badge on every element where orders
 // wait (count, overdue in red), elements coloured by how long the oldest has waited, a click (or Enter
-// on a focused badge) opens the board filtered to that step. The view opens on the busiest area at a
+// on a focused badge) opens the board filtered to that step; a small clock marks each task with a time
+// limit (lib/time_limits.js). The view opens on the busiest area at a
 // readable zoom (lib/viewport.js); the badges keep their size on screen whatever the zoom, the
 // heaviest on top. Data: GET data-counts-url (the monitor API). Sets data-loaded="true" when done,
 // or data-error with a message on failure.
@@ -8,6 +9,7 @@
 import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 import { alertBox, onReady } from './lib/dom.js';
 import { formatAt } from './lib/time.js';
+import { addTimeLimitMarkers } from './lib/time_limits.js';
 import { busiestShapes, showShapes, trackScale, weightOf, wireViewButtons } from './lib/viewport.js';
 
 const HOUR = 3600 * 1000;
@@ -120,11 +122,13 @@ async function render(container) {
         { credentials: 'same-origin', headers: { Accept: 'application/json' } }),
     ]);
     if (!bpmn.ok || !counts.ok) throw new Error(`HTTP ${bpmn.status}/${counts.status}`);
-    await viewer.importXML(await bpmn.text());
+    const xml = await bpmn.text();
+    await viewer.importXML(xml);
     const items = await counts.json();
     const canvas = viewer.get('canvas');
     const registry = viewer.get('elementRegistry');
     const counted = addBadges(viewer, container, items);
+    addTimeLimitMarkers(viewer, container, xml);
     const busiest = () => showShapes(canvas, container, busiestShapes(registry, container, items));
     container.setAttribute('data-view', busiest() === 'fit' ? 'fit' : 'busiest');
     trackScale(viewer, container);
