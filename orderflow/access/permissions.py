@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from orderflow.access.accounts import GROUPS as GROUP_NAMES
 from orderflow.core.errors import Forbidden
-from orderflow.core.i18n import N_, Msg, Texts
+from orderflow.core.i18n import N_, Msg, Texts, element_name
 from orderflow.core.models import HumanTask, Instance, ProcessVersion, TaskGroup, User
 
 STAFF = "staff"
@@ -246,7 +246,7 @@ def require_reassign_target(actor: User, task: HumanTask, diagram: frozenset[str
     if to_group is not None:
         if signature and to_group != task.group_id:
             raise Forbidden(Msg("'%(step)s' is a signature step: it stays with the '%(group)s' group.",
-                                step=task.name, group=group_word(task.group_id)))
+                                step=element_name(task.name), group=group_word(task.group_id)))
         if to_group not in diagram and (signature or diagram & known):
             raise Forbidden(Msg("The diagram gives this step to %(groups)s; it cannot go to '%(group)s'.",
                                 groups=group_words(diagram), group=group_word(to_group)))

@@ -69,6 +69,17 @@ def _texts(english: str, translations: dict[str, str]) -> Texts:
     return Texts(english, **translations)
 
 
+def element_name(name: str | None) -> Texts:
+    """A diagram element's name as process owners write it, 'English 中文', as ``Texts``: each
+    reader sees their language's part (a name in one language only is that name for everyone)."""
+    text = name or ""
+    for i, ch in enumerate(text):
+        if "\u4e00" <= ch <= "\u9fff":
+            english, chinese = text[:i].strip().rstrip("/").strip(), text[i:].strip()
+            return Texts(english or chinese, zh=chinese)
+    return Texts(text)
+
+
 def N_(text: str) -> str:
     """Mark a string for extraction without translating it here (translate at the edge)."""
     return text

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from orderflow.access.accounts import GROUPS
 from orderflow.core import timefmt
-from orderflow.core.i18n import Msg, Texts
+from orderflow.core.i18n import Msg, Texts, element_name
 from orderflow.core.models import HumanTask, Instance
 from orderflow.web.db_session import get_session
 from orderflow.workflow.form_conditions import shape as form_shape
@@ -116,13 +116,7 @@ def label(obj: dict[str, Any] | None, key: str = "title", fallback: str = "") ->
 
 def bilingual(name: str) -> str:
     """Element names are 'English 中文'; show the part in the user's language."""
-    if not name:
-        return name
-    for i, ch in enumerate(name):
-        if "\u4e00" <= ch <= "\u9fff":
-            english, chinese = name[:i].strip().rstrip("/").strip(), name[i:].strip()
-            return (chinese if lang() == "zh" else english) or name
-    return name
+    return element_name(name).in_language(lang()) if name else name
 
 
 def reader_zone() -> ZoneInfo:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from orderflow.access.permissions import group_word
 from orderflow.core import audit, timefmt
 from orderflow.core.errors import StepFailed, TaskNotReady
-from orderflow.core.i18n import Msg
+from orderflow.core.i18n import Msg, element_name
 from orderflow.core.models import HumanTask, Instance, Job
 from orderflow.core.platform import platform_of
 from orderflow.engine import due_at
@@ -124,13 +124,14 @@ def run_sla(session: Session, job: Job) -> None:
                                               "step": task.name, "group": task.group_id or "", "due_text": due,
                                               "link": f"/orders/{task.instance_id}"}, link="/board?overdue=1")
     else:
-        subject = Msg("%(order)s: '%(step)s' is overdue", order=order, step=task.name)
+        step = element_name(task.name)
+        subject = Msg("%(order)s: '%(step)s' is overdue", order=order, step=step)
         body = (Msg("The step '%(step)s' of order %(order)s (%(group)s) was due at %(due)s and is still open, "
-                    "claimed by %(user)s.", step=task.name, order=order, group=group_word(task.group_id), due=due,
+                    "claimed by %(user)s.", step=step, order=order, group=group_word(task.group_id), due=due,
                     user=task.assignee)
                 if task.assignee else
                 Msg("The step '%(step)s' of order %(order)s (%(group)s) was due at %(due)s and is still open.",
-                    step=task.name, order=order, group=group_word(task.group_id), due=due))
+                    step=step, order=order, group=group_word(task.group_id), due=due))
         notify.notify_group(session, target, "sla_breached", subject, body, link=f"/orders/{task.instance_id}",
                             instance_id=task.instance_id)
     if not reminder and not _timer_escalates(session, task):
@@ -138,7 +139,7 @@ def run_sla(session: Session, job: Job) -> None:
         # (escalate_overdue) records it in diagrams that draw one; a time limit that is only a
         # property (sla) or a camunda:dueDate has nothing else to record it
         audit.record(session, task.instance_id, None, "sla_breached", task.element_id,
-                     {"step": task.element_id, "task_id": task.id, "order_no": task.instance.business_key,
+                     {"step": task.element_id, "task_id": task.id, "business_key": task.instance.business_key,
                       "due_at": task.due_at.isoformat() if task.due_at else None})
     audit.record(session, task.instance_id, None, "sla_escalated", task.element_id,
                  {"task_id": task.id, "to_group": target, "reminder": reminder})

@@ -25,9 +25,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from orderflow.access.permissions import group_word
 from orderflow.core.config import DEFAULTS
 from orderflow.core.db import rowcount
-from orderflow.core.i18n import Msg, to_data, translate
+from orderflow.core.i18n import Msg, element_name, to_data, translate
 from orderflow.core.models import Mail, Membership, Notification, User
 from orderflow.engine import due_at
 
@@ -140,7 +141,7 @@ DIGEST_ITEMS = 200     # steps one digest lists (the board lists them all)
 def item_line(item: Mapping[str, Any]) -> Msg:
     """One overdue step of a digest, as a sentence."""
     return Msg("%(order)s: '%(step)s' (%(group)s), due %(due)s", order=str(item.get("order") or ""),
-               step=str(item.get("step") or ""), group=str(item.get("group") or ""),
+               step=element_name(str(item.get("step") or "")), group=group_word(str(item.get("group") or "")),
                due=str(item.get("due_text") or ""))
 
 

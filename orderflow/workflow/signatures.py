@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from orderflow.core import audit
 from orderflow.core.errors import RuleViolated
-from orderflow.core.i18n import Msg
+from orderflow.core.i18n import Msg, Texts, element_name
 from orderflow.core.models import Attachment, HumanTask, Instance, Signature, User
 from orderflow.core.platform import platform_of
 from orderflow.engine import ElementInfo
@@ -68,9 +68,9 @@ def _element(session: Session, instance: Instance, element_id: str) -> ElementIn
     return definitions.definition(session, instance.version).elements.get(element_id)
 
 
-def _step_name(session: Session, instance: Instance, element_id: str) -> str:
+def _step_name(session: Session, instance: Instance, element_id: str) -> Texts:
     info = _element(session, instance, element_id)
-    return info.name if info else element_id
+    return element_name(info.name if info else element_id)
 
 
 def latest(session: Session, instance_id: int, element_id: str) -> Signature | None:
@@ -104,10 +104,10 @@ def four_eyes_conflict(session: Session, actor: User, task: HumanTask) -> Msg | 
         if requester == actor.username:
             return Msg("You completed '%(request)s' for this order, so you may not also sign '%(step)s' "
                        "(four-eyes rule): someone else must sign.",
-                       request=_step_name(session, task.instance, element_id), step=info.name)
+                       request=_step_name(session, task.instance, element_id), step=element_name(info.name))
     if task.instance.started_by == actor.username:
         return Msg("You entered this order, so you may not sign '%(step)s' for it (four-eyes rule): "
-                   "someone else must sign.", step=info.name)
+                   "someone else must sign.", step=element_name(info.name))
     return None
 
 

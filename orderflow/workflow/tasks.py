@@ -25,7 +25,7 @@ from orderflow.access.permissions import (
 from orderflow.core import audit, metrics
 from orderflow.core.db import rowcount
 from orderflow.core.errors import Conflict, InvalidInput, LostRace, NotFound, TaskNotReady
-from orderflow.core.i18n import Msg, status_word
+from orderflow.core.i18n import Msg, element_name, status_word
 from orderflow.core.models import Group, HumanTask, User
 from orderflow.core.platform import platform_of
 from orderflow.workflow import (
@@ -235,9 +235,9 @@ def reassign(session: Session, actor: User, task_id: int, to_user: str | None = 
         task.assignee = user.username
         order = task.instance.business_key or f"#{task.instance_id}"
         notify.notify_users(session, [user.username], "task_assigned",
-                            Msg("%(order)s: '%(step)s' is yours now", order=order, step=task.name),
+                            Msg("%(order)s: '%(step)s' is yours now", order=order, step=element_name(task.name)),
                             Msg("%(name)s gave you the step '%(step)s' of order %(order)s.", name=actor.display_name,
-                                step=task.name, order=order),
+                                step=element_name(task.name), order=order),
                             link=f"/tasks/{task.id}", instance_id=task.instance_id)
     audit.record(session, task.instance_id, actor.username, "task_reassigned", task.element_id,
                  {"task_id": task.id, "from": before, "to": {"group": task.group_id, "user": task.assignee}})

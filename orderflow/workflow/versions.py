@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from orderflow.access.permissions import require
+from orderflow.access.permissions import group_word, require
 from orderflow.core import audit
 from orderflow.core.db import rowcount
 from orderflow.core.errors import InvalidInput
-from orderflow.core.i18n import Msg, status_word
+from orderflow.core.i18n import Msg, element_name, status_word
 from orderflow.core.models import HumanTask, Instance, ProcessVersion, TaskGroup, User
 from orderflow.core.platform import platform_of
 from orderflow.engine import Migration, ProcessDef, Snapshot, current_steps, diff_definitions, due_at
@@ -271,8 +271,8 @@ def _group_notes(session: Session, instance: Instance, new: ProcessDef, snap: Sn
     for row in _open_rows(session, instance):
         info = new.elements.get(ready[row.task_uuid].element_id) if row.task_uuid in ready else None
         if info is not None and info.group != row.group_id:
-            notes.append(Msg("'%(step)s' goes to the %(group)s group instead of %(old)s.", step=info.name,
-                             group=info.group, old=row.group_id))
+            notes.append(Msg("'%(step)s' goes to the %(group)s group instead of %(old)s.",
+                             step=element_name(info.name), group=group_word(info.group), old=group_word(row.group_id)))
     return notes
 
 
