@@ -374,3 +374,18 @@ def test_a_notification_reads_in_each_readers_language(app, api, client, clock, 
     assert "“库存确认”" in chinese and "Check stock" not in chinese and "(warehouse)" not in chinese
     mail = db.scalars(select(Mail).where(Mail.to == manager.email).order_by(Mail.id.desc())).first()
     assert mail is not None and "逾期" in mail.subject       # queued after the locale changed: Chinese
+
+
+def test_who_is_told_about_an_overdue_step_may_open_the_order(app, api, clock):
+    """An escalation's link leads to the order: its readers may look at it (read only), no one else."""
+    from tests.support.helpers import run_jobs
+
+    order = api.start_order()
+    api.complete("warehouse1", order["open_tasks"][0]["id"], "sufficient")   # now review_order (sales)
+    path = f"/api/v1/instances/{order['id']}"
+    assert api.get("sales_manager1", path).status_code == 403               # not told yet: no part in it
+    clock.advance(days=1)
+    run_jobs(app)                                                             # told: the sales managers
+    assert api.get("sales_manager1", path).status_code == 200
+    assert order["id"] in [o["id"] for o in api.get("sales_manager1", "/api/v1/instances").json["items"]]
+    assert api.get("quality1", path).status_code == 403                      # told nothing

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from orderflow.access.accounts import GROUPS as GROUP_NAMES
 from orderflow.core.errors import Forbidden
 from orderflow.core.i18n import N_, Msg, Texts, element_name
-from orderflow.core.models import HumanTask, Instance, ProcessVersion, TaskGroup, User
+from orderflow.core.models import HumanTask, Instance, Notification, ProcessVersion, TaskGroup, User
 
 STAFF = "staff"
 # the matrix's columns; README explains each
@@ -261,12 +261,15 @@ def require_task_viewer(user: User, task: HumanTask) -> None:
 
 
 def participation(user: User):
-    """SQL condition: instances the user started or has a task in (done by them or open to their groups)."""
+    """SQL condition: instances the user started, has a task in (done by them or open to their
+    groups), or was told about by the service (an overdue step escalated to them): a notice's link
+    to the order must open for its reader."""
     took_part = exists().where(HumanTask.instance_id == Instance.id).where(or_(
         HumanTask.completed_by == user.username,
         (HumanTask.status == "ready") & for_groups(user.group_ids),
     ))
-    return or_(Instance.started_by == user.username, took_part)
+    told = exists().where(Notification.instance_id == Instance.id, Notification.username == user.username)
+    return or_(Instance.started_by == user.username, took_part, told)
 
 
 # groups that see every order read-only (not the board, not other groups' tasks): customer service
