@@ -250,8 +250,9 @@ def gunicorn(url: str, folder: Path, workers: int, threads: int) -> Iterator[int
             if time.monotonic() > end:
                 raise RuntimeError(f"gunicorn did not answer: {log.read_text(errors='replace')[-2000:]}")
             time.sleep(0.2)
+        progress(f"gunicorn (process group {process.pid}) on port {port}: {workers} workers x {threads} threads")
         yield port
-    except BaseException:
+    except Exception:  # the server's own account of a failure (not on Ctrl-C)
         if log.exists():
             print(f"--- the end of {log.name} ---\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
         raise
