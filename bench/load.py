@@ -505,7 +505,10 @@ def main() -> int:
                             deploy_small(port)
                         for diagram in args.diagram:
                             # warm up every worker: imports, parsed diagram, compiled forms, connections
-                            measure(port, Run(db, diagram, workers, workers), workers, warm_up=True)
+                            # (one order alone first: the first order of a day creates its number sequence)
+                            measure(port, Run(db, diagram, workers, 1), 1, warm_up=True)
+                            if workers > 1:
+                                measure(port, Run(db, diagram, workers, workers), workers, warm_up=True)
                             for clients in args.clients:
                                 runs.append(measure(port, Run(db, diagram, workers, clients), args.orders))
     except (CallFailed, RuntimeError) as exc:
@@ -516,6 +519,8 @@ def main() -> int:
         return 130
     print(f"{args.orders} orders per row; gunicorn gthread, {args.threads} threads per worker; "
           f"scheduler off; {os.cpu_count()} CPUs; load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    if os.environ.get("ORDERFLOW_WORKFLOW_CACHE_VERIFY", "0").lower() not in ("0", "", "false", "off"):
+        print("note: ORDERFLOW_WORKFLOW_CACHE_VERIFY is on: the servers check every kept workflow (slower)")
     for diagram, ms in floors.items():
         print(f"floor {diagram:<11} {ms:.2f} ms/task, {tasks_per_order[diagram]} tasks per order "
               "(bare SpiffWorkflow, workflow in memory, one thread)")
