@@ -542,7 +542,7 @@ def main() -> int:
     for run in incomplete:
         print(f"NOT completed: {run.orders - run.verified} of {run.orders} orders in "
               f"{run.db} w{run.workers} {run.diagram} c{run.clients}")
-    if not failed and not incomplete:
+    if runs and not failed and not incomplete:
         print(f"verified: all {sum(run.orders for run in runs)} orders completed")
     return 1 if failed or incomplete else 0
 
