@@ -34,7 +34,7 @@ ifneq ($(ORDERFLOW_BROWSER_TESTS),0)
 TEST_PREREQS += browser
 endif
 
-.PHONY: setup python dev node vendor translations browser postgres run test test-sqlite test-postgres lint lock bench clean help
+.PHONY: setup python dev node vendor translations browser postgres run test test-sqlite test-postgres lint lock bench load clean help
 .DEFAULT_GOAL := setup
 
 help:
@@ -46,6 +46,7 @@ help:
 	@echo "make lint    - ruff, mypy (installs the pinned test and lint tools, requirements/dev.lock), then ESLint (npm run lint)"
 	@echo "make lock    - re-pin requirements/*.lock from pyproject.toml (UPGRADE=1 to move to newer versions)"
 	@echo "make bench   - setup, bench/throughput.py"
+	@echo "make load    - setup, bench/load.py \$$LOAD_ARGS: real gunicorn servers over HTTP on SQLite and PostgreSQL (minutes)"
 	@echo "make clean   - remove .venv, node_modules, vendor assets, .mo files, instance/*.sqlite*"
 
 setup: python node vendor translations
@@ -178,6 +179,12 @@ lint: setup dev
 
 bench: setup
 	$(PY) bench/throughput.py
+
+# minutes, not seconds: gunicorn on SQLite and on a throwaway PostgreSQL cluster, 1 and 2 workers,
+# 1, 2 and 8 clients, both diagrams (LOAD_ARGS='--orders 10 --db sqlite' for a quick look)
+LOAD_ARGS ?=
+load: setup
+	$(PY) bench/load.py $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR_DIR)
