@@ -304,13 +304,21 @@ def _handler_failed(exc: HandlerFailed) -> StepFailed | InvalidInput:
         text = Texts(exc.cause.message, zh=getattr(exc.cause, "message_zh", ""))
         return InvalidInput(text, fields={getattr(exc.cause, "field", None) or exc.element_id: text},
                             element_id=exc.element_id)
-    cause = f"{type(exc.cause).__name__}: {exc.cause}"
+    if _from_the_database(exc.cause):  # the service's own storage failed under the handler (a race, a lock):
+        cause = "the database refused a change"  # its text names tables and SQL, which no reader needs
+    else:
+        cause = f"{type(exc.cause).__name__}: {exc.cause}"
     message = Msg("The step '%(element)s' failed in handler '%(handler)s': %(cause)s",
                   element=exc.element_id, handler=exc.handler, cause=cause)
     failed = StepFailed(message, exc.element_id, cause)
     # errors.py declares no traceback: only a handler's failure has one (read with getattr)
     failed.traceback = describe(exc.cause)[1]  # type: ignore[attr-defined]
     return failed
+
+
+def _from_the_database(exc: BaseException) -> bool:
+    """An error of the database layer (SQLAlchemy or a driver), by where its class lives."""
+    return type(exc).__module__.split(".")[0] in {"sqlalchemy", "psycopg", "psycopg2", "sqlite3"}
 
 
 instance_data = order_data  # the name other modules knew

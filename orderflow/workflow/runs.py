@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -22,9 +23,12 @@ from orderflow.workflow import attachments, correlations, customer_links, defini
 
 def _next_sequence(session: Session, name: str) -> int:
     row = session.get(Sequence, name, with_for_update=True)
-    if row is None:
-        row = Sequence(name=name, value=0)
-        session.add(row)
+    if row is None:  # the first of its name (the day's first order): two transactions may ask at once,
+        # so the row is created by whichever comes first and the other waits for it, then locks it
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        session.execute(insert(Sequence).values(name=name, value=0).on_conflict_do_nothing(index_elements=["name"]))
+        row = session.get(Sequence, name, with_for_update=True, populate_existing=True)
+        assert row is not None, "inserted or found just above"
     row.value += 1
     session.flush()
     return row.value
