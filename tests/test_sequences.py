@@ -28,7 +28,7 @@ def test_two_transactions_creating_the_same_counter_both_get_a_number(app):
             try:
                 got["number"] = runs._next_sequence(second, "order_no:race")
                 second.commit()
-            except Exception as exc:  # noqa: BLE001  (reported by the assertion below)
+            except Exception as exc:  # reported by the assertion below
                 got["error"] = exc
 
         thread = threading.Thread(target=ask)
@@ -59,3 +59,4 @@ def test_a_database_error_under_a_handler_is_not_shown_as_sql():
     failed = runtime._handler_failed(runtime.HandlerFailed("start_order", "assign_order_no", cause))
     assert "INSERT" not in str(failed) and "sequences" not in str(failed)
     assert "database" in str(failed)
+

@@ -75,7 +75,8 @@ def op(summary: str, tag: str, ok: str | dict[str, Any] | None, errors: str = ""
         answer = {"description": "OK", "content": {JSON: {"schema": ref(ok)}}}
     else:
         answer = {"description": "OK", "content": ok}
-    codes = errors.split() + ([] if public else ["401", "429"])
+    # any query parameter may be refused (422, naming it): text a database cannot hold, an unknown value
+    codes = errors.split() + ([] if public else ["401", "429"]) + (["422"] if params else [])
     found: dict[str, Any] = {"summary": summary, "tags": [tag], "responses": {
         status: answer, **{code: {"$ref": f"#/components/responses/E{code}"} for code in sorted(set(codes))}}}
     if description:

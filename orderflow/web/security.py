@@ -135,6 +135,16 @@ def init_app(app: Flask) -> None:
     def _client_address():
         get_session().info["client"] = request.remote_addr
 
+    @app.before_request
+    def _query_text_is_storable():
+        # a query parameter goes into SQL as text: one PostgreSQL cannot hold (NUL) is the caller's
+        # input error, named here, not the database's refusal later (SQLite would take it silently)
+        for name, value in request.args.items(multi=True):
+            found = json_clean.problem(name) or json_clean.problem(value)
+            if found is not None:
+                raise InvalidInput(Msg("The parameter '%(name)s' cannot be used: %(why)s", name=name, why=found[1]),
+                                   fields={name: found[1]})
+
     @app.after_request
     def security_headers(response):
         headers = response.headers
