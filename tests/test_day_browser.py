@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.support.browser import PATIENCE_MS, assert_fits_the_width, skip_without_chromium
+from tests.support.browser import assert_fits_the_width, signed_in, skip_without_chromium
 from tests.support.helpers import Api, FakeClock, run_jobs
 
 pytestmark = skip_without_chromium
@@ -43,18 +43,7 @@ def day(live_server):
 
 
 def _page(browser, base: str, lang: str, width: int):
-    context = browser.new_context(locale="zh-CN" if lang == "zh" else "en-GB",
-                                  extra_http_headers={"Accept-Language": "zh-CN" if lang == "zh" else "en"},
-                                  viewport={"width": width, "height": 900})
-    context.set_default_timeout(PATIENCE_MS)
-    context.set_default_navigation_timeout(PATIENCE_MS)
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.fill("#username", "sales_manager1")
-    page.fill("#password", "demo")
-    page.click("#login")
-    page.wait_for_url(re.compile(r"/inbox"))
-    return context, page
+    return signed_in(browser, base, "sales_manager1", "zh-CN" if lang == "zh" else "en-GB", width)
 
 
 def _visible_text(page) -> str:

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.support.browser import PATIENCE_MS, assert_fits_the_width, skip_without_chromium
+from tests.support.browser import assert_fits_the_width, signed_in, skip_without_chromium
 from tests.support.helpers import Api, FakeClock
 
 pytestmark = skip_without_chromium
@@ -37,16 +37,7 @@ def _shown(name: str, locale: str) -> str:
 
 
 def _page(browser, base: str, locale: str, width: int):
-    context = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
-    context.set_default_timeout(PATIENCE_MS)
-    context.set_default_navigation_timeout(PATIENCE_MS)
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.fill("#username", "manager1")
-    page.fill("#password", "demo")
-    page.click("#login")
-    page.wait_for_url(re.compile(r"/inbox"))
-    return context, page
+    return signed_in(browser, base, "manager1", locale, width)
 
 
 INSIDE = """([inner, outer]) => {

@@ -6,23 +6,14 @@ import re
 
 import pytest
 
-from tests.support.browser import PATIENCE_MS, assert_fits_the_width, skip_without_chromium
+from tests.support.browser import assert_fits_the_width, signed_in, skip_without_chromium
 from tests.support.helpers import Api
 
 pytestmark = skip_without_chromium
 
 
 def _page(browser, base: str, locale: str, width: int):
-    context = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
-    context.set_default_timeout(PATIENCE_MS)
-    context.set_default_navigation_timeout(PATIENCE_MS)
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.fill("#username", "warehouse1")
-    page.fill("#password", "demo")
-    page.click("#login")
-    page.wait_for_url(f"{base}/inbox")
-    return context, page
+    return signed_in(browser, base, "warehouse1", locale, width)
 
 
 @pytest.mark.parametrize("locale", ["en-US", "zh-CN"])

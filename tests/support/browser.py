@@ -87,6 +87,18 @@ def login(page, base: str, user: str) -> None:
     page.wait_for_url(f"{base}/inbox")
 
 
+def signed_in(browser, base: str, user: str, locale: str = "en-GB", width: int = 1400):
+    """A new context at ``width`` in ``locale`` (its Accept-Language too), signed in as ``user``
+    through the form; returns (context, page) on the inbox. The caller closes the context."""
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": 900},
+                                  extra_http_headers={"Accept-Language": locale})
+    context.set_default_timeout(PATIENCE_MS)
+    context.set_default_navigation_timeout(PATIENCE_MS)
+    page = context.new_page()
+    login(page, base, user)
+    return context, page
+
+
 def open_modeler(page, base: str, key: str = "order_flow") -> None:
     page.goto(f"{base}/processes/{key}/edit")
     page.wait_for_selector(READY)
