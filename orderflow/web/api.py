@@ -1,8 +1,6 @@
 """HTTP API v1 (../shared/API.md): parse input → domain function → JSON; committed once at the edge (db_session)."""
 from __future__ import annotations
 
-import base64
-import json
 from datetime import date
 from typing import Any
 
@@ -18,8 +16,9 @@ from orderflow.core.models import HumanTask, Incident, Instance, SavedFilter, Us
 from orderflow.orders import board as order_board
 from orderflow.web.auth import authenticate_api, current_actor
 from orderflow.web.db_session import get_session
+from orderflow.web.paging import int_arg, page_args, paged_json
 from orderflow.web.present import history_json, incident_json, instance_summary, iso, now, signature_json, task_json
-from orderflow.web.security import MAX_INT, safe_filename
+from orderflow.web.security import safe_filename
 from orderflow.web.trust import audit_csv_response
 from orderflow.workflow import (
     attachments,
@@ -68,50 +67,6 @@ def _body(instance_id: int | None = None) -> dict[str, Any]:
     return payload
 
 
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        number = int(raw)
-    except ValueError:
-        raise InvalidInput(Msg("'%(name)s' must be a whole number, not '%(value)s'.", name=name, value=raw[:40]),
-                           fields={name: Msg("Enter a whole number.")}) from None
-    if abs(number) > MAX_INT:  # the database's integers end there
-        raise InvalidInput(Msg("'%(name)s' is too large.", name=name), fields={name: Msg("out of range")})
-    return number
-
-
-def _page() -> tuple[int, int]:
-    cfg = current_app.config
-    limit = _int_arg("limit")
-    if limit is None:
-        limit = cfg["ORDERFLOW_PAGE_SIZE"]
-    if not 1 <= limit <= cfg["ORDERFLOW_MAX_PAGE_SIZE"]:
-        raise InvalidInput(Msg("'limit' must be between 1 and %(max)s.", max=cfg["ORDERFLOW_MAX_PAGE_SIZE"]),
-                           fields={"limit": Msg("out of range")})
-    cursor = request.args.get("cursor")
-    offset = 0
-    if cursor:
-        try:  # a forged cursor (bad base64, Infinity, NaN, huge or nested numbers) is a 422, never a 500
-            if len(cursor) > 200:
-                raise ValueError(len(cursor))
-            offset = int(json.loads(base64.urlsafe_b64decode(cursor.encode()))["o"])
-            if offset > MAX_INT:
-                raise ValueError(offset)
-        except (ValueError, KeyError, TypeError, OverflowError, RecursionError, IndexError):
-            raise InvalidInput(Msg("The cursor is not one this service gave out."),
-                               fields={"cursor": Msg("invalid")}) from None
-    return limit, max(offset, 0)
-
-
-def _listing(query, item, limit: int, offset: int) -> Response:
-    rows = list(get_session().scalars(query.offset(offset).limit(limit + 1)))
-    more = len(rows) > limit
-    cursor = base64.urlsafe_b64encode(json.dumps({"o": offset + limit}).encode()).decode() if more else None
-    return jsonify(items=[item(r) for r in rows[:limit]], next_cursor=cursor)
-
-
 def _names() -> dict[str, str]:
     return dict(get_session().execute(select(User.username, User.display_name)).all())
 
@@ -152,7 +107,7 @@ def deploy_processes() -> ResponseReturnValue:
 
 @bp.get("/processes/<key>")
 def get_process(key: str):
-    row = definitions.get_version(get_session(), key, _int_arg("version"))
+    row = definitions.get_version(get_session(), key, int_arg("version"))
     return jsonify(key=row.key, name=row.name, version=row.version, sha256=row.sha256,
                    start_form=row.forms.get(row.start_form) if row.start_form else None,
                    start_groups=start_groups(row))
@@ -160,7 +115,7 @@ def get_process(key: str):
 
 @bp.get("/processes/<key>/bpmn")
 def get_bpmn(key: str):
-    row = definitions.get_version(get_session(), key, _int_arg("version"))
+    row = definitions.get_version(get_session(), key, int_arg("version"))
     name = drafts.main_file(row)
     response = Response(row.sources[name], mimetype="application/xml")  # a download, never a page of this site
     response.headers["Content-Disposition"] = f'attachment; filename="{safe_filename(row.key)}-v{row.version}.bpmn"'
@@ -172,7 +127,7 @@ def get_bpmn(key: str):
 @bp.post("/processes/<key>/instances")
 def start_instance(key: str):
     body = _body()
-    instance = instances.start(get_session(), current_actor(), key, body.get("data", {}), _int_arg("version"))
+    instance = instances.start(get_session(), current_actor(), key, body.get("data", {}), int_arg("version"))
     return jsonify(_instance_brief(instance)), 201
 
 
@@ -189,8 +144,8 @@ def list_instances():
     wanted = listing.InstanceFilter(process=args.get("process"), status=args.get("status"),
                                     business_key=args.get("business_key"), element=args.get("element"),
                                     due_before=now() if args.get("overdue") in {"1", "true", "yes"} else None)
-    limit, offset = _page()
-    return _listing(listing.instances_query(current_actor(), wanted), instance_summary, limit, offset)
+    limit, offset = page_args()
+    return paged_json(listing.instances_query(current_actor(), wanted), instance_summary, limit, offset)
 
 
 @bp.get("/instances/<int:instance_id>")
@@ -234,10 +189,10 @@ def instance_audit(instance_id: int):
 def list_tasks():
     wanted = inbox.InboxFilter.from_args(request.args)
     query = inbox.query(get_session(), current_actor(), wanted)
-    limit, offset = _page()
+    limit, offset = page_args()
     names = _names()
     today, _, _ = inbox.today_bounds(get_session(), now())
-    return _listing(query, lambda t: _inbox_task_json(t, names, today), limit, offset)
+    return paged_json(query, lambda t: _inbox_task_json(t, names, today), limit, offset)
 
 
 def _inbox_task_json(task: HumanTask, names: dict[str, str], today: date) -> dict[str, Any]:
@@ -387,9 +342,9 @@ def reassign_task(task_id: int):
 def list_incidents():
     query = incidents.listing(get_session(), current_actor(), request.args.get("resolved") in {"1", "true"})
     if request.args.get("instance_id"):
-        query = query.where(Incident.instance_id == _int_arg("instance_id"))
-    limit, offset = _page()
-    return _listing(query, incident_json, limit, offset)
+        query = query.where(Incident.instance_id == int_arg("instance_id"))
+    limit, offset = page_args()
+    return paged_json(query, incident_json, limit, offset)
 
 
 @bp.post("/incidents/<int:incident_id>/retry")

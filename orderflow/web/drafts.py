@@ -9,9 +9,10 @@ from orderflow.access.permissions import require_deployer
 from orderflow.core.errors import InvalidInput, NotFound
 from orderflow.core.i18n import Msg
 from orderflow.core.models import ProcessDraft
-from orderflow.web.api import _int_arg, uploaded_files
+from orderflow.web.api import uploaded_files
 from orderflow.web.auth import authenticate_api, current_actor
 from orderflow.web.db_session import get_session
+from orderflow.web.paging import int_arg
 from orderflow.web.present import iso
 from orderflow.web.security import MAX_INT, safe_filename
 from orderflow.workflow import catalogue, drafts
@@ -80,7 +81,7 @@ def new_draft():
 
 @bp.get("/processes/<key>/draft")
 def open_draft(key: str):
-    draft = drafts.open_draft(get_session(), current_actor(), key, _int_arg("version"), persist=False)
+    draft = drafts.open_draft(get_session(), current_actor(), key, int_arg("version"), persist=False)
     return jsonify(_draft_json(draft))
 
 
