@@ -41,7 +41,8 @@ help:
 	@echo "make setup   - venv + the pinned runtime (requirements/run.lock), npm ci, vendor assets, translations"
 	@echo "make run     - setup, init-db, deploy, seed-demo, demo orders (once), flask run on $(HOST):$(PORT)"
 	@echo "make test    - setup (+ chromium unless ORDERFLOW_BROWSER_TESTS=0), pytest \$$PYTEST_ARGS on SQLite and,"
-	@echo "               side by side, on a throwaway PostgreSQL cluster unless ORDERFLOW_POSTGRES_TESTS=0"
+	@echo "               side by side, on a throwaway PostgreSQL cluster (without the browser tests) unless"
+	@echo "               ORDERFLOW_POSTGRES_TESTS=0"
 	@echo "               (TEST_PASSES=sequential: one after the other)"
 	@echo "make lint    - ruff, mypy (installs the pinned test and lint tools, requirements/dev.lock), then ESLint (npm run lint)"
 	@echo "make lock    - re-pin requirements/*.lock from pyproject.toml (UPGRADE=1 to move to newer versions)"
@@ -123,8 +124,12 @@ run: setup
 
 # The whole suite on SQLite, then again on a throwaway PostgreSQL cluster (Debian's postgresql
 # package; installed here when missing and running as root) unless ORDERFLOW_POSTGRES_TESTS=0.
+# The PostgreSQL pass leaves out the browser tests (PG_PASS_ARGS): what they check (layout, scripts,
+# keys) does not depend on the database, and every page's queries and template are rendered on both
+# databases by tests/test_every_page.py. They run once, in the SQLite pass.
 PG_TEST_DIR  ?= /tmp/orderflow-pg-test-$(shell id -u)
 PG_TEST_PORT ?= 55432
+PG_PASS_ARGS ?= -m "not browser"
 
 # The two passes run side by side (one pytest each: the suite is single-threaded, the machine has two
 # cores): the SQLite pass writes to $(PG_TEST_DIR)-sqlite.log, shown when it ends; the PostgreSQL pass
@@ -144,7 +149,7 @@ test: $(TEST_PREREQS) postgres
 	  log=$(PG_TEST_DIR)-sqlite.log; \
 	  echo "==> the suite on SQLite (output in $$log) and on PostgreSQL ($$url) side by side"; \
 	  $(VENV)/bin/python -m pytest $(PYTEST_ARGS) >$$log 2>&1 & sqlite=$$!; \
-	  pg=0; ORDERFLOW_TEST_POSTGRES_URL=$$url $(VENV)/bin/python -m pytest $(PYTEST_ARGS) || pg=$$?; \
+	  pg=0; ORDERFLOW_TEST_POSTGRES_URL=$$url $(VENV)/bin/python -m pytest $(PG_PASS_ARGS) $(PYTEST_ARGS) || pg=$$?; \
 	  lite=0; wait $$sqlite || lite=$$?; \
 	  tools/pg-test-cluster.sh stop $(PG_TEST_DIR); \
 	  echo "==> the SQLite pass ($$log)"; cat $$log; \
@@ -158,7 +163,7 @@ test-sqlite: $(TEST_PREREQS)
 test-postgres: $(TEST_PREREQS) postgres
 	@url=$$(tools/pg-test-cluster.sh start $(PG_TEST_DIR) $(PG_TEST_PORT)) || exit 1; \
 	  echo "==> the suite again on PostgreSQL ($$url)"; \
-	  status=0; ORDERFLOW_TEST_POSTGRES_URL=$$url $(VENV)/bin/python -m pytest $(PYTEST_ARGS) || status=$$?; \
+	  status=0; ORDERFLOW_TEST_POSTGRES_URL=$$url $(VENV)/bin/python -m pytest $(PG_PASS_ARGS) $(PYTEST_ARGS) || status=$$?; \
 	  tools/pg-test-cluster.sh stop $(PG_TEST_DIR); exit $$status
 
 postgres:

@@ -8,11 +8,14 @@ A sweep runs what is due, delivers queued mail, then sleeps until the next due j
 from __future__ import annotations
 
 import logging
+import queue
+import sys
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.executors.base import BaseExecutor, run_job
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from orderflow.core import metrics
@@ -20,6 +23,34 @@ from orderflow.core.db import Database
 from orderflow.workflow import job_kinds, jobs, notify  # noqa: F401  (job_kinds registers the runners)
 
 log = logging.getLogger(__name__)
+
+
+class SweepThread(BaseExecutor):
+    """APScheduler's executor as one thread of its own fed by a queue. Not a concurrent.futures pool:
+    those refuse work once the interpreter begins to exit, so a worker process stopping (gunicorn on
+    SIGTERM) while a sweep fell due logged "cannot schedule new futures after shutdown" with a
+    traceback. A queue always takes the sweep; the daemon thread ends with the process."""
+
+    def start(self, scheduler, alias) -> None:
+        super().start(scheduler, alias)
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._work, name="orderflow-sweep", daemon=True).start()
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._queue.put(None)
+
+    def _do_submit_job(self, job, run_times) -> None:
+        self._queue.put((job, run_times))
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            job, run_times = item
+            try:
+                events = run_job(job, job._jobstore_alias, run_times, self._logger.name)
+            except BaseException:
+                self._run_job_error(job.id, *sys.exc_info()[1:])
+            else:
+                self._run_job_success(job.id, events)
 
 
 class Scheduler:
@@ -68,7 +99,7 @@ class Scheduler:
     def start(self) -> None:
         if self._aps is not None:
             return
-        self._aps = BackgroundScheduler(timezone=UTC)
+        self._aps = BackgroundScheduler(timezone=UTC, executors={"default": SweepThread()})
         self._aps.start()
         self.db.platform.wake = self.wake
         self._schedule(self.now())  # after a restart, whatever fell due runs at once
@@ -121,7 +152,6 @@ def init_app(app) -> Scheduler | None:
 
 def _serving() -> bool:
     """False for `flask init-db` and other one-off commands; true for `flask run`, gunicorn, …"""
-    import sys
     program = sys.argv[0] if sys.argv else ""
     if program.endswith(("flask", "flask/__main__.py")):
         return "run" in sys.argv[1:]

@@ -123,10 +123,11 @@ def flaky(monkeypatch):
     return state
 
 
+@pytest.hookimpl(tryfirst=True)   # before `-m` deselects by the marks
 def pytest_collection_modifyitems(items):
-    """Browser tests are those that ask for a page: `-m "not browser"` leaves them out."""
+    """Browser tests are those that ask for a page or the browser: `-m "not browser"` leaves them out."""
     for item in items:
-        if "page" in getattr(item, "fixturenames", ()):
+        if {"page", "browser", "context"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.browser)
 
 

@@ -3,31 +3,23 @@ Chinese, in a real browser (Debian chromium via Playwright): the page never scro
 table scrolls inside its own box), the navbar stays one row at laptop width and opens from its
 toggler on a phone, and each page's main controls are on the screen at 390 px.
 
-The pages are those of the Flask url_map: every GET route that answers HTML. A new route fails the
-test as "not visited" until ``visits`` gives it its arguments (from the seeded demo data) and the
-user who may see it; routes that answer no page (the API, static files, downloads) are listed in
-``NOT_PAGES``."""
+The pages are those of the Flask url_map (``tests/support/pages.py``): a new route fails the test as
+"not visited" until it is given its arguments and the user who may see it."""
 from __future__ import annotations
 
 import re
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from urllib.parse import quote
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from orderflow import create_app
-from orderflow.core.models import HumanTask, Instance, Mail
-from tests.support import dbs, warm
 from tests.support.browser import PATIENCE_MS, READY, assert_fits_the_width, skip_without_chromium
 from tests.support.browser import login as sign_in
-from tests.support.helpers import Api
+from tests.support.pages import Demo, assert_every_page_is_visited, demo_app, visits
 
 pytestmark = [skip_without_chromium, pytest.mark.browser]
 
@@ -36,149 +28,29 @@ LANGUAGES = ("en", "zh")
 #: From this width on the navbar shows its links, and they must stay on one row.
 DESK = 1280
 
-#: Routes that answer no HTML page: endpoint names (GET routes under /api are left out by their path).
-NOT_PAGES = {
-    "static", "healthz",
-    "pages.attachment",          # a stored file
-    "analytics.download",        # analytics.csv
-    "board.csv_export",          # board.csv
-    "trust.audit_csv",           # an order's audit.csv
-    "metrics.exposition",        # /metrics: Prometheus text for scrapers
-}
-
-#: A customer whose name and address are long single words, to prove that long words wrap.
-LONG_CUSTOMER = "Shenzhen-Bright-Electronics-International-Trading-Company-Limited-Subsidiary-Nr-7"
-LONG_EMAIL = "purchasing.department.international@bright-electronics-international.example"
-
-
-@dataclass(frozen=True)
-class Visit:
-    endpoint: str
-    path: str
-    user: str | None                    # None: signed out
-    controls: tuple[str, ...] = ()      # on the screen at 390 px (the first match of each)
-    status: int = 200
-
-
-@dataclass
-class Demo:
-    order: int                          # an order with long words in it
-    tasks: dict[str, tuple[int, str]]   # element id -> (a ready task, who may do it)
-    inbox_user: str                     # someone with unclaimed tasks
-    customer: str
-    link: str                           # a customer's link page, /c/<token>
-
-
-def page_rules(app) -> dict[str, str]:
-    """endpoint -> rule of every GET route that answers a page."""
-    return {rule.endpoint: rule.rule for rule in app.url_map.iter_rules()
-            if "GET" in (rule.methods or ()) and not rule.rule.startswith("/api/")
-            and rule.endpoint not in NOT_PAGES}
-
-
-def visits(demo: Demo) -> list[Visit]:
-    order = demo.order
-    form_fields = ("#customer", "#lines-0-product", "#lines-0-quantity", "#promised_date", "#submit")
-    pages = [
-        Visit("auth.login", "/login", None, ("#username", "#password", "#login")),
-        Visit("customer_links.step", demo.link, None, ("#submit",)),
-        Visit("pages.home", "/", "admin"),
-        Visit("pages.inbox", "/inbox", demo.inbox_user,
-              ("#inbox td.due", "#inbox button.claim", "#inbox a.open", "#inbox a.task-link")),
-        Visit("pages.inbox", "/inbox", "admin"),
-        Visit("pages.new_order", "/orders/new", "sales1", form_fields),
-        Visit("pages.start", "/processes/after_sales/start", "admin", ("#submit",)),
-        Visit("pages.orders", "/orders", "admin", ("main input[name=q]", "main form button[type=submit]")),
-        Visit("pages.order", f"/orders/{order}", "admin"),
-        Visit("pages.order", f"/orders/{order}", "sales1"),
-        Visit("pages.order", "/orders/999999", "admin", status=404),   # the error page
-        Visit("trust.sales_list", f"/orders/{order}/sales-list", "admin"),
-        Visit("customers.index", "/customers", "admin", ("main input[name=q]", "main form button[type=submit]")),
-        Visit("customers.file", f"/customers/{quote(demo.customer)}", "admin"),
-        Visit("customers.file", f"/customers/{quote(LONG_CUSTOMER)}", "admin"),
-        Visit("board.index", "/board", "manager1"),
-        Visit("monitor.diagram", "/monitor", "manager1"),
-        Visit("analytics.index", "/analytics", "manager1"),
-        Visit("notifications.index", "/notifications", "admin"),
-        Visit("notifications.outbox", "/outbox", "admin"),
-        Visit("auth.me", "/me", "admin"),
-        Visit("versions.index", "/processes", "owner1"),
-        Visit("versions.versions_page", "/processes/order_flow/versions", "owner1"),
-        Visit("versions.diff_page", "/processes/order_flow/diff?from=1&to=1", "owner1"),
-        Visit("modeler.edit", "/processes/order_flow/edit", "owner1", ("#modeler-narrow", "#modeler-canvas")),
-        Visit("modeler.new_process", "/processes/new", "owner1"),
-        Visit("form_editor.index", "/processes/order_flow/forms", "owner1"),
-        Visit("form_editor.edit", "/processes/order_flow/forms/new_order", "owner1", ("#schema-text", "#format-json")),
-        Visit("admin.index", "/admin", "admin"),
-        Visit("admin.users", "/admin/users", "admin", ("#create-user",)),
-        Visit("admin.user", "/admin/users/sales1", "admin"),
-        Visit("admin.groups", "/admin/groups", "admin"),
-        Visit("admin.tokens_page", "/admin/tokens", "admin"),
-    ]
-    pages += [Visit("pages.task_page", f"/tasks/{task_id}", user, ("#complete",))
-              for _element, (task_id, user) in sorted(demo.tasks.items())]
-    return pages
-
-
-def _seed(app) -> Demo:
-    """Demo orders at every stage (``flask simulate``), one with long words, a customer's link."""
-    result = app.test_cli_runner().invoke(args=["simulate", "--orders", "16", "--seed", "15", "--days", "40"])
-    assert result.exit_code == 0, result.output
-    api = Api(app.test_client())
-    order = api.start_order(customer=LONG_CUSTOMER, customer_email=LONG_EMAIL,
-                            shipping_address="Unit-1207-Tower-B-International-Commerce-Centre-Kowloon-Hong-Kong",
-                            contact_name="Ms Li-Wang-Zhang-Chen-Liu-Huang-Zhao-Zhou-Wu-Xu-Sun-Ma-Hu")
-    api.drive_to(order["id"], "confirm_sample")   # the customer's step: a link goes out by mail
-    api.drive_to(api.start_order()["id"], "sign_release")   # the signature: a password field
-    api.start_order()                                        # a new order's first step
-    with app.extensions["orderflow.db"].session() as s:
-        body = s.scalars(select(Mail.body).where(Mail.to == LONG_EMAIL, Mail.body.contains("/c/"))
-                         .order_by(Mail.id.desc())).first()
-        link = re.search(r"http://[^/]+(/c/\S+)", body).group(1)
-        tasks: dict[str, tuple[int, str]] = {}
-        inbox_user = None
-        for task in s.scalars(select(HumanTask).where(HumanTask.status == "ready").order_by(HumanTask.id)):
-            user = f"{task.group_id}1"
-            tasks.setdefault(task.element_id, (task.id, user))
-            if inbox_user is None and not task.assignee and not task.customer_step:
-                inbox_user = user
-        customer = s.scalars(select(Instance.customer).where(Instance.customer.is_not(None),
-                                                             Instance.customer != LONG_CUSTOMER)).first()
-    assert inbox_user and customer
-    assert {"check_stock", "confirm_sample", "sign_release"} <= set(tasks), sorted(tasks)
-    return Demo(order=order["id"], tasks=tasks, inbox_user=inbox_user, customer=customer, link=link)
-
 
 @pytest.fixture(scope="module")
 def site(seeded_template, compiled_processes, tmp_path_factory) -> Iterator[tuple[str, Demo, Flask]]:
     """One server and one set of demo data for every width and language of the module."""
-    url = dbs.copy_of(seeded_template, tmp_path_factory.mktemp("widths"))
-    app = create_app({"SECRET_KEY": "browser", "ORDERFLOW_DATABASE_URL": url})
-    warm.prepare(app, compiled_processes)
-    demo = _seed(app)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", demo, app
-    server.shutdown()
-    app.extensions["orderflow.scheduler"].shutdown()
-    app.extensions["orderflow.db"].engine.dispose()
-    dbs.drop(url)
+    with demo_app(seeded_template, compiled_processes, tmp_path_factory.mktemp("widths")) as (app, demo):
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{server.server_port}", demo, app
+        server.shutdown()
 
 
 def test_every_page_is_visited(site):
     _base, demo, app = site
-    rules, routes = page_rules(app), app.url_map.bind("localhost")
-    for visit in visits(demo):
-        assert routes.match(visit.path.split("?")[0])[0] == visit.endpoint, visit
-    visited = {visit.endpoint for visit in visits(demo)}
-    assert not set(rules) - visited, f"not visited: {sorted((e, rules[e]) for e in set(rules) - visited)}"
-    assert not visited - set(rules), f"no such page: {sorted(visited - set(rules))}"
+    assert_every_page_is_visited(app, demo)
 
 
-# What sticks out of the page on the right, and is not inside a box that scrolls or clips.
+# What sticks out of the page on the right, and is not inside a box that scrolls or clips (looked
+# for only when the page is wider than the screen: a walk over every element is slow on big pages).
 OVERFLOW = """() => {
   const width = document.documentElement.clientWidth;
+  const scroll = document.documentElement.scrollWidth;
+  if (scroll <= width + 1) return {scroll, width, culprits: []};
   const clipped = (el) => {
     for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
       if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(p).overflowX)) return true;
@@ -192,7 +64,7 @@ OVERFLOW = """() => {
     const box = el.getBoundingClientRect();
     if (box.width && box.right > width + 1 && !clipped(el)) out.push(name(el) + ' right=' + Math.round(box.right));
   }
-  return {scroll: document.documentElement.scrollWidth, width, culprits: out.slice(-4)};
+  return {scroll, width, culprits: out.slice(-4)};
 }"""
 
 # Items of the navbar that sit off its brand's row, or overlap the next item (squeezed into one row).

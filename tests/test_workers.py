@@ -86,3 +86,30 @@ def test_the_in_process_scheduler_fires_a_timer_on_its_own(seeded_url: str):
         assert _wait_until(done)
     finally:
         scheduler.shutdown()
+
+
+def test_the_scheduler_sweeps_on_while_the_interpreter_closes_its_thread_pools(seeded_url: str, monkeypatch, caplog):
+    """A gunicorn worker stopping on SIGTERM closes concurrent.futures' pools before its daemon
+    threads end; a sweep falling due then was refused with "cannot schedule new futures after
+    shutdown" and a traceback in the log. The sweep has a thread of its own and still runs."""
+    import concurrent.futures.thread
+    import threading
+
+    app = _app(seeded_url, TESTING=True, ORDERFLOW_SCHEDULER="on", ORDERFLOW_SWEEP_SECONDS=24 * 3600)
+    scheduler = app.extensions["orderflow.scheduler"]   # not started: TESTING
+    swept = [threading.Event(), threading.Event()]
+    real_tick = scheduler._tick
+
+    def tick() -> None:   # a sweep, then the next one scheduled
+        real_tick()
+        next(e for e in swept if not e.is_set()).set()
+    monkeypatch.setattr(scheduler, "_tick", tick)
+    scheduler.start()   # the first sweep runs at once, then it sleeps for a day
+    try:
+        assert swept[0].wait(PATIENCE)
+        monkeypatch.setattr(concurrent.futures.thread, "_shutdown", True)   # as at interpreter exit
+        scheduler.wake(scheduler.now())
+        assert swept[1].wait(PATIENCE)
+    finally:
+        scheduler.shutdown()
+    assert "Error submitting job" not in caplog.text
