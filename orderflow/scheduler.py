@@ -79,6 +79,11 @@ class Scheduler:
             with self.db.session() as session:
                 notify.deliver_mail(session, self.config)
                 session.commit()
+            roll_up = self.db.platform.hooks.roll_up
+            if roll_up is not None:   # the business's counting of completed steps (analytics)
+                with self.db.session() as session:
+                    roll_up(session)
+                    session.commit()
         except Exception:  # the database may be briefly unavailable: try again next sweep
             log.exception("sweep failed")
         metrics.publish_cache(self.db.platform.runtime.live)  # several workers: this one's cache numbers

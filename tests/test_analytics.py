@@ -136,7 +136,7 @@ def test_rework_rate_and_on_time_delivery(api: Api, clock):
     assert _report(api, _query(clock, before=-1, after=3))["on_time_delivery"]["whole"] == 0
 
 
-def test_rebuild_recomputes_the_roll_up(api: Api, app, clock):
+def test_the_roll_up_caught_up_in_the_background_equals_a_full_rebuild(api: Api, app, clock):
     _two_stock_checks(api, clock)
     order = api.start_order()
     clock.advance(minutes=30)
@@ -147,13 +147,16 @@ def test_rebuild_recomputes_the_roll_up(api: Api, app, clock):
         return {(r.process_key, r.element_id, r.day, r.group_id):
                 (r.completed, r.with_due, r.on_time, round(r.total_seconds, 3), r.buckets, r.decisions)
                 for r in session.scalars(select(TaskStat))}
+    app.extensions["orderflow.scheduler"].sweep()   # what the service does in the background
     with db.session() as session:
         kept = rows(session)
         finished = session.scalar(select(func.count()).select_from(HumanTask).where(HumanTask.status == "completed"))
+        assert finished > 20
         assert analytics.rebuild(session) == finished == sum(v[0] for v in kept.values())
         session.commit()
     with db.session() as session:
         assert rows(session) == kept
+        assert analytics.catch_up(session) == 0   # the rebuild counted everything: nothing is pending
 
 
 def test_the_page_shows_charts_tables_and_headlines(api: Api, client, clock):
@@ -208,51 +211,66 @@ def test_bad_dates_answer_422(api: Api, client):
     assert "analytics-data" not in html
 
 
-def test_concurrent_completions_lose_no_count(app):
+def test_concurrent_catch_ups_count_each_completion_once(api: Api, app):
+    """Two sweeps (two nodes, or a sweep and a report) catching up at once, in small batches."""
     db = app.extensions["orderflow.db"]
     day_start = datetime(2031, 5, 6, 8, 0, tzinfo=UTC)
-    per_thread = 25
+    per_decision = 25
+    order = api.start_order()
+    with db.session() as session:
+        session.add_all(HumanTask(
+            instance_id=order["id"], process_key="order_flow", task_uuid=f"t-{decision}-{i}", name="QC",
+            element_id="qc_inspection", group_id="quality", status="completed", rollup_pending=True,
+            ready_at=day_start, completed_at=day_start + timedelta(seconds=2 ** (i % 10)),
+            due_at=day_start + timedelta(seconds=100), data={"decision": decision})
+            for decision in ("pass", "fail") for i in range(per_decision))
+        session.commit()
     barrier = threading.Barrier(2)
+    counted: list[int] = []
     failures: list[BaseException] = []
 
-    def task(i: int, decision: str) -> HumanTask:
-        return HumanTask(process_key="order_flow", element_id="qc_inspection", group_id="quality",
-                         ready_at=day_start, completed_at=day_start + timedelta(seconds=2 ** (i % 10)),
-                         due_at=day_start + timedelta(seconds=100), data={"decision": decision})
-
-    def worker(decision: str) -> None:
+    def sweep() -> None:
         try:
             barrier.wait()
-            for i in range(per_thread):
-                session = db.session()
-                try:
-                    analytics.record_completion(session, task(i, decision))
+            while True:
+                with db.session() as session:
+                    count = analytics.catch_up(session, batch=3)
                     session.commit()
-                finally:
-                    session.close()
+                counted.append(count)
+                if not count:
+                    return
         except BaseException as exc:
             failures.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(d,)) for d in ("pass", "fail")]
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert not failures, failures
+    assert sum(counted) == 2 * per_decision
     with db.session() as session:
         row = session.get(TaskStat, ("order_flow", "qc_inspection", date(2031, 5, 6), "quality"))
-        assert row.completed == 2 * per_thread
-        assert sum(row.buckets) == 2 * per_thread
-        assert row.decisions == {"pass": per_thread, "fail": per_thread}
-        assert row.with_due == 2 * per_thread
-        assert row.on_time == 2 * sum(1 for i in range(per_thread) if 2 ** (i % 10) <= 100)
-        assert row.total_seconds == pytest.approx(2 * sum(2 ** (i % 10) for i in range(per_thread)))
+        assert row.completed == 2 * per_decision
+        assert sum(row.buckets) == 2 * per_decision
+        assert row.decisions == {"pass": per_decision, "fail": per_decision}
+        assert row.with_due == 2 * per_decision
+        assert row.on_time == 2 * sum(1 for i in range(per_decision) if 2 ** (i % 10) <= 100)
+        assert row.total_seconds == pytest.approx(2 * sum(2 ** (i % 10) for i in range(per_decision)))
 
 
-def test_completing_a_task_fills_the_daily_row(api: Api, app, clock):
+def test_a_completion_is_counted_by_the_sweep_not_by_its_request(api: Api, app, clock):
     _two_stock_checks(api, clock)
-    with app.extensions["orderflow.db"].session() as session:
-        rows = list(session.scalars(select(TaskStat).where(TaskStat.element_id == "check_stock")))
+    db = app.extensions["orderflow.db"]
+    stock = select(TaskStat).where(TaskStat.element_id == "check_stock")
+    pending = select(func.count()).select_from(HumanTask).where(HumanTask.rollup_pending.is_(True))
+    with db.session() as session:
+        assert not session.scalars(stock).all()
+        assert session.scalar(pending) == 2
+    app.extensions["orderflow.scheduler"].sweep()
+    with db.session() as session:
+        assert session.scalar(pending) == 0
+        rows = list(session.scalars(stock))
         assert sum(r.completed for r in rows) == 2 and {r.group_id for r in rows} == {"warehouse"}
         buckets = [0] * 40
         for r in rows:

@@ -10,6 +10,7 @@ from sqlalchemy import literal, select
 
 from orderflow.core.column_types import UtcDateTime
 from orderflow.core.models import TaskStat
+from orderflow.orders import analytics
 from orderflow.orders.analytics.days import Days
 from tests.support.helpers import Api, login
 
@@ -38,6 +39,7 @@ def _count(report: dict, element_id: str) -> int:
 def test_a_step_finished_at_2330_utc_counts_on_the_next_day_in_utc_plus_8(api: Api, app, clock):
     _check_stock_at(api, clock, LATE_EVENING)
     with app.extensions["orderflow.db"].session() as session:
+        analytics.catch_up(session)
         days = {r.day for r in session.scalars(select(TaskStat).where(TaskStat.element_id == "check_stock"))}
     assert days == {date(2026, 3, 9)}
     monday, sunday = date(2026, 3, 9), date(2026, 3, 8)

@@ -32,6 +32,10 @@ class Hooks:
     project: Callable[[Instance, Mapping[str, Any]], None] = _business_key
     # a person's (or customer's) step was completed, in the same transaction
     task_completed: Callable[[Session, HumanTask], None] = lambda session, task: None
+    # the business's roll-up of completed steps, out of the steps' requests: a completed task is marked
+    # ``rollup_pending`` when this is set, and each scheduler sweep calls it (its own transaction) to
+    # count what is pending; returns how many it counted
+    roll_up: Callable[[Session], int] | None = None
     # the data fields a release signature covers
     signed_fields: tuple[str, ...] = ("business_key",)
     # the facts a customer's link page shows above the form, and the fields that name the instance in

@@ -278,6 +278,9 @@ class Simulation:
         self._run_jobs_until(session, self.real_now)
         self.clock.value = max(self.clock.value, self.real_now)
         self.progress(self.count - len(done))
+        if self.platform.hooks.roll_up is not None:   # the analytics count the simulated steps now
+            self.platform.hooks.roll_up(session)
+            session.commit()
         self._summarize(session, plans)
 
     def _follow_up(self, plan: Plan, completed_at: datetime) -> None:

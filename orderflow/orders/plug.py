@@ -51,7 +51,7 @@ def project_order_columns(instance: Instance, data: Mapping[str, Any]) -> None:
 HOOKS = Hooks(
     start_data=related_order.with_order_facts,
     project=project_order_columns,
-    task_completed=analytics.record_completion,
+    roll_up=analytics.catch_up,
     signed_fields=SALES_LIST_FIELDS,
     link_header=("order_no", "case_no", "customer"),
     link_reference=("case_no", "order_no"),

@@ -171,7 +171,9 @@ def _advance(session: Session, task: HumanTask, clean: dict[str, Any], by: str, 
     now = platform_of(session).clock()
     task.status, task.completed_at, task.completed_by, task.data = "completed", now, by, clean
     task.completed_via = via
-    platform_of(session).hooks.task_completed(session, task)  # the business's roll-up (analytics)
+    hooks = platform_of(session).hooks
+    task.rollup_pending = hooks.roll_up is not None   # counted later, out of this request (analytics)
+    hooks.task_completed(session, task)
     jobs.close_sla_jobs(session, [task.id])
     if sign is not None:
         sign()

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -145,6 +146,9 @@ class HumanTask(Base):
         # also "has this order done its delivery step" in one seek
         Index("ix_human_tasks_board", "status", "instance_id", "element_id", "due_at", "ready_at", "group_id",
               "assignee", "process_key", "process_version_id"),
+        # the completions the business's roll-up has not yet counted: only those are in the index
+        Index("ix_human_tasks_rollup_pending", "id", sqlite_where=text("rollup_pending"),
+              postgresql_where=text("rollup_pending")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
@@ -166,6 +170,9 @@ class HumanTask(Base):
     # staff on the customer's behalf
     customer_step: Mapped[bool] = mapped_column(Boolean, default=False)
     completed_via: Mapped[str | None] = mapped_column(String(20))   # customer_link, on_behalf
+    # completed and not yet counted by the business's roll-up (``Hooks.roll_up``, run by the sweep and
+    # before a report reads): the step's request does no counting of its own
+    rollup_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     data: Mapped[dict | None] = mapped_column(JSON)   # what the person entered
     # the order's data as the task saw it when it became ready: forms pre-fill from it without
     # loading the engine state (a ready task's data does not change until it runs)

@@ -1,8 +1,9 @@
 """Analytics for performance reviews: the task_stats roll-up and the managers' report.
 
-``record_completion`` runs in the transaction that completes a human task and adds it to its
-step's daily row in ``task_stats`` (counts, time limits met, seconds, a duration histogram,
-decisions). ``report`` reads those rows, the instances' indexed start and end times and, for
+``catch_up`` adds the human tasks completed since it last ran (``HumanTask.rollup_pending``) to
+their steps' daily rows in ``task_stats`` (counts, time limits met, seconds, a duration histogram,
+decisions): the scheduler's sweep runs it (``Hooks.roll_up``), and ``report`` before it reads.
+``report`` reads those rows, the instances' indexed start and end times and, for
 on-time delivery, the delivery step's finished tasks in the period (through their index); it
 never scans ``human_tasks`` for durations. ``rebuild`` recomputes the roll-up from the tasks.
 ``after_sales`` adds the report's after-sales section: cases by type and outcome, the return rate,
@@ -24,8 +25,8 @@ from orderflow.orders.analytics.report import (
     quantile,
     report,
 )
-from orderflow.orders.analytics.rollup import bucket_of, rebuild, record_completion
+from orderflow.orders.analytics.rollup import bucket_of, catch_up, rebuild
 
 __all__ = ["SEE_ANALYTICS", "AfterSales", "GroupRow", "Rate", "Report", "StepRow", "SurveyResults", "WeekRow",
-           "as_dict", "bucket_of", "csv", "delivery_step", "quantile", "rebuild", "record_completion", "report",
+           "as_dict", "bucket_of", "catch_up", "csv", "delivery_step", "quantile", "rebuild", "report",
            "shipped_on_time"]

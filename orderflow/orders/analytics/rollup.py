@@ -1,6 +1,8 @@
-"""The task_stats roll-up: kept as tasks complete, rebuilt on demand, read as histograms."""
+"""The task_stats roll-up: caught up in the background and before a report reads, rebuilt on demand,
+read as histograms."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,30 +56,70 @@ def _add(buckets: list[int] | None, decisions: dict[str, int] | None, done: _Com
     return buckets, decisions
 
 
-def record_completion(session: Session, task: HumanTask) -> None:
-    """Add a just-completed task to its step's row for the day (the company's day, as the report
-    counts them); safe under concurrent commits.
+def catch_up(session: Session, batch: int = 500) -> int:
+    """Count the completions not counted yet (``HumanTask.rollup_pending``, set when a task completes)
+    into their steps' rows for the day (the company's day, as the report counts them); returns how
+    many. The scheduler's sweep runs it in the background and the report before it reads, so the step's
+    own request does no counting and the report is exact all the same.
 
-    The row is created empty if missing (INSERT … ON CONFLICT DO NOTHING, so two transactions
-    creating it at once both go on), read under its lock (``FOR UPDATE`` on PostgreSQL; on
-    SQLite the insert has already taken the database's write lock) and updated with
-    ``completed = completed + 1`` style increments in the same statement as the histogram.
+    Exactly once under any concurrency: a batch is claimed by one UPDATE … RETURNING that clears the
+    flags of the rows it returns, in the transaction that adds them. A second claimer waiting on
+    those rows finds them cleared (PostgreSQL re-checks the condition on the row it waited for;
+    SQLite has one writer at a time). The daily rows are then created if missing and updated under
+    their lock, in one order of keys, so two claimers never deadlock. No commit.
     """
-    if task.completed_at is None:
-        return
-    done = _measure(Days.of_company(session), task.process_key or task.instance.process_key, task.element_id,
-                    task.group_id, task.ready_at, task.due_at, task.completed_at,
-                    task.data.get("decision") if isinstance(task.data, dict) else None)
-    _create_zero_row(session, done.key)
-    row = session.get_one(TaskStat, done.key, with_for_update=True, populate_existing=True)
-    buckets, decisions = _add(row.buckets, row.decisions, done)
-    session.execute(
-        update(TaskStat).where(*_key_filter(done.key)).values(
-            completed=TaskStat.completed + 1, with_due=TaskStat.with_due + int(done.has_due),
-            on_time=TaskStat.on_time + int(done.on_time), total_seconds=TaskStat.total_seconds + done.seconds,
-            buckets=buckets, decisions=decisions,
-        ).execution_options(synchronize_session=False))
-    session.expire(row)   # the counters changed in SQL; read them again if anyone asks
+    counted = 0
+    pending = HumanTask.rollup_pending.is_(True)
+    while session.scalar(select(HumanTask.id).where(pending).limit(1)) is not None:  # reading takes no lock
+        claim = (update(HumanTask)
+                 .where(HumanTask.id.in_(select(HumanTask.id).where(pending).order_by(HumanTask.id).limit(batch)),
+                        pending)
+                 .values(rollup_pending=False)
+                 .returning(HumanTask.instance_id, HumanTask.process_key, HumanTask.element_id, HumanTask.group_id,
+                            HumanTask.ready_at, HumanTask.due_at, HumanTask.completed_at, HumanTask.data)
+                 .execution_options(synchronize_session=False))
+        claimed = session.execute(claim).all()
+        _apply(session, _completions(session, claimed))
+        counted += len(claimed)
+        if len(claimed) < batch:
+            break
+    return counted
+
+
+def _completions(session: Session, claimed: Sequence[Any]) -> list[_Completion]:
+    unnamed = {row.instance_id for row in claimed if not row.process_key}   # rows from before the column
+    keys = dict(session.execute(select(Instance.id, Instance.process_key).where(Instance.id.in_(unnamed)))
+                .tuples()) if unnamed else {}
+    days = Days.of_company(session)
+    return [_measure(days, row.process_key or keys.get(row.instance_id, ""), row.element_id, row.group_id,
+                     row.ready_at, row.due_at, row.completed_at,
+                     row.data.get("decision") if isinstance(row.data, dict) else None)
+            for row in claimed if row.completed_at is not None]
+
+
+def _apply(session: Session, completions: list[_Completion]) -> None:
+    """Add ``completions`` to their daily rows: created empty if missing (INSERT … ON CONFLICT DO
+    NOTHING), read under their lock (``FOR UPDATE`` on PostgreSQL; on SQLite the claim holds the
+    database's write lock), counters incremented in SQL in the same statement as the histogram."""
+    by_key: dict[tuple, list[_Completion]] = {}
+    for done in completions:
+        by_key.setdefault(done.key, []).append(done)
+    for key in sorted(by_key):
+        group = by_key[key]
+        _create_zero_row(session, key)
+        row = session.get_one(TaskStat, key, with_for_update=True, populate_existing=True)
+        buckets, decisions = row.buckets, row.decisions
+        for done in group:
+            buckets, decisions = _add(buckets, decisions, done)
+        session.execute(
+            update(TaskStat).where(*_key_filter(key)).values(
+                completed=TaskStat.completed + len(group),
+                with_due=TaskStat.with_due + sum(done.has_due for done in group),
+                on_time=TaskStat.on_time + sum(done.on_time for done in group),
+                total_seconds=TaskStat.total_seconds + sum(done.seconds for done in group),
+                buckets=buckets, decisions=decisions,
+            ).execution_options(synchronize_session=False))
+        session.expire(row)   # the counters changed in SQL; read them again if anyone asks
 
 
 def rebuild(session: Session) -> int:
@@ -109,6 +151,8 @@ def rebuild(session: Session) -> int:
         row.total_seconds += done.seconds
         counted += 1
     session.add_all(rows.values())
+    session.execute(update(HumanTask).where(HumanTask.rollup_pending.is_(True)).values(rollup_pending=False)
+                    .execution_options(synchronize_session=False))   # every completion is counted now
     session.flush()
     return counted
 
