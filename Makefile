@@ -41,8 +41,8 @@ help:
 	@echo "make setup   - venv + the pinned runtime (requirements/run.lock), npm ci, vendor assets, translations"
 	@echo "make run     - setup, init-db, deploy, seed-demo, demo orders (once), flask run on $(HOST):$(PORT)"
 	@echo "make test    - setup (+ chromium unless ORDERFLOW_BROWSER_TESTS=0), pytest \$$PYTEST_ARGS on SQLite and,"
-	@echo "               side by side, on a throwaway PostgreSQL cluster (without the browser tests) unless"
-	@echo "               ORDERFLOW_POSTGRES_TESTS=0"
+	@echo "               side by side, on a throwaway PostgreSQL cluster unless ORDERFLOW_POSTGRES_TESTS=0 (browser"
+	@echo "               tests in the SQLite pass only, tests that use no database in the PostgreSQL pass only)"
 	@echo "               (TEST_PASSES=sequential: one after the other)"
 	@echo "make lint    - ruff, mypy (installs the pinned test and lint tools, requirements/dev.lock), then ESLint (npm run lint)"
 	@echo "make lock    - re-pin requirements/*.lock from pyproject.toml (UPGRADE=1 to move to newer versions)"
@@ -124,12 +124,14 @@ run: setup
 
 # The whole suite on SQLite, then again on a throwaway PostgreSQL cluster (Debian's postgresql
 # package; installed here when missing and running as root) unless ORDERFLOW_POSTGRES_TESTS=0.
-# The PostgreSQL pass leaves out the browser tests (PG_PASS_ARGS): what they check (layout, scripts,
-# keys) does not depend on the database, and every page's queries and template are rendered on both
-# databases by tests/test_every_page.py. They run once, in the SQLite pass.
+# Tests whose outcome cannot depend on the pass's database run in one pass only (marks set by
+# tests/conftest.py): the browser tests in the SQLite pass (what they check, layout, scripts, keys,
+# does not depend on the database; every page's queries and template are rendered on both databases by
+# tests/test_every_page.py), the tests that reach no database at all in the PostgreSQL pass.
 PG_TEST_DIR  ?= /tmp/orderflow-pg-test-$(shell id -u)
 PG_TEST_PORT ?= 55432
 PG_PASS_ARGS ?= -m "not browser"
+SQLITE_PASS_ARGS ?= -m "not without_database"
 
 # The two passes run side by side (one pytest each: the suite is single-threaded, the machine has two
 # cores): the SQLite pass writes to $(PG_TEST_DIR)-sqlite.log, shown when it ends; the PostgreSQL pass
@@ -141,14 +143,14 @@ test: $(TEST_PREREQS)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 else ifeq ($(TEST_PASSES),sequential)
 test: $(TEST_PREREQS)
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest $(SQLITE_PASS_ARGS) $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-postgres
 else
 test: $(TEST_PREREQS) postgres
 	@url=$$(tools/pg-test-cluster.sh start $(PG_TEST_DIR) $(PG_TEST_PORT)) || exit 1; \
 	  log=$(PG_TEST_DIR)-sqlite.log; \
 	  echo "==> the suite on SQLite (output in $$log) and on PostgreSQL ($$url) side by side"; \
-	  $(VENV)/bin/python -m pytest $(PYTEST_ARGS) >$$log 2>&1 & sqlite=$$!; \
+	  $(VENV)/bin/python -m pytest $(SQLITE_PASS_ARGS) $(PYTEST_ARGS) >$$log 2>&1 & sqlite=$$!; \
 	  pg=0; ORDERFLOW_TEST_POSTGRES_URL=$$url $(VENV)/bin/python -m pytest $(PG_PASS_ARGS) $(PYTEST_ARGS) || pg=$$?; \
 	  lite=0; wait $$sqlite || lite=$$?; \
 	  tools/pg-test-cluster.sh stop $(PG_TEST_DIR); \

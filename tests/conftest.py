@@ -123,12 +123,23 @@ def flaky(monkeypatch):
     return state
 
 
+#: the fixtures through which a test reaches the database of the pass (a SQLite file, or PostgreSQL)
+DATABASE_FIXTURES = {"database_url", "seeded_template"}
+
+
 @pytest.hookimpl(tryfirst=True)   # before `-m` deselects by the marks
 def pytest_collection_modifyitems(items):
-    """Browser tests are those that ask for a page or the browser: `-m "not browser"` leaves them out."""
+    """``browser``: the test asks for a page, a context or the browser. ``without_database``: it
+    reaches no database of the pass, neither through the fixtures above nor through
+    ``tests/support/dbs.py`` (an engine, parser or budget test; a benchmark on its own SQLite files),
+    so it says the same on either pass. ``make test`` runs each of those in one pass only."""
     for item in items:
-        if {"page", "browser", "context"} & set(getattr(item, "fixturenames", ())):
+        names = set(getattr(item, "fixturenames", ()))
+        if {"page", "browser", "context"} & names:
             item.add_marker(pytest.mark.browser)
+        elif not names & DATABASE_FIXTURES and "dbs" not in vars(getattr(item, "module", None) or object) \
+                and item.get_closest_marker("postgres") is None:
+            item.add_marker(pytest.mark.without_database)
 
 
 def pytest_sessionfinish(session, exitstatus):

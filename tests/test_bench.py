@@ -36,3 +36,4 @@ def test_the_time_limits_benchmark_runs_and_the_shipped_tree_is_the_lighter_one(
     assert set(rows) == {"boundary timers (before)", "sla property (now)"}, done.stdout
     before, now = rows["boundary timers (before)"], rows["sla property (now)"]
     assert now[2] < before[2] * 0.6 and now[3] < before[3] and now[4] < before[4] / 2   # tasks, state, specs
+    assert now[5] * 3 < now[3]   # the state as stored (compressed) is under a third of its JSON

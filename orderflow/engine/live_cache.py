@@ -13,8 +13,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from orderflow.engine import store
+
 #: a deserialized workflow takes about this many times the bytes of its JSON state (8.4 measured on the
-#: order flow: tasks, specs by reference, data dicts per task)
+#: order flow: tasks, specs by reference, data dicts per task); the JSON's, not the compressed state's
 BYTES_PER_STATE_CHAR = 8
 
 
@@ -69,7 +71,7 @@ class LiveWorkflows:
 
     def put(self, key: Any, state: str, spec: Any, workflow: Any) -> None:
         """Keep ``workflow`` as the one stored as ``state``; the oldest entries leave to make room."""
-        size = len(state) * BYTES_PER_STATE_CHAR
+        size = store.json_length(state) * BYTES_PER_STATE_CHAR
         if not self.enabled or size > self.max_bytes:
             return
         with self._lock:

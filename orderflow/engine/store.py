@@ -4,10 +4,18 @@ The stock serializer embeds the whole spec in every instance (tens of KB). Here 
 instance's JSON holds only its task tree and data; the spec comes back from the
 ``SpecCache`` by the (key, sha256) kept on the instance row. The script engine is not
 serialized either: ``load`` attaches a fresh one bound to the current request's services.
+
+Stored compressed: ``z1:<length of the JSON>:`` and the JSON deflated (zlib, level 1), in base64 so
+it stays text in the same column. A finished order's 41 KB of JSON (task ids, parents, children and
+data deltas: SpiffWorkflow 3 already keeps each task's data as a delta, so there are no repeated
+data dicts left to share) become 11 KB for ~0.3 ms a step, a quarter of what every step reads, writes
+and logs. States stored as plain JSON (before) load as they are.
 """
 from __future__ import annotations
 
+import base64
 import json
+import zlib
 from copy import deepcopy
 from uuid import UUID
 
@@ -47,6 +55,16 @@ _SERIALIZER = _make_serializer()
 FORMAT = "orderflow-1"
 
 
+COMPRESSED = "z1:"
+#: a stored state never inflates past this (the order flow's is ~40 KB): a damaged or foreign value
+#: cannot make a load allocate without bound
+MAX_JSON_CHARS = 64 * 1024 * 1024
+
+
+class StateUnreadable(ValueError):
+    """A stored state that is neither this service's compressed form nor JSON."""
+
+
 def dump(workflow: BpmnWorkflow) -> str:
     registry = _SERIALIZER.registry
     registry._encoder_mode = True
@@ -55,11 +73,35 @@ def dump(workflow: BpmnWorkflow) -> str:
     finally:
         registry._encoder_mode = False
     dct["format"] = FORMAT
-    return json.dumps(dct, cls=_SERIALIZER._encoder_cls, separators=(",", ":"))
+    text = json.dumps(dct, cls=_SERIALIZER._encoder_cls, separators=(",", ":")).encode()
+    return f"{COMPRESSED}{len(text)}:{base64.b64encode(zlib.compress(text, 1)).decode('ascii')}"
+
+
+def json_length(state: str) -> int:
+    """The length of the JSON ``state`` holds, without inflating it (what a loaded workflow's size follows)."""
+    if state.startswith(COMPRESSED):
+        length, _, _ = state[len(COMPRESSED):].partition(":")
+        return int(length) if length.isdigit() else len(state)
+    return len(state)
+
+
+def as_json(state: str) -> str:
+    """The JSON text of a stored state, compressed or not."""
+    if not state.startswith(COMPRESSED):
+        return state
+    length, _, body = state[len(COMPRESSED):].partition(":")
+    try:
+        inflate = zlib.decompressobj()
+        text = inflate.decompress(base64.b64decode(body, validate=True), MAX_JSON_CHARS)
+        if inflate.unconsumed_tail or not inflate.eof or (length.isdigit() and int(length) != len(text)):
+            raise StateUnreadable("the stored state is cut short, damaged or over its bound")
+        return text.decode()
+    except (ValueError, zlib.error) as exc:
+        raise StateUnreadable(f"the stored state cannot be read: {exc}") from exc
 
 
 def load(state: str, pdef: ProcessDef) -> BpmnWorkflow:
-    dct = json.loads(state)
+    dct = json.loads(as_json(state))
     dct.pop("format", None)
     dct["typename"] = "BpmnWorkflow"
     return _SERIALIZER.registry.restore(dct, pdef=pdef)

@@ -1,0 +1,61 @@
+"""How the engine state is stored: compressed JSON (``orderflow/engine/store.py``), a quarter of the
+plain JSON; states stored as plain JSON before still load, and the next step stores them compressed."""
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+
+import pytest
+
+from orderflow.core.models import Instance
+from orderflow.engine import store
+from tests.support.helpers import Api
+
+
+def _state(app, instance_id: int) -> str:
+    with app.extensions["orderflow.db"].session() as s:
+        return s.get(Instance, instance_id).state
+
+
+def test_a_stored_state_is_compressed_json_of_the_service_format(api: Api, app):
+    order = api.start_order()
+    api.drive_to(order["id"], "confirm_sample")
+    state = _state(app, order["id"])
+    assert state.startswith(store.COMPRESSED)
+    text = store.as_json(state)
+    assert json.loads(text)["format"] == store.FORMAT
+    assert store.json_length(state) == len(text.encode())
+    assert len(state) * 3 < len(text)
+
+
+def test_a_state_stored_as_plain_json_loads_and_is_stored_compressed_after_the_next_step(api: Api, app):
+    order = api.start_order()
+    db = app.extensions["orderflow.db"]
+    with db.session() as s:
+        instance = s.get(Instance, order["id"])
+        instance.state = store.as_json(instance.state)   # as a release before compression stored it
+        s.commit()
+    app.extensions["orderflow.platform"].runtime.live.clear()   # no kept workflow: the row is read
+    task = api.task(order["id"], "check_stock")
+    assert api.complete("warehouse1", task["id"], "sufficient").status_code == 200
+    assert _state(app, order["id"]).startswith(store.COMPRESSED)
+
+
+def _compressed(text: bytes, length: int | None = None) -> str:
+    return f"{store.COMPRESSED}{len(text) if length is None else length}:{base64.b64encode(zlib.compress(text)).decode()}"
+
+
+@pytest.mark.parametrize("damage", ["cut short", "not base64", "wrong length", "over the bound"])
+def test_a_damaged_state_is_refused_by_name_without_inflating_past_the_bound(monkeypatch, damage):
+    monkeypatch.setattr(store, "MAX_JSON_CHARS", 1000)
+    good = json.dumps({"tasks": {}, "pad": "x" * 500}).encode()
+    state = {
+        "cut short": _compressed(good)[:-12],
+        "not base64": f"{store.COMPRESSED}{len(good)}:***",
+        "wrong length": _compressed(good, len(good) + 1),
+        "over the bound": _compressed(b"[" + b"0," * 100_000 + b"0]"),
+    }[damage]
+    with pytest.raises(store.StateUnreadable):
+        store.as_json(state)
+    assert store.as_json(_compressed(good)) == good.decode()
