@@ -131,6 +131,10 @@ run: setup
 PG_TEST_DIR  ?= /tmp/orderflow-pg-test-$(shell id -u)
 PG_TEST_PORT ?= 55432
 PG_PASS_ARGS ?= -m "not browser"
+# The SQLite pass checks every reuse of a kept live workflow against its stored state (tests/conftest.py
+# turns ORDERFLOW_WORKFLOW_CACHE_VERIFY on; what it compares is the engine's text, the same on either
+# database); the PostgreSQL pass runs the cache as production does.
+PG_PASS_ENV ?= ORDERFLOW_WORKFLOW_CACHE_VERIFY=0
 SQLITE_PASS_ARGS ?= -m "not without_database"
 
 # The two passes run side by side (one pytest each: the suite is single-threaded, the machine has two
@@ -151,7 +155,7 @@ test: $(TEST_PREREQS) postgres
 	  log=$(PG_TEST_DIR)-sqlite.log; \
 	  echo "==> the suite on SQLite (output in $$log) and on PostgreSQL ($$url) side by side"; \
 	  $(VENV)/bin/python -m pytest $(SQLITE_PASS_ARGS) $(PYTEST_ARGS) >$$log 2>&1 & sqlite=$$!; \
-	  pg=0; ORDERFLOW_TEST_POSTGRES_URL=$$url $(VENV)/bin/python -m pytest $(PG_PASS_ARGS) $(PYTEST_ARGS) || pg=$$?; \
+	  pg=0; ORDERFLOW_TEST_POSTGRES_URL=$$url $(PG_PASS_ENV) $(VENV)/bin/python -m pytest $(PG_PASS_ARGS) $(PYTEST_ARGS) || pg=$$?; \
 	  lite=0; wait $$sqlite || lite=$$?; \
 	  tools/pg-test-cluster.sh stop $(PG_TEST_DIR); \
 	  echo "==> the SQLite pass ($$log)"; cat $$log; \
@@ -165,7 +169,7 @@ test-sqlite: $(TEST_PREREQS)
 test-postgres: $(TEST_PREREQS) postgres
 	@url=$$(tools/pg-test-cluster.sh start $(PG_TEST_DIR) $(PG_TEST_PORT)) || exit 1; \
 	  echo "==> the suite again on PostgreSQL ($$url)"; \
-	  status=0; ORDERFLOW_TEST_POSTGRES_URL=$$url $(VENV)/bin/python -m pytest $(PG_PASS_ARGS) $(PYTEST_ARGS) || status=$$?; \
+	  status=0; ORDERFLOW_TEST_POSTGRES_URL=$$url $(PG_PASS_ENV) $(VENV)/bin/python -m pytest $(PG_PASS_ARGS) $(PYTEST_ARGS) || status=$$?; \
 	  tools/pg-test-cluster.sh stop $(PG_TEST_DIR); exit $$status
 
 postgres:

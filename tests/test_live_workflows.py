@@ -1,7 +1,7 @@
 """Live workflows kept in memory between requests (issue 16): a step reuses the workflow this process
 stored last, never a stale one. The database stays the one truth: a kept workflow is used only while
 the stored state is exactly the one it was kept with, so another worker's write, another node's, a
-rolled-back request or an older definition all reload. (The whole suite runs with
+rolled-back request or an older definition all reload. (The suite's SQLite pass runs with
 ORDERFLOW_WORKFLOW_CACHE_VERIFY on: every reuse is also checked against its stored state.)"""
 from __future__ import annotations
 
@@ -84,6 +84,7 @@ def test_steps_of_an_order_reuse_the_workflow_they_stored(app, api: Api):
 
 def test_a_kept_workflow_that_changed_after_it_was_stored_is_caught(app, api: Api):
     """The check the suite runs on every reuse fails loudly, it does not pass silently."""
+    app.extensions["orderflow.platform"].runtime.verify_cache = True   # as in the SQLite pass
     order = api.start_order()
     database = app.extensions["orderflow.db"]
     with database.session() as session:
