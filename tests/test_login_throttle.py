@@ -149,3 +149,37 @@ def test_an_unknown_name_costs_one_password_hash_like_a_known_one(app, client, c
         # the dummy hash is as costly as a real one: the same method as new passwords get
         assert accounts._UNKNOWN_USER_HASH.split("$")[0] == \
             accounts.generate_password_hash("x").split("$")[0]
+
+
+def test_a_basic_auth_request_reads_the_user_and_the_throttle_in_one_statement(app, client, clock):
+    """Every HTTP Basic request authenticates: the user and both throttle counts come from one
+    indexed statement (they were three), whether the name is known, unknown or locked."""
+    from sqlalchemy import event
+
+    from orderflow.core.errors import TooManyAttempts
+
+    engine = app.extensions["orderflow.db"].engine
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if "memberships" not in statement:   # the user's groups, loaded with a found user (selectin)
+            statements.append(statement)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with app.extensions["orderflow.db"].session() as session:
+            assert accounts.authenticate(session, "sales1", "demo", "10.0.0.9").username == "sales1"
+            assert len(statements) == 1 and "login_failures" in statements[0], statements
+            statements.clear()
+            assert accounts.authenticate(session, "nobody", "demo", "10.0.0.9") is None
+            assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1, statements
+        _fail(client, "sales2", 5, "10.0.0.7")
+        statements.clear()
+        with app.extensions["orderflow.db"].session() as session:
+            try:
+                accounts.authenticate(session, "sales2", "demo", "10.0.0.7")
+                raise AssertionError("the name is locked from that address")
+            except TooManyAttempts as locked:
+                assert 0 < locked.retry_after <= WINDOW
+            assert len(statements) == 1, statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -1,7 +1,9 @@
 """Users and groups: passwords, authentication, the demo seed."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from functools import lru_cache
+
+from sqlalchemy import Select, bindparam, literal, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -89,12 +91,21 @@ def seed_demo(session: Session) -> int:
 _UNKNOWN_USER_HASH = generate_password_hash("no such user: compared so an unknown name takes as long")
 
 
+@lru_cache(maxsize=16)
+def _user_and_throttle(columns: tuple) -> Select:
+    one_row = select(literal(1).label("one")).subquery()
+    return select(User, *columns).select_from(one_row).outerjoin(User, User.username == bindparam("username"))
+
+
 def authenticate(session: Session, username: str, password: str, client: str | None = None) -> User | None:
     """The user if the password is right. Throttled (``throttle.py``): raises TooManyAttempts while
     the user name or the client address (default: the web edge's ``session.info["client"]``) is locked."""
     client = client if client is not None else session.info.get("client")
-    earlier_failures = throttle.check(session, username, client)
-    user = session.scalar(select(User).where(User.username == username))
+    # one statement: the throttle's counts, and the user if there is one (outer-joined to one row)
+    columns, params = throttle.probe(session, username, client)
+    row = session.execute(_user_and_throttle(tuple(columns)), {**params, "username": username}).one()
+    earlier_failures = throttle.verdict(session, row)
+    user = row.User
     # an unknown name costs the same hash check as a wrong password: timing tells nothing
     stored = user.password_hash if user is not None else _UNKNOWN_USER_HASH
     if not check_password_hash(stored, password or "") or user is None or not user.active:

@@ -12,15 +12,24 @@ not reset the count of an address guessing at others). A limit of 0 turns that c
 
 Failures are written in their own short transaction: the request that carries a wrong
 password fails and rolls back, the count must stay.
+
+Reading the counts costs no statement of its own: ``probe`` gives them as columns of the query that
+looks the user up (``accounts.authenticate``: one indexed statement per HTTP Basic request, where
+it used to be three), and ``verdict`` reads them from its row.
 """
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, func, literal, null, select
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import Label
 
+from orderflow.core.column_types import UtcDateTime
 from orderflow.core.errors import TooManyAttempts
 from orderflow.core.i18n import Msg
 from orderflow.core.models import LoginFailure
@@ -54,34 +63,61 @@ def _side(session: Session) -> Session:
     return Session(bind=session.get_bind(), expire_on_commit=False)
 
 
-def check(session: Session, username: str, client: str | None = None) -> int:
-    """Raise ``TooManyAttempts`` while the user name (from this address) or the address is
-    locked; otherwise return how many recent failures the name has from this address (0: nothing
-    to clear on success). A stranger's guesses elsewhere never lock a user out of their address."""
+def probe(session: Session, username: str, client: str | None = None) -> tuple[list[Label], dict[str, Any]]:
+    """The throttle's reading as labelled scalar subqueries to select beside the user, and their
+    parameters: for the user name (from this address) and for the address, the time of the limit-th
+    most recent failure in the window (none: not locked), and how many recent failures the name has
+    from this address. The subqueries are built once per setting (building them cost as much as
+    running them)."""
     per_user, per_client, window = _settings(session)
-    now = platform_of(session).clock()
-    since = now - timedelta(seconds=window)
-    locked_until: datetime | None = None
-    user_failures = 0
-    for kind, key in _keys(username, client):
-        limit = per_user if kind == "user" else per_client
+    keys = dict(_keys(username, client))
+    params = {"throttle_since": platform_of(session).clock() - timedelta(seconds=window),
+              "throttle_user": keys["user"], "throttle_client": keys.get("client", "")}
+    return _columns(per_user, per_client if "client" in keys else 0), params
+
+
+@lru_cache(maxsize=16)
+def _columns(per_user: int, per_client: int) -> list[Label]:
+    since = bindparam("throttle_since", type_=UtcDateTime)
+    columns: list[Label] = []
+    for kind, limit in (("user", per_user), ("client", per_client)):
         if limit <= 0:
+            columns.append(null().label(f"{kind}_locked_from"))
+            if kind == "user":
+                columns.append(literal(0).label("user_failures"))
             continue
-        recent = list(session.scalars(select(LoginFailure.at).where(
-            LoginFailure.kind == kind, LoginFailure.key == key, LoginFailure.at > since)
-            .order_by(LoginFailure.at.desc()).limit(limit)))
+        recent = (select(LoginFailure.at).where(LoginFailure.kind == kind,
+                                                LoginFailure.key == bindparam(f"throttle_{kind}"),
+                                                LoginFailure.at > since).order_by(LoginFailure.at.desc()))
+        columns.append(recent.offset(limit - 1).limit(1).scalar_subquery().label(f"{kind}_locked_from"))
         if kind == "user":
-            user_failures = len(recent)
-        if len(recent) >= limit:
-            until = recent[limit - 1] + timedelta(seconds=window)
-            locked_until = max(locked_until or until, until)
-    if locked_until is not None:
+            columns.append(select(func.count()).select_from(recent.limit(limit).subquery())
+                           .scalar_subquery().label("user_failures"))
+    return columns
+
+
+def verdict(session: Session, row: Row) -> int:
+    """Raise ``TooManyAttempts`` while the row of ``probe``'s columns says the user name (from this
+    address) or the address is locked; otherwise how many recent failures the name has from this
+    address (0: nothing to clear on success). A stranger's guesses elsewhere never lock a user out
+    of their address."""
+    _, _, window = _settings(session)
+    now = platform_of(session).clock()
+    starts = [at for at in (row.user_locked_from, row.client_locked_from) if at is not None]
+    if starts:
+        locked_until = max(starts) + timedelta(seconds=window)
         seconds = max(1, math.ceil((locked_until - now).total_seconds()))
         minutes = math.ceil(seconds / 60)
         message = (Msg("Too many failed log-ins; try again in a minute.") if minutes <= 1 else
                    Msg("Too many failed log-ins; try again in %(minutes)s minutes.", minutes=minutes))
         raise TooManyAttempts(message, retry_after=seconds)
-    return user_failures
+    return int(row.user_failures or 0)
+
+
+def check(session: Session, username: str, client: str | None = None) -> int:
+    """``verdict`` on its own statement (``accounts.authenticate`` reads it with the user instead)."""
+    columns, params = probe(session, username, client)
+    return verdict(session, session.execute(select(*columns), params).one())
 
 
 def failed(session: Session, username: str, client: str | None = None) -> None:
