@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import close_all_sessions
 
 SERVER_URL = os.environ.get("ORDERFLOW_TEST_POSTGRES_URL") or ""
 ON_POSTGRES = bool(SERVER_URL)
@@ -92,6 +93,10 @@ def drop(url: str) -> None:
     a copy may instead go back to its template's rows for the next ``copy_of``."""
     if not ON_POSTGRES or not url.startswith("postgresql"):
         return
+    # a session left open anywhere in the process lets go first: dropped WITH (FORCE) under it, its
+    # connection is terminated, and whoever closes it later (the next test's teardown closes every
+    # session) got "terminating connection due to administrator command"
+    close_all_sessions()
     database = make_url(url).database
     snapshot = _snapshots.pop(database, None)  # a template going away takes its spare copies along
     _drop(snapshot.spare if snapshot is not None else [])
