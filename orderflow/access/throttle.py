@@ -114,12 +114,6 @@ def verdict(session: Session, row: Row) -> int:
     return int(row.user_failures or 0)
 
 
-def check(session: Session, username: str, client: str | None = None) -> int:
-    """``verdict`` on its own statement (``accounts.authenticate`` reads it with the user instead)."""
-    columns, params = probe(session, username, client)
-    return verdict(session, session.execute(select(*columns), params).one())
-
-
 def failed(session: Session, username: str, client: str | None = None) -> None:
     """Count a wrong password (and forget failures older than the window)."""
     _, _, window = _settings(session)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -18,6 +18,9 @@ from orderflow.orders.analytics.days import Days
 
 MAX_BUCKETS = 40                 # bucket i holds durations in [2**i, 2**(i+1)) seconds; 2**40 s is 34,000 years
 _KEY = ("process_key", "element_id", "day", "group_id")
+#: the condition exactly as the partial index ix_human_tasks_rollup_pending states it: both databases use
+#: that index only for this very expression (``IS true`` / ``= 1`` scanned the whole table every sweep)
+_PENDING = text("human_tasks.rollup_pending")
 
 
 # -- keeping the roll-up -------------------------------------------------------------------
@@ -69,11 +72,10 @@ def catch_up(session: Session, batch: int = 500) -> int:
     their lock, in one order of keys, so two claimers never deadlock. No commit.
     """
     counted = 0
-    pending = HumanTask.rollup_pending.is_(True)
-    while session.scalar(select(HumanTask.id).where(pending).limit(1)) is not None:  # reading takes no lock
+    while session.scalar(select(HumanTask.id).where(_PENDING).limit(1)) is not None:  # reading takes no lock
         claim = (update(HumanTask)
-                 .where(HumanTask.id.in_(select(HumanTask.id).where(pending).order_by(HumanTask.id).limit(batch)),
-                        pending)
+                 .where(HumanTask.id.in_(select(HumanTask.id).where(_PENDING).order_by(HumanTask.id).limit(batch)),
+                        _PENDING)
                  .values(rollup_pending=False)
                  .returning(HumanTask.instance_id, HumanTask.process_key, HumanTask.element_id, HumanTask.group_id,
                             HumanTask.ready_at, HumanTask.due_at, HumanTask.completed_at, HumanTask.data)
@@ -151,7 +153,7 @@ def rebuild(session: Session) -> int:
         row.total_seconds += done.seconds
         counted += 1
     session.add_all(rows.values())
-    session.execute(update(HumanTask).where(HumanTask.rollup_pending.is_(True)).values(rollup_pending=False)
+    session.execute(update(HumanTask).where(_PENDING).values(rollup_pending=False)
                     .execution_options(synchronize_session=False))   # every completion is counted now
     session.flush()
     return counted
