@@ -6,17 +6,18 @@ Runs on SQLite and, in the PostgreSQL pass of ``make test``, on PostgreSQL.
 """
 from __future__ import annotations
 
+import multiprocessing
 import threading
-import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import pytest
 
 from orderflow import create_app
 from tests.support.helpers import Api, fill
 from tests.support.orders import assert_consistent
-from tests.support.servers import Node, request
+from tests.support.servers import PATIENCE, Node, request
 
 pytestmark = pytest.mark.multiprocess
 
@@ -25,14 +26,24 @@ CLIENT_PROCESSES = 4
 THREADS_PER_PROCESS = 25
 
 
-def _fire(base: str, calls: list[tuple[str, int, dict]], start_at: float) -> list[tuple[int, int, str]]:
-    """One client process: THREADS_PER_PROCESS threads share ``calls``; all begin at ``start_at``."""
+_start: Any = None   # a client process's copy of the barrier every client process meets at
+
+
+def _meet_at(barrier: Any) -> None:
+    global _start
+    _start = barrier
+
+
+def _fire(base: str, calls: list[tuple[str, int, dict]]) -> list[tuple[int, int, str]]:
+    """One client process: THREADS_PER_PROCESS threads share ``calls``; they begin once every client
+    process has its threads ready (a barrier, not a time: a loaded machine starts processes late)."""
     results: list[tuple[int, int, str]] = []
     lock = threading.Lock()
     chunks = [calls[i::THREADS_PER_PROCESS] for i in range(THREADS_PER_PROCESS)]
+    ready = threading.Barrier(THREADS_PER_PROCESS + 1)
 
     def run(chunk):
-        time.sleep(max(0.0, start_at - time.time()))
+        ready.wait()
         for user, task_id, body in chunk:
             try:
                 status, answer = request("POST", f"{base}/api/v1/tasks/{task_id}/complete", body, user)
@@ -45,6 +56,8 @@ def _fire(base: str, calls: list[tuple[str, int, dict]], start_at: float) -> lis
     threads = [threading.Thread(target=run, args=(c,)) for c in chunks]
     for t in threads:
         t.start()
+    _start.wait(PATIENCE)   # a bound for a client that never came, not a guard on speed
+    ready.wait()
     for t in threads:
         t.join()
     return results
@@ -52,10 +65,10 @@ def _fire(base: str, calls: list[tuple[str, int, dict]], start_at: float) -> lis
 
 def hammer(nodes: list[Node], calls: list[tuple[str, int, dict]]) -> list[tuple[int, int, str]]:
     """Spread ``calls`` over client processes and the nodes; every process starts at the same moment."""
-    start_at = time.time() + 3
     per_process = [calls[i::CLIENT_PROCESSES] for i in range(CLIENT_PROCESSES)]
-    with ProcessPoolExecutor(CLIENT_PROCESSES) as pool:
-        futures = [pool.submit(_fire, nodes[i % len(nodes)].base, part, start_at) for i, part in enumerate(per_process)]
+    start = multiprocessing.Barrier(CLIENT_PROCESSES)
+    with ProcessPoolExecutor(CLIENT_PROCESSES, initializer=_meet_at, initargs=(start,)) as pool:
+        futures = [pool.submit(_fire, nodes[i % len(nodes)].base, part) for i, part in enumerate(per_process)]
         return [r for f in futures for r in f.result()]
 
 

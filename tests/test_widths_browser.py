@@ -1,4 +1,4 @@
-"""Every HTML page at a phone's width (390 px) and a laptop's (1280 px, 1400 px), in English and
+"""Every HTML page at a phone's width (390 px) and a laptop's (1280 px), in English and
 Chinese, in a real browser (Debian chromium via Playwright): the page never scrolls sideways (a wide
 table scrolls inside its own box), the navbar stays one row at laptop width and opens from its
 toggler on a phone, and each page's main controls are on the screen at 390 px.
@@ -23,7 +23,11 @@ from tests.support.pages import Demo, assert_every_page_is_visited, demo_app, vi
 
 pytestmark = [skip_without_chromium, pytest.mark.browser]
 
-WIDTHS = (390, 1280, 1400)
+#: 1280 px stands for every wider screen: the last breakpoint that changes a layout is at 1200 px
+#: (the navbar's toggler for readers with many links); above it a page only gains room (Bootstrap's
+#: container grows from 1140 px to 1320 px at 1400 px). A 1400 px run, 40 s a pass, could find nothing
+#: the 1280 px run does not.
+WIDTHS = (390, 1280)
 LANGUAGES = ("en", "zh")
 #: From this width on the navbar shows its links, and they must stay on one row.
 DESK = 1280
