@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -98,6 +98,13 @@ def _insert_head(connection: Connection, instance_id: int) -> None:
                        .on_conflict_do_nothing(index_elements=["instance_id"]))
 
 
+def new_chain(session: Session, instance_id: int) -> None:
+    """The chain of an instance made in this transaction: its head is made now, so the first append
+    needs no look-up (no one else sees the instance, nor appends to it, before the commit)."""
+    session.connection().execute(insert(table_of(AuditHead)).values(instance_id=instance_id, hash=None, events=0))
+    session.info.setdefault("audit_tails", {})[instance_id] = None
+
+
 def _lock_tail(session: Session, instance_id: int) -> str | None:
     """Lock the instance's chain for this transaction and return its last hash.
 
@@ -105,11 +112,12 @@ def _lock_tail(session: Session, instance_id: int) -> str | None:
     flush where they always did."""
     conn = session.connection()
     heads = table_of(AuditHead)
-    lock = update(heads).where(heads.c.instance_id == instance_id).values(events=heads.c.events)
-    if conn.execute(lock).rowcount == 0:
+    lock = (update(heads).where(heads.c.instance_id == instance_id).values(events=heads.c.events)
+            .returning(heads.c.hash))   # locked and read in one statement
+    head = conn.execute(lock).first()
+    if head is None:
         _insert_head(conn, instance_id)
-        conn.execute(lock)  # someone may have inserted it first: wait for their commit
-    head = conn.execute(select(heads.c.hash).where(heads.c.instance_id == instance_id)).one()
+        head = conn.execute(lock).one()  # someone may have inserted it first: wait for their commit
     if head.hash is not None:
         return head.hash
     # a new head: adopt the chain so far (instances audited before heads existed)

@@ -12,7 +12,8 @@ import json
 import re
 import threading
 import warnings
-from collections.abc import Callable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -281,12 +282,38 @@ def _find_process(roots: dict[str, etree._Element], key: str) -> tuple[str, etre
     raise KeyError(key)
 
 
+class Kept:
+    """A few decoded values by key, the least recently used dropped first (thread-safe)."""
+
+    def __init__(self, limit: int) -> None:
+        self._lock = threading.Lock()
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._limit = limit
+
+    def get(self, key: Hashable) -> Any:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, value: Any) -> Any:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._limit:
+                self._items.popitem(last=False)
+        return value
+
+
 class SpecCache:
-    """Compiled process definitions by (key, sha256); a deploy or a cold load fills it."""
+    """Compiled process definitions by (key, sha256); a deploy or a cold load fills it. Beside them,
+    each stored version's decoded forms (``definitions.forms_of``), for the versions in use."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._defs: dict[tuple[str, str], ProcessDef] = {}
+        self.version_forms = Kept(64)
 
     def put(self, pdef: ProcessDef) -> None:
         with self._lock:

@@ -3,6 +3,7 @@ a step may be reassigned, the signatures and the audit trail's state, and the or
 instances (its after-sales cases and survey, or the order a case is about)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,12 +53,12 @@ def order_page(session: Session, actor: User, instance_id: int) -> OrderPage:
 def _records(session: Session, view: InstanceView) -> dict[int, list[tuple[str, dict, Any]]]:
     """Each completed step's own record: what its form asked and the person answered (order data
     is the merged view, where a later step's decision or comment replaces an earlier one's)."""
-    forms_of: dict[int | None, dict] = {}
+    forms_of: dict[int | None, Mapping[str, Any]] = {}
     records = {}
     for task in view.history:
         if task.process_version_id not in forms_of:
             version = session.get(ProcessVersion, task.process_version_id) if task.process_version_id else None
-            forms_of[task.process_version_id] = version.forms if version else {}
+            forms_of[task.process_version_id] = definitions.forms_of(session, version) if version else {}
         schema = forms_of[task.process_version_id].get(task.form_key or "")
         if schema and isinstance(task.data, dict):
             records[task.id] = forms.step_record(schema, task.data)

@@ -109,7 +109,7 @@ def deploy_processes() -> ResponseReturnValue:
 def get_process(key: str):
     row = definitions.get_version(get_session(), key, int_arg("version"))
     return jsonify(key=row.key, name=row.name, version=row.version, sha256=row.sha256,
-                   start_form=row.forms.get(row.start_form) if row.start_form else None,
+                   start_form=definitions.form(get_session(), row, row.start_form) if row.start_form else None,
                    start_groups=start_groups(row))
 
 
@@ -311,7 +311,9 @@ def release_task(task_id: int):
 
 @bp.post("/tasks/<int:task_id>/complete")
 def complete_task(task_id: int):
-    body = _body(tasks.get(get_session(), current_actor(), task_id).instance_id)
+    # held while the request lasts: the session keeps loaded rows only while something refers to them
+    task = tasks.get(get_session(), current_actor(), task_id)
+    body = _body(task.instance_id)
     if "data" in body and not isinstance(body["data"], dict):
         raise InvalidInput(Msg("'data' must be a JSON object of the form's fields."),
                            fields={"data": Msg("not an object")})

@@ -54,7 +54,7 @@ def _names(session: Session) -> dict[str, str]:
 
 def _options(session: Session, f: board.BoardFilter) -> dict[str, Any]:
     """Choices for the filter form: deployed processes, the chosen one's versions, user-task steps."""
-    latest = definitions.list_latest(session, sources=False)
+    latest = definitions.list_latest(session)
     key = f.process_key
     versions = list(session.scalars(select(ProcessVersion.version).where(ProcessVersion.key == key)
                                     .order_by(ProcessVersion.version))) if key else []
@@ -80,7 +80,7 @@ def _page_filter(session: Session) -> board.BoardFilter:
     (every process is ``process=all``). The API keeps "no process" as every process."""
     f = board.BoardFilter.from_args(request.args)
     if f.process is None:
-        deployed = [p.key for p in definitions.list_latest(session, sources=False)]
+        deployed = [p.key for p in definitions.list_latest(session)]
         f = replace(f, process=chosen_process(None, deployed) or ALL_PROCESSES)
     return f
 

@@ -192,7 +192,7 @@ def start(key: str):
     session, actor = get_session(), current_actor()
     row = definitions.get_version(session, key)
     require_starter(actor, row)  # before the form: nobody fills in a form they may not send
-    schema = row.forms.get(row.start_form or "", {"type": "object", "properties": {}})
+    schema = definitions.form(session, row, row.start_form) or {"type": "object", "properties": {}}
     errors: dict[str, str] = {}
     # a link may pre-fill text fields (the order page's "open an after-sales case" names its order)
     asked = {k: v for k, v in request.args.items()

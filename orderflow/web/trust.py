@@ -10,7 +10,7 @@ from orderflow.core import audit
 from orderflow.web.auth import current_actor, login_required
 from orderflow.web.db_session import get_session
 from orderflow.web.present import now
-from orderflow.workflow import instances, signatures
+from orderflow.workflow import definitions, instances, signatures
 
 bp = Blueprint("trust", __name__)
 
@@ -39,9 +39,10 @@ def sales_list(instance_id: int):
     view = instances.view(session, current_actor(), instance_id)
     version = view.instance.version
     # field labels from the forms that show these facts: the start form, then the signature steps' forms
-    props: dict = dict((version.forms.get(version.start_form or "") or {}).get("properties") or {})
+    forms_of = definitions.forms_of(session, version)
+    props: dict = dict((forms_of.get(version.start_form or "") or {}).get("properties") or {})
     for info in view.pdef.elements.values():
         if info.signature and info.form_key:
-            props.update((version.forms.get(info.form_key) or {}).get("properties") or {})
+            props.update((forms_of.get(info.form_key) or {}).get("properties") or {})
     return render_template("trust/sales_list.html", view=view, props=props, now=now(),
                            states=signatures.states(session, instance_id, view.data))

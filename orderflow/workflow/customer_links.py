@@ -34,7 +34,7 @@ from orderflow.core.i18n import Msg
 from orderflow.core.models import CustomerLink, HumanTask, User
 from orderflow.core.platform import platform_of
 from orderflow.engine import due_at, linear_re
-from orderflow.workflow import form_rules, forms, notify
+from orderflow.workflow import definitions, form_rules, forms, notify
 
 SALT = "orderflow.customer-link"
 EMAIL_FIELD = "customer_email"
@@ -207,7 +207,7 @@ def open_page(session: Session, token: str) -> LinkPage:
     """What the customer's page shows: the step's form and the few facts that name the order."""
     link = _resolve(session, token, lock=False)
     task = link.task
-    schema = task.instance.version.forms.get(task.form_key or "", {"type": "object", "properties": {}})
+    schema = definitions.form(session, task.instance.version, task.form_key) or {"type": "object", "properties": {}}
     data = task.context or {}
     clock = platform_of(session).clock
     schema = form_rules.applicable(schema, data, clock)

@@ -2,8 +2,13 @@
 (deploying), which everything that runs an instance looks versions up in."""
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, undefer
 
 from orderflow.core.errors import NotFound
 from orderflow.core.i18n import Msg
@@ -29,15 +34,15 @@ def get_version(session: Session, key: str, version: int | None = None) -> Proce
     return row
 
 
-def list_latest(session: Session, sources: bool = True) -> list[ProcessVersion]:
-    """The newest version of every process; ``sources=False`` leaves the diagrams and forms unread
+def list_latest(session: Session, sources: bool = False) -> list[ProcessVersion]:
+    """The newest version of every process; ``sources=True`` reads their diagrams and forms along
     (a listing that only names the processes need not decode every diagram)."""
     newest = (select(ProcessVersion.key, func.max(ProcessVersion.version).label("v"))
               .group_by(ProcessVersion.key).subquery())
     query = select(ProcessVersion).join(
         newest, (ProcessVersion.key == newest.c.key) & (ProcessVersion.version == newest.c.v))
-    if not sources:
-        query = query.options(defer(ProcessVersion.sources), defer(ProcessVersion.forms))
+    if sources:
+        query = query.options(undefer(ProcessVersion.sources), undefer(ProcessVersion.forms))
     return list(session.scalars(query.order_by(ProcessVersion.key)))
 
 
@@ -49,3 +54,20 @@ def definition(session: Session, row: ProcessVersion) -> ProcessDef:
     """The compiled definition of a stored version, from the cache or compiled once."""
     platform = platform_of(session)
     return platform.cache.get(row.key, row.sha256, lambda: row.sources, lambda: row.forms, platform.handlers)
+
+
+def forms_of(session: Session, row: ProcessVersion) -> Mapping[str, Any]:
+    """The version's forms, decoded once per process (a deployed version's forms never change).
+    Shared: read them, never change them; ``form`` hands out a copy of one."""
+    kept = platform_of(session).cache.version_forms
+    key = (row.id, row.sha256)
+    found = kept.get(key)
+    if found is None:
+        found = kept.put(key, MappingProxyType(dict(row.forms or {})))
+    return found
+
+
+def form(session: Session, row: ProcessVersion, key: str | None) -> dict[str, Any] | None:
+    """One form of the version (the caller's own copy), or None when it has no such form."""
+    found = forms_of(session, row).get(key or "")
+    return copy.deepcopy(found) if found is not None else None

@@ -34,7 +34,7 @@ def start_by_message(session: Session, actor: User, row: ProcessVersion, data: d
 def _start_checked(session: Session, actor: User, row: ProcessVersion, data: dict[str, Any]) -> Instance:
     if not isinstance(data, dict):
         raise InvalidInput(Msg("'data' must be a JSON object with the start form's fields."))
-    schema = row.forms.get(row.start_form) if row.start_form else None
+    schema = definitions.form(session, row, row.start_form) if row.start_form else None
     clean = forms.clean_submission(schema, data, {}, platform_of(session).clock) if schema else dict(data)
     files = attachments.check_refs(session, actor, schema, clean, None) if schema else []
     pdef = definitions.definition(session, row)
@@ -64,6 +64,7 @@ def schedule_timer_start(session: Session, row: ProcessVersion, pdef: ProcessDef
                         started_by="scheduler", started_at=now, updated_at=now)
     session.add(instance)
     session.flush()
+    audit.new_chain(session, instance.id)
     workflow = platform.runtime.new(pdef, runs.services_for(session, instance, pdef, None))
     runaway = runs.bounded(lambda: platform.runtime.start(workflow, {}))
     audit.record(session, instance.id, "scheduler", "instance_started", start.element_id,

@@ -12,12 +12,12 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from orderflow.core import metrics
 from orderflow.core.errors import LostRace
-from orderflow.core.models import Instance, Job
+from orderflow.core.models import HumanTask, Instance, Job
 from orderflow.core.platform import platform_of
 
 log = logging.getLogger(__name__)
@@ -47,12 +47,22 @@ def wake(session: Session, due_at: datetime) -> None:
         session.info["wake_at"] = due_at
 
 
-def sync_timer(session: Session, instance: Instance) -> None:
-    """Keep exactly one pending timer job per instance, due at its next timer."""
-    pending = session.scalar(select(Job).where(Job.instance_id == instance.id, Job.kind == "timer",
-                                               Job.status == "pending"))
+def may_have_timer_job(instance: Instance) -> bool:
+    """Whether the instance may have a pending timer job now. Every change of ``next_timer_at``
+    is followed by ``sync_timer``, which leaves a pending timer job only to an instance with a next
+    timer: without one (or a new instance) there is none, and ``sync_timer`` need not look."""
+    return inspect(instance).persistent and instance.next_timer_at is not None
+
+
+def sync_timer(session: Session, instance: Instance, may_have_job: bool = True) -> None:
+    """Keep exactly one pending timer job per instance, due at its next timer. ``may_have_job``
+    False (``may_have_timer_job`` before the change) spares the look-up when there is none."""
     # SpiffWorkflow fires a timer only once its time has strictly passed: look just after it
     due = instance.next_timer_at + TIMER_MARGIN if instance.status == "running" and instance.next_timer_at else None
+    if not may_have_job and due is None:
+        return
+    pending = session.scalar(select(Job).where(Job.instance_id == instance.id, Job.kind == "timer",
+                                               Job.status == "pending")) if may_have_job else None
     if due is None:
         if pending is not None:
             pending.status, pending.finished_at = "done", platform_of(session).clock()
@@ -64,11 +74,13 @@ def sync_timer(session: Session, instance: Instance) -> None:
         wake(session, due)
 
 
-def close_sla_jobs(session: Session, human_task_ids: list[int]) -> None:
-    """SLA reminders end with their task."""
-    if human_task_ids:
-        session.execute(update(Job).where(Job.kind == "sla", Job.status == "pending",
-                                          Job.task_ref.in_([str(i) for i in human_task_ids]))
+def close_sla_jobs(session: Session, ended: list[HumanTask]) -> None:
+    """SLA reminders end with their task. Only a task with a due time has them: they are made when a
+    step with a time limit becomes ready (or a migration gives it one), and a migration that takes
+    the limit away closes them."""
+    refs = [str(task.id) for task in ended if task.due_at is not None]
+    if refs:
+        session.execute(update(Job).where(Job.kind == "sla", Job.status == "pending", Job.task_ref.in_(refs))
                         .values(status="done", finished_at=platform_of(session).clock())
                         .execution_options(synchronize_session=False))
 

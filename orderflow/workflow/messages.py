@@ -61,7 +61,7 @@ def deliver(session: Session, actor: User, name: str, correlation: Any, payload:
 def _started_by(session: Session, name: str) -> ProcessVersion | None:
     """The latest version of the one process a message ``name`` starts (a message start event)."""
     found = []
-    for row in definitions.list_latest(session):
+    for row in definitions.list_latest(session, sources=True):
         if not any(name in text for text in (row.sources or {}).values()):
             continue  # cheap: most processes never mention the message
         if name in start_messages(definitions.definition(session, row)):

@@ -98,7 +98,7 @@ def decision_library(session: Session, files: Mapping[str, bytes | str]) -> dict
     found: dict[str, str] = {}
     if not missing:
         return found
-    for row in sorted(definitions.list_latest(session), key=lambda r: r.deployed_at, reverse=True):
+    for row in sorted(definitions.list_latest(session, sources=True), key=lambda r: r.deployed_at, reverse=True):
         for name, text in row.sources.items():
             if name.endswith(".dmn") and name not in files and set(_DECISION.findall(text)) & missing:
                 found.setdefault(name, text)

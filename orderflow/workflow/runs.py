@@ -89,6 +89,7 @@ def start_run(session: Session, started_by: str, row: ProcessVersion, pdef: Proc
                         started_by=started_by, started_at=now, updated_at=now)
     session.add(instance)
     session.flush()
+    audit.new_chain(session, instance.id)
     attachments.bind(files, instance.id)
     services = services_for(session, instance, pdef, started_by)
     workflow = platform.runtime.new(pdef, services)
@@ -138,6 +139,8 @@ def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workf
     platform = platform_of(session)
     snap = platform.runtime.snapshot(workflow)
     now = platform.clock()
+    timer_job = jobs.may_have_timer_job(instance)  # as last synced, before this store changes it
+    first = not instance.state  # its first store: no task rows yet
     instance.state = platform.runtime.dump(workflow)
     instance.updated_at = now
     instance.next_timer_at = snap.next_timer_at
@@ -153,8 +156,8 @@ def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workf
         session.flush()
         incidents.open_incident(session, instance, job, runaway.message, None)
     try:  # any flush may be the one that finds the stored copy changed under us
-        sync_tasks(session, instance, pdef, snap)
-        jobs.sync_timer(session, instance)
+        sync_tasks(session, instance, pdef, snap, first)
+        jobs.sync_timer(session, instance, timer_job)
         correlations.sync(session, instance, pdef, snap)
         session.flush()
     except StaleDataError:  # the edge rolls the whole request back
@@ -166,17 +169,18 @@ def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workf
     return snap
 
 
-def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Snapshot) -> None:
-    """Make the ready rows of this instance equal the engine's ready user tasks."""
+def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Snapshot, first: bool = False) -> None:
+    """Make the ready rows of this instance equal the engine's ready user tasks (``first``: the
+    instance's first store, with no rows to look up)."""
     now = platform_of(session).clock()
-    open_rows = {t.task_uuid: t for t in session.scalars(
+    open_rows = {} if first else {t.task_uuid: t for t in session.scalars(
         select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
     ready_ids = {r.task_uuid for r in snap.ready}
     left = []
     for uuid, row in open_rows.items():
         if uuid not in ready_ids:  # interrupted by a boundary event or a message
             row.status, row.completed_at = "cancelled", now
-            left.append(row.id)
+            left.append(row)
     jobs.close_sla_jobs(session, left)
     new_rows = []
     config = platform_of(session).config

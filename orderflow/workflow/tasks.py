@@ -69,7 +69,7 @@ def form_for(session: Session, actor: User, task_id: int) -> TaskForm:
 def _form(session: Session, task: HumanTask) -> TaskForm:
     data = dict(task.context or {})
     clock = platform_of(session).clock
-    schema = task.instance.version.forms.get(task.form_key or "", {"type": "object", "properties": {}})
+    schema = definitions.form(session, task.instance.version, task.form_key) or {"type": "object", "properties": {}}
     schema = form_rules.applicable(schema, data, clock)  # only the fields that apply to this order
     info = definitions.definition(session, task.instance.version).elements.get(task.element_id)
     return TaskForm(task, schema, forms.prefill(schema, data, clock), data, bool(info and info.signature))
@@ -174,7 +174,8 @@ def _advance(session: Session, task: HumanTask, clean: dict[str, Any], by: str, 
     hooks = platform_of(session).hooks
     task.rollup_pending = hooks.roll_up is not None   # counted later, out of this request (analytics)
     hooks.task_completed(session, task)
-    jobs.close_sla_jobs(session, [task.id])
+    jobs.close_sla_jobs(session, [task])
+    session.flush()   # the task's row locked before the order's audit chain, in the order a claim locks them
     if sign is not None:
         sign()
     detail = {"task_id": task.id, "data": clean}

@@ -296,7 +296,7 @@ def _retarget_tasks(session: Session, instance: Instance, new: ProcessDef, snap:
         due = due_at(info.sla if info else None, row.ready_at)
         if due == row.due_at or (due and row.due_at and due <= now and row.due_at <= now):
             continue  # unchanged, or overdue before and after: its escalation is already under way
+        jobs.close_sla_jobs(session, [row])   # by the limit it had
         row.due_at = due
-        jobs.close_sla_jobs(session, [row.id])
         if due is not None:
             jobs.enqueue(session, "sla", due, instance.id, str(row.id), row.element_id)

@@ -66,8 +66,11 @@ class ProcessVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(300))
     sha256: Mapped[str] = mapped_column(String(64))
-    sources: Mapped[dict] = mapped_column(JSON)       # filename -> BPMN/DMN text
-    forms: Mapped[dict] = mapped_column(JSON)         # form key -> JSON Schema, frozen at deploy
+    # Read only when asked for: a version row is loaded on every step, and decoding the order flow's
+    # diagrams and forms (~250 KB of JSON) cost more than the step's SQL. Forms are read through
+    # definitions.form (kept per version: deployed forms never change).
+    sources: Mapped[dict] = mapped_column(JSON, deferred=True)   # filename -> BPMN/DMN text
+    forms: Mapped[dict] = mapped_column(JSON, deferred=True)     # form key -> JSON Schema, frozen at deploy
     start_group: Mapped[str | None] = mapped_column(String(64))
     start_groups: Mapped[list | None] = mapped_column(JSON)  # the start event's further candidate groups
     start_form: Mapped[str | None] = mapped_column(String(200))
