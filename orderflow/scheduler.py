@@ -34,10 +34,16 @@ class SweepThread(BaseExecutor):
     def start(self, scheduler, alias) -> None:
         super().start(scheduler, alias)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        threading.Thread(target=self._work, name="orderflow-sweep", daemon=True).start()
+        self._thread = threading.Thread(target=self._work, name="orderflow-sweep", daemon=True)
+        self._thread.start()
 
     def shutdown(self, wait: bool = True) -> None:
-        self._queue.put(None)
+        self._queue.put(None)   # the thread ends after the sweep under way, if any
+
+    def join(self) -> None:
+        """Until a sweep under way has finished (never from the sweep itself)."""
+        if threading.current_thread() is not self._thread:
+            self._thread.join()
 
     def _do_submit_job(self, job, run_times) -> None:
         self._queue.put((job, run_times))
@@ -61,6 +67,7 @@ class Scheduler:
         self.interval = float(config.get("ORDERFLOW_SWEEP_SECONDS", 1.0))
         self.batch = int(config.get("ORDERFLOW_JOB_BATCH", 50))
         self._aps: BackgroundScheduler | None = None
+        self._sweeper = SweepThread()
         self._lock = threading.Lock()
         self._next: datetime | None = None
 
@@ -104,29 +111,36 @@ class Scheduler:
     def start(self) -> None:
         if self._aps is not None:
             return
-        self._aps = BackgroundScheduler(timezone=UTC, executors={"default": SweepThread()})
+        self._sweeper = SweepThread()
+        self._aps = BackgroundScheduler(timezone=UTC, executors={"default": self._sweeper})
         self._aps.start()
         self.db.platform.wake = self.wake
         self._schedule(self.now())  # after a restart, whatever fell due runs at once
 
-    def shutdown(self) -> None:
-        if self._aps is not None:
-            self._aps.shutdown(wait=False)
-            self._aps = None
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop sweeping. ``wait``: a sweep under way finishes first (its session lets go of its
+        connection) before the caller goes on, e.g. to drop the database. Waited for here, outside
+        APScheduler's locks: the sweep's last act, scheduling the next one, takes them."""
+        aps, self._aps = self._aps, None   # the sweep under way schedules no other
         self.db.platform.wake = None
+        if aps is not None:
+            aps.shutdown(wait=False)
+            if wait:
+                self._sweeper.join()
 
     def _tick(self) -> None:
         self.sweep()
         self._schedule(self.next_sweep_at())
 
     def _schedule(self, at: datetime) -> None:
-        if self._aps is None:
+        aps = self._aps
+        if aps is None:
             return
         with self._lock:
             self._next = at
             # real time for APScheduler, whatever clock the platform uses
             delay = max((at - self.now()).total_seconds(), 0)
-            self._aps.add_job(self._tick, "date", run_date=datetime.now(UTC) + timedelta(seconds=delay),
+            aps.add_job(self._tick, "date", run_date=datetime.now(UTC) + timedelta(seconds=delay),
                               id="sweep", replace_existing=True, max_instances=1, misfire_grace_time=None)
 
     def wake(self, at: datetime) -> None:

@@ -152,8 +152,8 @@ def test_an_unknown_name_costs_one_password_hash_like_a_known_one(app, client, c
 
 
 def test_a_basic_auth_request_reads_the_user_and_the_throttle_in_one_statement(app, client, clock):
-    """Every HTTP Basic request authenticates: the user and both throttle counts come from one
-    indexed statement (they were three), whether the name is known, unknown or locked."""
+    """Every HTTP Basic request authenticates: the user, the user's group ids and both throttle counts
+    come from one indexed statement (they were four), whether the name is known, unknown or locked."""
     from sqlalchemy import event
 
     from orderflow.core.errors import TooManyAttempts
@@ -162,13 +162,13 @@ def test_a_basic_auth_request_reads_the_user_and_the_throttle_in_one_statement(a
     statements: list[str] = []
 
     def count(_conn, _cursor, statement, *_args) -> None:
-        if "memberships" not in statement:   # the user's groups, loaded with a found user (selectin)
-            statements.append(statement)
+        statements.append(statement)
     event.listen(engine, "before_cursor_execute", count)
     try:
         with app.extensions["orderflow.db"].session() as session:
             assert accounts.authenticate(session, "sales1", "demo", "10.0.0.9").username == "sales1"
             assert len(statements) == 1 and "login_failures" in statements[0], statements
+            assert "memberships" in statements[0], statements
             statements.clear()
             assert accounts.authenticate(session, "nobody", "demo", "10.0.0.9") is None
             assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1, statements

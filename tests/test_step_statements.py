@@ -1,7 +1,7 @@
 """What a step costs in SQL, counted: starting an order, opening a task and completing it each run a
-fixed number of statements, whatever the order's history (the speed issue cut them from 18, 5 and
-16; the step that ends the order writes that too). A new statement in the step's path fails here with the list of what ran, so it is added on
-purpose. Also: the forms a step reads are its own version's, decoded once per process and handed out
+fixed number of statements, whatever the order's history (the speed issue cut them from 18, 5 and 16
+to 9, 4 and 11; the step that ends the order writes one more). A new statement in the step's path
+fails here with the list of what ran, so it is added on purpose. Also: the forms a step reads are its own version's, decoded once per process and handed out
 as copies."""
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from tests.support.helpers import Api
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 FILES = ("small.bpmn", "bench_small_start.json", "bench_small_step.json")
 
-#: statements per call, on both databases: auth (the user with the throttle, the user's groups),
+#: statements per call, on both databases: auth (the user with the throttle and the group ids),
 #: the task and its version, the step's writes (task, audit chain, order, new task rows)
-BUDGET = {"start": 10, "get": 5, "complete": 12, "finish": 13}   # finish: the step that ends the order
+BUDGET = {"start": 9, "get": 4, "complete": 11, "finish": 12}   # finish: the step that ends the order
 
 
 def _deploy(api: Api, step_form: dict | None = None) -> None:
@@ -123,3 +123,22 @@ def test_a_form_handed_out_is_the_callers_own_copy(app, api):
         assert definitions.form(session, row, "no-such-form") is None
         with pytest.raises(TypeError):
             definitions.forms_of(session, row)["bench_small_step"] = {}  # type: ignore[index]
+
+
+def test_authentication_reads_the_group_ids_with_the_user_and_a_change_of_groups_counts_at_once(app):
+    from orderflow.access import accounts
+
+    with app.extensions["orderflow.db"].session() as session:
+        user = accounts.authenticate(session, "sales1", "demo", "10.0.0.1")
+        assert user is not None and user.group_ids == {"sales"}
+        assert "groups" not in user.__dict__            # decided without loading the groups
+        user.groups = accounts.groups_by_id(session, ["finance", "quality"])
+        assert user.group_ids == {"finance", "quality"}
+        session.flush()
+        again = accounts.authenticate(session, "sales1", "demo", "10.0.0.1")
+        assert again is user and again.group_ids == {"finance", "quality"}
+        user.groups.remove(accounts.groups_by_id(session, ["finance"])[0])
+        assert user.group_ids == {"quality"}
+        nobody = accounts.create_user(session, "loner", "demo", [], hash_method="pbkdf2:sha256:1000")
+        assert accounts.authenticate(session, "loner", "demo", "10.0.0.1") is nobody
+        assert nobody.group_ids == frozenset()

@@ -113,3 +113,30 @@ def test_the_scheduler_sweeps_on_while_the_interpreter_closes_its_thread_pools(s
     finally:
         scheduler.shutdown()
     assert "Error submitting job" not in caplog.text
+
+
+def test_stopping_the_scheduler_waits_for_the_sweep_under_way(seeded_url: str, monkeypatch):
+    """Whoever stops the scheduler (a test before dropping its database, a worker exiting) goes on only
+    once a sweep under way has finished and scheduled its successor; a sweep cut off mid-way had its
+    session closed under it (IllegalStateChangeError) when the database was dropped."""
+    import threading
+
+    app = _app(seeded_url, TESTING=True, ORDERFLOW_SCHEDULER="on", ORDERFLOW_SWEEP_SECONDS=24 * 3600)
+    scheduler = app.extensions["orderflow.scheduler"]   # not started: TESTING
+    entered, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def sweep() -> int:
+        entered.set()
+        assert release.wait(PATIENCE)
+        order.append("sweep finished")
+        return 0
+    monkeypatch.setattr(scheduler, "sweep", sweep)
+    scheduler.start()   # the first sweep runs at once
+    assert entered.wait(PATIENCE)
+    stopping = threading.Thread(target=lambda: (scheduler.shutdown(), order.append("shutdown returned")))
+    stopping.start()
+    stopping.join(0.5)   # time for a shutdown that does not wait to return (a pass never depends on it)
+    release.set()
+    stopping.join(PATIENCE)
+    assert order == ["sweep finished", "shutdown returned"]

@@ -4,14 +4,15 @@ from __future__ import annotations
 from functools import lru_cache
 
 from sqlalchemy import Select, bindparam, literal, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from orderflow.access import throttle
 from orderflow.core import timefmt
+from orderflow.core.column_types import json_list
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
-from orderflow.core.models import Group, User
+from orderflow.core.models import Group, Membership, User
 
 # group id -> (English, Chinese); docs/ORDER_FLOW.md's roles plus the service's own
 GROUPS: dict[str, tuple[str, str]] = {
@@ -94,7 +95,11 @@ _UNKNOWN_USER_HASH = generate_password_hash("no such user: compared so an unknow
 @lru_cache(maxsize=16)
 def _user_and_throttle(columns: tuple) -> Select:
     one_row = select(literal(1).label("one")).subquery()
-    return select(User, *columns).select_from(one_row).outerjoin(User, User.username == bindparam("username"))
+    # the user's group ids along (permissions need no more); the groups themselves load if asked for
+    group_ids = (select(json_list(Membership.group_id)).where(Membership.user_id == User.id)
+                 .scalar_subquery().label("group_ids"))
+    return (select(User, group_ids, *columns).select_from(one_row)
+            .outerjoin(User, User.username == bindparam("username")).options(lazyload(User.groups)))
 
 
 def authenticate(session: Session, username: str, password: str, client: str | None = None) -> User | None:
@@ -106,6 +111,8 @@ def authenticate(session: Session, username: str, password: str, client: str | N
     row = session.execute(_user_and_throttle(tuple(columns)), {**params, "username": username}).one()
     earlier_failures = throttle.verdict(session, row)
     user = row.User
+    if user is not None:
+        user.known_group_ids(frozenset(row.group_ids or ()))
     # an unknown name costs the same hash check as a wrong password: timing tells nothing
     stored = user.password_hash if user is not None else _UNKNOWN_USER_HASH
     if not check_password_hash(stored, password or "") or user is None or not user.active:

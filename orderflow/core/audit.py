@@ -6,11 +6,12 @@ a trigger (``POSTGRES_APPEND_ONLY_DDL``) refuses UPDATE, DELETE and TRUNCATE on 
 
 Each event's hash covers the previous event's hash, so an edited or removed event breaks the
 chain (``verify_chain``). Appends to one instance are serialized through its ``AuditHead`` row: the
-first append of a transaction UPDATEs that row before reading the tail. The UPDATE takes the row
-lock on PostgreSQL (a concurrent appender waits until we commit, then reads our tail: READ
-COMMITTED reads afresh per statement) and SQLite's database-wide writer lock, which is held to
-the commit, so no two transactions can read the same tail and fork the chain. Later appends in
-the same transaction hold the lock already and chain from the transaction's own tail.
+first append of a transaction UPDATEs that row and reads the tail in the same statement (RETURNING).
+The UPDATE takes the row lock on PostgreSQL (a concurrent appender waits until we commit, then reads
+our tail: READ COMMITTED reads afresh per statement) and SQLite's database-wide writer lock, which is
+held to the commit, so no two transactions can read the same tail and fork the chain. Later appends
+in the same transaction hold the lock already and chain from the transaction's own tail; so does an
+instance made in the transaction (``new_chain``), which no one else can see yet.
 """
 from __future__ import annotations
 

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Table
+from sqlalchemy import JSON, DateTime, Table
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.types import TypeDecorator
 
 
@@ -39,3 +42,21 @@ def table_of(model: type[Base]) -> Table:
     if not isinstance(table, Table):
         raise TypeError(f"{model.__name__} is not mapped to a single table")
     return table
+
+
+class json_list(GenericFunction):
+    """An aggregate: the column's values of the group as a JSON list (None over no rows on
+    PostgreSQL, [] on SQLite), one spelling for both databases."""
+
+    type = JSON()
+    inherit_cache = True
+
+
+@compiles(json_list, "sqlite")
+def _json_list_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"json_group_array({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(json_list, "postgresql")
+def _json_list_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"json_agg({compiler.process(element.clauses, **kw)})"

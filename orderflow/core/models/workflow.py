@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -49,7 +50,20 @@ class User(Base):
 
     @property
     def group_ids(self) -> frozenset[str]:
-        return frozenset(g.id for g in self.groups)
+        """What permissions are decided on. Authentication reads the ids with the user
+        (``known_group_ids``), so a request need not load the groups themselves."""
+        known = self.__dict__.get("_known_group_ids")
+        return known if known is not None else frozenset(g.id for g in self.groups)
+
+    def known_group_ids(self, ids: frozenset[str]) -> None:
+        self.__dict__["_known_group_ids"] = ids
+
+
+@event.listens_for(User.groups, "append")
+@event.listens_for(User.groups, "remove")
+@event.listens_for(User.groups, "bulk_replace")
+def _groups_changed(target: User, *_args: Any, **_kw: Any) -> None:
+    target.__dict__.pop("_known_group_ids", None)   # the groups now decide again
 
 
 class Membership(Base):
