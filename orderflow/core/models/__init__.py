@@ -1,19 +1,18 @@
-"""Tables, in two modules of one mapping: the workflow's (``workflow``) and those of who gets in
-from outside the staff's log-in (``access``). Import them from here."""
+"""Tables, in three modules of one mapping: the staff (``people``), the workflow's (``workflow``) and
+those of who gets in from outside the staff's log-in (``access``). Import them from here."""
 from orderflow.core.column_types import Base, UtcDateTime  # the migrations name the type here
 from orderflow.core.models.access import ApiToken, CustomerLink, LoginFailure
+from orderflow.core.models.people import Group, Membership, User
 from orderflow.core.models.workflow import (
     Attachment,
     AuditEvent,
     AuditHead,
     CorrelationKey,
-    Group,
     HumanTask,
     Incident,
     Instance,
     Job,
     Mail,
-    Membership,
     Notification,
     ProcessDraft,
     ProcessVersion,
@@ -22,7 +21,6 @@ from orderflow.core.models.workflow import (
     Signature,
     TaskGroup,
     TaskStat,
-    User,
 )
 
 __all__ = [

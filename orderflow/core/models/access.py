@@ -11,7 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from orderflow.core.column_types import Base, UtcDateTime, utcnow
 
 if TYPE_CHECKING:
-    from orderflow.core.models.workflow import HumanTask, User
+    from orderflow.core.models.people import User
+    from orderflow.core.models.workflow import HumanTask
 
 
 class LoginFailure(Base):
