@@ -67,7 +67,7 @@ class Scheduler:
         self.interval = float(config.get("ORDERFLOW_SWEEP_SECONDS", 1.0))
         self.batch = int(config.get("ORDERFLOW_JOB_BATCH", 50))
         self._aps: BackgroundScheduler | None = None
-        self._sweeper = SweepThread()
+        self._sweeper = SweepThread()   # its thread is made anew at each start
         self._lock = threading.Lock()
         self._next: datetime | None = None
 
@@ -111,7 +111,6 @@ class Scheduler:
     def start(self) -> None:
         if self._aps is not None:
             return
-        self._sweeper = SweepThread()
         self._aps = BackgroundScheduler(timezone=UTC, executors={"default": self._sweeper})
         self._aps.start()
         self.db.platform.wake = self.wake
@@ -141,7 +140,7 @@ class Scheduler:
             # real time for APScheduler, whatever clock the platform uses
             delay = max((at - self.now()).total_seconds(), 0)
             aps.add_job(self._tick, "date", run_date=datetime.now(UTC) + timedelta(seconds=delay),
-                              id="sweep", replace_existing=True, max_instances=1, misfire_grace_time=None)
+                        id="sweep", replace_existing=True, max_instances=1, misfire_grace_time=None)
 
     def wake(self, at: datetime) -> None:
         """Called after a commit that created a job due at ``at``."""
