@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from orderflow.access import throttle
+from orderflow.access.verified import VERIFIED
 from orderflow.core import timefmt
 from orderflow.core.column_types import json_list
 from orderflow.core.errors import InvalidInput
@@ -115,12 +116,23 @@ def authenticate(session: Session, username: str, password: str, client: str | N
         user.known_group_ids(frozenset(row.group_ids or ()))
     # an unknown name costs the same hash check as a wrong password: timing tells nothing
     stored = user.password_hash if user is not None else _UNKNOWN_USER_HASH
-    if not check_password_hash(stored, password or "") or user is None or not user.active:
+    if not _password_matches(stored, password or "") or user is None or not user.active:
         throttle.failed(session, username, client)
         return None
     if earlier_failures:
         throttle.succeeded(session, username, client)
     return user
+
+
+def _password_matches(stored: str, password: str) -> bool:
+    """The hash check, unless this password matched this very hash a moment ago (``verified.py``)."""
+    if VERIFIED.matches(stored, password):
+        return True
+    if not check_password_hash(stored, password):
+        return False
+    if stored is not _UNKNOWN_USER_HASH:
+        VERIFIED.remember(stored, password)
+    return True
 
 
 def end_sessions(session: Session, user: User) -> None:
