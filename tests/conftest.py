@@ -17,13 +17,22 @@ from werkzeug.serving import make_server
 
 from handlers import REGISTRY
 from orderflow import create_app
-from tests.support import dbs, warm
+from orderflow.engine import tree_walk
+from tests.support import dbs, walk_check, warm
 from tests.support.browser import browser_type_launch_args, context  # noqa: F401  (pytest-playwright overrides)
 from tests.support.helpers import Api, FakeClock, seed
 
 #: every app of the suite (and every server it starts) checks each reuse of a kept live workflow
 #: against the state it was stored as: the whole suite tests the cache
 os.environ.setdefault("ORDERFLOW_WORKFLOW_CACHE_VERIFY", "1")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _walks_checked():
+    """Every snapshot in the suite also walks the tree SpiffWorkflow's way and compares (walk_check.py)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tree_walk, "walk", walk_check.checked_walk)
+        yield
 
 
 @pytest.fixture

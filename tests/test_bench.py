@@ -37,3 +37,15 @@ def test_the_time_limits_benchmark_runs_and_the_shipped_tree_is_the_lighter_one(
     before, now = rows["boundary timers (before)"], rows["sla property (now)"]
     assert now[2] < before[2] * 0.6 and now[3] < before[3] and now[4] < before[4] / 2   # tasks, state, specs
     assert now[5] * 3 < now[3]   # the state as stored (compressed) is under a third of its JSON
+
+
+def test_the_looping_benchmark_runs_an_order_round_its_loop():
+    """bench/looping.py: one order through 20 rounds of a rework loop, service and bare engine; only
+    that it runs to the end and prints its rows is checked, never the costs."""
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "looping.py"), "--steps", "20", "--repeat", "1"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {m.group(1) for m in re.finditer(r"^(service|memory)(\s+[\d.]+){3}$", done.stdout, re.M)}
+    assert rows == {"service", "memory"}, done.stdout
+    assert re.search(r"^state after 20 steps: \d+ bytes of JSON$", done.stdout, re.M), done.stdout
+    assert re.search(r"^goal: step 20 <= 2x step 10 -> (met|NOT met)", done.stdout, re.M), done.stdout

@@ -13,7 +13,7 @@ from handlers import REGISTRY
 from orderflow.core.errors import InvalidInput
 from orderflow.core.models import AuditEvent, HumanTask, Incident, Instance, User
 from orderflow.engine import store
-from orderflow.workflow import forms, messages, recovery
+from orderflow.workflow import forms, messages, recovery, runs
 from tests.support import bpmn_samples as samples
 from tests.support import dbs
 from tests.support.helpers import NEW_ORDER, Api, login
@@ -259,10 +259,10 @@ def spoil(app, instance_id: int) -> None:
     an incident completion could before the checks existed."""
     with app.extensions["orderflow.db"].session() as s:
         instance = s.get(Instance, instance_id)
-        state = json.loads(store.as_json(instance.state))
+        state = json.loads(store.as_json(runs.read_state(s, instance)))
         for task in state["tasks"].values():
             task["data"].update(BAD)
-        instance.state = json.dumps(state)   # stored as plain JSON, as before states were compressed
+        runs.write_state(s, instance, json.dumps(state))   # stored as plain JSON, as before states were compressed
         # a JSON column on PostgreSQL refuses NaN and Infinity itself: there only the text fits
         bad = BAD if not dbs.ON_POSTGRES else {k: v for k, v in BAD.items() if k in {"customer", "notes"}}
         for task in s.scalars(select(HumanTask).where(HumanTask.instance_id == instance_id)):

@@ -8,7 +8,8 @@ from sqlalchemy import create_engine, inspect, text
 
 from orderflow import create_app
 from orderflow.core import schema
-from orderflow.core.models import Base
+from orderflow.core.models import Base, Instance
+from orderflow.workflow import runs
 
 
 def _diff(engine) -> list:
@@ -45,3 +46,36 @@ def test_a_first_release_database_upgrades_and_keeps_its_data(database_url):
         assert conn.execute(text("SELECT name FROM groups WHERE id = 'sales'")).scalar() == "Sales"
     app.extensions["orderflow.db"].engine.dispose()
     engine.dispose()
+
+
+def _rows(engine) -> dict[str, int]:
+    """Rows of the tables that reference instances (SQLite's copy of a table must not cascade)."""
+    with engine.connect() as conn:
+        return {name: conn.execute(text(f"SELECT count(*) FROM {name}")).scalar_one()
+                for name in ("instances", "human_tasks", "audit_events", "audit_heads")}
+
+
+def test_engine_states_move_to_their_own_table_and_back_and_orders_go_on(app, api):
+    """0014: the engine state leaves the instances row for instance_states (and back on downgrade);
+    an order started before the upgrade goes on after it, from the state that moved."""
+    order = api.start_order()
+    db = app.extensions["orderflow.db"]
+    with db.session() as s:
+        before = runs.read_state(s, s.get_one(Instance, order["id"]))
+    counts = _rows(db.engine)
+    db.engine.dispose()
+    schema.downgrade(db.engine, "0013")   # as a database of the release before: the state in the row
+    assert _rows(db.engine) == counts, "rows referencing instances survive the table being copied"
+    with db.engine.connect() as conn:
+        assert "instance_states" not in inspect(conn).get_table_names()
+        assert conn.execute(text("SELECT state FROM instances WHERE id = :id"), {"id": order["id"]}).scalar() == before
+    db.engine.dispose()
+    assert schema.upgrade(db.engine) == schema.head()
+    assert _rows(db.engine) == counts
+    db.platform.runtime.live.clear()   # this worker's memory is of the database before
+    with db.session() as s:
+        instance = s.get_one(Instance, order["id"])
+        assert runs.read_state(s, instance) == before and len(instance.state_token or "") == 32
+    task = api.task(order["id"], "check_stock")
+    assert api.complete("warehouse1", task["id"], "sufficient").status_code == 200
+    assert "check_stock" not in {t["element_id"] for t in api.open_tasks(order["id"])}

@@ -34,7 +34,7 @@ def test_parallel_branches_from_one_stored_copy_answer_409_and_lose_nothing(app,
             HumanTask.instance_id == started["id"], HumanTask.status == "ready"))}
         # both requests read the same stored copy of the instance (b holds it, as a request would)
         held_by_b = b.get(Instance, started["id"])
-        assert held_by_b.state
+        assert held_by_b.state_token
         data_b = form_data(b, manager, rows["contract_review"])
         tasks.complete(a, design, rows["design_artwork"], form_data(a, design, rows["design_artwork"]))
         a.commit()

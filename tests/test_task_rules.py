@@ -13,12 +13,13 @@ def snapshot(app, instance_id: int):
     from sqlalchemy import func, select
 
     from orderflow.core.models import AuditEvent, HumanTask, Instance
+    from orderflow.workflow import runs
     with app.extensions["orderflow.db"].session() as s:
         inst = s.get(Instance, instance_id)
         tasks = s.execute(select(HumanTask.id, HumanTask.status, HumanTask.assignee)
                           .where(HumanTask.instance_id == instance_id).order_by(HumanTask.id)).all()
         events = s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.instance_id == instance_id))
-        return inst.state, inst.lock_version, inst.status, tasks, events
+        return runs.read_state(s, inst), inst.lock_version, inst.status, tasks, events
 
 
 def test_login_is_required(api: Api):

@@ -9,6 +9,8 @@ fails while models and migrations disagree.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -16,7 +18,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 BASELINE = "0001"
@@ -42,13 +44,46 @@ def current(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction for migrations. On SQLite with foreign keys off while they
+    run: SQLite alters a table by copying it and dropping the old one, and a DROP TABLE with
+    foreign keys on deletes the rows that reference it first, cascading (every task, audit event
+    and state of every order, for a column added to instances). The references are checked
+    before the commit instead."""
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:   # only outside a transaction does SQLite take it
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                yield conn
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration left rows whose references are broken: {broken[:5]}")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
+
+
 def upgrade(engine: Engine) -> str:
     """Migrate to the newest revision; returns it."""
     config = alembic_config()
-    with engine.begin() as conn:
+    with _migrating(engine) as conn:
         config.attributes["connection"] = conn
         unversioned = MigrationContext.configure(conn).get_current_revision() is None
         if unversioned and "instances" in inspect(conn).get_table_names():
             command.stamp(config, BASELINE)  # made by create_all before migrations existed
         command.upgrade(config, "head")
     return head()
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Migrate back to ``revision`` (tests; an operator rolling a release back)."""
+    config = alembic_config()
+    with _migrating(engine) as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)

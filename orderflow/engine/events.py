@@ -56,12 +56,15 @@ from orderflow.engine.expressions import ExpressionError
 MAX_CONDITION_ROUNDS = 50  # conditions that keep making each other true are a loop, bounded here
 
 
-def order_data(workflow: BpmnWorkflow) -> dict[str, Any]:
-    """The order's data as people think of it: the latest task's data plus every open branch."""
+def order_data(workflow: BpmnWorkflow, open_tasks: list[Task] | None = None) -> dict[str, Any]:
+    """The order's data as people think of it: the latest task's data plus every open branch
+    (``open_tasks``: the READY and WAITING tasks in tree order, when the caller walked the tree already)."""
     data: dict[str, Any] = {}
     if workflow.last_task is not None:
         data.update(workflow.last_task.data)
-    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+    if open_tasks is None:
+        open_tasks = workflow.get_tasks(state=TaskState.READY | TaskState.WAITING)
+    for task in open_tasks:
         for key, value in task.data.items():
             data.setdefault(key, value)
     root = workflow.task_tree

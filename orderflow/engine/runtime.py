@@ -7,6 +7,8 @@ translated into the service's own errors with the element that failed.
 from __future__ import annotations
 
 import copy
+import threading
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -25,12 +27,13 @@ from orderflow.engine import (  # timer_limits bounds SpiffWorkflow's timers on 
     live_check,
     store,
     timer_limits,
+    tree_walk,
     waits,
 )
 from orderflow.engine.clock import engine_clock
 from orderflow.engine.events import close_event_subprocesses, fire_conditions, order_data, waiting_definitions
 from orderflow.engine.expressions import ExpressionError
-from orderflow.engine.live_cache import LiveWorkflows
+from orderflow.engine.live_cache import LiveWorkflows, size_of
 from orderflow.engine.model import ReadyTask, Snapshot
 from orderflow.engine.scripting import HandlerFailed, SafeScriptEngine, Services, refuses_input
 from orderflow.engine.service_tasks import describe, store_result
@@ -62,6 +65,8 @@ class Runtime:
         self.max_steps = max_steps
         self.clock = clock
         self.live = LiveWorkflows(cache_bytes)
+        self._sizes: weakref.WeakKeyDictionary[BpmnWorkflow, int] = weakref.WeakKeyDictionary()  # for keep
+        self._sizes_lock = threading.Lock()
         self.verify_cache = verify_cache  # tests: every hit is checked against its stored state
 
     def _engine(self, services: Services) -> SafeScriptEngine:
@@ -70,20 +75,35 @@ class Runtime:
     def new(self, pdef: ProcessDef, services: Services) -> BpmnWorkflow:
         return BpmnWorkflow(pdef.spec, pdef.subprocess_specs, script_engine=self._engine(services))
 
-    def load(self, pdef: ProcessDef, state: str, services: Services, key: Any = None) -> BpmnWorkflow:
-        """The workflow stored as ``state``: the live one kept under ``key`` when it was stored as
-        exactly this text on this definition, else deserialized."""
-        workflow = self.live.take(key, state, pdef) if key is not None else None
-        if workflow is None:
-            workflow = store.load(state, pdef)
-        elif self.verify_cache:
-            live_check.require_same(workflow, state, pdef)
+    def load(self, pdef: ProcessDef, state: str | Callable[[], str], services: Services, key: Any = None,
+             token: str | None = None) -> BpmnWorkflow:
+        """The workflow stored as ``state`` (its text, or a function reading it, called only when
+        needed): the live one kept under ``key`` when it was stored under ``token`` on this very
+        definition, else deserialized."""
+        entry = self.live.take(key, token, pdef) if key is not None else None
+        if entry is None:
+            text = state() if callable(state) else state
+            workflow, size = store.load(text, pdef), size_of(text)
+        else:
+            workflow, size = entry.workflow, entry.size
+            if self.verify_cache:
+                live_check.require_same(workflow, state() if callable(state) else state, pdef)
+        with self._sizes_lock:
+            self._sizes[workflow] = size
         workflow.script_engine = self._engine(services)
         return workflow
 
-    def keep(self, key: Any, state: str, pdef: ProcessDef, workflow: BpmnWorkflow) -> None:
-        """``workflow`` was stored as ``state`` (or read, unchanged): the next load of ``key`` may reuse it."""
-        self.live.put(key, state, pdef, workflow)
+    def keep(self, key: Any, token: str | None, pdef: ProcessDef, workflow: BpmnWorkflow,
+             state: str | None = None) -> None:
+        """``workflow`` was stored under ``token`` as ``state`` (or read, unchanged: ``state`` None):
+        the next load of ``key`` naming that token may reuse it."""
+        if state is not None:
+            size: int | None = size_of(state)
+        else:
+            with self._sizes_lock:
+                size = self._sizes.get(workflow)
+        if token is not None and size is not None:
+            self.live.put(key, token, pdef, workflow, size)
 
     dump = staticmethod(store.dump)
 
@@ -223,17 +243,18 @@ class Runtime:
 
     @staticmethod
     def snapshot(workflow: BpmnWorkflow) -> Snapshot:
-        ready = []
-        for task in workflow.get_tasks(state=TaskState.READY):
-            if task.task_spec.manual:
-                ready.append(ReadyTask(str(task.id), task.task_spec.bpmn_id or task.task_spec.name,
-                                       task.task_spec.bpmn_name or task.task_spec.name, task.data))
-        finished = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
-                    if t.task_spec.bpmn_id]
-        data = order_data(workflow)
-        pending = [] if workflow.is_completed() else waits.pending(workflow, data)
+        """What the service projects after a step, from one walk over the task tree
+        (``tree_walk.py``): ready user tasks, finished elements, the order's data, what the instance
+        waits for."""
+        tree = tree_walk.walk(workflow)
+        ready = [ReadyTask(str(t.id), t.task_spec.bpmn_id or t.task_spec.name,
+                           t.task_spec.bpmn_name or t.task_spec.name, t.data) for t in tree.ready if t.task_spec.manual]
+        finished = [t.task_spec.bpmn_id for t in tree.completed if t.task_spec.bpmn_id]
+        data = order_data(workflow, tree.open)
+        completed = workflow.is_completed()
+        pending = [] if completed else waits.pending(workflow, data, tree.started)
         messages = sorted({w.name for w in pending if w.kind == "message" and w.name})
-        return Snapshot(ready=ready, completed=workflow.is_completed(), data=data,
+        return Snapshot(ready=ready, completed=completed, data=data,
                         next_timer_at=waits.next_timer_at(pending), finished_elements=finished,
                         waiting_messages=messages, waits=pending)
 

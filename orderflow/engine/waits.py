@@ -77,8 +77,10 @@ def _name(definition: Any) -> str | None:
     return getattr(definition, "name", None)
 
 
-def pending(workflow: BpmnWorkflow, data: dict[str, Any] | None = None) -> list[Wait]:
-    """Every event the instance waits for, in a stable order (timers first by due time)."""
+def pending(workflow: BpmnWorkflow, data: dict[str, Any] | None = None,
+            started: list[Task] | None = None) -> list[Wait]:
+    """Every event the instance waits for, in a stable order (timers first by due time).
+    ``started``: the STARTED tasks, when the caller walked the tree already."""
     data = order_data(workflow) if data is None else data
     waits: list[Wait] = []
     for task, definition, element_id in waiting_definitions(workflow):
@@ -90,7 +92,7 @@ def pending(workflow: BpmnWorkflow, data: dict[str, Any] | None = None) -> list[
             and event_subprocess_task(task.workflow) is not None else None
         waits.append(Wait(kind, element_id, _name(definition), due_at(task, definition) if kind == "timer" else None,
                           correlation_values(workflow, definition, data) if kind == "message" else {}, starts))
-    for task in workflow.get_tasks(state=TaskState.STARTED):
+    for task in workflow.get_tasks(state=TaskState.STARTED) if started is None else started:
         if hasattr(task.task_spec, "operation_name"):  # a service call deferred to a job, or behind an incident
             waits.append(Wait("service", task.task_spec.bpmn_id or task.task_spec.name, task.task_spec.operation_name,
                               task_ref=str(task.id)))

@@ -14,7 +14,7 @@ from orderflow.core.models import Instance, User
 from orderflow.core.platform import platform_of
 from orderflow.engine import Services
 from orderflow.orders.keys import ORDER_PROCESS
-from orderflow.workflow import definitions
+from orderflow.workflow import definitions, runs
 
 # copied from the order; the order's total under its own name, so the case's value column stays the case's
 COPIED = ("customer", "customer_tier", "customer_email", "contact_name", "contact_phone", "shipping_address",
@@ -56,5 +56,6 @@ def _data_of(session: Session, order: Instance) -> dict[str, Any]:
     """The order's data from its stored engine state (read only: nothing runs)."""
     platform = platform_of(session)
     pdef = definitions.definition(session, order.version)
-    workflow = platform.runtime.load(pdef, order.state, Services(config=platform.config, clock=platform.clock))
+    workflow = platform.runtime.load(pdef, runs.read_state(session, order),
+                                     Services(config=platform.config, clock=platform.clock))
     return platform.runtime.snapshot(workflow).data

@@ -60,7 +60,7 @@ def schedule_timer_start(session: Session, row: ProcessVersion, pdef: ProcessDef
             jobs.sync_timer(session, older)
             audit.record(session, older.id, "scheduler", "instance_terminated", None,
                          {"reason": f"replaced by version {row.version}"})
-    instance = Instance(process_version_id=row.id, process_key=row.key, status="running", state="",
+    instance = Instance(process_version_id=row.id, process_key=row.key, status="running",
                         started_by="scheduler", started_at=now, updated_at=now)
     session.add(instance)
     session.flush()

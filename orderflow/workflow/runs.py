@@ -6,16 +6,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from uuid import uuid4
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from orderflow.core import audit, metrics
+from orderflow.core.db import rowcount
 from orderflow.core.errors import LostRace
 from orderflow.core.i18n import Msg
-from orderflow.core.models import HumanTask, Instance, ProcessVersion, Sequence, TaskGroup, User
+from orderflow.core.models import HumanTask, Instance, InstanceState, ProcessVersion, Sequence, TaskGroup, User
 from orderflow.core.platform import platform_of
 from orderflow.engine import ProcessDef, Runaway, Services, Snapshot, due_at, json_clean
 from orderflow.workflow import attachments, correlations, customer_links, definitions, incidents, jobs, notify
@@ -25,8 +27,8 @@ def _next_sequence(session: Session, name: str) -> int:
     row = session.get(Sequence, name, with_for_update=True)
     if row is None:  # the first of its name (the day's first order): two transactions may ask at once,
         # so the row is created by whichever comes first and the other waits for it, then locks it
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        session.execute(insert(Sequence).values(name=name, value=0).on_conflict_do_nothing(index_elements=["name"]))
+        upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        session.execute(upsert(Sequence).values(name=name, value=0).on_conflict_do_nothing(index_elements=["name"]))
         row = session.get(Sequence, name, with_for_update=True, populate_existing=True)
         assert row is not None, "inserted or found just above"
     row.value += 1
@@ -85,7 +87,7 @@ def start_run(session: Session, started_by: str, row: ProcessVersion, pdef: Proc
     json_clean.require(clean, "data")  # also what a start without a form, or a follow-up, writes
     platform = platform_of(session)
     now = platform.clock()
-    instance = Instance(process_version_id=row.id, process_key=row.key, status="running", state="",
+    instance = Instance(process_version_id=row.id, process_key=row.key, status="running",
                         started_by=started_by, started_at=now, updated_at=now)
     session.add(instance)
     session.flush()
@@ -116,17 +118,57 @@ def bounded(run) -> Runaway | None:
 
 def load(session: Session, instance: Instance, actor: str | None):
     """The instance's live workflow with a script engine bound to this session: the one this process
-    kept when it last stored or read exactly the state the database holds, else deserialized."""
+    kept when it last stored or read the state the database names (``state_token``), else read and
+    deserialized."""
     pdef = definitions.definition(session, instance.version)
     platform = platform_of(session)
-    workflow = platform.runtime.load(pdef, instance.state, services_for(session, instance, pdef, actor),
-                                     key=instance.id)
+    workflow = platform.runtime.load(pdef, lambda: read_state(session, instance),
+                                     services_for(session, instance, pdef, actor),
+                                     key=instance.id, token=instance.state_token)
     return pdef, workflow
+
+
+def read_state(session: Session, instance: Instance) -> str:
+    """The instance's stored engine state (``instance_states``), as ``engine/store.py`` wrote it:
+    the one the instance row in hand names. Read with the row's current token in one statement: on
+    PostgreSQL (read committed) another transaction may have stored a newer state since the row was
+    read, and a workflow built from it must not pass for the row's (nor be kept under its token)."""
+    row = session.execute(select(InstanceState.state, Instance.state_token)
+                          .join(Instance, Instance.id == InstanceState.instance_id)
+                          .where(InstanceState.instance_id == instance.id)).first()
+    if row is None:
+        raise LookupError(f"instance {instance.id} has no stored state")
+    if row.state_token != instance.state_token:
+        raise LostRace(Msg("Someone else changed this order at the same moment; nothing of yours was saved. "
+                           "Reload the order and try again."))
+    return row.state
+
+
+def write_state(session: Session, instance: Instance, state: str) -> None:
+    """Store ``state`` as the instance's engine state, under a new token (so no worker's kept
+    workflow passes for it)."""
+    first = _new_token(instance)
+    session.flush()
+    _write_state_row(session, instance, state, first)
+
+
+def _new_token(instance: Instance) -> bool:
+    """Name a new state on the instance's row; returns whether it is the instance's first."""
+    first = instance.state_token is None
+    instance.state_token = uuid4().hex
+    return first
+
+
+def _write_state_row(session: Session, instance: Instance, state: str, first: bool) -> None:
+    """After the instances row is flushed: that row is the lock, taken first."""
+    if first or not rowcount(session.execute(update(InstanceState).where(InstanceState.instance_id == instance.id)
+                                             .values(state=state))):
+        session.execute(insert(InstanceState).values(instance_id=instance.id, state=state))
 
 
 def keep_read(session: Session, instance: Instance, pdef: ProcessDef, workflow) -> None:
     """A workflow only read (its state unchanged) goes back for the next load of this instance."""
-    platform_of(session).runtime.keep(instance.id, instance.state, pdef, workflow)
+    platform_of(session).runtime.keep(instance.id, instance.state_token, pdef, workflow)
 
 
 def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workflow,
@@ -140,8 +182,8 @@ def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workf
     snap = platform.runtime.snapshot(workflow)
     now = platform.clock()
     timer_job = jobs.may_have_timer_job(instance)  # as last synced, before this store changes it
-    first = not instance.state  # its first store: no task rows yet
-    instance.state = platform.runtime.dump(workflow)
+    first = _new_token(instance)  # its first store: no task rows yet
+    state = platform.runtime.dump(workflow)
     instance.updated_at = now
     instance.next_timer_at = snap.next_timer_at
     platform.hooks.project(instance, snap.data)  # the business's columns (orderflow/orders/plug.py)
@@ -160,12 +202,13 @@ def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workf
         jobs.sync_timer(session, instance, timer_job)
         correlations.sync(session, instance, pdef, snap)
         session.flush()
+        _write_state_row(session, instance, state, first)
     except StaleDataError:  # the edge rolls the whole request back
         raise LostRace(Msg("Someone else changed this order at the same moment; nothing of yours was saved. "
                            "Reload the order and try again.")) from None
-    # kept for the next step; should this transaction not commit, the database keeps the older state
-    # and the next load, comparing, deserializes that instead
-    platform.runtime.keep(instance.id, instance.state, pdef, workflow)
+    # kept for the next step; should this transaction not commit, the database keeps the older token
+    # and the next load, comparing, reads and deserializes the state stored under it instead
+    platform.runtime.keep(instance.id, instance.state_token, pdef, workflow, state)
     return snap
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from orderflow.access.permissions import group_word, require
 from orderflow.core import audit
 from orderflow.core.db import rowcount
-from orderflow.core.errors import InvalidInput
+from orderflow.core.errors import InvalidInput, LostRace
 from orderflow.core.i18n import Msg, element_name, status_word
 from orderflow.core.models import HumanTask, Instance, ProcessVersion, TaskGroup, User
 from orderflow.core.platform import platform_of
@@ -220,8 +220,11 @@ def _one(session: Session, actor: User, instance: Instance, old: ProcessDef, new
     result = MoveResult(instance.id, instance.business_key, instance.status)
     platform = platform_of(session)
     try:
-        workflow = platform.runtime.load(old, instance.state,
+        workflow = platform.runtime.load(old, runs.read_state(session, instance),
                                          runs.services_for(session, instance, old, actor.username))
+    except LostRace:   # a step stored since the order was read: nothing planned on a stale copy
+        result.reasons = [_changed_meanwhile(source)]
+        return result
     except Exception as exc:  # one unreadable order must not stop the others
         result.reasons = [Msg("The order's stored state could not be read: %(error)s", error=str(exc))]
         return result
@@ -236,8 +239,7 @@ def _one(session: Session, actor: User, instance: Instance, old: ProcessDef, new
     if not apply:
         return result
     if not _claim(session, instance):
-        result.reasons = [Msg("Someone changed this order while it was being moved; it stays on version "
-                              "%(version)s. Run the move again.", version=source.version)]
+        result.reasons = [_changed_meanwhile(source)]
         return result
     instance.process_version_id, instance.version = target.id, target
     snap = runs.store_workflow(session, instance, new, moved)
@@ -248,6 +250,11 @@ def _one(session: Session, actor: User, instance: Instance, old: ProcessDef, new
     session.flush()
     result.moved = True
     return result
+
+
+def _changed_meanwhile(source: ProcessVersion) -> Msg:
+    return Msg("Someone changed this order while it was being moved; it stays on version %(version)s. "
+               "Run the move again.", version=source.version)
 
 
 def _claim(session: Session, instance: Instance) -> bool:

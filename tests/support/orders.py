@@ -51,7 +51,7 @@ def add_instance(session, process_key: str, number: str, customer: str | None, s
                  ended_at: datetime | None = None, **columns) -> Instance:
     version_id = session.scalar(select(ProcessVersion.id).where(ProcessVersion.key == "order_flow"))
     row = Instance(process_version_id=version_id, process_key=process_key, business_key=number, customer=customer,
-                   status=status, state="{}", started_by="sales1", started_at=started_at, updated_at=started_at,
+                   status=status, started_by="sales1", started_at=started_at, updated_at=started_at,
                    ended_at=ended_at, **columns)
     session.add(row)
     session.flush()

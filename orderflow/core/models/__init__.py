@@ -11,6 +11,7 @@ from orderflow.core.models.workflow import (
     HumanTask,
     Incident,
     Instance,
+    InstanceState,
     Job,
     Mail,
     Notification,
@@ -25,7 +26,7 @@ from orderflow.core.models.workflow import (
 
 __all__ = [
     "ApiToken", "Attachment", "AuditEvent", "AuditHead", "Base", "CorrelationKey", "CustomerLink", "Group",
-    "HumanTask", "Incident", "Instance", "Job", "LoginFailure", "Mail", "Membership", "Notification",
+    "HumanTask", "Incident", "Instance", "InstanceState", "Job", "LoginFailure", "Mail", "Membership", "Notification",
     "ProcessDraft", "ProcessVersion", "SavedFilter", "Sequence", "Signature", "TaskGroup", "TaskStat", "User",
     "UtcDateTime",
 ]

@@ -68,8 +68,7 @@ class ProcessDraft(Base):
 class Instance(Base):
     __tablename__ = "instances"
     __table_args__ = (
-        # the board filters and sorts open orders on this index alone: the order columns sit
-        # after the engine state in the row, where SQLite reaches them through overflow pages
+        # the board filters and sorts open orders on this index alone
         Index("ix_instances_board", "status", "process_key", "process_version_id", "started_at", "promised_date",
               "order_total", "business_key", "customer", "started_by"),
     )
@@ -78,7 +77,9 @@ class Instance(Base):
     process_key: Mapped[str] = mapped_column(String(200), index=True)
     business_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     status: Mapped[str] = mapped_column(String(20), index=True, default="running")
-    state: Mapped[str] = mapped_column(Text)
+    # names the engine state in instance_states: a new random value with each state stored, so a
+    # worker's live workflow kept under it is still the stored one exactly when the two agree
+    state_token: Mapped[str | None] = mapped_column(String(32))
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
     started_by: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
@@ -100,6 +101,16 @@ class Instance(Base):
     # JSON (sources, forms) into every inbox row
     version: Mapped[ProcessVersion] = relationship(lazy="select")
     __mapper_args__: Mapping[str, Any] = {"version_id_col": lock_version}
+
+
+class InstanceState(Base):
+    """An instance's serialized engine state (``engine/store.py``), in its own table: the reads of
+    instances rows (inbox, board, order pages) never carry it, and a step whose live workflow is
+    still kept (same ``state_token``) reads none of it. Written after the instances row, whose
+    ``lock_version`` is the optimistic lock the state shares."""
+    __tablename__ = "instance_states"
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(Text)
 
 
 class HumanTask(Base):
