@@ -5,13 +5,20 @@ from __future__ import annotations
 import base64
 import json
 import zlib
+from pathlib import Path
 
 import pytest
+from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.util.task import TaskState
 
 from orderflow.core.models import Instance
 from orderflow.engine import store
 from orderflow.workflow import runs
 from tests.support.helpers import Api
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
 def _state(app, instance_id: int) -> str:
@@ -59,3 +66,52 @@ def test_a_damaged_state_is_refused_by_name_without_inflating_past_the_bound(mon
     with pytest.raises(store.StateUnreadable):
         store.as_json(state)
     assert store.as_json(_compressed(good)) == good.decode()
+
+
+def _looping(rounds: int):
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(BENCH / "looping.bpmn"))
+    workflow = BpmnWorkflow(parser.get_spec("bench_looping"))
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data["limit"] = 1000
+    workflow.do_engine_steps()
+    return workflow, lambda: _round(workflow, rounds)
+
+
+def _round(workflow, rounds: int) -> None:
+    for _ in range(rounds):
+        task = workflow.get_next_task(state=TaskState.READY, manual=True)
+        task.data["note"] = "again"
+        task.run()
+        workflow.do_engine_steps()
+
+
+def test_a_dump_converts_only_the_tasks_still_open_and_equals_a_fresh_one(monkeypatch):
+    """store.py keeps the dict of a completed task under a completed parent: the next dump converts
+    the open tasks alone, and what it writes is exactly what converting every task gives."""
+    workflow, more = _looping(5)
+    more()
+    assert store.dump(workflow) == store.dump(workflow, fresh=True)
+    converted = []
+    real = TaskConverter.to_dict
+    monkeypatch.setattr(TaskConverter, "to_dict", lambda self, task: converted.append(task) or real(self, task))
+    more()
+    state = store.dump(workflow)
+    finished_before = [t for t in workflow.get_tasks() if t.state == TaskState.COMPLETED
+                       and t.parent is not None and t.parent.state == TaskState.COMPLETED]
+    assert len(converted) < len(workflow.tasks) - len(finished_before) // 2, "the history was converted again"
+    monkeypatch.undo()
+    assert state == store.dump(workflow, fresh=True)
+
+
+def test_a_finished_task_pointed_at_another_spec_is_converted_anew():
+    """A version migration re-points finished history at the new version's specs (or a placeholder):
+    the kept dict, made under the old spec, must not be written."""
+    workflow, more = _looping(3)
+    more()
+    store.dump(workflow)
+    finished = next(t for t in workflow.get_tasks() if t.state == TaskState.COMPLETED
+                    and t.task_spec.name == "work" and t.parent is not None and t.parent.state == TaskState.COMPLETED)
+    finished.task_spec = workflow.spec.task_specs["Start"]
+    assert store.dump(workflow) == store.dump(workflow, fresh=True)
+    assert '"task_spec":"Start"' in store.as_json(store.dump(workflow))

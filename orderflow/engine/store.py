@@ -16,15 +16,42 @@ from __future__ import annotations
 import base64
 import json
 import zlib
+from contextvars import ContextVar
 from copy import deepcopy
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
 
 from orderflow.engine.specs import ProcessDef
+
+_FRESH: ContextVar[bool] = ContextVar("fresh_dump", default=False)
+
+
+class _KeptTaskConverter(TaskConverter):
+    """A completed task under a completed parent serializes alike at every later step (its data, its
+    delta against the parent's, its children, its state no longer change): its dict is made once
+    and kept on the task, so a step's dump converts only the tasks still open, not the whole
+    history. ``dump(workflow, fresh=True)`` makes every dict anew: the suite's cache check compares
+    against it, so a kept dict that went stale would show."""
+
+    def to_dict(self, task: Task) -> dict:
+        parent = task.parent
+        if _FRESH.get() or task.state != TaskState.COMPLETED or (parent is not None
+                                                               and parent.state != TaskState.COMPLETED):
+            return super().to_dict(task)
+        # a version migration re-points finished tasks at the new version's specs: part of the key
+        key = (task.last_state_change, len(task._children), task.triggered, task.task_spec.name)
+        kept = getattr(task, "_orderflow_dict", None)
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        dct = super().to_dict(task)
+        task._orderflow_dict = (key, dct)
+        return dct
 
 
 class _SpecByReference(BpmnWorkflowConverter):
@@ -48,6 +75,7 @@ class _SpecByReference(BpmnWorkflowConverter):
 def _make_serializer() -> BpmnWorkflowSerializer:
     config = deepcopy(SPIFF_CONFIG)
     config[BpmnWorkflow] = _SpecByReference
+    config[Task] = _KeptTaskConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 
@@ -65,12 +93,15 @@ class StateUnreadable(ValueError):
     """A stored state that is neither this service's compressed form nor JSON."""
 
 
-def dump(workflow: BpmnWorkflow) -> str:
+def dump(workflow: BpmnWorkflow, fresh: bool = False) -> str:
+    """The stored form of ``workflow`` (``fresh``: no kept task dicts, every task converted anew)."""
     registry = _SERIALIZER.registry
     registry._encoder_mode = True
+    token = _FRESH.set(fresh)
     try:
         dct = _SERIALIZER.to_dict(workflow)
     finally:
+        _FRESH.reset(token)
         registry._encoder_mode = False
     dct["format"] = FORMAT
     text = json.dumps(dct, cls=_SERIALIZER._encoder_cls, separators=(",", ":")).encode()
