@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from orderflow.core.models import Instance
+from orderflow.core.timefmt import company_zone
 from orderflow.workflow import jobs
 from tests.support.browser import skip_without_chromium
 from tests.support.helpers import Api, login
@@ -273,7 +274,7 @@ def test_a_real_case_and_survey_reach_the_report_and_the_customer_file(api: Api,
                             comments="Box was dented")
     assert answered.status_code == 200, answered.json
 
-    today = clock.value.date()
+    today = clock.value.astimezone(company_zone(app.config)).date()   # the report's days are the company's
     report = _report(api, f"from={(today - timedelta(days=30)).isoformat()}&to={today.isoformat()}")
     cases = report["after_sales"]
     assert cases["by_type"] == [{"type": "exchange", "opened": 1, "still_open": 0, "outcomes": {outcome: 1}}]

@@ -6,7 +6,7 @@ so the story test proves an order can be driven by the demo users and the schema
 from __future__ import annotations
 
 import base64
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -19,11 +19,17 @@ def basic(user: str, password: str = "demo") -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
+#: where a fake clock starts on today's (UTC) date: a fixed time of day, so that no test's outcome
+#: depends on the hour it runs at (10:00 in the demo company's Asia/Shanghai, far from either
+#: midnight; a test that starts at 11:00 UTC and moves five hours on used to cross the company's)
+START_OF_TEST_DAY = time(2, 0)
+
+
 class FakeClock:
     """The platform's clock, moved by hand: timers and SLAs without waiting."""
 
     def __init__(self, value: datetime | None = None):
-        self.value = value or datetime.now(UTC)
+        self.value = value or datetime.combine(datetime.now(UTC).date(), START_OF_TEST_DAY, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.value
