@@ -1,14 +1,13 @@
 """Scale: the managers' and clerks' read paths over a database of many orders.
 
-Builds a temporary database (a SQLite file, or with --db postgres a throwaway PostgreSQL cluster)
-with the app (init-db, deploy, seed-demo), then BULK-loads
-N orders of order_flow without running the engine: instance rows (no engine state: the read paths
-measured never load it) with customers, totals, promised dates and statuses (about 70 %
-running, 30 % completed) started over the last year; per running order one ready task at a
-step of the flow (some overdue) and the finished tasks of the steps before it; per completed
-order all its finished tasks; and the task_stats roll-up the analytics read, consistent with
-those rows. Then it times each endpoint through Flask's test client with HTTP Basic (3
-warm-ups, then --repeat timed requests) and prints p50/p95 against the goals.
+Builds a temporary database (a SQLite file, or with --db postgres a throwaway PostgreSQL cluster) with
+the app (init-db, deploy, seed-demo), then BULK-loads N orders of order_flow without running the engine:
+instance rows (no engine state: the read paths measured never load it) with customers, totals, promised
+dates and statuses (about 70 % running, 30 % completed) started over the last year; per running order
+one ready task at a step of the flow (some overdue) and the finished tasks of the steps before it; per
+completed order all its finished tasks; and the task_stats roll-up the analytics read, consistent with
+those rows. Then it times each endpoint through Flask's test client with HTTP Basic (3 warm-ups, then
+--repeat timed requests) and prints p50/p95 against the goals.
 
 Usage: python bench/scale.py [--orders 100000] [--db sqlite|postgres] [--repeat 50] [--seed 1] [--analyze] [--keep FILE]
 """
@@ -16,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import math
 import random
 import shutil
@@ -24,7 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,18 +31,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import click  # noqa: E402
-from sqlalchemy import insert, select, text  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
 
+from bench.databases import bulk_insert, database, size_mb  # noqa: E402
+from bench.load import postgres_installed  # noqa: E402
 from orderflow.core.models import HumanTask, Instance, TaskStat  # noqa: E402
 from orderflow.demo.demo_data import CUSTOMERS  # noqa: E402
 from orderflow.demo.simulate import MAIN_PATH, MEDIAN, SIGMA  # noqa: E402
+from orderflow.orders.analytics import bucket_of  # noqa: E402 - the roll-up's own histogram
 from orderflow.workflow import definitions  # noqa: E402
-
-try:  # the analytics roll-up's own histogram and measures, so the rows match what it writes
-    from orderflow.orders.analytics import bucket_of
-except ImportError:  # pragma: no cover - before analytics existed
-    def bucket_of(seconds: float) -> int:
-        return min(int(max(seconds, 1.0)).bit_length() - 1, 39)
 
 PROCESS = "order_flow"
 CHUNK = 10_000
@@ -188,10 +183,10 @@ def load(db, orders: int, seed: int = 1, now: datetime | None = None,
         dt = lambda s: datetime.fromtimestamp(s, UTC)  # noqa: E731
 
         def flush() -> None:
-            _insert(session, Instance, instances_rows)
+            bulk_insert(session, Instance, instances_rows)
             instances_rows.clear()
             for i in range(0, len(task_rows), CHUNK):
-                _insert(session, HumanTask, task_rows[i:i + CHUNK])
+                bulk_insert(session, HumanTask, task_rows[i:i + CHUNK])
             task_rows.clear()
             session.commit()
 
@@ -286,7 +281,7 @@ def load(db, orders: int, seed: int = 1, now: datetime | None = None,
                       "completed": a[0], "with_due": a[1], "on_time": a[2], "total_seconds": a[3],
                       "buckets": a[4], "decisions": a[5]} for key, a in task_stats.items()]
         for i in range(0, len(stat_rows), CHUNK):
-            session.execute(insert(TaskStat), stat_rows[i:i + CHUNK])
+            bulk_insert(session, TaskStat, stat_rows[i:i + CHUNK])
         stats.stat_rows = len(stat_rows)
         session.commit()
         conn = session.connection()
@@ -297,26 +292,6 @@ def load(db, orders: int, seed: int = 1, now: datetime | None = None,
         session.commit()
     stats.seconds = time.perf_counter() - started
     return stats
-
-
-def _insert(session, model, rows: list[dict]) -> None:
-    """Insert ``rows`` (dicts with the same keys) into ``model``'s table; PostgreSQL through COPY,
-    ten times the speed of batched INSERTs (columns left out take their scalar defaults)."""
-    if not rows:
-        return
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(model), rows)
-        return
-    from psycopg.types.json import Json
-    table = model.__table__
-    names = list(rows[0])
-    defaults = [c for c in table.columns if c.name not in names and c.default is not None and c.default.is_scalar]
-    fixed = [c.default.arg for c in defaults]
-    raw = session.connection().connection.dbapi_connection
-    columns = ", ".join([*names, *(c.name for c in defaults)])
-    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([*(Json(v) if isinstance(v, dict | list) else v for v in (row[n] for n in names)), *fixed])
 
 
 # -- measuring ---------------------------------------------------------------------------
@@ -384,26 +359,6 @@ def print_table(results: list[tuple]) -> bool:
     return all_met
 
 
-@contextlib.contextmanager
-def database(kind: str, folder: str) -> Iterator[str]:
-    """A SQLite file in ``folder``, or a new database in a throwaway PostgreSQL cluster."""
-    if kind == "sqlite":
-        yield f"sqlite:///{folder}/scale.sqlite"
-        return
-    from bench.load import postgres_cluster, postgres_database, postgres_installed
-    if not postgres_installed():
-        raise click.ClickException("PostgreSQL is not installed (apt-get install postgresql)")
-    with postgres_cluster() as cluster:
-        yield postgres_database(cluster)
-
-
-def _size_mb(db, folder: str) -> float:
-    if db.engine.dialect.name == "sqlite":
-        return sum(p.stat().st_size for p in Path(folder).glob("scale.sqlite*")) / 2**20
-    with db.engine.connect() as conn:
-        return float(conn.scalar(text("SELECT pg_database_size(current_database())")) or 0) / 2**20
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=100_000)
@@ -414,7 +369,9 @@ def main() -> None:
     parser.add_argument("--analyze", action="store_true", help="refresh the planner's statistics after loading")
     parser.add_argument("--keep", type=Path, help="SQLite: copy the loaded database here for a look afterwards")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder, database(args.db, folder) as url:
+    if args.db == "postgres" and not postgres_installed():
+        raise click.ClickException("PostgreSQL is not installed (apt-get install postgresql)")
+    with tempfile.TemporaryDirectory() as folder, database(args.db, folder, "scale") as url:
         t0 = time.perf_counter()
         app = make_app(url)
         db = app.extensions["orderflow.db"]
@@ -427,7 +384,7 @@ def main() -> None:
         print(f"Loaded {stats.orders} orders ({stats.running} running, {stats.completed} completed), "
               f"{stats.tasks} task rows ({stats.ready} ready, {stats.overdue} overdue), {stats.stat_rows} "
               f"task_stats rows in {stats.seconds:.1f} s (with app setup {loaded:.1f} s); "
-              f"{args.db} database {_size_mb(db, folder):.0f} MB")
+              f"{args.db} database {size_mb(db.engine, folder, 'scale'):.0f} MB")
         results = measure(app, args.repeat)
         print(f"\n{args.repeat} requests each after 3 warm-ups, Flask test client, HTTP Basic, {args.db}"
               f"{', after ANALYZE' if args.analyze else ''}:")

@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from bench.load import _stop_group, postgres_cluster, postgres_database, postgres_installed  # noqa: E402
+from bench.databases import database  # noqa: E402
+from bench.load import _stop_group, postgres_installed  # noqa: E402
 from orderflow import create_app  # noqa: E402
 from orderflow.core.models import AuditEvent, Instance, User  # noqa: E402
 from orderflow.workflow import instances, processes, runs  # noqa: E402
@@ -50,15 +51,6 @@ def progress(label: str, done: int, total: int) -> None:
 
 def say(message: str) -> None:
     print(f"[timers {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def database(kind: str, folder: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{folder}/timers.sqlite"
-        return
-    with postgres_cluster() as cluster:
-        yield postgres_database(cluster)
 
 
 def _env(url: str, folder: Path) -> dict[str, str]:
@@ -92,7 +84,7 @@ def workers(count: int, url: str, folder: Path) -> Iterator[list[subprocess.Pope
 
 
 def run(kind: str, args: argparse.Namespace) -> bool:
-    with tempfile.TemporaryDirectory() as name, database(kind, Path(name)) as url:
+    with tempfile.TemporaryDirectory() as name, database(kind, name, "timers") as url:
         folder = Path(name)
         app = create_app({"TESTING": True, "SECRET_KEY": "timers-bench", "ORDERFLOW_DATABASE_URL": url})
         runner = app.test_cli_runner()
