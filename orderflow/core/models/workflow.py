@@ -117,6 +117,8 @@ class HumanTask(Base):
     __tablename__ = "human_tasks"
     __table_args__ = (
         Index("ix_human_tasks_inbox", "status", "group_id", "due_at"),
+        # the board's default order (open tasks by due time) read in index order on PostgreSQL
+        Index("ix_human_tasks_board_due", "status", "due_at", "instance_id", "id"),
         Index("ix_human_tasks_instance", "instance_id", "status"),
         Index("ix_human_tasks_assignee", "assignee", "status"),
         Index("ix_human_tasks_element", "element_id", "status", "ready_at"),

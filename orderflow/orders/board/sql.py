@@ -182,10 +182,14 @@ class _Board:
 
     def _by(self, column, *, nulls_last: bool = True) -> list:
         """ORDER BY terms for ``column`` in the filter's direction, empty values last either way.
-        ``column IS NULL`` first also keeps SQLite from walking a one-column index in order and
-        reading each order row for the filters."""
+        On SQLite ``column IS NULL`` first, which also keeps it from walking a one-column index in
+        order and reading each order row for the filters. On PostgreSQL ``NULLS LAST``: an index in
+        that order (``ix_human_tasks_board_due`` for the default sort) hands out the page's rows
+        first instead of sorting every open task (420 ms at 100,000 orders, seconds at a million)."""
         ordered = column.desc() if self.f.dir == "desc" else column.asc()
-        return [column.is_(None), ordered] if nulls_last else [ordered]
+        if not nulls_last:
+            return [ordered]
+        return [column.is_(None), ordered] if self.sqlite else [ordered.nulls_last()]
 
     def _task_sort_column(self):
         t = self.t
