@@ -14,6 +14,7 @@ import pytest
 
 from orderflow import create_app
 from orderflow.access import accounts
+from orderflow.core.errors import InvalidInput
 from orderflow.orders import board
 from tests.support import bpmn_samples as samples
 from tests.support import dbs
@@ -242,6 +243,22 @@ def test_the_board_page_shows_rows_coloured_and_linked(scene, client):
     assert 'data-sort="customer"' in sorted_page and "dir=desc" in sorted_page   # the header now sorts down
 
 
+def test_past_the_counting_limit_the_board_says_more_than_and_pages_stop(scene, api: Api, client, monkeypatch):
+    monkeypatch.setattr(board.filters, "MAX_ROWS", 3)
+    assert len(items(api)) > 3
+    first = board_json(api, per_page=2)
+    assert (first["total"], first["total_exact"], first["pages"]) == (3, False, 2)
+    assert board_json(api, per_page=10)["total_exact"] is True   # a first page that holds them all counts them
+    beyond = api.get("manager1", "/api/v1/board?per_page=2&page=3")
+    assert beyond.status_code == 422 and "CSV" in beyond.json["error"]["fields"]["page"]
+    login(client, "manager1")
+    html = client.get("/board?per_page=2").data.decode()
+    counted = re.search(r'id="board-count">(.*?)</p>', html, re.S)
+    assert counted and "more than 3 rows" in counted.group(1) and "page 1 of 2" in counted.group(1)
+    chinese = client.get("/board?per_page=2", headers={"Accept-Language": "zh-CN"}).data.decode()
+    assert "超过 3 行" in chinese
+
+
 def test_the_filters_in_force_show_as_chips_that_drop_them(scene, client):
     """The monitor's badges land on /board?process=…&element=…: the step shows by name (in the
     reader's language), each chip links to the board without its filter, the process stays."""
@@ -326,6 +343,7 @@ def test_only_managers_and_admins_see_the_board(scene, app, api: Api, client):
     ("version=x", "version"), ("amount_min=5&amount_max=1", "amount_max"), ("amount_min=nan", "amount_min"),
     ("started_from=2025-02-02&started_to=2025-02-01", "started_to"), ("q=" + "x" * 300, "q"),
     ("started_to=9999-12-31", "started_to"), ("started_from=0001-01-01", "started_from"), ("page=１", "page"),
+    ("page=201", "page"), ("page=51&per_page=200", "page"),
 ])
 def test_bad_parameters_are_explained_never_a_500(scene, api: Api, client, query: str, field: str):
     resp = api.get("manager1", f"/api/v1/board?{query}")
@@ -351,15 +369,20 @@ def test_sql_looking_searches_are_plain_text(scene, api: Api):
     assert board_json(api)["total"] == before
 
 
-@pytest.mark.parametrize("few, chunk, sample", [(10_000, 500, 20_000), (0, 1, 20_000), (0, 500, 1)])
+@pytest.mark.parametrize("few, chunk, sample, cap", [(10_000, 500, 20_000, 10_000), (0, 1, 20_000, 10_000),
+                                                     (0, 500, 1, 10_000), (10_000, 500, 20_000, 3),
+                                                     (0, 500, 20_000, 3)])
 def test_every_way_to_a_page_agrees_with_the_full_listing(scene, app, monkeypatch, few: int, chunk: int,
-                                                          sample: int):
+                                                          sample: int, cap: int):
     """Pages come from task-first, order-first, id-list or sampled queries; the CSV from one LEFT
     JOIN. ``few=0`` sends order-level filters down the many-orders path, ``chunk=1`` splits every
-    id list (and passes them as JSON), ``sample=1`` makes the sampled page fall back."""
+    id list (and passes them as JSON), ``sample=1`` makes the sampled page fall back; ``cap=3``
+    stops counting and paging after three rows (MAX_ROWS), on every path."""
     monkeypatch.setattr(board.sql, "FEW_ORDERS", few)
     monkeypatch.setattr(board.sql, "_CHUNK", chunk)
     monkeypatch.setattr(board.sql, "SAMPLE_MAX", sample)
+    monkeypatch.setattr(board.filters, "MAX_ROWS", cap)
+    capped = 0
     filters = [{}, {"group": "warehouse"}, {"amount_max": "150000"}, {"q": "a"}, {"overdue": "1"},
                {"at_risk": "1"}, {"process": "order_flow", "amount_min": "1"}, {"element": "check_stock",
                                                                                "customer": "a"}]
@@ -377,12 +400,18 @@ def test_every_way_to_a_page_agrees_with_the_full_listing(scene, app, monkeypatc
                     while True:
                         page = board.rows(session, manager, board.BoardFilter.from_args({**args, "per_page": "2",
                                                                                         "page": str(number)}))
-                        assert page.total == len(full), args
+                        assert (page.total, page.exact) == (min(len(full), cap), len(full) <= cap), args
                         paged += [(r.instance_id, r.task_id, r.overdue, r.at_risk) for r in page.rows]
                         if number >= page.pages:
                             break
                         number += 1
-                    assert paged == full, args
+                    assert paged == full[:len(paged)] and len(paged) >= min(len(full), cap), args
+                    if len(full) > cap:
+                        capped += 1
+                        with pytest.raises(InvalidInput) as beyond:
+                            board.BoardFilter.from_args({**args, "per_page": "2", "page": str(number + 1)})
+                        assert "page" in beyond.value.fields
+    assert capped or cap > 100, "the scene has more rows than the cap for some filters"
 
 
 def test_filters_round_trip_through_the_query_string():

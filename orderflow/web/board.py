@@ -175,8 +175,8 @@ def api_index():
     f = board.BoardFilter.from_args(request.args)
     page = board.rows(session, actor, f)
     names = _names(session)
-    return jsonify(items=[row_json(r, names) for r in page.rows], total=page.total, page=page.page,
-                   pages=page.pages)
+    return jsonify(items=[row_json(r, names) for r in page.rows], total=page.total, total_exact=page.exact,
+                   page=page.page, pages=page.pages)
 
 
 def _board_url(query: str) -> str:

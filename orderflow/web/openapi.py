@@ -121,7 +121,8 @@ def paths() -> dict[str, dict[str, Any]]:
         param("sort", {"type": "string", "enum": ["business_key", "customer", "order_total", "promised_date", "step",
                                                   "group", "assignee", "ready_at", "due_at", "started_at"]}),
         param("dir", {"type": "string", "enum": ["asc", "desc"]}),
-        param("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000}),
+        param("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+              "pages start within the first 10,000 rows: (page - 1) × per_page < 10,000"),
         param("per_page", {"type": "integer", "minimum": 1, "maximum": 200})]
     return {
         "/api/v1/openapi.json": {"get": op("This document", "meta", {JSON: {"schema": {"type": "object"}}},

@@ -206,7 +206,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         instance_id=null(INT), created_at=null(TIME), read_at=null(TIME), read=BOOL)),
         next_cursor=null(STR), unread=INT),
     "BoardRow": BOARD_ROW,
-    "Board": obj(["items", "total", "page", "pages"], items=array(ref("BoardRow")), total=INT, page=INT, pages=INT),
+    "Board": obj(["items", "total", "total_exact", "page", "pages"], items=array(ref("BoardRow")), total=INT,
+                 total_exact={"type": "boolean", "description": "false: more rows match than the board counts "
+                                                                "(10,000); `total` is then that limit"},
+                 page=INT, pages=INT),
     "ElementLoads": array(obj(["element_id", "waiting", "overdue"], element_id=STR, name=null(STR),
                               group=null(STR), waiting=INT, overdue=INT, oldest_ready_at=null(TIME),
                               incidents=INT)),

@@ -5,12 +5,10 @@ that waits on no person (a timer, a service call, an incident) appears once, wit
 Rows with a step come first in every sort on a task column; in sorts on an order column the
 rows of one order stay together.
 
-How it stays fast with 100,000 orders (SQLite):
+How it stays fast with 100,000 orders on SQLite and a million on PostgreSQL:
 
-- An instance row holds the engine state (tens of KB) *before* the order columns, so SQLite
-  reaches ``customer``, ``order_total``... through the row's overflow pages. Only the page's
-  own rows are read from the tables; filtering, sorting and counting read two covering
-  indexes: ``ix_instances_board`` (open orders' filter and sort columns) and
+- Only the page's own rows are read from the tables; filtering, sorting and counting read
+  two covering indexes: ``ix_instances_board`` (open orders' filter and sort columns) and
   ``ix_human_tasks_board`` (ready tasks by instance, with their filter and sort columns).
 - A ready task always belongs to an open order (ending or terminating an order cancels its
   tasks), so without order-level filters the rows with a step are found in ``human_tasks``
@@ -18,13 +16,17 @@ How it stays fast with 100,000 orders (SQLite):
 - Order-level filters (customer, total, dates, search, at risk, a non-manager's own orders)
   are answered by ``ix_instances_board``. If at most FEW_ORDERS orders match, their ids go
   to the task queries as a list (index probes). If more match, the page is cut from the
-  first rows of the board without those filters, keeping the rows whose order passes (with
-  task filters too: from all matching tasks, when at most SAMPLE_MAX); the total is the
-  matching orders plus the further tasks of those waiting on several. Only when that does
-  not suffice does SQLite scan the ready tasks against the set of matching ids.
+  first rows of the board without those filters, keeping the rows whose order passes (a
+  sample that grows by the share passing, up to SAMPLE_MAX; with task filters: all matching
+  tasks, when at most SAMPLE_MAX). Only when that does not suffice does the database scan
+  the ready tasks against the set of matching ids. A long id list is one parameter (a JSON
+  array on SQLite, an array on PostgreSQL), not thousands.
 - Phase one finds the page's (order id, task id) keys; phase two reads those rows' columns
   by primary key, in three small queries. Totals come from COUNTs over the same indexes,
   skipped when the first page is not full.
+- A filter is counted and paged through up to MAX_ROWS rows (10,000), as search engines do:
+  past that the total says "more than", and no request reads every open task of a million
+  orders to count them or to skip them with OFFSET. The CSV export streams every row.
 """
 from __future__ import annotations
 
@@ -61,10 +63,10 @@ def rows(session: Session, actor: User, f: BoardFilter) -> BoardPage:
     offset = (f.page - 1) * f.per_page
     keys = board.page_keys(offset, f.per_page)
     if f.page == 1 and len(keys) < f.per_page:
-        total = len(keys)
+        total, exact = len(keys), True
     else:
-        total = board.count()
-    return BoardPage(board.materialize(keys), total, f.page, max(1, math.ceil(total / f.per_page)))
+        total, exact = board.count()
+    return BoardPage(board.materialize(keys), total, f.page, max(1, math.ceil(total / f.per_page)), exact)
 
 
 def csv_rows(session: Session, actor: User, f: BoardFilter) -> Iterator[BoardRow]:

@@ -21,6 +21,10 @@ DIRECTIONS = ("asc", "desc")
 DEFAULT_SORT, DEFAULT_DIR = "due_at", "asc"
 PER_PAGE, MAX_PER_PAGE = 50, 200
 MAX_PAGE = 1_000_000
+# The board counts and pages through at most this many rows of one filter (as search engines
+# do): a count or an OFFSET past it would read every open task at a million orders. Beyond it
+# the total reads "more than"; the CSV export streams every row.
+MAX_ROWS = 10_000
 MAX_TEXT = 200
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
@@ -140,6 +144,10 @@ class BoardFilter:
         start, end = values.get("started_from"), values.get("started_to")
         if start is not None and end is not None and end < start:
             problems["started_to"] = Msg("The end date is before the start date.")
+        page, per_page = values.get("page", 1), values.get("per_page", PER_PAGE)
+        if "page" not in problems and (page - 1) * per_page >= MAX_ROWS:
+            problems["page"] = Msg("The board pages through the first %(max)s rows of a filter; narrow the filter, "
+                                   "or download it as CSV, to see the rest.", max=f"{MAX_ROWS:,}")
         if problems:
             name, problem = next(iter(problems.items()))
             raise InvalidInput(Msg("The board filter '%(field)s' is not valid: %(problem)s", field=name,
@@ -207,6 +215,7 @@ class BoardRow:
 @dataclass(frozen=True)
 class BoardPage:
     rows: list[BoardRow]
-    total: int
+    total: int            # exact up to MAX_ROWS; MAX_ROWS when more match (then ``exact`` is False)
     page: int
     pages: int
+    exact: bool = True

@@ -7,12 +7,26 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, distinct, func, literal_column, or_, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    distinct,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, aliased
 
 from orderflow.access.permissions import is_overseer, participation
 from orderflow.core.models import HumanTask, Instance, ProcessVersion, User
 from orderflow.core.platform import platform_of
+from orderflow.orders.board import filters
 from orderflow.orders.board.filters import _UNKNOWN, OPEN_STATUSES, TASK_SORTS, BoardFilter, BoardRow, _Unknown
 from orderflow.orders.board.helpers import _chunks, _plus0
 
@@ -73,7 +87,6 @@ class _Board:
             self.order_conds.append(participation(actor))
         self._count_a: int | None = None
         self._few: list[int] | Literal[_Unknown.UNKNOWN] | None = _UNKNOWN
-        self._n_orders: int | None = None
         self._every: list[tuple[int, int | None]] | Literal[_Unknown.UNKNOWN] | None = _UNKNOWN
 
     # -- building blocks -------------------------------------------------------
@@ -111,12 +124,14 @@ class _Board:
                 .exists())
 
     def _id_in(self, column, ids: list[int]) -> ColumnElement[bool]:
-        """``column IN ids``; on SQLite a long list goes as one JSON parameter (json_each), which
-        is much cheaper to bind than thousands of parameters."""
-        if self.sqlite and len(ids) > _CHUNK:
+        """``column IN ids``; a long list goes as one parameter, much cheaper to bind and plan
+        than thousands: a JSON array on SQLite (json_each), an array on PostgreSQL (= ANY)."""
+        if len(ids) <= _CHUNK:
+            return column.in_(ids)
+        if self.sqlite:
             each = func.json_each(json.dumps(ids)).table_valued("value")
             return column.in_(select(each.c.value))
-        return column.in_(ids)
+        return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
 
     def _orders(self) -> Select:
         """Ids of the open orders that pass the order-level filters."""
@@ -129,12 +144,6 @@ class _Board:
             ids = list(self.session.scalars(self._orders().limit(FEW_ORDERS + 1)))
             self._few = ids if len(ids) <= FEW_ORDERS else None
         return self._few
-
-    def _order_count(self) -> int:
-        """How many open orders pass the order-level filters (one scan of the orders' index)."""
-        if self._n_orders is None:
-            self._n_orders = self.session.scalar(select(func.count()).select_from(self._orders().subquery())) or 0
-        return self._n_orders
 
     def _many_orders(self) -> Select:
         """The matching orders when many match; with task filters, only orders with such a task
@@ -159,13 +168,15 @@ class _Board:
         return query
 
     def _passing(self, ids: Iterable[int]) -> set[int]:
-        """Which of ``ids`` are open orders passing the order-level filters: one scan of the
-        orders' index checked against the list (never a read of each order's row)."""
+        """Which of ``ids`` are open orders passing the order-level filters. SQLite: one scan of
+        the orders' index checked against the list; PostgreSQL: a probe per id (its primary key),
+        as a scan would read every order."""
         ids = sorted(set(ids))
         if not ids:
             return set()
+        probe = _plus0(Instance.id) if self.sqlite else Instance.id  # PostgreSQL: by primary key
         return set(self.session.scalars(select(Instance.id).where(*self.scope_conds, *self.order_conds,
-                                                                  self._id_in(_plus0(Instance.id), ids))))
+                                                                  self._id_in(probe, ids))))
 
     def _idle_ids(self, offset: int, limit: int) -> list[int]:
         """Open orders passing the filters that wait on no person, by id."""
@@ -251,22 +262,28 @@ class _Board:
     def _sampled_task_keys(self, offset: int, limit: int) -> list[tuple[int, int | None]] | None:
         """Many orders pass the order-level filters: take the first rows of the whole board
         (tasks only, cheap) and keep those whose order passes. The survivors keep the board's
-        order, so if enough survive they are the page. None when too few do."""
+        order, so if enough survive they are the page. The sample grows by the share that passed
+        so far, up to SAMPLE_MAX; None when that is not enough."""
         t = self.t
         want = offset + limit
-        open_orders = self.session.scalar(select(func.count()).select_from(Instance).where(*self.scope_conds)) or 1
-        share = max(self._order_count() / open_orders, 0.01)  # the share of orders that pass
-        sample = min(int(want / share * 2) + 100, SAMPLE_MAX)
-        query = select(t.instance_id, t.id).where(*self.task_conds).order_by(*self._task_order()).limit(sample)
-        candidates = list(self.session.execute(query))
-        passing = self._passing(i for i, _ in candidates)
-        kept: list[tuple[int, int | None]] = [(i, k) for i, k in candidates if i in passing]
-        if len(kept) >= want:
-            return kept[offset:want]
-        if len(candidates) < sample:  # the sample was every task: these are all the rows with a step
-            self._count_a = len(kept)
-            return kept[offset:want]
-        return None
+        query = select(t.instance_id, t.id).where(*self.task_conds).order_by(*self._task_order())
+        candidates: list = []
+        kept: list[tuple[int, int | None]] = []
+        size = min(want * 2 + 100, SAMPLE_MAX)
+        while True:
+            more = list(self.session.execute(query.offset(len(candidates)).limit(size - len(candidates))))
+            passing = self._passing(i for i, _ in more)
+            kept += [(i, k) for i, k in more if i in passing]
+            candidates += more
+            if len(kept) >= want:
+                return kept[offset:want]
+            if len(candidates) < size:  # the sample was every task: these are all the rows with a step
+                self._count_a = len(kept)
+                return kept[offset:want]
+            if size >= SAMPLE_MAX:
+                return None
+            share = max(len(kept), 1) / len(candidates)
+            size = min(max(int(want / share * 2) + 100, size * 2), SAMPLE_MAX)
 
     def _keys_by_order(self, offset: int, limit: int) -> list[tuple[int, int | None]]:
         """Orders in order, then their tasks: an order gives at least one row, so the first
@@ -298,31 +315,46 @@ class _Board:
     # -- totals ------------------------------------------------------------------
 
     def count_a(self) -> int:
-        """Rows with a step."""
+        """Rows with a step, counted up to ``MAX_ROWS + 1`` (more says only "more than MAX_ROWS")."""
         if self._count_a is None and self.f.task_filtered and self.order_conds and self._few_orders() is None:
             self._every_task_key()  # counts them when they are few
         if self._count_a is None:
-            self._count_a = self.session.scalar(self._tasks(func.count()).select_from(self.t)) or 0
+            self._count_a = self._capped_count(self._tasks(literal_column("1")).select_from(self.t),
+                                               filters.MAX_ROWS)
         return self._count_a
 
-    def count(self) -> int:
-        if self.f.task_filtered:
-            return self.count_a()
-        t = self.t
-        if not self.order_conds:  # rows with a step + open orders less those with one: index-only counts
-            open_orders = self.session.scalar(select(func.count()).select_from(Instance).where(*self.scope_conds))
-            busy = self.session.scalar(select(func.count(distinct(t.instance_id))).where(*self.task_conds))
-            return self.count_a() + max(0, (open_orders or 0) - (busy or 0))
-        few = self._few_orders()
-        if few is not None:
-            busy = self.session.scalar(select(func.count(distinct(t.instance_id))).where(*self.task_conds,
-                                                                                      self._id_in(t.instance_id, few)))
-            return self.count_a() + len(few) - (busy or 0)
-        # many orders match: each gives one row, plus one for every further task it waits on
-        orders = self._order_count()
-        multi = dict(self.session.execute(select(t.instance_id, func.count() - 1).where(*self.task_conds)
-                                          .group_by(t.instance_id).having(func.count() > 1)).all())
-        return orders + sum(multi[i] for i in self._passing(multi))
+    def _capped_count(self, query: Select, cap: int) -> int:
+        """How many rows ``query`` gives, reading at most ``cap + 1`` of them."""
+        return self.session.scalar(select(func.count()).select_from(query.limit(cap + 1).subquery())) or 0
+
+    def count(self) -> tuple[int, bool]:
+        """The board's rows and whether that is exact: past MAX_ROWS, (MAX_ROWS, False). Every
+        count here reads at most about 2 × MAX_ROWS index entries, however many orders are open."""
+        cap = filters.MAX_ROWS
+        ids = None
+        if self.order_conds and not self.f.task_filtered:
+            ids = self._few_orders()
+            if ids is None:  # each matching order gives at least one row
+                ids = list(self.session.scalars(self._orders().limit(cap + 1)))
+                if len(ids) > cap:
+                    return cap, False
+        if ids is not None:  # rows with a step of these orders + those orders waiting on no one
+            t = self.t
+            tasks, busy = self.session.execute(select(func.count(), func.count(distinct(t.instance_id)))
+                                               .where(*self.task_conds, self._id_in(t.instance_id, ids))).one()
+            return self._within(tasks + len(ids) - busy, cap)
+        with_step = self.count_a()
+        if with_step > cap or self.f.task_filtered:
+            return self._within(with_step, cap)
+        # no order-level filters: rows with a step (at most cap of them) + open orders less those with one
+        busy = self.session.scalar(select(func.count(distinct(self.t.instance_id))).where(*self.task_conds)) or 0
+        room = cap - with_step + busy  # open orders that still fit under the cap
+        open_orders = self._capped_count(select(Instance.id).where(*self.scope_conds), room)
+        return self._within(with_step + open_orders - busy, cap)
+
+    @staticmethod
+    def _within(rows: int, cap: int) -> tuple[int, bool]:
+        return (rows, True) if rows <= cap else (cap, False)
 
     # -- phase two: the rows -------------------------------------------------------
 
