@@ -117,8 +117,13 @@ class HumanTask(Base):
     __tablename__ = "human_tasks"
     __table_args__ = (
         Index("ix_human_tasks_inbox", "status", "group_id", "due_at"),
-        # the board's default order (open tasks by due time) read in index order on PostgreSQL
+        # the board's task sorts, read in index order (either direction) on PostgreSQL: a page
+        # never sorts every open task (orderflow/orders/board/sql.py, _in_order)
         Index("ix_human_tasks_board_due", "status", "due_at", "instance_id", "id"),
+        Index("ix_human_tasks_board_ready_at", "status", "ready_at", "instance_id", "id"),
+        Index("ix_human_tasks_board_step", "status", "element_id", "instance_id", "id"),
+        Index("ix_human_tasks_board_group", "status", "group_id", "instance_id", "id"),
+        Index("ix_human_tasks_board_assignee", "status", "assignee", "instance_id", "id"),
         Index("ix_human_tasks_instance", "instance_id", "status"),
         Index("ix_human_tasks_assignee", "assignee", "status"),
         Index("ix_human_tasks_element", "element_id", "status", "ready_at"),

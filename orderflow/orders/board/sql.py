@@ -220,8 +220,36 @@ class _Board:
         return self._keys_by_order(offset, limit)
 
     def _task_order(self) -> list:
+        return [*self._by(self._task_sort_column()), *self._ties()]
+
+    def _ties(self) -> list:
+        """After the sort column: the order, then the task, both in the filter's direction (so a
+        descending page is an ascending one read backwards, and one index serves both)."""
         t = self.t
-        return [*self._by(self._task_sort_column()), *self._by(t.instance_id, nulls_last=False), t.id]
+        return [*self._by(t.instance_id, nulls_last=False), *self._by(t.id, nulls_last=False)]
+
+    def _in_order(self, query: Select, offset: int, limit: int) -> list[tuple[int, int | None]]:
+        """One page of ``query``'s (order id, task id) rows in the board's task order.
+
+        Empty values come last both ways. On PostgreSQL an index on (status, column, order, task)
+        gives ascending pages in its order, empty values last; read backwards it gives empty values
+        *first*, so a descending page reads the rows with a value, then those without, each in
+        index order (one ORDER BY ... DESC NULLS LAST would sort every open task for each page: a
+        second or more at a million orders). SQLite: one query (``column IS NULL`` leads)."""
+        if self.sqlite or self.f.dir != "desc":
+            rows = self.session.execute(query.order_by(*self._task_order()).offset(offset).limit(limit))
+            return [(i, k) for i, k in rows]
+        column = self._task_sort_column()
+        valued = query.where(column.is_not(None)).order_by(column.desc(), *self._ties())
+        keys = [(i, k) for i, k in self.session.execute(valued.offset(offset).limit(limit))]
+        if len(keys) == limit:
+            return keys
+        # past the rows with a value: how many there are (at most ``offset`` when none came back)
+        before = offset + len(keys) if keys or offset == 0 else self._capped_count(valued, offset)
+        # all empty: ordering by the column too changes nothing, and lets the planner see the index's order
+        empty = query.where(column.is_(None)).order_by(column.desc().nulls_first(), *self._ties())
+        rows = self.session.execute(empty.offset(max(0, offset - before)).limit(limit - len(keys)))
+        return keys + [(i, k) for i, k in rows]
 
     def _keys_by_task(self, offset: int, limit: int) -> list[tuple[int, int | None]]:
         t = self.t
@@ -233,8 +261,7 @@ class _Board:
             else:
                 keys = self._sampled_task_keys(offset, limit)
         if keys is None:
-            query = self._tasks(t.instance_id, t.id).order_by(*self._task_order()).offset(offset).limit(limit)
-            keys = [(i, k) for i, k in self.session.execute(query)]
+            keys = self._in_order(self._tasks(t.instance_id, t.id), offset, limit)
         if len(keys) == limit or self.f.task_filtered:
             return keys
         # the orders waiting on no person follow every row with a step
@@ -266,12 +293,12 @@ class _Board:
         so far, up to SAMPLE_MAX; None when that is not enough."""
         t = self.t
         want = offset + limit
-        query = select(t.instance_id, t.id).where(*self.task_conds).order_by(*self._task_order())
+        query = select(t.instance_id, t.id).where(*self.task_conds)
         candidates: list = []
         kept: list[tuple[int, int | None]] = []
         size = min(want * 2 + 100, SAMPLE_MAX)
         while True:
-            more = list(self.session.execute(query.offset(len(candidates)).limit(size - len(candidates))))
+            more = self._in_order(query, len(candidates), size - len(candidates))
             passing = self._passing(i for i, _ in more)
             kept += [(i, k) for i, k in more if i in passing]
             candidates += more
@@ -420,11 +447,10 @@ class _Board:
                  .where(*self.scope_conds, *self.order_conds))
         if self.f.task_filtered:
             query = query.where(*self.task_conds)
-        if self.f.sort in TASK_SORTS:
-            order = [t.id.is_(None), *self._by(self._task_sort_column())]
-        else:
-            order = self._by(self._order_sort_column())
-        return query.order_by(*order, *self._by(Instance.id, nulls_last=False), t.id)
+        if self.f.sort in TASK_SORTS:  # the pages' order: rows with a step, then orders waiting on no one
+            return query.order_by(t.id.is_(None), *self._by(self._task_sort_column()),
+                                  *self._by(Instance.id, nulls_last=False), *self._by(t.id, nulls_last=False))
+        return query.order_by(*self._by(self._order_sort_column()), *self._by(Instance.id, nulls_last=False), t.id)
 
     def make_row(self, row, shipped: bool) -> BoardRow:
         return self._row(row, row if row.task_id is not None else None, bool(shipped))
