@@ -71,6 +71,12 @@ class Instance(Base):
         # the board filters and sorts open orders on this index alone
         Index("ix_instances_board", "status", "process_key", "process_version_id", "started_at", "promised_date",
               "order_total", "business_key", "customer", "started_by"),
+        # the board's order sorts, read in index order (either direction) on PostgreSQL
+        Index("ix_instances_by_business_key", "business_key", "id"),
+        Index("ix_instances_by_customer", "customer", "id"),
+        Index("ix_instances_by_order_total", "order_total", "id"),
+        Index("ix_instances_by_promised_date", "promised_date", "id"),
+        Index("ix_instances_by_started_at", "started_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     process_version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"), index=True)

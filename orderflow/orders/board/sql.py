@@ -229,27 +229,29 @@ class _Board:
         return [*self._by(t.instance_id, nulls_last=False), *self._by(t.id, nulls_last=False)]
 
     def _in_order(self, query: Select, offset: int, limit: int) -> list[tuple[int, int | None]]:
-        """One page of ``query``'s (order id, task id) rows in the board's task order.
+        """One page of ``query``'s (order id, task id) rows in the board's task order."""
+        return [(i, k) for i, k in self._ordered(query, self._task_sort_column(), self._ties(), offset, limit)]
 
-        Empty values come last both ways. On PostgreSQL an index on (status, column, order, task)
-        gives ascending pages in its order, empty values last; read backwards it gives empty values
-        *first*, so a descending page reads the rows with a value, then those without, each in
-        index order (one ORDER BY ... DESC NULLS LAST would sort every open task for each page: a
-        second or more at a million orders). SQLite: one query (``column IS NULL`` leads)."""
+    def _ordered(self, query: Select, column, ties: list, offset: int, limit: int) -> list:
+        """One page of ``query``'s rows by ``column`` in the filter's direction, empty values last
+        both ways, then by ``ties``.
+
+        On PostgreSQL an index on (column, ties) gives ascending pages in its order, empty values
+        last; read backwards it gives empty values *first*, so a descending page reads the rows
+        with a value, then those without, each in index order (one ORDER BY ... DESC NULLS LAST
+        would sort every open order or task for each page: a second or more at a million orders).
+        SQLite: one query (``column IS NULL`` leads)."""
         if self.sqlite or self.f.dir != "desc":
-            rows = self.session.execute(query.order_by(*self._task_order()).offset(offset).limit(limit))
-            return [(i, k) for i, k in rows]
-        column = self._task_sort_column()
-        valued = query.where(column.is_not(None)).order_by(column.desc(), *self._ties())
-        keys = [(i, k) for i, k in self.session.execute(valued.offset(offset).limit(limit))]
-        if len(keys) == limit:
-            return keys
+            return list(self.session.execute(query.order_by(*self._by(column), *ties).offset(offset).limit(limit)))
+        valued = query.where(column.is_not(None)).order_by(column.desc(), *ties)
+        rows = list(self.session.execute(valued.offset(offset).limit(limit)))
+        if len(rows) == limit:
+            return rows
         # past the rows with a value: how many there are (at most ``offset`` when none came back)
-        before = offset + len(keys) if keys or offset == 0 else self._capped_count(valued, offset)
+        before = offset + len(rows) if rows or offset == 0 else self._capped_count(valued, offset)
         # all empty: ordering by the column too changes nothing, and lets the planner see the index's order
-        empty = query.where(column.is_(None)).order_by(column.desc().nulls_first(), *self._ties())
-        rows = self.session.execute(empty.offset(max(0, offset - before)).limit(limit - len(keys)))
-        return keys + [(i, k) for i, k in rows]
+        empty = query.where(column.is_(None)).order_by(column.desc().nulls_first(), *ties)
+        return rows + list(self.session.execute(empty.offset(max(0, offset - before)).limit(limit - len(rows))))
 
     def _keys_by_task(self, offset: int, limit: int) -> list[tuple[int, int | None]]:
         t = self.t
@@ -318,14 +320,12 @@ class _Board:
         orders = self._orders()
         if self.f.task_filtered:
             orders = orders.where(_plus0(Instance.id).in_(select(self.t.instance_id).where(*self.task_conds)))
-        orders = (orders.order_by(*self._by(self._order_sort_column()), *self._by(Instance.id, nulls_last=False))
-                  .limit(offset + limit))
-        ids = list(self.session.scalars(orders))
+        ids = [row[0] for row in self._ordered(orders, self._order_sort_column(),
+                                                self._by(Instance.id, nulls_last=False), 0, offset + limit)]
         tasks: dict[int, list[int]] = {}
         t = self.t
         if ids:
-            chosen = ids if len(ids) <= _CHUNK else orders.scalar_subquery()
-            query = select(t.instance_id, t.id).where(*self.task_conds, t.instance_id.in_(chosen))
+            query = select(t.instance_id, t.id).where(*self.task_conds, self._id_in(t.instance_id, ids))
             for instance_id, task_id in self.session.execute(query):
                 tasks.setdefault(instance_id, []).append(task_id)
         keys: list[tuple[int, int | None]] = []
