@@ -1,6 +1,7 @@
 """Users and groups: passwords, authentication, the demo seed."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 
 from sqlalchemy import Select, bindparam, literal, select, update
@@ -142,6 +143,15 @@ def end_sessions(session: Session, user: User) -> None:
                     .values(session_generation=User.session_generation + 1)
                     .execution_options(synchronize_session=False))
     session.expire(user, ["session_generation"])
+
+
+def display_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
+    """Display names of these users: pages and the API name the handful of people they show, in
+    one query (none when nobody is shown), never by reading the whole user table per request."""
+    wanted = sorted({name for name in usernames if name})
+    if not wanted:
+        return {}
+    return dict(session.execute(select(User.username, User.display_name).where(User.username.in_(wanted))).all())
 
 
 def by_username(session: Session, username: str) -> User | None:

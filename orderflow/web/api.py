@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from orderflow.access import accounts
 from orderflow.access.permissions import require, start_groups
 from orderflow.core import audit
 from orderflow.core.errors import InvalidInput
@@ -16,7 +17,7 @@ from orderflow.core.models import HumanTask, Incident, Instance, SavedFilter, Us
 from orderflow.orders import board as order_board
 from orderflow.web.auth import authenticate_api, current_actor
 from orderflow.web.db_session import get_session
-from orderflow.web.paging import int_arg, page_args, paged_json
+from orderflow.web.paging import int_arg, page_args, paged_json, paged_rows
 from orderflow.web.present import history_json, incident_json, instance_summary, iso, now, signature_json, task_json
 from orderflow.web.security import safe_filename
 from orderflow.web.trust import audit_csv_response
@@ -65,10 +66,6 @@ def _body(instance_id: int | None = None) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise InvalidInput(Msg("The request body must be a JSON object (Content-Type: application/json)."))
     return payload
-
-
-def _names() -> dict[str, str]:
-    return dict(get_session().execute(select(User.username, User.display_name)).all())
 
 
 # -- processes ---------------------------------------------------------------
@@ -151,7 +148,8 @@ def list_instances():
 @bp.get("/instances/<int:instance_id>")
 def get_instance(instance_id: int):
     view = instances.view(get_session(), current_actor(), instance_id)
-    names = _names()
+    names = accounts.display_names(get_session(), [*(t.assignee for t in view.open_tasks),
+                                                   *(t.completed_by for t in view.history)])
     return jsonify(**instance_summary(view.instance), data=view.data,
                    open_tasks=[task_json(t, names) for t in view.open_tasks],
                    history=[history_json(t, names) for t in view.history],
@@ -190,9 +188,11 @@ def list_tasks():
     wanted = inbox.InboxFilter.from_args(request.args)
     query = inbox.query(get_session(), current_actor(), wanted)
     limit, offset = page_args()
-    names = _names()
     today, _, _ = inbox.today_bounds(get_session(), now())
-    return paged_json(query, lambda t: _inbox_task_json(t, names, today), limit, offset)
+
+    rows, cursor = paged_rows(query, limit, offset)
+    names = accounts.display_names(get_session(), (t.assignee for t in rows))
+    return jsonify(items=[_inbox_task_json(t, names, today) for t in rows], next_cursor=cursor)
 
 
 def _inbox_task_json(task: HumanTask, names: dict[str, str], today: date) -> dict[str, Any]:
@@ -206,7 +206,7 @@ def _inbox_task_json(task: HumanTask, names: dict[str, str], today: date) -> dic
 def task_counts():
     found = inbox.counts(get_session(), current_actor(), inbox.InboxFilter.from_args(request.args))
     return jsonify(total=found.total, staff=found.staff, overdue=found.overdue, today=found.today,
-                   waiting=found.waiting, mine=found.mine)
+                   waiting=found.waiting, mine=found.mine, capped=sorted(found.capped))
 
 
 @bp.get("/tasks/columns")
@@ -295,8 +295,8 @@ def change_board_filter(filter_id: int):
 @bp.get("/tasks/<int:task_id>")
 def get_task(task_id: int):
     view = tasks.form_for(get_session(), current_actor(), task_id)
-    return jsonify(**task_json(view.task, _names()), form=view.schema, values=view.values,
-                   signature=view.signature)
+    return jsonify(**task_json(view.task, accounts.display_names(get_session(), [view.task.assignee])),
+                   form=view.schema, values=view.values, signature=view.signature)
 
 
 @bp.post("/tasks/<int:task_id>/claim")
@@ -335,7 +335,7 @@ def send_customer_link(task_id: int):
 def reassign_task(task_id: int):
     body = _body()
     task = tasks.reassign(get_session(), current_actor(), task_id, to_user=body.get("user"), to_group=body.get("group"))
-    return jsonify(task_json(task, _names()))
+    return jsonify(task_json(task, accounts.display_names(get_session(), [task.assignee])))
 
 
 # -- incidents ---------------------------------------------------------------

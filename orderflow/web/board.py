@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orderflow.access import accounts
 from orderflow.access.accounts import GROUPS, STAFF_GROUPS
 from orderflow.access.permissions import require
 from orderflow.core.errors import InvalidInput, NotFound
@@ -102,7 +103,9 @@ def index() -> ResponseReturnValue:
     saved = board.list_filters(session, actor)
     return render_template("board/board.html", f=f, page=page, args=request.args, errors=errors, message=message,
                            options=_options(session, f), saved=saved, changeable=_changeable(actor, saved),
-                           names=_names(session), me=actor.username, risk_days=risk_days,
+                           names=accounts.display_names(session, [*(r.assignee for r in page.rows),
+                                                                  *(s.owner for s in saved)]),
+                           me=actor.username, risk_days=risk_days,
                            group_names={gid: group_label(gid) for gid in GROUPS},
                            query=f.query_string(page=1), all_processes=ALL_PROCESSES,
                            process=request.args.get("process", "") if errors else f.process), (422 if errors else 200)
@@ -174,7 +177,7 @@ def api_index():
     session, actor = get_session(), _overseer()
     f = board.BoardFilter.from_args(request.args)
     page = board.rows(session, actor, f)
-    names = _names(session)
+    names = accounts.display_names(session, (r.assignee for r in page.rows))
     return jsonify(items=[row_json(r, names) for r in page.rows], total=page.total, total_exact=page.exact,
                    page=page.page, pages=page.pages)
 

@@ -7,10 +7,10 @@ from typing import Any
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import FileStorage
 
+from orderflow.access import accounts
 from orderflow.access.permissions import is_overseer, may_start, require_starter
 from orderflow.core.errors import Conflict, InvalidInput
 from orderflow.core.i18n import Msg
@@ -53,10 +53,6 @@ def _start_link() -> dict[str, Any]:
     return {"may_start_order": may_start_order}
 
 
-def _names() -> dict[str, str]:
-    return dict(get_session().execute(select(User.username, User.display_name)).all())
-
-
 @bp.get("/")
 @login_required
 def home():
@@ -71,14 +67,16 @@ def inbox():
     size = int(current_app.config["ORDERFLOW_PAGE_SIZE"])
     query = task_inbox.query(session, actor, wanted)
     counted = task_inbox.counts(session, actor, wanted)
-    total = int(session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
-    pages = max(1, -(-total // size))
+    total = task_inbox.capped_count(session, query)   # past COUNT_CAP: "more than", as the counts
+    pages = max(1, -(-min(total, task_inbox.COUNT_CAP) // size))
     page_no = min(max(wanted.page, 1), pages)
     rows = list(session.scalars(query.limit(size).offset((page_no - 1) * size)))
     today, _, _ = task_inbox.today_bounds(session, now())
     saved = task_inbox.list_filters(session, actor)
-    return render_template("pages/inbox.html", tasks=rows, scope=wanted.scope, wanted=wanted, names=_names(),
-                           overseer=is_overseer(actor), now=now(), today=today, total=total, counts=counted,
+    names = accounts.display_names(session, (t.assignee for t in rows))
+    return render_template("pages/inbox.html", tasks=rows, scope=wanted.scope, wanted=wanted, names=names,
+                           overseer=is_overseer(actor), now=now(), today=today, total=min(total, task_inbox.COUNT_CAP),
+                           total_capped=total > task_inbox.COUNT_CAP, counts=counted, count_cap=task_inbox.COUNT_CAP,
                            page=page_no, pages=pages, columns=task_inbox.columns(actor), all_columns=task_inbox.COLUMNS,
                            processes=definitions.list_latest(session), saved=saved,
                            changeable={r.id for r in saved if saved_filters.may_change(actor, r)},
@@ -142,7 +140,8 @@ def _back_to_task_list(task_id: int):
     if request.headers.get("HX-Request"):
         task = tasks.get(get_session(), current_actor(), task_id)
         today, _, _ = task_inbox.today_bounds(get_session(), now())
-        return render_template("pages/partials/task_row.html", task=task, names=_names(), now=now(), today=today,
+        names = accounts.display_names(get_session(), [task.assignee])
+        return render_template("pages/partials/task_row.html", task=task, names=names, now=now(), today=today,
                                columns=task_inbox.columns(current_actor()), late_days=task_inbox.late_days)
     return redirect(safe_next(request.form.get("next")))
 
@@ -182,7 +181,8 @@ def task_page(task_id: int):
             values = forms.after_error(view.schema, view.values, kept)  # as typed, even where rejected
             status = exc.status
     links = customer_links.links_of(session, task_id) if view.task.customer_step else []
-    return render_template("pages/task.html", view=view, values=values, errors=errors, names=_names(), now=now(),
+    names = accounts.display_names(session, [view.task.assignee])
+    return render_template("pages/task.html", view=view, values=values, errors=errors, names=names, now=now(),
                            signing=signatures.hint(session, actor, view.task), customer_links=links), status
 
 
@@ -235,8 +235,12 @@ def orders():
 @login_required
 def order(instance_id: int):
     page = order_page(get_session(), current_actor(), instance_id)
-    return render_template("pages/order.html", view=page.view, events=page.events, signatures=page.signatures,
-                           chain_break=page.chain_break, names=_names(), now=now(), overseer=page.overseer,
+    view = page.view
+    names = accounts.display_names(get_session(), [view.instance.started_by, *(t.assignee for t in view.open_tasks),
+                                                   *(t.completed_by for t in view.history),
+                                                   *(e.actor for e in page.events)])
+    return render_template("pages/order.html", view=view, events=page.events, signatures=page.signatures,
+                           chain_break=page.chain_break, names=names, now=now(), overseer=page.overseer,
                            contacts=page.contacts, work_groups=page.work_groups, related=page.related,
                            records=page.records, order_process=ORDER_PROCESS)
 

@@ -50,8 +50,14 @@ def page_args() -> tuple[int, int]:
     return limit, max(offset, 0)
 
 
-def paged_json(query, item, limit: int, offset: int) -> Response:
+def paged_rows(query, limit: int, offset: int) -> tuple[list, str | None]:
+    """One page of ``query``'s rows and the cursor of the next (None on the last page)."""
     rows = list(get_session().scalars(query.offset(offset).limit(limit + 1)))
     more = len(rows) > limit
     cursor = base64.urlsafe_b64encode(json.dumps({"o": offset + limit}).encode()).decode() if more else None
-    return jsonify(items=[item(r) for r in rows[:limit]], next_cursor=cursor)
+    return rows[:limit], cursor
+
+
+def paged_json(query, item, limit: int, offset: int) -> Response:
+    rows, cursor = paged_rows(query, limit, offset)
+    return jsonify(items=[item(r) for r in rows], next_cursor=cursor)
