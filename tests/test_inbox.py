@@ -80,7 +80,8 @@ def test_quick_counts_come_from_one_query_and_customer_steps_are_not_staff_work(
     waiting = api.open_tasks(started[0]["id"])[0]
     _set(app, HumanTask, waiting["id"], customer_step=True)
     counts = api.get("warehouse1", "/api/v1/tasks/counts").json
-    assert counts == {"total": 3, "staff": 2, "overdue": 3, "today": counts["today"], "waiting": 1, "mine": 0}
+    assert counts == {"total": 3, "staff": 2, "overdue": 3, "today": counts["today"], "waiting": 1, "mine": 0,
+                      "capped": []}
     assert _ids(api.get("warehouse1", "/api/v1/tasks?waiting=customer")) == [started[0]["id"]]
     assert started[0]["id"] not in _ids(api.get("warehouse1", "/api/v1/tasks?waiting=staff"))
 
@@ -177,3 +178,25 @@ def test_inbox_and_board_filters_keep_apart(app, api: Api):
         session.commit()
     items = api.get("manager1", "/api/v1/tasks/filters").json["items"]
     assert [(f["name"], f["query"]) for f in items] == [("Late", "overdue=1")]
+
+
+def test_counts_stop_at_the_cap_and_say_more_than(app, client, api: Api, clock, monkeypatch):
+    """Past COUNT_CAP the counts, and the page's total, read at most COUNT_CAP + 1 tasks each and say
+    "more than"; below it they are exact, however the quick filters split the tasks."""
+    from orderflow.core.models import HumanTask
+    from orderflow.workflow import inbox
+    app.config["ORDERFLOW_PAGE_SIZE"] = 2
+    started = [api.start_order() for _ in range(4)]
+    clock.advance(hours=4)                                   # all four stock checks overdue
+    _set(app, HumanTask, api.open_tasks(started[0]["id"])[0]["id"], customer_step=True)
+    monkeypatch.setattr(inbox, "COUNT_CAP", 3)
+    counts = api.get("warehouse1", "/api/v1/tasks/counts").json
+    capped = set(counts.pop("capped"))
+    assert counts == {"total": 3, "staff": 3, "overdue": 3, "today": min(counts["today"], 3), "waiting": 1, "mine": 0}
+    assert capped - {"today"} == {"overdue", "total"}      # 4 tasks, 4 overdue; 3 staff and 1 waiting: exact
+    login(client, "warehouse1")
+    page = client.get("/inbox").get_data(as_text=True)
+    assert "3 open tasks" in page and "more than 3 overdue" in page and "1 waiting on the customer" in page
+    assert 'data-quick="">All <span class="badge text-bg-light">3+</span>' in page
+    assert "1 / 2" in page                                   # pages stop at the cap: 3 tasks, 2 a page
+    assert "超过 3 项逾期" in client.get("/inbox", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)

@@ -197,7 +197,8 @@ def query(session: Session, actor: User, f: InboxFilter) -> Select:
 
 @dataclass(frozen=True)
 class Counts:
-    """The tasks of a filter (quick filters aside), and how many each quick filter would show."""
+    """The tasks of a filter (quick filters aside), and how many each quick filter would show.
+    Each stops at COUNT_CAP: the names in ``capped`` have more than that (and hold COUNT_CAP)."""
 
     total: int       # every task, the customer's steps included
     staff: int       # the staff's work: the customer's own steps left out
@@ -205,23 +206,40 @@ class Counts:
     today: int
     waiting: int
     mine: int
+    capped: frozenset[str] = frozenset()
+
+
+#: counts stop here, as a search engine's do: past it a count says "more than", so no page reads
+#: every open task of a group that has tens of thousands (a million orders) to count them
+COUNT_CAP = 10_000
+
+
+def capped_count(session: Session, query: Select) -> int:
+    """How many rows ``query`` gives, reading at most COUNT_CAP + 1 of them (more: COUNT_CAP + 1)."""
+    limited = query.order_by(None).limit(COUNT_CAP + 1).subquery()
+    return int(session.scalar(select(func.count()).select_from(limited)) or 0)
 
 
 def counts(session: Session, actor: User, f: InboxFilter) -> Counts:
-    """One grouped query over the filter without its quick filters."""
+    """One grouped query over the filter without its quick filters, reading at most COUNT_CAP + 1
+    tasks; past that, one capped count per quick filter."""
     now = platform_of(session).clock()
     _, start, end = today_bounds(session, now)
-    rows = base_query(session, actor, f).order_by(None).subquery()
-
-    def total(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    customer = rows.c.customer_step.is_(True)
-    result = session.execute(select(
-        func.count(), total(~customer), total(rows.c.due_at < now),
-        total((rows.c.due_at >= start) & (rows.c.due_at < end)), total(customer),
-        total(rows.c.assignee == actor.username)).select_from(rows)).one()
-    return Counts(*(int(value or 0) for value in result))
+    base = base_query(session, actor, f).order_by(None)
+    conditions = {"staff": HumanTask.customer_step.is_not(True), "overdue": HumanTask.due_at < now,
+                  "today": (HumanTask.due_at >= start) & (HumanTask.due_at < end),
+                  "waiting": HumanTask.customer_step.is_(True), "mine": HumanTask.assignee == actor.username}
+    rows = base.limit(COUNT_CAP + 1).subquery()
+    on_rows = {"staff": rows.c.customer_step.is_not(True), "overdue": rows.c.due_at < now,
+               "today": (rows.c.due_at >= start) & (rows.c.due_at < end), "waiting": rows.c.customer_step.is_(True),
+               "mine": rows.c.assignee == actor.username}
+    result = session.execute(select(func.count(), *(func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+                                                    for condition in on_rows.values())).select_from(rows)).one()
+    found = dict(zip(["total", *on_rows], (int(value or 0) for value in result)))
+    if found["total"] > COUNT_CAP:  # a part of the tasks was counted: count each quick filter on its own
+        found.update({name: capped_count(session, base.where(condition)) for name, condition in conditions.items()})
+    capped = frozenset(name for name, number in found.items() if number > COUNT_CAP)
+    return Counts(**{name: min(number, COUNT_CAP) for name, number in found.items()}, capped=capped)
 
 
 def late_days(promised: date | None, today: date) -> int:
