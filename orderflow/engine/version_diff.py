@@ -73,7 +73,7 @@ def diff_definitions(old: ProcessDef, new: ProcessDef) -> dict[str, Any]:
         "removed": [_element(e) for eid, e in old.elements.items() if eid not in pairs],
         "changed": changed,
         "moved": moved,
-        "flows": _diff_flows(_flows(old), _flows(new)),
+        "flows": _named(_diff_flows(_flows(old), _flows(new)), old, new),
         "subprocesses": _diff_subprocesses(old, new),
     }
 
@@ -114,7 +114,8 @@ def _flows(pdef: ProcessDef) -> dict[str, dict[str, Any]]:
             for flow in process.iter(f"{{{NS['bpmn']}}}sequenceFlow"):
                 condition = flow.find("bpmn:conditionExpression", NS)
                 flows[flow.get("id")] = {
-                    "flow_id": flow.get("id"), "source": flow.get("sourceRef"), "target": flow.get("targetRef"),
+                    "flow_id": flow.get("id"), "name": flow.get("name") or None,
+                    "source": flow.get("sourceRef"), "target": flow.get("targetRef"),
                     "condition": (condition.text or "").strip() or None if condition is not None else None}
             return flows
     return {}
@@ -124,11 +125,21 @@ def _diff_flows(old: dict[str, dict], new: dict[str, dict]) -> dict[str, list]:
     changed = []
     for fid in old.keys() & new.keys():
         changes = [{"attribute": k, "from": old[fid][k], "to": new[fid][k]}
-                   for k in ("source", "target", "condition") if old[fid][k] != new[fid][k]]
+                   for k in ("name", "source", "target", "condition") if old[fid][k] != new[fid][k]]
         if changes:
             changed.append({**new[fid], "changes": changes})
     return {"added": [new[f] for f in new if f not in old], "removed": [old[f] for f in old if f not in new],
             "changed": sorted(changed, key=lambda c: c["flow_id"])}
+
+
+def _named(flows: dict[str, list], old: ProcessDef, new: ProcessDef) -> dict[str, list]:
+    """Each flow with the names of the steps it joins (as drawn), so people read "Review order ->
+    Approve", not two ids; a removed flow's from the version it was in."""
+    def names(flow: dict[str, Any], pdef: ProcessDef) -> dict[str, Any]:
+        source, target = pdef.elements.get(flow["source"]), pdef.elements.get(flow["target"])
+        return {**flow, "source_name": source.name if source else None, "target_name": target.name if target else None}
+    return {"added": [names(f, new) for f in flows["added"]], "removed": [names(f, old) for f in flows["removed"]],
+            "changed": [names(f, new) for f in flows["changed"]]}
 
 
 def _diff_subprocesses(old: ProcessDef, new: ProcessDef) -> dict[str, list[str]]:

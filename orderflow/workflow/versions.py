@@ -22,7 +22,7 @@ from orderflow.core.i18n import Msg, element_name, status_word
 from orderflow.core.models import HumanTask, Instance, ProcessVersion, TaskGroup, User
 from orderflow.core.platform import platform_of
 from orderflow.engine import Migration, ProcessDef, Snapshot, current_steps, diff_definitions, due_at
-from orderflow.workflow import definitions, jobs, runs
+from orderflow.workflow import definitions, form_diff, jobs, runs
 
 MOVABLE = ("running", "suspended")
 MAX_BATCH = 200   # orders looked at per request (~15 ms each for the order flow); the rest wait for the next
@@ -140,8 +140,21 @@ def diff(session: Session, actor: User, key: str, from_version: Any, to_version:
     """What changed from one version to the other (see engine.diff_definitions for the shape)."""
     _require_reader(actor)
     source, target = _pair(session, key, from_version, to_version)
-    changes = diff_definitions(definitions.definition(session, source), definitions.definition(session, target))
-    return {"process": key, "from": source.version, "to": target.version, **changes}
+    old, new = definitions.definition(session, source), definitions.definition(session, target)
+    steps: dict[str, list[str]] = {}
+    for pdef in (new, old):
+        for element in pdef.elements.values():
+            if element.form_key and element.name not in steps.setdefault(element.form_key, []):
+                steps[element.form_key].append(element.name)
+    forms = form_diff.diff_forms(_used_forms(session, source, old), _used_forms(session, target, new),
+                                 {k: sorted(v) for k, v in steps.items()})
+    return {"process": key, "from": source.version, "to": target.version, **diff_definitions(old, new),
+            "forms": forms}
+
+
+def _used_forms(session: Session, row: ProcessVersion, pdef: ProcessDef) -> dict[str, dict]:
+    keys = [row.start_form, *(element.form_key for element in pdef.elements.values())]
+    return form_diff.used_forms(keys, definitions.forms_of(session, row))
 
 
 def dry_run(session: Session, actor: User, key: str, from_version: Any, to_version: Any,
