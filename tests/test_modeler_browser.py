@@ -76,9 +76,17 @@ def test_rename_and_regroup_a_step_then_deploy_it(live_server, page):
     assert page.locator("#modeler-problem-list .problem-error").count() == 0
     assert page.locator("#modeler-dirty").is_hidden()                              # Check saved the draft
 
-    page.click("#modeler-deploy")
+    page.click("#modeler-deploy")                  # the release dialog: what changes, who stays, a note
+    page.wait_for_selector("#modeler-release[open]")
+    changes = page.locator("#modeler-release-list").inner_text()
+    assert "Check the order" in changes and "Steps moved to another group" in changes
+    assert "1 on version 1" in page.locator("#modeler-release-staying").inner_text()
+    page.fill("#modeler-release-note", "Sales managers review orders now.\nThe customer confirms them.")
+    page.click("#modeler-release-confirm")
     page.wait_for_selector("#modeler-message .alert-success:has-text('version 2')")
     assert page.locator("#modeler-version option[value='2']").count() == 1
+    page.goto(f"{base}/processes/order_flow/versions")
+    assert "Sales managers review orders now." in page.locator("#version-2 .release-note").inner_text()
 
     after = api.start_order()
     review = api.drive_to(after["id"], "review_order")

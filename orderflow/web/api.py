@@ -98,7 +98,8 @@ def uploaded_files() -> dict[str, bytes]:
 @bp.post("/processes")
 def deploy_processes() -> ResponseReturnValue:
     warnings: list[dict] = []
-    rows = processes.deploy(get_session(), current_actor(), uploaded_files(), warnings=warnings)
+    rows = processes.deploy(get_session(), current_actor(), uploaded_files(), warnings=warnings,
+                            note=request.form.get("note"))
     return jsonify(deployed=[{"key": r.key, "version": r.version} for r in rows], warnings=warnings), 201
 
 

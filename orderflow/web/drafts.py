@@ -15,7 +15,7 @@ from orderflow.web.db_session import get_session
 from orderflow.web.paging import int_arg
 from orderflow.web.present import iso
 from orderflow.web.security import MAX_INT, safe_filename
-from orderflow.workflow import catalogue, drafts
+from orderflow.workflow import catalogue, drafts, releases
 
 bp = Blueprint("drafts", __name__, url_prefix="/api/v1")
 
@@ -115,9 +115,15 @@ def check_draft(key: str):
     return jsonify(drafts.check(get_session(), current_actor(), key))
 
 
+@bp.get("/processes/<key>/draft/release")
+def release_preview(key: str):
+    return jsonify(releases.preview(get_session(), current_actor(), key))
+
+
 @bp.post("/processes/<key>/draft/deploy")
 def deploy_draft(key: str):
-    rows, warnings = drafts.deploy(get_session(), current_actor(), key)
+    note = _json().get("note") if request.get_data() else None   # no body: a deploy without a note
+    rows, warnings = drafts.deploy(get_session(), current_actor(), key, note)
     return jsonify(deployed=[{"key": r.key, "version": r.version} for r in rows], warnings=warnings), 201
 
 

@@ -158,9 +158,12 @@ def paths() -> dict[str, dict[str, Any]]:
                                                          xml_answer("BPMN XML"), "403 404", params=[KEY])},
         "/api/v1/processes/{key}/draft/check": {"post": op("Check the draft", "drafts", "CheckResult",
                                                            "400 403 404 409", params=[KEY])},
+        "/api/v1/processes/{key}/draft/release": {"get": op(
+            "What deploying the draft would change, and the open orders that stay on their versions", "drafts",
+            "ReleasePreview", "403 404", params=[KEY])},
         "/api/v1/processes/{key}/draft/deploy": {"post": op(
-            "Deploy the draft as the next version", "drafts", "Deployed", "400 403 404 409 422", params=[KEY],
-            status="201")},
+            "Deploy the draft as the next version, with a release note", "drafts", "Deployed",
+            "400 403 404 409 422", params=[KEY], body=json_body("ReleaseBody", required=False), status="201")},
         "/api/v1/processes/{key}/versions": {"get": op("Versions with their orders", "versions", "Versions",
                                                        "403 404", params=[KEY])},
         "/api/v1/processes/{key}/diff": {"get": op(

@@ -239,8 +239,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Draft": DRAFT,
     "Versions": obj(["items"], items=array(obj(
         ["version", "running", "latest"], version=INT, name=null(STR), deployed_at=null(TIME),
-        deployed_by=null(STR), sha256=STR, running=INT, suspended=INT, latest=BOOL))),
-    "Diff": obj(["process", "from", "to"], **{"process": STR, "from": INT, "to": INT}),
+        deployed_by=null(STR), sha256=STR, running=INT, suspended=INT, latest=BOOL,
+        note={**null(STR), "description": "the release note written at deploy"}))),
+    "Diff": obj(["process", "from", "to"], **{"process": STR, "from": INT, "to": INT,
+                                                "forms": {"description": "added, removed, changed: per form its "
+                                                                         "fields and settings"}}),
     "MigrationReport": obj(
         ["process", "from", "to", "dry_run", "results", "moved", "movable", "refused", "remaining"],
         **{"process": STR, "from": INT, "to": INT, "dry_run": BOOL, "moved": INT, "movable": INT, "refused": INT,
@@ -272,7 +275,16 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                                  "description": "one file part per attachment field, named like the field"}},
     "Upload": {"type": "object", "required": ["files"], "properties": {
         "files": {"type": "array", "items": {"type": "string", "format": "binary"},
-                  "description": ".bpmn, .dmn and form .json files, deployed together"}}},
+                  "description": ".bpmn, .dmn and form .json files, deployed together"},
+        "note": {"type": "string", "maxLength": 2000, "description": "the release note of the new versions"}}},
+    "ReleaseBody": obj(note={"type": "string", "maxLength": 2000,
+                             "description": "the release note, kept with the version (the versions page shows it)"}),
+    "ReleasePreview": obj(["ok"], ok=BOOL, problems=array(ref("Problem")), **{
+        "from": null(INT), "changes": {"description": "as GET /api/v1/processes/{key}/diff; null for a first version"},
+        "summary": {"type": "object", "additionalProperties": array(STR),
+                    "description": "names per kind: steps_added, steps_removed, steps_changed, time_limits, groups, "
+                                   "flows, forms"},
+        "staying": array(obj(["version", "orders"], version=INT, orders=INT)), "staying_total": INT}),
     "ReasonBody": obj(reason={"type": "string", "description": "kept in the audit trail"}),
     "IncidentResult": obj(data={"description": "the service call's result (any JSON)"}),
     "MessageBody": obj(["correlation"], correlation={

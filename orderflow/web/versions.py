@@ -39,7 +39,7 @@ def _version_arg(raw: Any, name: str) -> int:
 def _summary_json(row: versions.VersionSummary) -> dict[str, Any]:
     return {"version": row.version, "name": row.name, "deployed_at": iso(row.deployed_at),
             "deployed_by": row.deployed_by, "sha256": row.sha256, "running": row.running,
-            "suspended": row.suspended, "latest": row.latest}
+            "suspended": row.suspended, "latest": row.latest, "note": row.note}
 
 
 def _report_json(report: versions.MoveReport) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from orderflow.core.errors import Conflict, DeployFailed, InvalidInput, LostRace
 from orderflow.core.i18n import Msg
 from orderflow.core.models import ProcessDraft, ProcessVersion, User
 from orderflow.core.platform import platform_of
-from orderflow.engine import DeployRejected, compile_bundle, linear_re
+from orderflow.engine import DeployRejected, ProcessDef, compile_bundle, linear_re
 from orderflow.engine.timer_limits import minimum_from
 from orderflow.workflow import definitions, processes, routing_check
 
@@ -38,19 +38,25 @@ def bundle(draft: ProcessDraft) -> dict[str, str]:
 def check_files(session: Session, actor: User, files: Mapping[str, bytes | str]) -> dict[str, Any]:
     """Compile and lint without deploying: {ok, problems (errors and warnings), processes}."""
     require_deployer(actor)
-    platform = platform_of(session)
-    called, notes = processes.called_library(session, files)  # as a deploy would see them
-    files = {**called, **files}
-    files = {**processes.decision_library(session, files), **files}
     try:
-        with minimum_from(platform.config):  # ORDERFLOW_MIN_TIMER_CYCLE for the timer checks
-            defs = compile_bundle(files, platform.handlers, platform.load_form)
+        defs, notes = compiled(session, files)
     except DeployRejected as exc:
         return {"ok": False, "problems": [p.as_dict() for p in exc.problems], "processes": []}
     warnings = {(w.element_id, w.message): w for d in defs for w in d.warnings}
     problems = [w.as_dict() for w in warnings.values()] + routing_check.warnings_for(session, defs) + notes
     return {"ok": True, "problems": problems,
             "processes": [{"key": d.key, "name": d.name} for d in defs]}
+
+
+def compiled(session: Session, files: Mapping[str, bytes | str]) -> tuple[list[ProcessDef], list[dict]]:
+    """The bundle compiled as a deploy would see it (with the called processes and decisions already
+    deployed), and notes on those; raises DeployRejected with the problems."""
+    platform = platform_of(session)
+    called, notes = processes.called_library(session, files)
+    files = {**called, **files}
+    files = {**processes.decision_library(session, files), **files}
+    with minimum_from(platform.config):  # ORDERFLOW_MIN_TIMER_CYCLE for the timer checks
+        return compile_bundle(files, platform.handlers, platform.load_form), notes
 
 
 def get(session: Session, key: str) -> ProcessDraft | None:
@@ -141,14 +147,15 @@ def check(session: Session, actor: User, key: str) -> dict[str, Any]:
     return check_files(session, actor, bundle(draft))
 
 
-def deploy(session: Session, actor: User, key: str) -> tuple[list[ProcessVersion], list[dict]]:
-    """Deploy the draft as the next version(s) and remove it; its problems refuse the deploy."""
+def deploy(session: Session, actor: User, key: str, note: object = None) -> tuple[list[ProcessVersion], list[dict]]:
+    """Deploy the draft as the next version(s) with the release ``note``, and remove it; its
+    problems refuse the deploy."""
     draft = get(session, key)
     require_deployer(actor)
     if draft is None:
         raise NotFound(Msg("There is no draft of '%(key)s' to deploy.", key=key))
     warnings: list[dict] = []
-    rows = processes.deploy(session, actor, bundle(draft), warnings=warnings)
+    rows = processes.deploy(session, actor, bundle(draft), warnings=warnings, note=note)
     if key not in {r.key for r in rows}:
         raise DeployFailed(Msg("The draft no longer defines the process '%(key)s' (its id changed?).", key=key),
                            [{"element_id": None, "line": None, "file": draft.main_file, "severity": "error",

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from orderflow.access.permissions import require_deployer
 from orderflow.core import audit
-from orderflow.core.errors import DeployFailed
+from orderflow.core.errors import DeployFailed, InvalidInput
 from orderflow.core.i18n import Msg
 from orderflow.core.models import ProcessVersion, User
 from orderflow.core.platform import platform_of
@@ -17,16 +17,33 @@ from orderflow.engine import DeployRejected, ProcessDef, compile_bundle, linear_
 from orderflow.engine.timer_limits import minimum_from
 from orderflow.workflow import definitions, instances, routing_check
 
+MAX_NOTE = 2_000  # characters of a release note
+
+
+def release_note(note: object) -> str | None:
+    """The release note as stored: text, trimmed, at most MAX_NOTE characters; empty is none."""
+    if note is None:
+        return None
+    if not isinstance(note, str):
+        raise InvalidInput(Msg("The release note must be text."), fields={"note": Msg("not text")})
+    if len(note.strip()) > MAX_NOTE:
+        raise InvalidInput(Msg("Keep the release note to %(max)s characters.", max=f"{MAX_NOTE:,}"),
+                           fields={"note": Msg("Enter at most %(max)s characters.", max=f"{MAX_NOTE:,}")})
+    return note.strip() or None
+
 
 def deploy(session: Session, actor: User | None, files: Mapping[str, bytes | str],
-           check_permission: bool = True, warnings: list[dict] | None = None) -> list[ProcessVersion]:
-    """Compile the bundle and store each executable process as version N+1 of its key.
+           check_permission: bool = True, warnings: list[dict] | None = None,
+           note: object = None) -> list[ProcessVersion]:
+    """Compile the bundle and store each executable process as version N+1 of its key, with the
+    release ``note``.
 
     Uploading exactly what the latest version already holds creates no new version, so
     ``flask deploy`` on every start is harmless. Lint warnings are appended to ``warnings``.
     """
     if check_permission and actor is not None:
         require_deployer(actor)
+    note = release_note(note)
     platform = platform_of(session)
     called, notes = called_library(session, files)
     files = {**called, **files}
@@ -57,7 +74,7 @@ def deploy(session: Session, actor: User | None, files: Mapping[str, bytes | str
                              start_groups=list(start.groups) if start and start.groups else None,
                              start_form=start.form_key if start else None,
                              deployed_by=actor.username if actor else "system",
-                             deployed_at=platform.clock())
+                             deployed_at=platform.clock(), note=note)
         session.add(row)
         session.flush()
         platform.cache.put(pdef)

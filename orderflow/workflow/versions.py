@@ -48,6 +48,7 @@ class VersionSummary:
     running: int
     suspended: int
     latest: bool = False
+    note: str | None = None     # the release note written at deploy
 
 
 @dataclass
@@ -111,14 +112,15 @@ def list_versions(session: Session, actor: User, key: str) -> list[VersionSummar
     running = func.sum(case((Instance.status == "running", 1), else_=0))
     suspended = func.sum(case((Instance.status == "suspended", 1), else_=0))
     columns = (ProcessVersion.version, ProcessVersion.name, ProcessVersion.deployed_by, ProcessVersion.deployed_at,
-               ProcessVersion.sha256)
+               ProcessVersion.sha256, ProcessVersion.note)
     rows = session.execute(
         select(*columns, running, suspended)
         .outerjoin(Instance, (Instance.process_version_id == ProcessVersion.id) & Instance.status.in_(MOVABLE))
         .where(ProcessVersion.key == key).group_by(ProcessVersion.id, *columns).order_by(ProcessVersion.version)).all()
     if not rows:
         definitions.get_version(session, key)  # raises NotFound with the usual sentence
-    result = [VersionSummary(v, name, by, at, sha, int(r or 0), int(s or 0)) for v, name, by, at, sha, r, s in rows]
+    result = [VersionSummary(v, name, by, at, sha, int(r or 0), int(s or 0), note=note)
+              for v, name, by, at, sha, note, r, s in rows]
     result[-1].latest = True
     return result
 
@@ -137,22 +139,28 @@ def _pair(session: Session, key: str, from_version: Any, to_version: Any) -> tup
 
 
 def diff(session: Session, actor: User, key: str, from_version: Any, to_version: Any) -> dict[str, Any]:
-    """What changed from one version to the other (see engine.diff_definitions for the shape)."""
+    """What changed from one version to the other (see engine.diff_definitions for the shape, and
+    form_diff for the forms')."""
     _require_reader(actor)
     source, target = _pair(session, key, from_version, to_version)
     old, new = definitions.definition(session, source), definitions.definition(session, target)
+    changes = compare(old, used_forms(session, source, old), new, used_forms(session, target, new))
+    return {"process": key, "from": source.version, "to": target.version, **changes}
+
+
+def compare(old: ProcessDef, old_forms: dict[str, dict], new: ProcessDef, new_forms: dict[str, dict]) -> dict[str, Any]:
+    """Steps, flows, groups, time limits and the forms the steps use, from ``old`` to ``new``."""
     steps: dict[str, list[str]] = {}
     for pdef in (new, old):
         for element in pdef.elements.values():
             if element.form_key and element.name not in steps.setdefault(element.form_key, []):
                 steps[element.form_key].append(element.name)
-    forms = form_diff.diff_forms(_used_forms(session, source, old), _used_forms(session, target, new),
-                                 {k: sorted(v) for k, v in steps.items()})
-    return {"process": key, "from": source.version, "to": target.version, **diff_definitions(old, new),
-            "forms": forms}
+    forms = form_diff.diff_forms(old_forms, new_forms, {k: sorted(v) for k, v in steps.items()})
+    return {**diff_definitions(old, new), "forms": forms}
 
 
-def _used_forms(session: Session, row: ProcessVersion, pdef: ProcessDef) -> dict[str, dict]:
+def used_forms(session: Session, row: ProcessVersion, pdef: ProcessDef) -> dict[str, dict]:
+    """The deployed version's forms its steps (and start event) name."""
     keys = [row.start_form, *(element.form_key for element in pdef.elements.values())]
     return form_diff.used_forms(keys, definitions.forms_of(session, row))
 

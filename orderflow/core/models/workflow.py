@@ -43,6 +43,7 @@ class ProcessVersion(Base):
     start_form: Mapped[str | None] = mapped_column(String(200))
     deployed_by: Mapped[str] = mapped_column(String(64))
     deployed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)   # the release note the process owner wrote at deploy
 
 
 class ProcessDraft(Base):

@@ -10,6 +10,7 @@ import { Draft } from './modeler/draft.js';
 import { makeLossless } from './modeler/lossless.js';
 import { Panel } from './modeler/panel.js';
 import { Problems } from './modeler/problems.js';
+import { ReleaseDialog } from './modeler/release.js';
 import { registerBatch } from './modeler/spiff.js';
 import { onReady, readJson } from './lib/dom.js';
 
@@ -30,7 +31,8 @@ function boot() {
   const ui = { dirty: byId('modeler-dirty'), state: byId('modeler-state'), message: byId('modeler-message'),
     version: byId('modeler-version') };
   const problems = new Problems(modeler, byId('modeler-problems'), byId('modeler-problem-list'), t);
-  const draft = new Draft({ modeler, api, t, config, problems, ui });
+  const release = new ReleaseDialog(byId('modeler-release'), t);
+  const draft = new Draft({ modeler, api, t, config, problems, ui, release });
   window.orderflowDraft = draft; // tests export through the path Save draft and Download use
   const buttons = [...root.querySelectorAll('[data-action]')];
 

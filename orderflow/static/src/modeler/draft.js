@@ -5,8 +5,8 @@ import { h } from './dom.js';
 import { formatAt } from '../lib/time.js';
 
 export class Draft {
-  constructor({ modeler, api, t, config, problems, ui }) {
-    Object.assign(this, { modeler, api, t, config, problems, ui });
+  constructor({ modeler, api, t, config, problems, ui, release }) {
+    Object.assign(this, { modeler, api, t, config, problems, ui, release });
     this.draft = null;
     this.changes = 0;      // edits since load; a save only clears the ones it carried
     this.savedAt = 0;
@@ -105,9 +105,17 @@ export class Draft {
 
   async deployAction() {
     await this.save();
+    const preview = await this.api('GET', this.config.releaseUrl);
+    if (!preview.ok) { // the deploy would refuse: show why, ask nothing
+      this.problems.show(preview.problems);
+      this.message('danger', `${this.t.deploy_failed} ${this.t.check_errors}`);
+      return;
+    }
+    const note = await this.release.ask(preview);
+    if (note === null) return;
     let result;
     try {
-      result = await this.api('POST', this.config.deployUrl);
+      result = await this.api('POST', this.config.deployUrl, { note });
     } catch (error) {
       if (!error.problems || !error.problems.length) throw error;
       this.problems.show(error.problems);
