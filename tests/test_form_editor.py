@@ -169,6 +169,18 @@ def test_save_stores_into_the_draft(client, owner, api):
     assert stored["source"] == "draft" and stored["schema"]["title"] == "Approve (edited)"
     listed = client.get("/processes/order_flow/forms").get_data(as_text=True)
     assert 'data-form="approve_order" data-source="draft"' in listed
+    # only the edited form is the draft's; the others the draft copied are still the version's
+    assert 'data-form="check_stock" data-source="version"' in listed
+    sources = {f["key"]: f["source"] for f in api.get("owner1", "/api/v1/forms?process=order_flow").json["items"]}
+    assert [k for k, source in sources.items() if source == "draft"] == ["approve_order"]
+    assert api.get("owner1", "/api/v1/forms/check_stock?process=order_flow").json["source"] == "version"
+
+
+def test_the_form_list_puts_the_processs_own_forms_first(client, owner):
+    listed = client.get("/processes/order_flow/forms").get_data(as_text=True)
+    own, _, others = listed.partition('id="other-forms"')
+    assert 'data-form="check_stock"' in own and 'data-form="qc_inspection"' in own
+    assert 'data-form="intake_case"' in others and 'data-form="intake_case"' not in own   # after-sales'
 
 
 def test_a_bad_save_keeps_the_text_and_changes_nothing(client, owner, api):

@@ -8,6 +8,7 @@ from orderflow.engine.runtime import Runaway, Runtime
 from orderflow.engine.scripting import Services
 from orderflow.engine.specs import DeployRejected, ProcessDef, SpecCache, compile_bundle
 from orderflow.engine.waits import start_messages
+from orderflow.engine.xmlinfo import form_keys_of
 
 __all__ = [
     "DeployRejected",
@@ -31,6 +32,7 @@ __all__ = [
     "due_at",
     "engine_clock",
     "evaluate",
+    "form_keys_of",
     "plan_migration",
     "start_messages",
 ]

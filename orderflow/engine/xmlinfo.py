@@ -11,6 +11,7 @@ import re
 from lxml import etree
 
 from orderflow.engine.model import ElementInfo
+from orderflow.engine.xmlsafe import parse_xml
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -177,3 +178,16 @@ def describe_elements(process: etree._Element) -> dict[str, ElementInfo]:
             related_order=(props.get("relatedOrder") or "").strip() or None,
         )
     return elements
+
+
+def form_keys_of(text: str, process_key: str) -> set[str]:
+    """The forms the steps of process ``process_key`` in this diagram name (no compiling: a draft's
+    diagram may not compile yet). A diagram that does not parse names none."""
+    try:
+        root = parse_xml(text)
+    except ValueError:
+        return set()
+    for process in root.iter(f"{{{NS['bpmn']}}}process"):
+        if process.get("id") == process_key:
+            return {info.form_key for info in describe_elements(process).values() if info.form_key}
+    return set()

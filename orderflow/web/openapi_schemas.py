@@ -234,7 +234,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         ["name", "params"], name=STR, doc=STR, asynchronous=BOOL,
         params=array(obj(["name", "required"], name=STR, required=BOOL, default=null(STR)))))),
     "Groups": obj(["items"], items=array(obj(["id", "name"], id=STR, name=STR, name_zh=null(STR)))),
-    "FormList": obj(["items"], items=array(obj(["key", "source"], key=STR, source=STR, title=ANY))),
+    "FormList": obj(["items"], items=array(obj(
+        ["key", "source"], key=STR, title=ANY,
+        source={**STR, "description": "forms (the folder), version (the latest), draft (changed in the draft)"},
+        used={"type": "boolean", "description": "a step of the process names it (in the draft, if any)"}))),
     "Form": obj(["key", "source", "schema"], key=STR, source=STR, schema=OBJ),
     "Draft": DRAFT,
     "Versions": obj(["items"], items=array(obj(

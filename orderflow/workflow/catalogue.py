@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from orderflow.core.models import Group, ProcessDraft, ProcessVersion
 from orderflow.core.platform import platform_of
+from orderflow.engine import form_keys_of
+from orderflow.workflow import definitions
 
 
 def handlers(session: Session) -> list[dict[str, Any]]:
@@ -32,7 +34,9 @@ def groups(session: Session) -> list[dict[str, str]]:
 
 
 def forms(session: Session, process_key: str | None = None) -> list[dict[str, Any]]:
-    """Form keys from forms/, the latest version and the draft of ``process_key``; the nearest wins."""
+    """Form keys from forms/, the latest version and the draft of ``process_key``; the nearest wins,
+    and a draft's copy counts as the draft's only where it differs (an untouched form is the
+    version's). ``used``: the process's steps name it (in the draft's diagram when there is one)."""
     found: dict[str, tuple[str, dict]] = {}
     folder = platform_of(session).forms_dir
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
@@ -41,18 +45,39 @@ def forms(session: Session, process_key: str | None = None) -> list[dict[str, An
             found[path.stem] = ("forms", schema)
     for source, mapping in _process_forms(session, process_key):
         for key, schema in mapping.items():
-            found[key] = (source, schema)
-    return [{"key": key, "source": source, "title": schema.get("title") or key}
+            if source != "draft" or key not in found or found[key][1] != schema:
+                found[key] = (source, schema)
+    used = _used(session, process_key)
+    return [{"key": key, "source": source, "title": schema.get("title") or key, "used": key in used}
             for key, (source, schema) in sorted(found.items())]
 
 
 def form(session: Session, process_key: str | None, form_key: str) -> tuple[str, dict] | None:
     """(source, schema) of one form as the process's next deploy would see it."""
-    for source, mapping in reversed(_process_forms(session, process_key)):
+    layers = _process_forms(session, process_key)
+    for index in range(len(layers) - 1, -1, -1):
+        source, mapping = layers[index]
         if form_key in mapping:
-            return source, mapping[form_key]
+            below = layers[index - 1][1] if index else {}
+            unchanged = source == "draft" and below.get(form_key) == mapping[form_key]
+            return ("version" if unchanged else source), mapping[form_key]
     schema = platform_of(session).load_form(form_key)
     return ("forms", schema) if isinstance(schema, dict) else None
+
+
+def _used(session: Session, process_key: str | None) -> set[str]:
+    """The forms the process's steps name: in its draft's diagram, else in its latest version."""
+    if not process_key:
+        return set()
+    draft = session.scalar(select(ProcessDraft).where(ProcessDraft.key == process_key))
+    if draft is not None:
+        return form_keys_of(draft.sources.get(draft.main_file, ""), process_key)
+    latest = session.scalar(select(ProcessVersion).where(ProcessVersion.key == process_key)
+                            .order_by(ProcessVersion.version.desc()).limit(1))
+    if latest is None:
+        return set()
+    elements = definitions.definition(session, latest).elements.values()
+    return {e.form_key for e in elements if e.form_key} | ({latest.start_form} if latest.start_form else set())
 
 
 def _process_forms(session: Session, process_key: str | None) -> list[tuple[str, dict]]:
