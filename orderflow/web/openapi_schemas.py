@@ -313,5 +313,6 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "from": {"type": ["integer", "string"], "description": "version number"},
         "to": {"type": ["integer", "string"], "description": "version number"},
         "instance_ids": {**array(INT), "description": "only these orders (at most 200 per call)"},
+        "step": {**STR, "description": "only the orders waiting at this step (element id)"},
         "dry_run": {"type": "boolean", "default": True, "description": "false moves the orders"}}),
 }

@@ -81,8 +81,11 @@ def api_migrate(key: str):
         raise InvalidInput(Msg("'dry_run' must be true or false."), fields={"dry_run": Msg("true or false")})
     session = get_session()
     action = versions.dry_run if dry_run else versions.migrate
+    step = body.get("step")
+    if step is not None and (not isinstance(step, str) or len(step) > 200):
+        raise InvalidInput(Msg("'step' must be the id of a step of the diagram."), fields={"step": Msg("invalid")})
     report = action(session, actor, key, _version_arg(body.get("from"), "from"), _version_arg(body.get("to"), "to"),
-                    body.get("instance_ids"))
+                    body.get("instance_ids"), step=step or None)
     if dry_run:
         session.rollback()  # a dry run stores nothing, whatever it looked at
     return jsonify(_report_json(report))
@@ -98,11 +101,16 @@ def index():
 
 def _versions_page(key: str, report: versions.MoveReport | None = None, error: InvalidInput | None = None,
                    chosen: dict[str, Any] | None = None):
-    rows = versions.list_versions(get_session(), current_actor(), key)
+    session, actor = get_session(), current_actor()
+    rows = versions.list_versions(session, actor, key)
     latest = rows[-1].version
-    defaults = {"from": rows[-2].version if len(rows) > 1 else latest, "to": latest}
+    defaults = {"from": rows[-2].version if len(rows) > 1 else latest, "to": latest, "step": ""}
+    chosen = {**defaults, **(chosen or {})}
+    known = {r.version for r in rows}
+    source = chosen["from"] if chosen["from"] in known else defaults["from"]
     return render_template("versions/process_versions.html", key=key, name=rows[-1].name, versions=rows, report=report,
-                           error=error, chosen={**defaults, **(chosen or {})}), (422 if error else 200)
+                           error=error, chosen=chosen, steps=versions.waiting_steps(session, actor, key, source)), \
+        (422 if error else 200)
 
 
 @bp.get("/processes/<key>/versions")
@@ -115,16 +123,21 @@ def versions_page(key: str):
 @login_required
 def migrate_page(key: str):
     session, actor = get_session(), current_actor()
-    chosen: dict[str, Any] = {"from": request.form.get("from", ""), "to": request.form.get("to", "")}
+    step = request.form.get("step", "").strip()[:200] or None
+    chosen: dict[str, Any] = {"from": request.form.get("from", ""), "to": request.form.get("to", ""), "step": step}
     apply = request.form.get("action") == "migrate"
     try:
         ids = [int(v) for v in request.form.getlist("instance_ids") if v.strip().isdigit()] or None
+        if apply and request.form.get("chosen") and ids is None:   # every box unchecked: move none, not all
+            raise InvalidInput(Msg("Check the orders to move (at least one)."),
+                               fields={"instance_ids": Msg("Check at least one order.")})
         report = (versions.migrate if apply else versions.dry_run)(
-            session, actor, key, _version_arg(chosen["from"], "from"), _version_arg(chosen["to"], "to"), ids)
+            session, actor, key, _version_arg(chosen["from"], "from"), _version_arg(chosen["to"], "to"), ids,
+            step=step)
     except InvalidInput as exc:
         session.rollback()
         return _versions_page(key, error=exc, chosen=chosen)
-    chosen = {"from": report.from_version, "to": report.to_version}
+    chosen = {"from": report.from_version, "to": report.to_version, "step": step}
     if not apply:
         session.rollback()  # a dry run stores nothing, whatever it looked at
     else:

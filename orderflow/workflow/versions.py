@@ -11,18 +11,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, distinct, func, select, update
 from sqlalchemy.orm import Session
 
-from orderflow.access.permissions import group_word, require
+from orderflow.access.permissions import require
 from orderflow.core import audit
 from orderflow.core.db import rowcount
 from orderflow.core.errors import InvalidInput, LostRace
-from orderflow.core.i18n import Msg, element_name, status_word
+from orderflow.core.i18n import Msg, status_word
 from orderflow.core.models import HumanTask, Instance, ProcessVersion, TaskGroup, User
 from orderflow.core.platform import platform_of
 from orderflow.engine import Migration, ProcessDef, Snapshot, current_steps, diff_definitions, due_at
-from orderflow.workflow import definitions, form_diff, jobs, runs
+from orderflow.workflow import definitions, form_diff, jobs, move_notes, runs
 
 MOVABLE = ("running", "suspended")
 MAX_BATCH = 200   # orders looked at per request (~15 ms each for the order flow); the rest wait for the next
@@ -165,20 +165,35 @@ def used_forms(session: Session, row: ProcessVersion, pdef: ProcessDef) -> dict[
     return form_diff.used_forms(keys, definitions.forms_of(session, row))
 
 
+def waiting_steps(session: Session, actor: User, key: str, version: Any) -> list[tuple[str, str, int]]:
+    """(element id, name, orders) of the steps where orders on ``version`` wait: what a move can be narrowed to."""
+    _require_reader(actor)
+    row = definitions.get_version(session, key, version)
+    names = definitions.definition(session, row).elements
+    counts = session.execute(select(HumanTask.element_id, func.count(distinct(HumanTask.instance_id)))
+                             .join(Instance, Instance.id == HumanTask.instance_id)
+                             .where(HumanTask.status == "ready", Instance.process_version_id == row.id,
+                                    Instance.status.in_(MOVABLE))
+                             .group_by(HumanTask.element_id)).all()
+    return sorted(((element_id, names[element_id].name if element_id in names else element_id, count)
+                   for element_id, count in counts), key=lambda item: item[0])
+
+
 def dry_run(session: Session, actor: User, key: str, from_version: Any, to_version: Any,
-            instance_ids: list[int] | None = None) -> MoveReport:
-    """Which orders on ``from_version`` could move to ``to_version``, and why not; nothing changes."""
-    return _move(session, actor, key, from_version, to_version, instance_ids, apply=False)
+            instance_ids: list[int] | None = None, step: str | None = None) -> MoveReport:
+    """Which orders on ``from_version`` (those waiting at ``step``, if given) could move to
+    ``to_version``, why not, and what changes for each; nothing changes."""
+    return _move(session, actor, key, from_version, to_version, instance_ids, apply=False, step=step)
 
 
 def migrate(session: Session, actor: User, key: str, from_version: Any, to_version: Any,
-            instance_ids: list[int] | None = None) -> MoveReport:
+            instance_ids: list[int] | None = None, step: str | None = None) -> MoveReport:
     """Move the orders that can move; the others stay untouched and are reported. Flushes, never commits."""
-    return _move(session, actor, key, from_version, to_version, instance_ids, apply=True)
+    return _move(session, actor, key, from_version, to_version, instance_ids, apply=True, step=step)
 
 
 def _move(session: Session, actor: User, key: str, from_version: Any, to_version: Any,
-          instance_ids: list[int] | None, apply: bool) -> MoveReport:
+          instance_ids: list[int] | None, apply: bool, step: str | None = None) -> MoveReport:
     require(actor, "process.migrate")
     source, target = _pair(session, key, from_version, to_version)
     if source.id == target.id:
@@ -190,9 +205,14 @@ def _move(session: Session, actor: User, key: str, from_version: Any, to_version
     where = [Instance.process_version_id == source.id, Instance.status.in_(MOVABLE)]
     if ids is not None:
         where.append(Instance.id.in_(ids))
+    if step:  # the orders waiting at one step
+        where.append(Instance.id.in_(select(HumanTask.instance_id).where(HumanTask.status == "ready",
+                                                                         HumanTask.element_id == step)))
     candidates = list(session.scalars(select(Instance).where(*where).order_by(Instance.id).limit(MAX_BATCH)))
     total = session.scalar(select(func.count(Instance.id)).where(*where)) or 0
-    results = [_one(session, actor, instance, old, new, migration, source, target, apply) for instance in candidates]
+    forms = (definitions.forms_of(session, source), definitions.forms_of(session, target))
+    results = [_one(session, actor, instance, old, new, migration, source, target, apply, forms)
+               for instance in candidates]
     if ids is not None:
         results += _not_candidates(session, [i for i in ids if i not in {c.id for c in candidates}], source)
     return MoveReport(key, source.version, target.version, not apply, results, max(0, total - len(candidates)))
@@ -237,7 +257,7 @@ def _not_candidates(session: Session, ids: list[int], source: ProcessVersion) ->
 
 
 def _one(session: Session, actor: User, instance: Instance, old: ProcessDef, new: ProcessDef, migration: Migration,
-         source: ProcessVersion, target: ProcessVersion, apply: bool) -> MoveResult:
+         source: ProcessVersion, target: ProcessVersion, apply: bool, forms: tuple[Any, Any]) -> MoveResult:
     result = MoveResult(instance.id, instance.business_key, instance.status)
     platform = platform_of(session)
     try:
@@ -256,7 +276,7 @@ def _one(session: Session, actor: User, instance: Instance, old: ProcessDef, new
         return result
     result.can_move = True
     snap = platform.runtime.snapshot(moved)
-    result.notes = messages + _group_notes(session, instance, new, snap)
+    result.notes = messages + move_notes.notes(_open_rows(session, instance), new, snap, *forms, platform.config)
     if not apply:
         return result
     if not _claim(session, instance):
@@ -291,17 +311,6 @@ def _claim(session: Session, instance: Instance) -> bool:
 def _open_rows(session: Session, instance: Instance) -> list[HumanTask]:
     return list(session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                         HumanTask.status == "ready")))
-
-
-def _group_notes(session: Session, instance: Instance, new: ProcessDef, snap: Snapshot) -> list[Msg]:
-    ready = {r.task_uuid: r for r in snap.ready}
-    notes = []
-    for row in _open_rows(session, instance):
-        info = new.elements.get(ready[row.task_uuid].element_id) if row.task_uuid in ready else None
-        if info is not None and info.group != row.group_id:
-            notes.append(Msg("'%(step)s' goes to the %(group)s group instead of %(old)s.",
-                             step=element_name(info.name), group=group_word(info.group), old=group_word(row.group_id)))
-    return notes
 
 
 def _retarget_tasks(session: Session, instance: Instance, new: ProcessDef, snap: Snapshot) -> None:
