@@ -67,7 +67,22 @@ def test_a_group_nobody_is_in_is_warned_and_correct_routing_is_not(api: Api):
     warned = check(api, one_task("routed", 'camunda:candidateGroups="auditors"')).json["problems"]
     assert any("nobody is in that group" in p["message"] for p in warned), warned
     clean = check(api, one_task("routed", 'camunda:candidateGroups="sales,finance" camunda:assignee="sales1"'))
-    assert [p for p in clean.json["problems"] if "group" in p["message"] or "assignee" in p["message"]] == []
+    assert [p for p in clean.json["problems"] if p["element_id"] == "t"
+            and ("group" in p["message"] or "assignee" in p["message"])] == []
+
+
+SALES_LANE = ('<bpmn:laneSet><bpmn:lane id="sales" name="sales"><bpmn:flowNodeRef>s</bpmn:flowNodeRef>'
+              '<bpmn:flowNodeRef>t</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>')
+
+
+def test_a_diagram_without_lanes_is_told_who_could_start_and_work_it(api: Api):
+    bare = check(api, one_task("bare", "")).json["problems"]
+    said = {e: " ".join(p["message"] for p in bare if p["element_id"] == e and p["severity"] == "warning")
+            for e in ("s", "t")}
+    assert "only administrators could start this process" in said["s"]
+    assert "no group" in said["t"]                                # the engine's lint says where it goes
+    laned = check(api, one_task("laned", "", SALES_LANE)).json["problems"]
+    assert not [p for p in laned if "only administrators" in p["message"] or "no lane" in p["message"]], laned
 
 
 def test_every_candidate_group_sees_claims_and_completes_the_task(api: Api):

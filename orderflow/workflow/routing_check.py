@@ -38,6 +38,10 @@ def warnings_for(session: Session, defs: Iterable[ProcessDef]) -> list[dict]:
 
 
 def _group_messages(info, groups: set[str], staffed: set[str]) -> list[str]:
+    if not info.group and info.kind == "startEvent":
+        return ["The start event is in no lane and names no candidateGroups: only administrators could start "
+                "this process. Put it in a lane named after the group that starts it (e.g. sales), or name "
+                "candidateGroups."]
     messages = []
     what = "start" if info.kind == "startEvent" else "see or complete this task"
     for group in (info.group, *info.groups) if info.group else ():
