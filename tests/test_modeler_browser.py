@@ -241,3 +241,29 @@ def test_choosing_a_lanes_group_keeps_its_bilingual_name(live_server, page):
     page.click("#modeler-check")                      # the lane's tasks now belong to the service group
     page.wait_for_selector("#modeler-message .alert")
     assert page.locator("#modeler-problem-list .problem-error").count() == 0
+
+
+def test_an_id_is_editable_until_it_is_deployed(live_server, page):
+    _app, base = live_server
+    login(page, base, "owner1")
+    open_modeler(page, base)
+    click_element(page, "review_order")                          # deployed in version 1: fixed, and why
+    assert page.locator("#pp-id").get_attribute("readonly") is not None
+    assert "version 1" in page.inner_text("#pp-id-hint")
+    new_id = page.evaluate("""() => {
+        const m = window.orderflowModeler, registry = m.get('elementRegistry');
+        const pool = registry.filter(e => e.type === 'bpmn:Participant')[0];
+        const shape = m.get('elementFactory').createShape({ type: 'bpmn:Task' });
+        return m.get('modeling').createShape(shape, { x: pool.x + 300, y: pool.y + 60 }, pool).id;
+    }""")
+    click_element(page, new_id)
+    assert page.locator("#pp-id").get_attribute("readonly") is None
+    for bad, words in (("1st check", "starts with a letter"), ("review_order", "already has this id")):
+        page.fill("#pp-id", bad)
+        page.press("#pp-id", "Tab")
+        page.wait_for_selector("#pp-id.is-invalid")
+        assert words in page.inner_text("#pp-id-error")
+    page.fill("#pp-id", "double_check")
+    page.press("#pp-id", "Tab")
+    page.wait_for_selector("#modeler-panel[data-element-id='double_check']")
+    assert saved_diagram(page).xpath("//*[@id='double_check']")

@@ -24,7 +24,7 @@ def edit(key: str):
                                     .order_by(ProcessVersion.version)))
     latest = definitions.latest_version(session, key)
     return render_template("modeler/modeler.html", key=key, name=latest.name if latest else key, versions=versions,
-                           base_version=draft.base_version)
+                           base_version=draft.base_version, deployed=definitions.deployed_element_ids(session, key))
 
 
 @bp.route("/processes/new", methods=["GET", "POST"])

@@ -71,3 +71,14 @@ def form(session: Session, row: ProcessVersion, key: str | None) -> dict[str, An
     """One form of the version (the caller's own copy), or None when it has no such form."""
     found = forms_of(session, row).get(key or "")
     return copy.deepcopy(found) if found is not None else None
+
+
+def deployed_element_ids(session: Session, key: str) -> dict[str, int]:
+    """Each element id some deployed version of ``key`` has, with the first version that had it: those
+    ids are fixed (orders, reports, board filters and saved filters refer to them)."""
+    found: dict[str, int] = {}
+    rows = session.scalars(select(ProcessVersion).where(ProcessVersion.key == key).order_by(ProcessVersion.version))
+    for row in rows:
+        for element_id in definition(session, row).elements:
+            found.setdefault(element_id, row.version)
+    return found

@@ -22,7 +22,7 @@ function boot() {
   const root = byId('modeler');
   if (!root) return;
   const t = readJson('modeler-strings');
-  const config = { ...root.dataset };
+  const config = { ...root.dataset, deployedIds: readJson('modeler-deployed') };
   const modeler = new Modeler({ container: byId('modeler-canvas'), moddleExtensions: { spiffworkflow, camunda } });
   makeLossless(modeler.get('moddle')); // what the modeler opens, it saves unchanged
   window.orderflowModeler = modeler; // for tests and the browser console

@@ -9,6 +9,15 @@ import { serviceTaskFields, userTaskFields } from './panel-tasks.js';
 const { stripQuotes } = spiff;
 const GATEWAYS = ['bpmn:ExclusiveGateway', 'bpmn:InclusiveGateway', 'bpmn:ComplexGateway'];
 
+const ID = /^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/;
+
+function idProblem(modeler, value, t) {
+  if (!ID.test(value)) return t.id_invalid;
+  const ids = modeler.get('moddle').ids;
+  if (modeler.get('elementRegistry').get(value) || (ids && ids.assigned(value))) return t.id_taken;
+  return '';
+}
+
 export class Panel {
   constructor(modeler, root, t, config, hooks) {
     Object.assign(this, { modeler, root, t, config, hooks });
@@ -78,8 +87,7 @@ export class Panel {
     const type = bo.$type.replace(/^bpmn:/, '');
     this.root.append(h('h2', { class: 'h6 mb-3', id: 'pp-type' }, this.t.types[type] || type),
       this.nameField(target),
-      field(this.t.id, 'pp-id', h('input', { id: 'pp-id', class: 'form-control form-control-sm', readonly: true,
-        value: bo.id }), this.t.id_hint));
+      this.idField(target));
     if (spiff.is(bo, 'bpmn:UserTask')) this.root.append(...userTaskFields(this, target));
     if (spiff.is(bo, 'bpmn:ServiceTask')) this.root.append(...serviceTaskFields(this, target));
     if (spiff.timerDefinition(bo)) this.root.append(this.timerField(target));
@@ -88,6 +96,28 @@ export class Panel {
       this.root.append(...this.flowFields(target));
     }
     if (spiff.is(bo, 'bpmn:Lane')) this.root.append(this.laneField(target));
+  }
+
+  // An id stays editable until a version is deployed with it; then orders and reports refer to it.
+  idField(element) {
+    const bo = element.businessObject;
+    const since = (this.config.deployedIds || {})[bo.id];
+    if (since !== undefined) {
+      return field(this.t.id, 'pp-id', h('input', { id: 'pp-id', class: 'form-control form-control-sm',
+        readonly: true, value: bo.id }), fill(this.t.id_hint, { version: since }));
+    }
+    const error = h('div', { class: 'invalid-feedback', id: 'pp-id-error' });
+    const input = h('input', { id: 'pp-id', class: 'form-control form-control-sm font-monospace', value: bo.id,
+      maxlength: '100', spellcheck: 'false', 'aria-describedby': 'pp-id-hint pp-id-error' });
+    input.addEventListener('change', () => {
+      const value = input.value.trim();
+      if (value === bo.id) return;
+      const problem = idProblem(this.modeler, value, this.t);
+      error.textContent = problem || '';
+      input.classList.toggle('is-invalid', Boolean(problem));
+      if (!problem) this.commit([spiff.updateProps(element, { id: value })], true);
+    });
+    return field(this.t.id, 'pp-id', input, this.t.id_new_hint, error);
   }
 
   nameField(element) {
