@@ -267,3 +267,27 @@ def test_an_id_is_editable_until_it_is_deployed(live_server, page):
     page.press("#pp-id", "Tab")
     page.wait_for_selector("#modeler-panel[data-element-id='double_check']")
     assert saved_diagram(page).xpath("//*[@id='double_check']")
+
+
+def test_the_modeler_opens_clear_of_the_palette_and_offers_its_views(live_server, page):
+    _app, base = live_server
+    login(page, base, "owner1")
+    open_modeler(page, base)
+    start = page.evaluate("() => window.orderflowModeler.get('elementRegistry')"
+                          ".filter(e => e.type === 'bpmn:StartEvent')[0].id")
+    palette = page.locator("#modeler-canvas .djs-palette").bounding_box()
+    shape = page.locator(f".djs-shape[data-element-id='{start}']").bounding_box()
+    assert palette and shape and palette["x"] + palette["width"] <= shape["x"], (palette, shape)   # not covered
+    before = float(page.get_attribute("#modeler-canvas", "data-scale"))
+    page.click("[data-diagram='modeler-canvas'][data-diagram-view='in']")
+    page.wait_for_function(f"() => parseFloat(document.getElementById('modeler-canvas').dataset.scale) > {before}")
+    page.click("[data-diagram='modeler-canvas'][data-diagram-view='fit']")
+    page.wait_for_selector("#modeler-canvas[data-view='fit']")
+    page.click("#modeler-search")
+    page.wait_for_selector("#modeler-canvas .djs-search-container input", state="visible")
+    page.keyboard.press("Escape")
+    page.click("#modeler-keys")
+    page.wait_for_selector("#modeler-keys-dialog[open]")
+    assert "Ctrl+Z" in page.inner_text("#modeler-keys-dialog")
+    page.click("#modeler-keys-dialog [data-close]")
+    page.wait_for_selector("#modeler-keys-dialog:not([open])", state="attached")

@@ -8,6 +8,7 @@ import spiffworkflow from './spiffworkflow-moddle.json';
 import { makeApi } from './modeler/api.js';
 import { Draft } from './modeler/draft.js';
 import { makeLossless } from './modeler/lossless.js';
+import { setUpNavigation } from './modeler/navigation.js';
 import { Panel } from './modeler/panel.js';
 import { Problems } from './modeler/problems.js';
 import { ReleaseDialog } from './modeler/release.js';
@@ -31,6 +32,8 @@ function boot() {
   const ui = { dirty: byId('modeler-dirty'), state: byId('modeler-state'), message: byId('modeler-message'),
     version: byId('modeler-version') };
   const problems = new Problems(modeler, byId('modeler-problems'), byId('modeler-problem-list'), t);
+  setUpNavigation(modeler, byId('modeler-canvas'), { search: byId('modeler-search'), keys: byId('modeler-keys'),
+    keysDialog: byId('modeler-keys-dialog') });
   const release = new ReleaseDialog(byId('modeler-release'), t);
   const draft = new Draft({ modeler, api, t, config, problems, ui, release });
   window.orderflowDraft = draft; // tests export through the path Save draft and Download use

@@ -3,6 +3,7 @@
 import { fill } from './durations.js';
 import { h } from './dom.js';
 import { formatAt } from '../lib/time.js';
+import { clearOfPalette } from './navigation.js';
 
 export class Draft {
   constructor({ modeler, api, t, config, problems, ui, release }) {
@@ -61,12 +62,15 @@ export class Draft {
   }
 
   // The whole diagram when it is readable so, else its start (top left) at a readable scale.
+  // Either way clear of the palette, which is drawn over the canvas.
   overview(canvas) {
     canvas.zoom('fit-viewport');
     const box = canvas.viewbox();
-    if (box.scale >= 0.5) return;
-    canvas.viewbox({ x: box.inner.x - 20, y: box.inner.y - 20, width: box.outer.width / 0.7,
-      height: box.outer.height / 0.7 });
+    if (box.scale < 0.5) {
+      canvas.viewbox({ x: box.inner.x - 20, y: box.inner.y - 20, width: box.outer.width / 0.7,
+        height: box.outer.height / 0.7 });
+    }
+    clearOfPalette(canvas);
   }
 
   // The diagram as Save draft and Download write it.
