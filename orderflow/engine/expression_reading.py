@@ -170,14 +170,78 @@ def _looks_like_javascript(text: str) -> bool:
 
 def _unreadable(text: str, exc: SyntaxError) -> str:
     """Why an expression does not parse, in words (never Python's own SyntaxError text)."""
+    fixed = _did_you_mean(text)
+    hint = f" Did you mean: {fixed[0]} ({fixed[1]})" if fixed is not None else ""
     if _looks_like_javascript(text):
         return ("JavaScript is not supported: write the expression in the engine's language, e.g. "
-                "amount > 1000 and approved (and/or/not, ==, no semicolons).")
+                "amount > 1000 and approved (and/or/not, ==, no semicolons)." + hint)
     if "too many nested" in (exc.msg or "") or "too complex" in (exc.msg or ""):
         return TOO_DEEP
     if "never closed" in (exc.msg or "") or "unmatched" in (exc.msg or "") or "does not match" in (exc.msg or ""):
         return f"The brackets do not match (near character {exc.offset or 1})."
+    if fixed is not None:
+        return f"This is not a valid expression (near character {exc.offset or 1}).{hint}"
     return f"This is not a valid expression (near character {exc.offset or 1}): e.g. amount > 1000 and approved."
+
+
+# common slips from other languages: (what to write instead, why), tried in order on the text outside quotes
+_SLIPS = (("===", "==", "== compares"), ("!==", "!=", "!= compares"), ("<>", "!=", "!= means 'is not'"),
+          ("&&", " and ", "write and"), ("||", " or ", "write or"))
+
+
+def _did_you_mean(text: str) -> tuple[str, str] | None:
+    """A corrected expression for a common slip (= for ==, &&, ||, !, <>, ===), when it then parses."""
+    if len(text) > 2_000:
+        return None
+    candidate, reasons = text, []
+    for slip, fix, why in _SLIPS:
+        replaced = _outside_quotes(candidate, lambda part, slip=slip, fix=fix: part.replace(slip, fix))
+        if replaced != candidate:
+            candidate, reasons = replaced, [*reasons, why]
+    replaced = _outside_quotes(candidate, _lone_equals)
+    if replaced != candidate:
+        candidate, reasons = replaced, [*reasons, "== compares; a single = only sets a value in a script line"]
+    replaced = _outside_quotes(candidate, _bang)
+    if replaced != candidate:
+        candidate, reasons = replaced, [*reasons, "write not"]
+    candidate = " ".join(candidate.split())
+    if not reasons or candidate == text:
+        return None
+    try:
+        ast.parse(candidate, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return candidate, "; ".join(reasons)
+
+
+def _outside_quotes(text: str, change) -> str:
+    """``change`` applied to the parts of ``text`` outside '...' and "..." (quotes kept as written)."""
+    parts, start, quote = [], 0, ""
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                parts.append(text[start:i + 1])
+                start, quote = i + 1, ""
+        elif ch in "'\"":
+            parts.append(change(text[start:i]))
+            start, quote = i, ch
+    parts.append(text[start:] if quote else change(text[start:]))
+    return "".join(parts)
+
+
+def _lone_equals(part: str) -> str:
+    out = []
+    for i, ch in enumerate(part):
+        lone = ch == "=" and (i == 0 or part[i - 1] not in "=!<>") and (i + 1 == len(part) or part[i + 1] != "=")
+        out.append("==" if lone else ch)
+    return "".join(out)
+
+
+def _bang(part: str) -> str:
+    out = []
+    for i, ch in enumerate(part):
+        out.append(" not " if ch == "!" and (i + 1 == len(part) or part[i + 1] != "=") else ch)
+    return "".join(out)
 
 
 def check_expression(expression: str) -> None:
