@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -193,7 +193,7 @@ def _did_you_mean(text: str) -> tuple[str, str] | None:
     """A corrected expression for a common slip (= for ==, &&, ||, !, <>, ===), when it then parses."""
     if len(text) > 2_000:
         return None
-    candidate, reasons = text, []
+    candidate, reasons = text, list[str]()
     for slip, fix, why in _SLIPS:
         replaced = _outside_quotes(candidate, lambda part, slip=slip, fix=fix: part.replace(slip, fix))
         if replaced != candidate:
@@ -214,7 +214,7 @@ def _did_you_mean(text: str) -> tuple[str, str] | None:
     return candidate, "; ".join(reasons)
 
 
-def _outside_quotes(text: str, change) -> str:
+def _outside_quotes(text: str, change: Callable[[str], str]) -> str:
     """``change`` applied to the parts of ``text`` outside '...' and "..." (quotes kept as written)."""
     parts, start, quote = [], 0, ""
     for i, ch in enumerate(text):
