@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterator
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from orderflow.engine import linear_re
@@ -195,7 +195,7 @@ def _did_you_mean(text: str) -> tuple[str, str] | None:
         return None
     candidate, reasons = text, list[str]()
     for slip, fix, why in _SLIPS:
-        replaced = _outside_quotes(candidate, lambda part, slip=slip, fix=fix: part.replace(slip, fix))
+        replaced = _outside_quotes(candidate, partial(_swap, slip=slip, fix=fix))
         if replaced != candidate:
             candidate, reasons = replaced, [*reasons, why]
     replaced = _outside_quotes(candidate, _lone_equals)
@@ -227,6 +227,10 @@ def _outside_quotes(text: str, change: Callable[[str], str]) -> str:
             start, quote = i, ch
     parts.append(text[start:] if quote else change(text[start:]))
     return "".join(parts)
+
+
+def _swap(part: str, slip: str, fix: str) -> str:
+    return part.replace(slip, fix)
 
 
 def _lone_equals(part: str) -> str:
