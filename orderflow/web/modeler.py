@@ -1,16 +1,19 @@
 """Process owners' pages: the modeler for a process's draft, and a new blank process."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from orderflow.access.permissions import require_deployer
-from orderflow.core.errors import Conflict, InvalidInput
+from orderflow.core.errors import Conflict, DeployFailed, InvalidInput
 from orderflow.core.models import ProcessDraft, ProcessVersion
+from orderflow.web.api import uploaded_files
 from orderflow.web.auth import current_actor, login_required
 from orderflow.web.db_session import get_session
 from orderflow.web.present import localize, localize_fields
-from orderflow.workflow import definitions, drafts
+from orderflow.workflow import definitions, drafts, processes
 
 bp = Blueprint("modeler", __name__)
 
@@ -25,6 +28,28 @@ def edit(key: str):
     latest = definitions.latest_version(session, key)
     return render_template("modeler/modeler.html", key=key, name=latest.name if latest else key, versions=versions,
                            base_version=draft.base_version, deployed=definitions.deployed_element_ids(session, key))
+
+
+@bp.post("/processes/upload")
+@login_required
+def upload() -> tuple[Response, int]:
+    """Deploy a bundle (.bpmn, .dmn, form .json) from the processes page, with a release note."""
+    session, actor = get_session(), current_actor()
+    require_deployer(actor)
+    warnings: list[dict] = []
+    try:
+        rows = processes.deploy(session, actor, uploaded_files(), warnings=warnings, note=request.form.get("note"))
+    except (InvalidInput, DeployFailed) as exc:
+        session.rollback()
+        flash(localize(exc.message), "danger")
+        for problem in getattr(exc, "problems", [])[:5]:
+            flash(f"{problem.get('file') or ''} {problem.get('element_id') or ''}: {problem['message']}".strip(),
+                  "danger")
+        return redirect(url_for("versions.index")), 303
+    flash(_("Deployed: %(versions)s.", versions=", ".join(f"{r.key} v{r.version}" for r in rows)), "success")
+    for warning in warnings[:5]:
+        flash(f"{warning.get('element_id') or ''}: {warning['message']}", "warning")
+    return redirect(url_for("versions.index")), 303
 
 
 @bp.route("/processes/new", methods=["GET", "POST"])

@@ -50,7 +50,19 @@ def _start_link() -> dict[str, Any]:
                 row = None
             g.may_start_order = bool(row is not None and actor is not None and may_start(actor, row))
         return bool(g.may_start_order)
-    return {"may_start_order": may_start_order}
+
+    def may_start_other() -> bool:
+        """Whether the actor may start some process besides the order flow (the navbar's "Start")."""
+        if "may_start_other" not in g:
+            actor = g.get("actor") or (current_user.user if current_user and current_user.is_authenticated else None)
+            try:
+                rows = definitions.list_latest(get_session()) if actor else []
+            except SQLAlchemyError:
+                rows = []
+            g.may_start_other = actor is not None and any(r.key != ORDER_PROCESS and may_start(actor, r)
+                                                          for r in rows)
+        return bool(g.may_start_other)
+    return {"may_start_order": may_start_order, "may_start_other": may_start_other}
 
 
 @bp.get("/")
@@ -215,6 +227,15 @@ def start(key: str):
             errors, values = localize_fields(exc.fields), {k: v for k, v in submitted.items() if k not in files}
     return render_template("pages/start.html", process=row, is_order=row.key == ORDER_PROCESS, schema=schema,
                            values=values, errors=errors), (422 if errors else 200)
+
+
+@bp.get("/start")
+@login_required
+def start_list():
+    """Every process the actor may start, each with its start page (any process, not only the order flow)."""
+    actor = current_actor()
+    startable = [row for row in definitions.list_latest(get_session()) if may_start(actor, row)]
+    return render_template("pages/start_list.html", processes=startable)
 
 
 @bp.get("/orders/new")

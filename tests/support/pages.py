@@ -73,6 +73,7 @@ def visits(demo: Demo) -> list[Visit]:
         Visit("pages.inbox", "/inbox", "admin"),
         Visit("pages.new_order", "/orders/new", "sales1", form_fields),
         Visit("pages.start", "/processes/after_sales/start", "admin", ("#submit",)),
+        Visit("pages.start_list", "/start", "service1", ("#start-list a[data-process='after_sales']",)),
         Visit("pages.orders", "/orders", "admin", ("main input[name=q]", "main form button[type=submit]")),
         Visit("pages.order", f"/orders/{order}", "admin"),
         Visit("pages.order", f"/orders/{order}", "sales1"),
