@@ -37,3 +37,13 @@ def test_deploy_names_the_flow_and_offers_the_fix(api: Api):
                               headers={**api.auth("owner1"), "Content-Type": "application/xml"}).json
     [problem] = [p for p in checked["problems"] if p["element_id"] == "a"]
     assert problem["severity"] == "error" and "Did you mean: x == 1" in problem["message"]
+
+
+def test_the_modeler_can_check_a_condition_as_it_is_typed(api: Api):
+    said = api.post("owner1", "/api/v1/expressions/check", {"expression": "rating = 'good'"})
+    assert said.status_code == 200 and said.json["ok"] is False
+    assert "Did you mean: rating == 'good'" in said.json["message"]
+    assert api.post("owner1", "/api/v1/expressions/check", {"expression": "rating == 'good'"}).json == {
+        "ok": True, "message": None}
+    assert api.post("owner1", "/api/v1/expressions/check", {"expression": 5}).status_code == 422
+    assert api.post("sales1", "/api/v1/expressions/check", {"expression": "a"}).status_code == 403

@@ -291,3 +291,19 @@ def test_the_modeler_opens_clear_of_the_palette_and_offers_its_views(live_server
     assert "Ctrl+Z" in page.inner_text("#modeler-keys-dialog")
     page.click("#modeler-keys-dialog [data-close]")
     page.wait_for_selector("#modeler-keys-dialog:not([open])", state="attached")
+
+
+def test_a_condition_is_checked_as_it_is_typed(live_server, page):
+    _app, base = live_server
+    login(page, base, "owner1")
+    open_modeler(page, base)
+    page.evaluate("""() => {
+        const m = window.orderflowModeler, flow = m.get('elementRegistry').get('flow_gw_stock_to_review_order');
+        m.get('selection').select(flow);
+    }""")
+    page.wait_for_selector("#modeler-panel[data-element-id='flow_gw_stock_to_review_order']")
+    page.fill("#pp-condition", "stock_ok = True")
+    page.wait_for_selector("#pp-condition.is-invalid")
+    assert "Did you mean: stock_ok == True" in page.inner_text("#pp-condition-check")
+    page.fill("#pp-condition", "stock_ok == True")
+    page.wait_for_selector("#pp-condition:not(.is-invalid)")

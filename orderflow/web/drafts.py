@@ -16,6 +16,7 @@ from orderflow.web.paging import int_arg
 from orderflow.web.present import iso
 from orderflow.web.security import MAX_INT, safe_filename
 from orderflow.workflow import catalogue, drafts, releases
+from orderflow.workflow.drafts import expression_check
 
 bp = Blueprint("drafts", __name__, url_prefix="/api/v1")
 
@@ -113,6 +114,16 @@ def discard_draft(key: str):
 @bp.post("/processes/<key>/draft/check")
 def check_draft(key: str):
     return jsonify(drafts.check(get_session(), current_actor(), key))
+
+
+@bp.post("/expressions/check")
+def check_expression():
+    """The modeler's check as you type: ``{ok, message}`` for one condition or expression."""
+    require_deployer(current_actor())
+    text = _json().get("expression")
+    if not isinstance(text, str):
+        raise InvalidInput(Msg("'expression' must be text."), fields={"expression": Msg("not text")})
+    return jsonify(expression_check(text))
 
 
 @bp.get("/processes/<key>/draft/release")

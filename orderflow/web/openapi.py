@@ -158,6 +158,9 @@ def paths() -> dict[str, dict[str, Any]]:
                                                          xml_answer("BPMN XML"), "403 404", params=[KEY])},
         "/api/v1/processes/{key}/draft/check": {"post": op("Check the draft", "drafts", "CheckResult",
                                                            "400 403 404 409", params=[KEY])},
+        "/api/v1/expressions/check": {"post": op(
+            "Check one condition or expression as a deploy would (with a corrected one for common slips)",
+            "drafts", "ExpressionCheck", "400 403 422", body=json_body("ExpressionBody"))},
         "/api/v1/processes/{key}/draft/release": {"get": op(
             "What deploying the draft would change, and the open orders that stay on their versions", "drafts",
             "ReleasePreview", "403 404", params=[KEY])},

@@ -280,6 +280,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "files": {"type": "array", "items": {"type": "string", "format": "binary"},
                   "description": ".bpmn, .dmn and form .json files, deployed together"},
         "note": {"type": "string", "maxLength": 2000, "description": "the release note of the new versions"}}},
+    "ExpressionBody": obj(["expression"], expression=STR),
+    "ExpressionCheck": obj(["ok"], ok=BOOL, message=null(STR)),
     "ReleaseBody": obj(note={"type": "string", "maxLength": 2000,
                              "description": "the release note, kept with the version (the versions page shows it)"}),
     "ReleasePreview": obj(["ok"], ok=BOOL, problems=array(ref("Problem")), **{

@@ -20,7 +20,7 @@ from orderflow.core.errors import Conflict, DeployFailed, InvalidInput, LostRace
 from orderflow.core.i18n import Msg
 from orderflow.core.models import ProcessDraft, ProcessVersion, User
 from orderflow.core.platform import platform_of
-from orderflow.engine import DeployRejected, ProcessDef, compile_bundle, linear_re
+from orderflow.engine import DeployRejected, ExpressionError, ProcessDef, check_expression, compile_bundle, linear_re
 from orderflow.engine.timer_limits import minimum_from
 from orderflow.workflow import definitions, processes, routing_check
 
@@ -57,6 +57,17 @@ def compiled(session: Session, files: Mapping[str, bytes | str]) -> tuple[list[P
     files = {**processes.decision_library(session, files), **files}
     with minimum_from(platform.config):  # ORDERFLOW_MIN_TIMER_CYCLE for the timer checks
         return compile_bundle(files, platform.handlers, platform.load_form), notes
+
+
+def expression_check(text: str) -> dict[str, Any]:
+    """``{ok, message}``: would a deploy accept this condition (with its "did you mean", if any)?"""
+    if not text.strip():
+        return {"ok": True, "message": None}
+    try:
+        check_expression(text)
+    except ExpressionError as exc:
+        return {"ok": False, "message": str(exc)}
+    return {"ok": True, "message": None}
 
 
 def get(session: Session, key: str) -> ProcessDraft | None:

@@ -55,6 +55,7 @@ function boot() {
   }
 
   const panel = new Panel(modeler, byId('modeler-panel'), t, config, {
+    checkExpression: (expression) => api('POST', config.expressionUrl, { expression }),
     saveThenGo: (url) => act(async () => {
       if (draft.dirty) await draft.save();
       window.location.assign(url);

@@ -165,6 +165,12 @@ export class Panel {
     const area = h('textarea', { id: 'pp-condition', class: 'form-control form-control-sm font-monospace', rows: 2,
       disabled: isDefault, placeholder: 'order_total > 1000' }, expr ? expr.body || '' : '');
     area.addEventListener('change', () => this.commit(spiff.setCondition(this.modeler, element, area.value.trim())));
+    const verdict = h('div', { class: 'invalid-feedback', id: 'pp-condition-check', 'aria-live': 'polite' });
+    let pending = 0;
+    area.addEventListener('input', () => { // checked as typed (as a deploy would), a moment after the last key
+      window.clearTimeout(pending);
+      pending = window.setTimeout(() => this.checkCondition(area, verdict), 300);
+    });
     const toggle = check('pp-default', this.t.default_flow, isDefault, (e) => {
       // The default flow is taken when no condition holds, so it carries none itself.
       const commands = e.target.checked
@@ -172,7 +178,21 @@ export class Panel {
         : [spiff.updateProps(source, { default: undefined })];
       this.commit(commands, true);
     });
-    return [field(this.t.condition, 'pp-condition', area, this.t.condition_hint), h('div', { class: 'mb-3' }, toggle)];
+    return [field(this.t.condition, 'pp-condition', area, this.t.condition_hint, verdict),
+      h('div', { class: 'mb-3' }, toggle)];
+  }
+
+  async checkCondition(area, verdict) {
+    const text = area.value;
+    let answer;
+    try {
+      answer = await this.hooks.checkExpression(text);
+    } catch (error) {
+      return; // the server could not be asked: Check and Deploy still will
+    }
+    if (area.value !== text) return; // typed on meanwhile: a newer check follows
+    verdict.textContent = answer.ok ? '' : answer.message;
+    area.classList.toggle('is-invalid', !answer.ok);
   }
 
   laneField(element) {
