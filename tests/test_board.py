@@ -378,9 +378,9 @@ def test_every_way_to_a_page_agrees_with_the_full_listing(scene, app, monkeypatc
     JOIN. ``few=0`` sends order-level filters down the many-orders path, ``chunk=1`` splits every
     id list (and passes them as JSON), ``sample=1`` makes the sampled page fall back; ``cap=3``
     stops counting and paging after three rows (MAX_ROWS), on every path."""
-    monkeypatch.setattr(board.sql, "FEW_ORDERS", few)
-    monkeypatch.setattr(board.sql, "_CHUNK", chunk)
-    monkeypatch.setattr(board.sql, "SAMPLE_MAX", sample)
+    monkeypatch.setattr(board.limits, "FEW_ORDERS", few)
+    monkeypatch.setattr(board.limits, "CHUNK", chunk)
+    monkeypatch.setattr(board.limits, "SAMPLE_MAX", sample)
     monkeypatch.setattr(board.filters, "MAX_ROWS", cap)
     capped = 0
     filters = [{}, {"group": "warehouse"}, {"amount_max": "150000"}, {"q": "a"}, {"overdue": "1"},

@@ -40,7 +40,7 @@ from orderflow.core.errors import NotFound
 from orderflow.core.i18n import Msg
 from orderflow.core.models import SavedFilter, User
 from orderflow.core.platform import platform_of
-from orderflow.orders.board import sql  # noqa: F401 (tests tune its limits)
+from orderflow.orders.board import limits  # noqa: F401 (tests tune the limits)
 from orderflow.orders.board.filters import (  # noqa: F401 (re-exported)
     DIRECTIONS,
     MAX_TEXT,
