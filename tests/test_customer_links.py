@@ -207,7 +207,7 @@ FORM = '<spiffworkflow:property name="formJsonSchemaFilename" value="confirm_rec
 
 
 @pytest.mark.parametrize("properties, words", [
-    ("", "give it a form"),
+    ("", "choose its form in the panel's Form list"),
     (FORM + '<spiffworkflow:property name="signature" value="true"/>', "cannot be an electronic signature"),
 ])
 def test_deploy_refuses_a_customer_step_the_link_could_not_serve(api, properties, words):

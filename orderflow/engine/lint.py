@@ -130,7 +130,8 @@ def _check_user_task(info: ElementInfo, find_form: Callable[[str], dict | None],
     problems = []
     if info.kind == "userTask" and not info.group and not info.customer:  # a customer lane has its own fallback
         problems.append(Problem("This user task has no group, so it goes to the default group's inbox "
-                                "(ORDERFLOW_DEFAULT_TASK_GROUP): put it in a lane or set candidateGroups.",
+                                "(ORDERFLOW_DEFAULT_TASK_GROUP): put it in the lane of the department that does "
+                                "it, or choose its group in the panel (candidateGroups).",
                                 info.element_id, info.line, file, "warning"))
     if info.foreign_form:
         problems.append(Problem(f"The form '{info.foreign_form}' is a Camunda Tasklist form (HTML or Camunda Forms), "
@@ -138,12 +139,13 @@ def _check_user_task(info: ElementInfo, find_form: Callable[[str], dict | None],
                                 "data, give it a JSON Schema form (formJsonSchemaFilename).", info.element_id,
                                 info.line, file, "warning"))
     elif info.kind == "userTask" and not info.form_key:
-        problems.append(Problem("This user task has no form, so it shows only a Complete button: "
-                                "set the formJsonSchemaFilename property.", info.element_id, info.line, file,
+        problems.append(Problem("This user task has no form, so it shows only a Complete button: choose its form "
+                                "in the panel's Form list (formJsonSchemaFilename).", info.element_id, info.line, file,
                                 "warning"))
     if info.customer and not info.form_key:
         problems.append(Problem("This is the customer's step, and the customer's link shows only its form: "
-                                "give it a form (formJsonSchemaFilename).", info.element_id, info.line, file))
+                                "choose its form in the panel's Form list (formJsonSchemaFilename).", info.element_id,
+                                info.line, file))
     if info.customer and info.signature:
         problems.append(Problem("A customer's step cannot be an electronic signature: customers have no "
                                 "password to sign with.", info.element_id, info.line, file))
