@@ -51,6 +51,7 @@ export class ReleaseDialog {
   stayingText(preview) {
     if (!preview.staying_total) return this.t.release_none_running;
     const versions = preview.staying.map((s) => fill(this.t.release_on_version, s)).join(', ');
-    return fill(this.t.release_staying, { count: preview.staying_total, versions });
+    const text = preview.staying_total === 1 ? this.t.release_staying_one : this.t.release_staying;
+    return fill(text, { count: preview.staying_total, versions });
   }
 }
