@@ -37,31 +37,28 @@ from orderflow.workflow import inbox as task_inbox
 bp = Blueprint("pages", __name__)
 
 
+def _navbar_startable() -> list:
+    """The latest versions of the processes the signed-in actor may start (once per request; the
+    navbar must never break a page, the error page itself included)."""
+    if "startable" not in g:
+        actor = g.get("actor") or (current_user.user if current_user and current_user.is_authenticated else None)
+        try:
+            rows = definitions.list_latest(get_session()) if actor else []
+        except SQLAlchemyError:
+            rows = []
+        g.startable = [row for row in rows if actor is not None and may_start(actor, row)]
+    return list(g.startable)
+
+
 @bp.app_context_processor
 def _start_link() -> dict[str, Any]:
     """``may_start_order()``: the navbar offers "New order" only to those who may start the order
-    flow (one lookup per page, when the navbar asks)."""
+    flow; ``may_start_other()``: "Start" to those who may start another process."""
     def may_start_order() -> bool:
-        if "may_start_order" not in g:
-            actor = g.get("actor") or (current_user.user if current_user and current_user.is_authenticated else None)
-            try:
-                row = definitions.latest_version(get_session(), ORDER_PROCESS) if actor else None
-            except SQLAlchemyError:  # the navbar must never break a page (the error page itself)
-                row = None
-            g.may_start_order = bool(row is not None and actor is not None and may_start(actor, row))
-        return bool(g.may_start_order)
+        return any(row.key == ORDER_PROCESS for row in _navbar_startable())
 
     def may_start_other() -> bool:
-        """Whether the actor may start some process besides the order flow (the navbar's "Start")."""
-        if "may_start_other" not in g:
-            actor = g.get("actor") or (current_user.user if current_user and current_user.is_authenticated else None)
-            try:
-                rows = definitions.list_latest(get_session()) if actor else []
-            except SQLAlchemyError:
-                rows = []
-            g.may_start_other = actor is not None and any(r.key != ORDER_PROCESS and may_start(actor, r)
-                                                          for r in rows)
-        return bool(g.may_start_other)
+        return any(row.key != ORDER_PROCESS for row in _navbar_startable())
     return {"may_start_order": may_start_order, "may_start_other": may_start_other}
 
 

@@ -43,18 +43,19 @@ def forms(session: Session, process_key: str | None = None) -> list[dict[str, An
         schema = platform_of(session).load_form(path.stem)
         if isinstance(schema, dict):
             found[path.stem] = ("forms", schema)
-    for source, mapping in _process_forms(session, process_key):
+    latest, draft = _latest_and_draft(session, process_key)
+    for source, mapping in _layers(latest, draft):
         for key, schema in mapping.items():
             if source != "draft" or key not in found or found[key][1] != schema:
                 found[key] = (source, schema)
-    used = _used(session, process_key)
+    used = _used(session, process_key, latest, draft)
     return [{"key": key, "source": source, "title": schema.get("title") or key, "used": key in used}
             for key, (source, schema) in sorted(found.items())]
 
 
 def form(session: Session, process_key: str | None, form_key: str) -> tuple[str, dict] | None:
     """(source, schema) of one form as the process's next deploy would see it."""
-    layers = _process_forms(session, process_key)
+    layers = _layers(*_latest_and_draft(session, process_key))
     for index in range(len(layers) - 1, -1, -1):
         source, mapping = layers[index]
         if form_key in mapping:
@@ -65,30 +66,24 @@ def form(session: Session, process_key: str | None, form_key: str) -> tuple[str,
     return ("forms", schema) if isinstance(schema, dict) else None
 
 
-def _used(session: Session, process_key: str | None) -> set[str]:
-    """The forms the process's steps name: in its draft's diagram, else in its latest version."""
+def _latest_and_draft(session: Session, process_key: str | None) -> tuple[ProcessVersion | None, ProcessDraft | None]:
     if not process_key:
-        return set()
+        return None, None
     draft = session.scalar(select(ProcessDraft).where(ProcessDraft.key == process_key))
-    if draft is not None:
+    return definitions.latest_version(session, process_key), draft
+
+
+def _layers(latest: ProcessVersion | None, draft: ProcessDraft | None) -> list[tuple[str, dict]]:
+    """The forms the next deploy would see, nearest last: the latest version's, then the draft's."""
+    return [(source, row.forms) for source, row in (("version", latest), ("draft", draft)) if row is not None]
+
+
+def _used(session: Session, process_key: str | None, latest: ProcessVersion | None,
+          draft: ProcessDraft | None) -> set[str]:
+    """The forms the process's steps name: in its draft's diagram, else in its latest version."""
+    if draft is not None and process_key:
         return form_keys_of(draft.sources.get(draft.main_file, ""), process_key)
-    latest = session.scalar(select(ProcessVersion).where(ProcessVersion.key == process_key)
-                            .order_by(ProcessVersion.version.desc()).limit(1))
     if latest is None:
         return set()
     elements = definitions.definition(session, latest).elements.values()
     return {e.form_key for e in elements if e.form_key} | ({latest.start_form} if latest.start_form else set())
-
-
-def _process_forms(session: Session, process_key: str | None) -> list[tuple[str, dict]]:
-    if not process_key:
-        return []
-    layers = []
-    latest = session.scalar(select(ProcessVersion).where(ProcessVersion.key == process_key)
-                            .order_by(ProcessVersion.version.desc()).limit(1))
-    if latest is not None:
-        layers.append(("version", latest.forms))
-    draft = session.scalar(select(ProcessDraft).where(ProcessDraft.key == process_key))
-    if draft is not None:
-        layers.append(("draft", draft.forms))
-    return layers
