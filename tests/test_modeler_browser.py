@@ -6,9 +6,10 @@ import urllib.error
 import urllib.request
 from types import SimpleNamespace
 
+import pytest
 from lxml import etree
 
-from tests.support.browser import PATIENCE_MS, login, open_modeler, skip_without_chromium
+from tests.support.browser import PATIENCE_MS, login, open_modeler, signed_in, skip_without_chromium
 from tests.support.helpers import Api
 
 pytestmark = skip_without_chromium
@@ -307,3 +308,23 @@ def test_a_condition_is_checked_as_it_is_typed(live_server, page):
     assert "Did you mean: stock_ok == True" in page.inner_text("#pp-condition-check")
     page.fill("#pp-condition", "stock_ok == True")
     page.wait_for_selector("#pp-condition:not(.is-invalid)")
+
+
+@pytest.mark.parametrize("locale, heading", [("en-GB", "What if the draft were deployed"), ("zh-CN", "如果部署这份草稿会怎样")])
+def test_what_if_saves_the_draft_and_replays_history_through_it(live_server, browser, locale, heading):
+    _app, base = live_server
+    api = Api(LiveClient(base))
+    order = api.start_order()
+    api.drive_to(order["id"], "review_order")      # check_stock finished: history to replay
+    context, page = signed_in(browser, base, "owner1", locale)
+    try:
+        open_modeler(page, base)
+        page.click("#modeler-what-if")
+        page.wait_for_url(f"{base}/processes/order_flow/what-if")
+        assert page.inner_text("h1") == heading
+        row = page.locator("#what-if-steps tr[data-element='check_stock']")
+        assert row.get_attribute("data-change") == "same"
+        assert row.locator("td[data-side='draft']").nth(2).inner_text() == "1"   # orders reaching it
+        assert page.locator("#what-if-assumptions li").count() == 8
+    finally:
+        context.close()

@@ -1,7 +1,8 @@
 """ISO-8601 time limits to due times, with SpiffWorkflow's calendar-aware arithmetic."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
@@ -18,6 +19,26 @@ def due_at(limit: str | None, start: datetime) -> datetime | None:
         when = datetime.fromisoformat(value)
         return when if when.tzinfo else when.replace(tzinfo=UTC)
     except Exception:  # a limit computed from data cannot be known here
+        return None
+
+
+def late_test(limit: str | None) -> Callable[[datetime, datetime], bool] | None:
+    """``late(ready_at, done_at)``: was a step done after its limit? Parsed once for many steps, with
+    the same calendar arithmetic as ``due_at``; None without a limit (or one computed from data)."""
+    if not limit:
+        return None
+    value = limit.strip().strip("'\"")
+    try:
+        if not value.upper().startswith("P"):
+            when = datetime.fromisoformat(value)
+            when = when if when.tzinfo else when.replace(tzinfo=UTC)
+            return lambda ready, done: done > when
+        parsed = TimerEventDefinition.parse_iso_duration(value)
+        if parsed.get("years") or parsed.get("months"):   # the length depends on the start
+            return lambda ready, done: done > ready + TimerEventDefinition.get_timedelta_from_start(parsed, ready)
+        fixed: timedelta = TimerEventDefinition.get_timedelta_from_start(parsed, datetime.now(UTC))
+        return lambda ready, done: done - ready > fixed
+    except Exception:
         return None
 
 

@@ -15,7 +15,7 @@ from orderflow.web.db_session import get_session
 from orderflow.web.paging import int_arg
 from orderflow.web.present import iso
 from orderflow.web.security import MAX_INT, safe_filename
-from orderflow.workflow import catalogue, drafts, releases
+from orderflow.workflow import catalogue, drafts, releases, what_if
 from orderflow.workflow.drafts import expression_check
 
 bp = Blueprint("drafts", __name__, url_prefix="/api/v1")
@@ -129,6 +129,13 @@ def check_expression():
 @bp.get("/processes/<key>/draft/release")
 def release_preview(key: str):
     return jsonify(releases.preview(get_session(), current_actor(), key))
+
+
+@bp.get("/processes/<key>/draft/what-if")
+def what_if_forecast(key: str):
+    weeks = int_arg("weeks")
+    result = what_if.forecast(get_session(), current_actor(), key, what_if.WEEKS if weeks is None else weeks)
+    return jsonify(what_if.as_json(result))
 
 
 @bp.post("/processes/<key>/draft/deploy")

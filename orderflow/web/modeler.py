@@ -12,8 +12,9 @@ from orderflow.core.models import ProcessDraft, ProcessVersion
 from orderflow.web.api import uploaded_files
 from orderflow.web.auth import current_actor, login_required
 from orderflow.web.db_session import get_session
+from orderflow.web.paging import int_arg
 from orderflow.web.present import localize, localize_fields
-from orderflow.workflow import definitions, drafts, processes
+from orderflow.workflow import definitions, drafts, processes, what_if
 
 bp = Blueprint("modeler", __name__)
 
@@ -28,6 +29,23 @@ def edit(key: str):
     latest = definitions.latest_version(session, key)
     return render_template("modeler/modeler.html", key=key, name=latest.name if latest else key, versions=versions,
                            base_version=draft.base_version, deployed=definitions.deployed_element_ids(session, key))
+
+
+@bp.get("/processes/<key>/what-if")
+@login_required
+def what_if_page(key: str):
+    """The draft's effect on waiting orders, time limits and cycle time, replayed from history."""
+    session = get_session()
+    latest = definitions.latest_version(session, key)
+    name = latest.name if latest else key
+    try:
+        weeks = int_arg("weeks")
+        result = what_if.forecast(session, current_actor(), key, what_if.WEEKS if weeks is None else weeks)
+    except InvalidInput as exc:
+        return render_template("modeler/what_if.html", key=key, name=name, result=None, weeks=request.args.get("weeks"),
+                               error=exc, max_weeks=what_if.MAX_WEEKS), 422
+    return render_template("modeler/what_if.html", key=key, name=name, result=result, weeks=result.weeks, error=None,
+                           max_weeks=what_if.MAX_WEEKS, max_sample=what_if.MAX_SAMPLE)
 
 
 @bp.post("/processes/upload")

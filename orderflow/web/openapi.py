@@ -164,6 +164,10 @@ def paths() -> dict[str, dict[str, Any]]:
         "/api/v1/processes/{key}/draft/release": {"get": op(
             "What deploying the draft would change, and the open orders that stay on their versions", "drafts",
             "ReleasePreview", "403 404", params=[KEY])},
+        "/api/v1/processes/{key}/draft/what-if": {"get": op(
+            "The last weeks' completions replayed through the draft: waiting orders, time limits, cycle time",
+            "drafts", "WhatIf", "403 404 422",
+            params=[KEY, param("weeks", {"type": "integer", "minimum": 1, "maximum": 26, "default": 4})])},
         "/api/v1/processes/{key}/draft/deploy": {"post": op(
             "Deploy the draft as the next version, with a release note", "drafts", "Deployed",
             "400 403 404 409 422", params=[KEY], body=json_body("ReleaseBody", required=False), status="201")},

@@ -34,7 +34,7 @@ _FORM_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,99}$")  # what drafts.save a
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _META = Draft202012Validator(Draft202012Validator.META_SCHEMA)
 _SCALARS = ("string", "integer", "number", "boolean")
-_WIDGETS = ("textarea", "file")
+_WIDGETS = ("textarea", "file", "radio", "money")
 
 
 @dataclass(frozen=True)
@@ -292,12 +292,18 @@ def _check_ui(ui: Any, props: Mapping[str, Any], add: Add) -> None:
         _check_names(ui.get(key), props, ("ui", key), add)
     widgets = ui.get("widgets")
     if widgets is not None and not isinstance(widgets, dict):
-        add(Msg("ui.widgets must map field names to a widget (textarea or file)."), "ui", "widgets")
+        add(Msg("ui.widgets must map field names to a widget (textarea, file, radio or money)."), "ui", "widgets")
     for name, widget in (widgets or {}).items() if isinstance(widgets, dict) else []:
-        if name not in props:
+        prop = props.get(name)
+        if not isinstance(prop, dict):
             add(Msg("The form has no field '%(name)s'.", name=name), "ui", "widgets", name)
         elif widget not in _WIDGETS:
-            add(Msg("The widget '%(widget)s' is unknown; use textarea or file.", widget=str(widget)),
+            add(Msg("The widget '%(widget)s' is unknown; use textarea, file, radio or money.", widget=str(widget)),
+                "ui", "widgets", name)
+        elif widget == "radio" and not isinstance(prop.get("enum"), list):
+            add(Msg("Radio buttons need a list of choices (enum) on '%(name)s'.", name=name), "ui", "widgets", name)
+        elif widget == "money" and prop.get("type") != "number":
+            add(Msg("Money is entered in a number field: give '%(name)s' the type number.", name=name),
                 "ui", "widgets", name)
     groups = ui.get("groups")
     if groups is not None and not isinstance(groups, list):

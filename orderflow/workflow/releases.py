@@ -13,7 +13,7 @@ from orderflow.access.permissions import require_deployer
 from orderflow.core.errors import NotFound
 from orderflow.core.i18n import Msg
 from orderflow.core.models import Instance, ProcessVersion, User
-from orderflow.engine import DeployRejected
+from orderflow.engine import DeployRejected, Problem, ProcessDef
 from orderflow.workflow import definitions, drafts, form_diff, versions
 
 OPEN = ("running", "suspended", "error")
@@ -23,17 +23,10 @@ def preview(session: Session, actor: User, key: str) -> dict[str, Any]:
     """``{ok, problems}`` when the draft does not compile; else ``{ok, from, changes, summary,
     staying, staying_total}``: ``changes`` as GET …/diff gives them (None for a first version)."""
     require_deployer(actor)
-    draft = drafts.get(session, key)
-    if draft is None:
-        raise NotFound(Msg("There is no draft of '%(key)s' to deploy.", key=key))
     try:
-        defs, _ = drafts.compiled(session, drafts.bundle(draft))
+        new = draft_definition(session, key)
     except DeployRejected as exc:
         return {"ok": False, "problems": [p.as_dict() for p in exc.problems]}
-    new = next((d for d in defs if d.key == key), None)
-    if new is None:
-        return {"ok": False, "problems": [{"element_id": None, "line": None, "file": draft.main_file,
-                                           "severity": "error", "message": f"No executable process with id '{key}'."}]}
     latest = definitions.latest_version(session, key)
     changes = None
     if latest is not None:
@@ -48,6 +41,19 @@ def preview(session: Session, actor: User, key: str) -> dict[str, Any]:
         .group_by(ProcessVersion.version).order_by(ProcessVersion.version))]
     return {"ok": True, "from": latest.version if latest else None, "changes": changes,
             "summary": summary(changes), "staying": staying, "staying_total": sum(s["orders"] for s in staying)}
+
+
+def draft_definition(session: Session, key: str) -> ProcessDef:
+    """The draft's own process, compiled as its deploy would be. NotFound without a draft;
+    DeployRejected with the problems when it does not compile."""
+    draft = drafts.get(session, key)
+    if draft is None:
+        raise NotFound(Msg("There is no draft of '%(key)s' to deploy.", key=key))
+    defs, _ = drafts.compiled(session, drafts.bundle(draft))
+    new = next((d for d in defs if d.key == key), None)
+    if new is None:
+        raise DeployRejected([Problem(f"No executable process with id '{key}'.", file=draft.main_file)])
+    return new
 
 
 def summary(changes: dict[str, Any] | None) -> dict[str, list[str]]:

@@ -4,6 +4,7 @@ caller's edge commits. The commands people and integrations call (``instances``,
 ``messages``, ``recovery``, ``versions``) are built on this, and this on nothing of theirs."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 from uuid import uuid4
@@ -19,7 +20,7 @@ from orderflow.core.errors import LostRace
 from orderflow.core.i18n import Msg
 from orderflow.core.models import HumanTask, Instance, InstanceState, ProcessVersion, Sequence, TaskGroup, User
 from orderflow.core.platform import platform_of
-from orderflow.engine import ProcessDef, Runaway, Services, Snapshot, due_at, json_clean
+from orderflow.engine import ElementInfo, ProcessDef, Runaway, Services, Snapshot, due_at, json_clean
 from orderflow.workflow import attachments, correlations, customer_links, definitions, incidents, jobs, notify
 
 
@@ -227,18 +228,14 @@ def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Sna
     jobs.close_sla_jobs(session, left)
     new_rows = []
     config = platform_of(session).config
-    default_group = config.get("ORDERFLOW_DEFAULT_TASK_GROUP") or "process_owner"
     for ready in snap.ready:
         if ready.task_uuid in open_rows:
             continue
         info = pdef.elements.get(ready.element_id)
-        fallback = default_group
-        if info is not None and info.customer:  # a customer lane: the staff who may act for the customer
-            fallback = config.get("ORDERFLOW_CUSTOMER_STEP_GROUP") or "sales"
         new_rows.append(HumanTask(
             instance_id=instance.id, process_key=instance.process_key,
             process_version_id=instance.process_version_id, task_uuid=ready.task_uuid, element_id=ready.element_id,
-            name=info.name if info else ready.name, group_id=(info.group if info else None) or fallback,
+            name=info.name if info else ready.name, group_id=step_group(config, info),
             form_key=info.form_key if info else None, status="ready", ready_at=now, context=ready.data,
             assignee=info.assignee if info else None, customer_step=bool(info and info.customer),
             other_groups=[TaskGroup(group_id=g) for g in (info.groups if info else ())],  # candidateGroups="a,b"
@@ -253,6 +250,16 @@ def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Sna
             jobs.enqueue(session, "sla", row.due_at, instance.id, str(row.id), row.element_id)
         if row.customer_step:  # the customer gets their link by mail when the order knows an address
             customer_links.offer(session, row)
+
+
+def step_group(config: Mapping[str, Any], info: ElementInfo | None) -> str:
+    """The group a step's task goes to: its lane or candidate group, else the configured default
+    (a customer's step: the staff who may act for the customer)."""
+    if info is not None and info.group:
+        return info.group
+    if info is not None and info.customer:
+        return config.get("ORDERFLOW_CUSTOMER_STEP_GROUP") or "sales"
+    return config.get("ORDERFLOW_DEFAULT_TASK_GROUP") or "process_owner"
 
 
 def _drop_unknown_assignees(session: Session, instance: Instance, rows: list[HumanTask]) -> None:

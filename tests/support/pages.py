@@ -93,6 +93,7 @@ def visits(demo: Demo) -> list[Visit]:
         Visit("versions.diff_page", "/processes/order_flow/diff?from=1&to=1", "owner1"),
         Visit("modeler.edit", "/processes/order_flow/edit", "owner1", ("#modeler-narrow", "#modeler-canvas")),
         Visit("modeler.new_process", "/processes/new", "owner1"),
+        Visit("modeler.what_if_page", "/processes/order_flow/what-if", "owner1", ("#what-if-weeks",)),
         Visit("form_editor.index", "/processes/order_flow/forms", "owner1"),
         Visit("form_editor.edit", "/processes/order_flow/forms/new_order", "owner1", ("#schema-text", "#format-json")),
         Visit("admin.index", "/admin", "admin"),
@@ -117,6 +118,9 @@ def seed_demo(app) -> Demo:
     api.drive_to(order["id"], "confirm_sample")   # the customer's step: a link goes out by mail
     api.drive_to(api.start_order()["id"], "sign_release")   # the signature: a password field
     api.start_order()                                        # a new order's first step
+    draft = api.get("owner1", "/api/v1/processes/order_flow/draft").json   # saved: the what-if page replays it
+    assert api.client.put("/api/v1/processes/order_flow/draft", headers=api.auth("owner1"),
+                          json={"bpmn": draft["bpmn"]}).status_code == 200
     with app.extensions["orderflow.db"].session() as s:
         body = s.scalars(select(Mail.body).where(Mail.to == LONG_EMAIL, Mail.body.contains("/c/"))
                          .order_by(Mail.id.desc())).first()

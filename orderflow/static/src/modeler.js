@@ -68,6 +68,10 @@ function boot() {
     deploy: () => draft.deployAction(),
     download: () => draft.download(),
     discard: () => draft.discardAction(),
+    whatif: async () => { // the preview replays the saved draft: save it first
+      await draft.save();
+      window.location.assign(config.whatIfUrl);
+    },
   };
   buttons.forEach((b) => b.addEventListener('click', () => act(actions[b.dataset.action])));
   ui.version.addEventListener('change', () => act(() => draft.versionAction(ui.version.value)));
