@@ -284,6 +284,11 @@ def test_the_modeler_opens_clear_of_the_palette_and_offers_its_views(live_server
     page.wait_for_function(f"() => parseFloat(document.getElementById('modeler-canvas').dataset.scale) > {before}")
     page.click("[data-diagram='modeler-canvas'][data-diagram-view='fit']")
     page.wait_for_selector("#modeler-canvas[data-view='fit']")
+    page.wait_for_selector("#modeler-canvas .djs-minimap.open", state="visible")   # the map: open on a wide screen
+    assert page.get_attribute("#modeler-minimap", "aria-pressed") == "true"
+    page.click("#modeler-minimap")
+    page.wait_for_selector("#modeler-canvas .djs-minimap:not(.open)", state="attached")
+    assert page.get_attribute("#modeler-minimap", "aria-pressed") == "false"
     page.click("#modeler-search")
     page.wait_for_selector("#modeler-canvas .djs-search-container input", state="visible")
     page.keyboard.press("Escape")

@@ -22,6 +22,7 @@ const SRC = join(ROOT, 'orderflow', 'static', 'src');
 const FILES = [
   ['bpmn-js/assets/bpmn-js.css', ['bpmn-js/dist/assets/bpmn-js.css']],
   ['bpmn-js/assets/diagram-js.css', ['bpmn-js/dist/assets/diagram-js.css']],
+  ['diagram-js-minimap/diagram-js-minimap.css', ['diagram-js-minimap/assets/diagram-js-minimap.css']],
   ['htmx/htmx.min.js', ['htmx.org/dist/htmx.min.js']],
   ['bootstrap/css/bootstrap.min.css', ['bootstrap/dist/css/bootstrap.min.css']],
   ['bootstrap/js/bootstrap.bundle.min.js', ['bootstrap/dist/js/bootstrap.bundle.min.js']],

@@ -4,6 +4,7 @@
 
 import Modeler from 'bpmn-js/lib/Modeler';
 import camunda from 'camunda-bpmn-moddle/resources/camunda.json';
+import minimapModule from 'diagram-js-minimap';
 import spiffworkflow from './spiffworkflow-moddle.json';
 import { makeApi } from './modeler/api.js';
 import { Draft } from './modeler/draft.js';
@@ -24,7 +25,8 @@ function boot() {
   if (!root) return;
   const t = readJson('modeler-strings');
   const config = { ...root.dataset, deployedIds: readJson('modeler-deployed') };
-  const modeler = new Modeler({ container: byId('modeler-canvas'), moddleExtensions: { spiffworkflow, camunda } });
+  const modeler = new Modeler({ container: byId('modeler-canvas'), moddleExtensions: { spiffworkflow, camunda },
+    additionalModules: [minimapModule], minimap: { open: window.matchMedia('(min-width: 768px)').matches } });
   makeLossless(modeler.get('moddle')); // what the modeler opens, it saves unchanged
   window.orderflowModeler = modeler; // for tests and the browser console
   registerBatch(modeler);
@@ -33,6 +35,7 @@ function boot() {
     version: byId('modeler-version') };
   const problems = new Problems(modeler, byId('modeler-problems'), byId('modeler-problem-list'), t);
   setUpNavigation(modeler, byId('modeler-canvas'), { search: byId('modeler-search'), keys: byId('modeler-keys'),
+    minimap: byId('modeler-minimap'),
     keysDialog: byId('modeler-keys-dialog') });
   const release = new ReleaseDialog(byId('modeler-release'), t);
   const draft = new Draft({ modeler, api, t, config, problems, ui, release });

@@ -1,4 +1,4 @@
-// Finding one's way in a large diagram: fit / zoom buttons, a visible search (diagram-js's pad, Ctrl+F),
+// Finding one's way in a large diagram: fit / zoom buttons, a minimap, a visible search (diagram-js's pad, Ctrl+F),
 // the keyboard shortcuts, and an opening view that keeps the diagram clear of the palette.
 
 import { trackScale, wireViewButtons } from '../lib/viewport.js';
@@ -13,6 +13,11 @@ export function setUpNavigation(modeler, container, ui) {
     modeler.get('searchPad').open();
   });
   ui.keys.addEventListener('click', () => ui.keysDialog.showModal());
+  const minimap = modeler.get('minimap');   // diagram-js-minimap: the whole diagram, the view as a box to drag
+  const showMap = () => ui.minimap.setAttribute('aria-pressed', String(minimap.isOpen()));
+  ui.minimap.addEventListener('click', () => { minimap.toggle(); showMap(); });
+  modeler.get('eventBus').on('minimap.toggle', showMap);
+  showMap();
   ui.keysDialog.querySelector('[data-close]').addEventListener('click', () => ui.keysDialog.close());
 }
 
