@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.support.browser import signed_in, skip_without_chromium
 from tests.support.helpers import Api
-from tests.test_modeler_browser import LiveClient
+from tests.support.live_client import LiveClient
 
 pytestmark = skip_without_chromium
 FORMS = Path(__file__).resolve().parent.parent / "forms"

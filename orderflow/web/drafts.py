@@ -13,9 +13,9 @@ from orderflow.web.api import uploaded_files
 from orderflow.web.auth import authenticate_api, current_actor
 from orderflow.web.db_session import get_session
 from orderflow.web.paging import int_arg
-from orderflow.web.present import iso
+from orderflow.web.present import iso, lang
 from orderflow.web.security import MAX_INT, safe_filename
-from orderflow.workflow import catalogue, drafts, releases, what_if
+from orderflow.workflow import catalogue, drafts, process_fields, releases, what_if
 from orderflow.workflow.drafts import expression_check
 
 bp = Blueprint("drafts", __name__, url_prefix="/api/v1")
@@ -118,12 +118,24 @@ def check_draft(key: str):
 
 @bp.post("/expressions/check")
 def check_expression():
-    """The modeler's check as you type: ``{ok, message}`` for one condition or expression."""
+    """The modeler's check as you type: ``{ok, message}`` for one condition or expression; with
+    ``process``, also ``reading`` (the condition in words) and ``unknown`` (names nothing sets)."""
     require_deployer(current_actor())
-    text = _json().get("expression")
+    body = _json()
+    text, process = body.get("expression"), body.get("process")
     if not isinstance(text, str):
         raise InvalidInput(Msg("'expression' must be text."), fields={"expression": Msg("not text")})
-    return jsonify(expression_check(text))
+    if process is None:
+        return jsonify(expression_check(text))
+    if not isinstance(process, str):
+        raise InvalidInput(Msg("'process' must be a process key."), fields={"process": Msg("not text")})
+    return jsonify(process_fields.check(get_session(), current_actor(), text, process, lang()))
+
+
+@bp.get("/processes/<key>/draft/fields")
+def draft_fields(key: str):
+    """What the process's conditions can read: its forms' fields and the names its steps set."""
+    return jsonify(items=process_fields.fields(get_session(), current_actor(), key))
 
 
 @bp.get("/processes/<key>/draft/release")

@@ -164,6 +164,9 @@ def paths() -> dict[str, dict[str, Any]]:
         "/api/v1/processes/{key}/draft/release": {"get": op(
             "What deploying the draft would change, and the open orders that stay on their versions", "drafts",
             "ReleasePreview", "403 404", params=[KEY])},
+        "/api/v1/processes/{key}/draft/fields": {"get": op(
+            "The data the process's conditions can read: its forms' fields and the names its steps set",
+            "drafts", "ProcessFields", "403 404", params=[KEY])},
         "/api/v1/processes/{key}/draft/what-if": {"get": op(
             "The last weeks' completions replayed through the draft: waiting orders, time limits, cycle time",
             "drafts", "WhatIf", "403 404 422",

@@ -280,8 +280,16 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "files": {"type": "array", "items": {"type": "string", "format": "binary"},
                   "description": ".bpmn, .dmn and form .json files, deployed together"},
         "note": {"type": "string", "maxLength": 2000, "description": "the release note of the new versions"}}},
-    "ExpressionBody": obj(["expression"], expression=STR),
-    "ExpressionCheck": obj(["ok"], ok=BOOL, message=null(STR)),
+    "ExpressionBody": obj(["expression"], expression=STR, process={
+        "type": "string", "description": "a process key: also read the condition out and name unknown names"}),
+    "ExpressionCheck": obj(["ok"], ok=BOOL, message=null(STR), reading={
+        **null(STR), "description": "with process: the condition in plain words, in the reader's language"},
+        unknown=array(obj(["name"], name=STR, suggestion=null(STR)))),
+    "ProcessFields": obj(["items"], items=array(obj(
+        ["name", "kind"], name=STR, title=null(STR), title_zh=null(STR),
+        kind={"type": "string", "enum": ["text", "number", "date", "yes/no", "list", "choice", "value"]},
+        source={"type": "string", "description": "form:<form key> or step:<element id> (a script or service call)"},
+        choices=array(obj(["value"], value=ANY, title=null(STR), title_zh=null(STR)))))),
     "ReleaseBody": obj(note={"type": "string", "maxLength": 2000,
                              "description": "the release note, kept with the version (the versions page shows it)"}),
     "ReleasePreview": obj(["ok"], ok=BOOL, problems=array(ref("Problem")), **{

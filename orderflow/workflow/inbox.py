@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, case, func, or_, select, true
 from sqlalchemy.orm import Session, object_session
 
 from orderflow.access.permissions import can, ready_for_groups
@@ -182,7 +182,9 @@ def query(session: Session, actor: User, f: InboxFilter) -> Select:
         _, start, end = today_bounds(session, now)
         found = found.where(HumanTask.due_at >= start, HumanTask.due_at < end)
     if f.waiting:
-        found = found.where(HumanTask.customer_step.is_(f.waiting == "customer"))
+        # "= true", not "IS true": the planner proves the partial index's "WHERE customer_step" from it
+        found = found.where(HumanTask.customer_step == true() if f.waiting == "customer"
+                            else HumanTask.customer_step.is_(False))
     if f.claimed == "me":
         found = found.where(HumanTask.assignee == actor.username)
     elif f.claimed == "nobody":
@@ -209,14 +211,17 @@ class Counts:
     capped: frozenset[str] = frozenset()
 
 
-#: counts stop here, as a search engine's do: past it a count says "more than", so no page reads
-#: every open task of a group that has tens of thousands (a million orders) to count them
-COUNT_CAP = 10_000
+#: counts stop here, as a mail client's do: past it a count says "1,000+", so no page reads every
+#: open task of a group that has tens of thousands (a million orders) to count them. The inbox page
+#: counts six ways; at 10,000 each of them cost 40-80 ms on PostgreSQL at 200,000 orders, at 1,000
+#: they cost ~10 ms (the capped read follows an index in the order of the join)
+COUNT_CAP = 1_000
 
 
 def capped_count(session: Session, query: Select) -> int:
     """How many rows ``query`` gives, reading at most COUNT_CAP + 1 of them (more: COUNT_CAP + 1)."""
-    limited = query.order_by(None).limit(COUNT_CAP + 1).subquery()
+    limited = query.order_by(None).with_only_columns(HumanTask.id, maintain_column_froms=True) \
+        .limit(COUNT_CAP + 1).subquery()   # the ids only: no row's JSON is read to be counted
     return int(session.scalar(select(func.count()).select_from(limited)) or 0)
 
 
@@ -228,8 +233,9 @@ def counts(session: Session, actor: User, f: InboxFilter) -> Counts:
     base = base_query(session, actor, f).order_by(None)
     conditions = {"staff": HumanTask.customer_step.is_not(True), "overdue": HumanTask.due_at < now,
                   "today": (HumanTask.due_at >= start) & (HumanTask.due_at < end),
-                  "waiting": HumanTask.customer_step.is_(True), "mine": HumanTask.assignee == actor.username}
-    rows = base.limit(COUNT_CAP + 1).subquery()
+                  "waiting": HumanTask.customer_step == true(), "mine": HumanTask.assignee == actor.username}
+    rows = base.with_only_columns(HumanTask.id, HumanTask.customer_step, HumanTask.due_at, HumanTask.assignee,
+                                  maintain_column_froms=True).limit(COUNT_CAP + 1).subquery()
     on_rows = {"staff": rows.c.customer_step.is_not(True), "overdue": rows.c.due_at < now,
                "today": (rows.c.due_at >= start) & (rows.c.due_at < end), "waiting": rows.c.customer_step.is_(True),
                "mine": rows.c.assignee == actor.username}

@@ -123,7 +123,11 @@ class InstanceState(Base):
 class HumanTask(Base):
     __tablename__ = "human_tasks"
     __table_args__ = (
-        Index("ix_human_tasks_inbox", "status", "group_id", "due_at"),
+        # the inbox in due order; with the order, its overdue and due-today counts read no task row
+        Index("ix_human_tasks_inbox", "status", "group_id", "due_at", "instance_id"),
+        # the customer's steps, a few of all: "waiting on the customer" counts without walking a group
+        Index("ix_human_tasks_customer_steps", "status", "group_id", "instance_id",
+              sqlite_where=text("customer_step"), postgresql_where=text("customer_step")),
         # the board's task sorts, read in index order (either direction) on PostgreSQL: a page
         # never sorts every open task (orderflow/orders/board/sql.py, _in_order)
         Index("ix_human_tasks_board_due", "status", "due_at", "instance_id", "id"),

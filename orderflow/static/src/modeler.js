@@ -57,8 +57,13 @@ function boot() {
     }
   }
 
+  let fieldsAsked = null;
   const panel = new Panel(modeler, byId('modeler-panel'), t, config, {
-    checkExpression: (expression) => api('POST', config.expressionUrl, { expression }),
+    checkExpression: (expression) => api('POST', config.expressionUrl, { expression, process: config.key }),
+    fields: () => { // the process's data fields, asked once per page
+      fieldsAsked = fieldsAsked || api('GET', config.fieldsUrl);
+      return fieldsAsked;
+    },
     saveThenGo: (url) => act(async () => {
       if (draft.dirty) await draft.save();
       window.location.assign(url);

@@ -3,6 +3,7 @@
 
 import * as spiff from './spiff.js';
 import { fill, timerKind, timerWords } from './durations.js';
+import { ConditionHelp } from './condition_help.js';
 import { check, field, h, option } from './dom.js';
 import { serviceTaskFields, userTaskFields } from './panel-tasks.js';
 
@@ -166,10 +167,11 @@ export class Panel {
       disabled: isDefault, placeholder: 'order_total > 1000' }, expr ? expr.body || '' : '');
     area.addEventListener('change', () => this.commit(spiff.setCondition(this.modeler, element, area.value.trim())));
     const verdict = h('div', { class: 'invalid-feedback', id: 'pp-condition-check', 'aria-live': 'polite' });
+    const help = new ConditionHelp(area, this.t, this.hooks.fields());
     let pending = 0;
     area.addEventListener('input', () => { // checked as typed (as a deploy would), a moment after the last key
       window.clearTimeout(pending);
-      pending = window.setTimeout(() => this.checkCondition(area, verdict), 300);
+      pending = window.setTimeout(() => this.checkCondition(area, verdict, help), 300);
     });
     const toggle = check('pp-default', this.t.default_flow, isDefault, (e) => {
       // The default flow is taken when no condition holds, so it carries none itself.
@@ -178,11 +180,12 @@ export class Panel {
         : [spiff.updateProps(source, { default: undefined })];
       this.commit(commands, true);
     });
-    return [field(this.t.condition, 'pp-condition', area, this.t.condition_hint, verdict),
+    if (area.value.trim()) this.checkCondition(area, verdict, help); // read out what is written already
+    return [field(this.t.condition, 'pp-condition', area, this.t.condition_hint, verdict, ...help.elements()),
       h('div', { class: 'mb-3' }, toggle)];
   }
 
-  async checkCondition(area, verdict) {
+  async checkCondition(area, verdict, help) {
     const text = area.value;
     let answer;
     try {
@@ -193,6 +196,7 @@ export class Panel {
     if (area.value !== text) return; // typed on meanwhile: a newer check follows
     verdict.textContent = answer.ok ? '' : answer.message;
     area.classList.toggle('is-invalid', !answer.ok);
+    help.show(answer);
   }
 
   laneField(element) {
