@@ -18,13 +18,24 @@ from werkzeug.serving import make_server
 from handlers import REGISTRY
 from orderflow import create_app
 from orderflow.engine import tree_walk
-from tests.support import dbs, walk_check, warm
+from orderflow.engine.expression_limits import ExpressionError
+from orderflow.engine.model import Problem
+from tests.support import dbs, message_check, walk_check, warm
 from tests.support.browser import browser_type_launch_args, context  # noqa: F401  (pytest-playwright overrides)
 from tests.support.helpers import Api, FakeClock, seed
 
 #: every app of the suite (and every server it starts) checks each reuse of a kept live workflow
 #: against the state it was stored as: the whole suite tests the cache
 os.environ.setdefault("ORDERFLOW_WORKFLOW_CACHE_VERIFY", "1")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _messages_checked():
+    """Every deploy problem and expression error the suite makes is a Msg (message_check.py)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Problem, "__init__", message_check.checked_problem)
+        patch.setattr(ExpressionError, "__init__", message_check.checked_error)
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from tests.support.browser import login, open_modeler, signed_in, skip_without_chromium
+from tests.support.browser import click_element, login, open_modeler, signed_in, skip_without_chromium
 from tests.support.helpers import Api
 from tests.support.live_client import LiveClient
 
@@ -12,17 +12,6 @@ pytestmark = skip_without_chromium
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
       "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
-
-
-def click_element(page, element_id: str) -> None:
-    """Bring the element into view (the whole flow is large) and click it like a person."""
-    page.evaluate("""id => {
-        const m = window.orderflowModeler, el = m.get('elementRegistry').get(id), canvas = m.get('canvas');
-        const box = canvas.viewbox(), w = box.outer.width, h = box.outer.height;
-        canvas.viewbox({x: el.x + el.width / 2 - w / 2, y: el.y + el.height / 2 - h / 2, width: w, height: h});
-    }""", element_id)
-    page.click(f".djs-shape[data-element-id='{element_id}']")
-    page.wait_for_selector(f"#modeler-panel[data-element-id='{element_id}']")
 
 
 def test_rename_and_regroup_a_step_then_deploy_it(live_server, page):
@@ -54,6 +43,12 @@ def test_rename_and_regroup_a_step_then_deploy_it(live_server, page):
     changes = page.locator("#modeler-release-list").inner_text()
     assert "Check the order" in changes and "Steps moved to another group" in changes
     assert "1 on version 1" in page.locator("#modeler-release-staying").inner_text()
+    with page.context.expect_page() as opened:     # every change, field by field, in a tab of its own
+        page.click("#modeler-release-diff")
+    full = opened.value
+    full.wait_for_selector("#diff-draft")
+    assert full.locator("tr[data-element='review_order']").count() >= 1
+    full.close()
     page.fill("#modeler-release-note", "Sales managers review orders now.\nThe customer confirms them.")
     page.click("#modeler-release-confirm")
     page.wait_for_selector("#modeler-message .alert-success:has-text('version 2')")

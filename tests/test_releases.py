@@ -80,3 +80,20 @@ def test_the_release_dialog_speaks_the_owners_language(client):
     assert 'id="modeler-release"' in page and "版本说明" in page and "时限变更" in page
     english = client.get("/processes/order_flow/edit", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Release note" in english and "Time limits changed" in english
+
+
+def test_every_change_of_the_draft_has_a_page(api: Api, client):
+    login(client, "owner1")
+    assert client.get("/processes/order_flow/diff/draft").status_code == 404          # no draft yet
+    _edit_draft(api)
+    page = client.get("/processes/order_flow/diff/draft").get_data(as_text=True)
+    assert 'id="diff-draft"' in page and "Changes from version 1 to the draft" in page
+    assert 'data-element="check_stock"' in page and "PT5H" in page
+    login(client, "sales1")
+    assert client.get("/processes/order_flow/diff/draft").status_code == 403
+    broken = api.get("owner1", "/api/v1/processes/order_flow/draft").json["bpmn"].replace(
+        'targetRef="review_order"', 'targetRef="nowhere"', 1)
+    api.client.put("/api/v1/processes/order_flow/draft", headers=api.auth("owner1"), json={"bpmn": broken})
+    login(client, "owner1")
+    refused = client.get("/processes/order_flow/diff/draft")
+    assert refused.status_code == 422 and "does not compile" in refused.get_data(as_text=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from lxml import etree
 
+from orderflow.core.i18n import Msg
 from orderflow.engine.model import Problem
 from orderflow.engine.multi_instance import rewrite_collection
 from orderflow.engine.xmlinfo import NS, local
@@ -41,7 +42,11 @@ _JUEL_OPS = {"&&": "and", "||": "or", "!": "not"}
 
 
 class Untranslatable(Exception):
-    pass
+    """What cannot be translated: a token as written, or a ``Msg`` ("a function call")."""
+
+    @property
+    def reason(self) -> str:
+        return self.args[0] if self.args else ""
 
 
 def is_juel(text: str) -> bool:
@@ -72,10 +77,10 @@ def translate_juel(text: str) -> str:
         elif kind == "name" and token in _JUEL_WORDS:
             token = _JUEL_WORDS[token]
         elif kind == "op" and token == "(" and out and out[-1][-1:].isalnum() and out[-1] not in {"and", "or", "not"}:
-            raise Untranslatable("a function call")
+            raise Untranslatable(Msg("a function call"))
         out.append(token)
     if not out:
-        raise Untranslatable("empty")
+        raise Untranslatable(Msg("empty"))
     return " ".join(out)
 
 
@@ -174,10 +179,10 @@ def rewrite(root: etree._Element, file: str | None) -> tuple[list[Problem], dict
             try:
                 el.text = translate_juel(el.text)
             except Untranslatable as exc:
-                problems.append(_problem(el, (
-                    f"The JUEL expression '{el.text.strip()}' cannot be translated ({exc} is not supported): "
+                problems.append(_problem(el, Msg(
+                    "The JUEL expression '%(expression)s' cannot be translated (%(what)s is not supported): "
                     "only comparisons and and/or/not of data fields are. Write it as a plain expression, "
-                    "e.g. amount > 1000 and approved."), file))
+                    "e.g. amount > 1000 and approved.", expression=el.text.strip(), what=exc.reason), file))
         elif tag == "serviceTask" or (tag in {"sendTask", "businessRuleTask"} and el.get(f"{{{CAMUNDA}}}topic")):
             _service_task(el, file, problems)
         if tag == "businessRuleTask":
@@ -201,23 +206,27 @@ def rewrite(root: etree._Element, file: str | None) -> tuple[list[Problem], dict
             _input_output(el, io, file, problems)
         for listener in ("executionListener", "taskListener"):
             if el.find(f"bpmn:extensionElements/camunda:{listener}", NS) is not None:
-                problems.append(_problem(el, f"camunda:{listener} is ignored: listeners run Java or scripts, "
-                                             "which this service does not execute.", file, "warning"))
+                problems.append(_problem(el, Msg("camunda:%(listener)s is ignored: listeners run Java or scripts, "
+                                                 "which this service does not execute.", listener=listener),
+                                         file, "warning"))
     return problems, forms
 
 
 def _routing(el: etree._Element, file: str | None, problems: list[Problem]) -> None:
     """Camunda routing the service does not follow: said at deploy, not silently dropped."""
     if el.get(f"{{{CAMUNDA}}}candidateUsers"):
-        problems.append(_problem(el, "camunda:candidateUsers is not followed: tasks go to groups here (lane or "
-                                     "candidateGroups); name a group, or one user as camunda:assignee.",
+        problems.append(_problem(el, Msg("camunda:candidateUsers is not followed: tasks go to groups here (lane or "
+                                         "candidateGroups); name a group, or one user as camunda:assignee."),
                                  file, "warning"))
     for attr in ("assignee", "candidateGroups"):
         value = el.get(f"{{{CAMUNDA}}}{attr}") or ""
         if is_juel(value):
-            problems.append(_problem(el, f"camunda:{attr} '{value.strip()}' is computed by an expression, which is not "
-                                         "followed here: the task goes to its lane's group. Name the "
-                                         f"{'user' if attr == 'assignee' else 'groups'} directly.", file, "warning"))
+            message = Msg("camunda:assignee '%(value)s' is computed by an expression, which is not followed here: "
+                          "the task goes to its lane's group. Name the user directly.", value=value.strip()) \
+                if attr == "assignee" else \
+                Msg("camunda:candidateGroups '%(value)s' is computed by an expression, which is not followed here: "
+                    "the task goes to its lane's group. Name the groups directly.", value=value.strip())
+            problems.append(_problem(el, message, file, "warning"))
 
 
 # -- camunda:inputOutput -----------------------------------------------------------
@@ -231,8 +240,7 @@ def _parameter_value(param: etree._Element) -> str:
     """A Camunda parameter's value as an expression; raises Untranslatable with the reason."""
     script = param.find("camunda:script", NS)
     if script is not None:
-        language = script_language_problem(script.get("scriptFormat") or "script").split(":")[0].split(";")[0]
-        raise Untranslatable(f"{language} (a script as the value)")
+        raise Untranslatable(_script_as_value(script.get("scriptFormat") or "script"))
     for tag in ("list", "map"):
         container = param.find(f"camunda:{tag}", NS)
         if container is not None:
@@ -250,8 +258,8 @@ def _text_value(text: str) -> str:
         try:
             return translate_juel(value)
         except Untranslatable as exc:
-            raise Untranslatable(f"'{exc}' in {value} is not supported (only comparisons, arithmetic and "
-                                 "and/or/not of data fields are)") from None
+            raise Untranslatable(Msg("'%(token)s' in %(value)s is not supported (only comparisons, arithmetic and "
+                                     "and/or/not of data fields are)", token=exc.reason, value=value)) from None
     return repr(value) if value else "None"
 
 
@@ -263,14 +271,16 @@ def _input_output(el: etree._Element, io: etree._Element, file: str | None, prob
         for param in io.iterfind(f"camunda:{kind}", NS):
             name = (param.get("name") or "").strip()
             if not _NAME.match(name):
-                problems.append(_problem(param, f"The camunda:{kind} '{name}' is ignored: only plain names (letters, "
-                                                "digits, '_') can be set.", file, "warning"))
+                problems.append(_problem(param, Msg("The camunda:%(kind)s '%(name)s' is ignored: only plain names "
+                                                    "(letters, digits, '_') can be set.", kind=kind, name=name),
+                                         file, "warning"))
                 continue
             try:
                 lines[kind].append(f"{name} = {_parameter_value(param)}")
             except Untranslatable as exc:
-                problems.append(_problem(param, f"The camunda:{kind} '{name}' cannot be mapped: {exc}. Give it "
-                                                "a literal value or a plain ${…} expression.", file))
+                problems.append(_problem(param, Msg("The camunda:%(kind)s '%(name)s' cannot be mapped: %(reason)s. "
+                                                    "Give it a literal value or a plain ${…} expression.",
+                                                    kind=kind, name=name, reason=exc.reason), file))
     inputs, outputs = lines["inputParameter"], lines["outputParameter"]
     if not inputs and not outputs:
         return
@@ -289,8 +299,8 @@ def _input_output(el: etree._Element, io: etree._Element, file: str | None, prob
             old = [found.text] if found.text and found.text.strip() else []
             found.text = "\n".join(new + old if first else old + new)
     else:
-        problems.append(_problem(io, f"camunda:inputOutput on a {tag} is not supported: only tasks and "
-                                     "sub-processes map inputs and outputs here.", file))
+        problems.append(_problem(io, Msg("camunda:inputOutput on a %(tag)s is not supported: only tasks and "
+                                         "sub-processes map inputs and outputs here.", tag=tag), file))
 
 
 _LANGUAGES = {"javascript": "JavaScript", "js": "JavaScript", "ecmascript": "JavaScript", "nashorn": "JavaScript",
@@ -298,12 +308,30 @@ _LANGUAGES = {"javascript": "JavaScript", "js": "JavaScript", "ecmascript": "Jav
               "feel": "FEEL", "kotlin": "Kotlin"}
 
 
+def _language(fmt: str) -> str | None:
+    return _LANGUAGES.get(fmt.lower().split("/")[-1].removeprefix("x-"))
+
+
 def script_language_problem(fmt: str) -> str:
     """Refusal of a script in another language, naming the language in words."""
-    language = _LANGUAGES.get(fmt.lower().split("/")[-1].removeprefix("x-"))
-    rest = "scripts here are lines of 'name = expression' in the engine's expression language (scriptFormat python)."
-    return f"{language} is not supported (scriptFormat '{fmt}'): {rest}" if language else \
-        f"Scripts in '{fmt}' cannot run here; {rest}"
+    language = _language(fmt)
+    if language:
+        return Msg("%(language)s is not supported (scriptFormat '%(format)s'): scripts here are lines of "
+                   "'name = expression' in the engine's expression language (scriptFormat python).",
+                   language=language, format=fmt)
+    return Msg("Scripts in '%(format)s' cannot run here; scripts here are lines of 'name = expression' in the "
+               "engine's expression language (scriptFormat python).", format=fmt)
+
+
+def _script_as_value(fmt: str) -> str:
+    """Why a camunda:script cannot be a parameter's value: the start of ``script_language_problem``."""
+    if ":" in fmt or ";" in fmt:  # the refusal has always been cut at the first ':' or ';', here inside the format
+        return f"{str(script_language_problem(fmt)).split(':')[0].split(';')[0]} (a script as the value)"
+    language = _language(fmt)
+    if language:
+        return Msg("%(language)s is not supported (scriptFormat '%(format)s') (a script as the value)",
+                   language=language, format=fmt)
+    return Msg("Scripts in '%(format)s' cannot run here (a script as the value)", format=fmt)
 
 
 def _service_task(el: etree._Element, file: str | None, problems: list[Problem]) -> None:
@@ -318,12 +346,13 @@ def _service_task(el: etree._Element, file: str | None, problems: list[Problem])
         return
     for attr in ("class", "delegateExpression", "expression"):
         if el.get(f"{{{CAMUNDA}}}{attr}"):
-            problems.append(_problem(el, f"camunda:{attr} names Java code, which cannot run here; make it an "
-                                         "external task (Implementation: External, Topic = a handler name).", file))
+            problems.append(_problem(el, Msg("camunda:%(attr)s names Java code, which cannot run here; make it an "
+                                             "external task (Implementation: External, Topic = a handler name).",
+                                             attr=attr), file))
             return
     if el.find("bpmn:extensionElements/camunda:connector", NS) is not None:
-        problems.append(_problem(el, "Camunda connectors cannot run here; make it an external task whose topic "
-                                     "names a handler.", file))
+        problems.append(_problem(el, Msg("Camunda connectors cannot run here; make it an external task whose topic "
+                                         "names a handler."), file))
 
 
 def _business_rule_task(el: etree._Element, file: str | None, problems: list[Problem]) -> None:
@@ -334,5 +363,5 @@ def _business_rule_task(el: etree._Element, file: str | None, problems: list[Pro
         called = etree.SubElement(_extensions(el), f"{{{SPIFF}}}calledDecisionId")
         called.text = decision
     elif el.get(f"{{{CAMUNDA}}}topic") is None:
-        problems.append(_problem(el, "This business rule task names no decision: set its DMN decision id "
-                                     "(camunda:decisionRef or spiffworkflow:calledDecisionId).", file))
+        problems.append(_problem(el, Msg("This business rule task names no decision: set its DMN decision id "
+                                         "(camunda:decisionRef or spiffworkflow:calledDecisionId)."), file))

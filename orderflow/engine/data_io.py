@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from orderflow.core.i18n import Msg
 from orderflow.engine.model import Problem
 from orderflow.engine.xmlinfo import NS, local
 
@@ -56,29 +57,42 @@ def _association(assoc: etree._Element, file: str | None) -> list[Problem]:
     where = (task.get("id"), assoc.sourceline, file)
     kind = "input" if local(assoc) == "dataInputAssociation" else "output"
     if assoc.find("bpmn:transformation", NS) is not None:
-        return [Problem(f"A data {kind} association with a <transformation> (XSLT, XPath or another expression "
-                        "language) is not supported: the engine copies data objects by name and would run this "
-                        "step with the untransformed data. Compute the value in a script task instead.", *where)]
+        return [Problem(Msg(
+            "A data input association with a <transformation> (XSLT, XPath or another expression language) is not "
+            "supported: the engine copies data objects by name and would run this step with the untransformed data. "
+            "Compute the value in a script task instead.") if kind == "input" else Msg(
+            "A data output association with a <transformation> (XSLT, XPath or another expression language) is not "
+            "supported: the engine copies data objects by name and would run this step with the untransformed data. "
+            "Compute the value in a script task instead."), *where)]
     if assoc.find("bpmn:assignment", NS) is not None:
-        return [Problem(f"A data {kind} association with an <assignment> (from/to) is not supported: the engine "
-                        "would ignore it. Assign the value in a script task (name = expression) instead.", *where)]
+        return [Problem(Msg(
+            "A data input association with an <assignment> (from/to) is not supported: the engine would ignore it. "
+            "Assign the value in a script task (name = expression) instead.") if kind == "input" else Msg(
+            "A data output association with an <assignment> (from/to) is not supported: the engine would ignore it. "
+            "Assign the value in a script task (name = expression) instead."), *where)]
     source = (assoc.findtext("bpmn:sourceRef", "", NS) or "").strip()
     target = (assoc.findtext("bpmn:targetRef", "", NS) or "").strip()
     outside = source if kind == "input" else target
     if outside and outside not in _data_refs(assoc.getroottree().getroot()):
-        return [Problem(f"The data {kind} association {'reads' if kind == 'input' else 'writes'} '{outside}', which "
-                        "is not a data object or data store of this diagram (process properties and data inputs "
-                        "cannot be read or written this way): connect it to a data object.", *where)]
+        return [Problem(Msg(
+            "The data input association reads '%(ref)s', which is not a data object or data store of this diagram "
+            "(process properties and data inputs cannot be read or written this way): connect it to a data object.",
+            ref=outside) if kind == "input" else Msg(
+            "The data output association writes '%(ref)s', which is not a data object or data store of this diagram "
+            "(process properties and data inputs cannot be read or written this way): connect it to a data object.",
+            ref=outside), *where)]
     if kind == "input":
         if target in _own_io(task, "dataInput") and target != _object_id(assoc, source):
-            return [Problem(f"The data input '{target}' is fed from '{source}', but the engine does not map "
-                            f"associations onto data inputs: it reads '{target}' from the order's data by that name. "
-                            "Name the data input like the data it needs, or remove the ioSpecification.", *where)]
+            return [Problem(Msg("The data input '%(target)s' is fed from '%(source)s', but the engine does not map "
+                                "associations onto data inputs: it reads '%(target)s' from the order's data by that "
+                                "name. Name the data input like the data it needs, or remove the ioSpecification.",
+                                target=target, source=source), *where)]
     else:
         if source in _own_io(task, "dataOutput") and source != _object_id(assoc, target):
-            return [Problem(f"The data output '{source}' is mapped onto '{target}', but the engine does not map data "
-                            f"outputs onto data objects: it copies the order's data named like the data object. "
-                            "Name the data output like the data object, or drop the mapping.", *where)]
+            return [Problem(Msg("The data output '%(source)s' is mapped onto '%(target)s', but the engine does not "
+                                "map data outputs onto data objects: it copies the order's data named like the data "
+                                "object. Name the data output like the data object, or drop the mapping.",
+                                source=source, target=target), *where)]
     return []
 
 
@@ -99,9 +113,10 @@ def _task_inputs(process: etree._Element, file: str | None) -> list[Problem]:
             continue
         names = sorted(_own_io(task, "dataInput"))
         if names:
-            problems.append(Problem(
-                f"This step needs {', '.join(repr(n) for n in names)} in the order's data when it starts (its data "
+            problems.append(Problem(Msg(
+                "This step needs %(names)s in the order's data when it starts (its data "
                 "inputs are read by id); an order without them stops here with a message naming the input.",
+                names=", ".join(repr(n) for n in names)),
                 task.get("id"), task.sourceline, file, "warning"))
     return problems
 
@@ -150,6 +165,7 @@ def check_start_form(process: etree._Element, start_form: dict | None, start_id:
     if not missing:
         return []
     start = next((el for el in process.iter(f"{{{_B}}}startEvent") if el.get("id") == start_id), process)
-    return [Problem(f"The start form does not require the process's data input(s) {', '.join(map(repr, missing))}: "
-                    "an order started without them stops at the first step that reads them. Add them to the "
-                    "form's required fields.", start.get("id"), start.sourceline, file, "warning")]
+    return [Problem(Msg("The start form does not require the process's data input(s) %(names)s: "
+                        "an order started without them stops at the first step that reads them. Add them to the "
+                        "form's required fields.", names=", ".join(map(repr, missing))),
+                    start.get("id"), start.sourceline, file, "warning")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from orderflow.core.i18n import Msg
 from orderflow.engine.expressions import ExpressionError, check_expression
 from orderflow.engine.model import Problem
 from orderflow.engine.xmlinfo import local
@@ -96,17 +97,19 @@ def rewrite(root: etree._Element, file: str | None) -> list[Problem]:
     problems: list[Problem] = []
     decisions = [el for el in root if local(el) == "decision"]
     if len(decisions) > 1:
-        return [Problem(f"This DMN file holds {len(decisions)} decisions (a decision requirements graph); only "
-                        "single-decision tables run here. Put each decision in its own file.",
-                        decisions[1].get("id"), decisions[1].sourceline, file)]
+        return [Problem(Msg("This DMN file holds %(count)s decisions (a decision requirements graph); only "
+                            "single-decision tables run here. Put each decision in its own file.",
+                            count=len(decisions)), decisions[1].get("id"), decisions[1].sourceline, file)]
     for table in root.iter():
         if local(table) != "decisionTable":
             continue
         policy = (table.get("hitPolicy") or "UNIQUE").upper()
         if policy not in _SUPPORTED_POLICIES or table.get("aggregation"):
-            problems.append(Problem(
-                f"The hit policy '{policy}{' ' + table.get('aggregation') if table.get('aggregation') else ''}' is "
-                "not supported; use UNIQUE, FIRST or COLLECT (without aggregation).",
+            aggregation = table.get("aggregation")
+            written = f"{policy} {aggregation}" if aggregation else policy
+            problems.append(Problem(Msg(
+                "The hit policy '%(policy)s' is not supported; use UNIQUE, FIRST or COLLECT (without aggregation).",
+                policy=written),
                 table.get("id"), table.sourceline, file))
         for el in table.iter():
             tag = local(el)
@@ -127,6 +130,6 @@ def rewrite(root: etree._Element, file: str | None) -> list[Problem]:
                 check_expression(probe)
             except ExpressionError as exc:
                 owner = el.getparent()
-                problems.append(Problem(f"DMN cell '{raw.strip()}': {exc.message}",
+                problems.append(Problem(Msg("DMN cell '%(cell)s': %(reason)s", cell=raw.strip(), reason=exc.message),
                                         owner.get("id") if owner is not None else None, el.sourceline, file))
     return problems

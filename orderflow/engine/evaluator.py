@@ -11,6 +11,7 @@ from typing import Any
 
 import simpleeval
 
+from orderflow.core.i18n import Msg
 from orderflow.engine.expression_limits import (
     FUEL,
     INT_BITS,
@@ -62,7 +63,8 @@ def _key(value: Any) -> Any:
     while stack:
         item = stack.pop()
         if type(item) is int and item.bit_length() > _KEY_BITS:
-            raise ExpressionError(f"A number beyond {_KEY_BITS} bits cannot be a key or a set element.")
+            raise ExpressionError(Msg("A number beyond %(bits)s bits cannot be a key or a set element.",
+                                      bits=_KEY_BITS))
         if type(item) is tuple:
             stack.extend(item)
     return value
@@ -166,8 +168,10 @@ class Evaluator(simpleeval.EvalWithCompoundTypes):
 
     def _mod(self, a: Any, b: Any) -> Any:
         if isinstance(a, (str, bytes)):  # printf padding ("%0999999999d") builds any size from a few characters
-            raise ExpressionError("Formatting text with % is not supported (its padding builds text beyond any "
-                                  "limit); join texts with + and str(), e.g. 'Order ' + str(number).")
+            # the operator as a param: a bare "% i" in a template reads as a placeholder to the catalog
+            raise ExpressionError(Msg("Formatting text with %(operator)s is not supported (its padding builds text "
+                                      "beyond any limit); join texts with + and str(), e.g. 'Order ' + str(number).",
+                                      operator="%"))
         return self._divided(op.mod)(a, b)
 
     def _compared(self, compare: Any) -> Any:
@@ -199,7 +203,8 @@ class Evaluator(simpleeval.EvalWithCompoundTypes):
                    + sum(self.size(arg) for arg in args[1:]))
         method = getattr(receiver, name, None)
         if not callable(method) or isinstance(receiver, type(simpleeval)):
-            raise ExpressionError(f"'.{name}()' does not apply to this value ({type(receiver).__name__}).")
+            raise ExpressionError(Msg("'.%(name)s()' does not apply to this value (%(kind)s).",
+                                      name=name, kind=type(receiver).__name__))
         return self.charge(method(*args, **kwargs))
 
     def _eval_attribute(self, node: ast.Attribute) -> Any:
@@ -209,8 +214,8 @@ class Evaluator(simpleeval.EvalWithCompoundTypes):
         if isinstance(value, dict) and node.attr in value:
             return value[node.attr]
         if node.attr in SAFE_METHODS:
-            raise ExpressionError(f"'.{node.attr}' must be called, e.g. .{node.attr}().")
-        raise ExpressionError(f"The value has no field '{node.attr}'.")
+            raise ExpressionError(Msg("'.%(name)s' must be called, e.g. .%(name)s().", name=node.attr))
+        raise ExpressionError(Msg("The value has no field '%(name)s'.", name=node.attr))
 
     def _eval_subscript(self, node: ast.Subscript) -> Any:
         container = self._eval(node.value)
@@ -250,7 +255,8 @@ class Evaluator(simpleeval.EvalWithCompoundTypes):
                 for part, item in zip(target.elts, value):
                     bind(part, item)
             else:
-                raise ExpressionError("A comprehension can only name its items (for a in ..., for a, b in ...).")
+                raise ExpressionError(Msg("A comprehension can only name its items "
+                                          "(for a in ..., for a, b in ...)."))
 
         def rounds(index: int) -> None:
             generator = node.generators[index]
@@ -278,13 +284,13 @@ class Evaluator(simpleeval.EvalWithCompoundTypes):
         # simpleeval walks every nested element on every node (quadratic on big lists); task
         # data is JSON and the names hold only allow-listed functions, so the top level suffices
         if isinstance(item, type(simpleeval)) or (callable(item) and item in simpleeval.DISALLOW_FUNCTIONS):
-            raise ExpressionError("That value is not available in expressions.")
+            raise ExpressionError(Msg("That value is not available in expressions."))
 
     def _eval_name(self, node: ast.Name) -> Any:
         try:
             return super()._eval_name(node)
         except simpleeval.NameNotDefined:
-            raise ExpressionError(f"'{node.id}' is not in the order data yet.") from None
+            raise ExpressionError(Msg("'%(name)s' is not in the order data yet.", name=node.id)) from None
 
 
 _local = threading.local()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from orderflow.core.i18n import Msg
 from orderflow.engine import clock
 from orderflow.engine.evaluator import Evaluator, running
 from orderflow.engine.expression_limits import MAX_NUMBER_CHARS, MAX_ROUND_DIGITS, ExpressionError
@@ -36,7 +37,7 @@ def _sum(values: Any) -> float:
     kinds = set(map(type, values))
     if not kinds <= {int, float}:
         kind = next(iter(kinds - {int, float}))
-        raise ExpressionError(f"sum() adds numbers only, not {kind.__name__}.")
+        raise ExpressionError(Msg("sum() adds numbers only, not %(kind)s.", kind=kind.__name__))
     return Evaluator.bounded(sum(values))  # n bounded numbers add up to at most log2(n) more bits
 
 
@@ -61,7 +62,8 @@ def _number_text(value: Any) -> None:
     """Reading a number from text costs its length (int() is quadratic in the digits): bound and charge it."""
     if isinstance(value, (str, bytes)):
         if len(value) > MAX_NUMBER_CHARS:
-            raise ExpressionError(f"The text is too long to read as a number (over {MAX_NUMBER_CHARS:,} characters).")
+            raise ExpressionError(Msg("The text is too long to read as a number (over %(most)s characters).",
+                                      most=format(MAX_NUMBER_CHARS, ",")))
         running().spend(len(value))
 
 
@@ -83,7 +85,7 @@ def _str(value: Any = "") -> str:
 
 def _round(value: Any, ndigits: Any = None) -> Any:
     if isinstance(ndigits, int) and abs(ndigits) > MAX_ROUND_DIGITS:
-        raise ExpressionError(f"round() keeps at most {MAX_ROUND_DIGITS} decimal places.")
+        raise ExpressionError(Msg("round() keeps at most %(most)s decimal places.", most=MAX_ROUND_DIGITS))
     if isinstance(value, int) and isinstance(ndigits, int):  # divides by 10**-ndigits
         running().big(max(value.bit_length(), 4 * abs(ndigits)))
     return round(value, ndigits)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import ast
 
+from orderflow.core.i18n import Msg
+
 # -- bounds (counted, never timed: the same expression passes or fails on every machine) ----------
 MAX_EXPRESSION_CHARS = 20_000   # one expression; a lookup table of a few hundred entries fits
 MAX_SCRIPT_CHARS = 100_000      # one script, all its lines
@@ -24,11 +26,12 @@ MAX_NUMBER_CHARS = 1_300        # text int()/float() may read (a number of INT_D
 MAX_ROUND_DIGITS = 300          # round(5, -10**9) would compute 10**(10**9)
 VALUE_LIMIT = 100_000           # characters plus elements one script line may store in a field
 
-TOO_MUCH_WORK = f"The expression does too much work (over {FUEL:,} steps); simplify it."
-TOO_MUCH_DATA = f"The expression builds too much data (over {FUEL:,} steps of work); simplify it."
-TOO_LARGE = f"A number grows too large (over {INT_DIGITS:,} digits)."
-TOO_DEEP = (f"The expression is nested too deeply (over {MAX_NESTING} brackets or signs inside each "
-             "other); split it into script lines.")
+TOO_MUCH_WORK = Msg("The expression does too much work (over %(most)s steps); simplify it.", most=format(FUEL, ","))
+TOO_MUCH_DATA = Msg("The expression builds too much data (over %(most)s steps of work); simplify it.",
+                    most=format(FUEL, ","))
+TOO_LARGE = Msg("A number grows too large (over %(most)s digits).", most=format(INT_DIGITS, ","))
+TOO_DEEP = Msg("The expression is nested too deeply (over %(most)s brackets or signs inside each other); "
+               "split it into script lines.", most=MAX_NESTING)
 
 SAFE_METHODS = frozenset({
     "get", "keys", "values", "items", "lower", "upper", "strip", "startswith",
@@ -46,11 +49,12 @@ ALLOWED_NODES = (
 
 
 # Python constructs an expression may not use, named as a process owner would know them
-CONSTRUCTS = {"Lambda": "A lambda function", "JoinedStr": "An f-string", "FormattedValue": "An f-string",
-               "NamedExpr": "An assignment (:=)", "Starred": "Unpacking with *", "Await": "await",
-               "Yield": "yield", "YieldFrom": "yield", "BitAnd": "The & operator (write 'and')",
-               "BitOr": "The | operator (write 'or')", "BitXor": "The ^ operator", "Invert": "The ~ operator",
-               "LShift": "The << operator", "RShift": "The >> operator", "MatMult": "The @ operator"}
+CONSTRUCTS: dict[str, Msg] = {
+    "Lambda": Msg("A lambda function"), "JoinedStr": Msg("An f-string"), "FormattedValue": Msg("An f-string"),
+    "NamedExpr": Msg("An assignment (:=)"), "Starred": Msg("Unpacking with *"), "Await": Msg("await"),
+    "Yield": Msg("yield"), "YieldFrom": Msg("yield"), "BitAnd": Msg("The & operator (write 'and')"),
+    "BitOr": Msg("The | operator (write 'or')"), "BitXor": Msg("The ^ operator"), "Invert": Msg("The ~ operator"),
+    "LShift": Msg("The << operator"), "RShift": Msg("The >> operator"), "MatMult": Msg("The @ operator")}
 
 
 class ExpressionError(Exception):

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache, partial
 from typing import Any
 
+from orderflow.core.i18n import Msg
 from orderflow.engine import linear_re
 from orderflow.engine.expression_functions import FUNCTIONS
 from orderflow.engine.expression_limits import (
@@ -82,10 +83,10 @@ def compile_expression(expression: str) -> ast.Expression:
 
 def _compile(text: str) -> ast.Expression:
     if not text:
-        raise ExpressionError("The expression is empty.", text)
+        raise ExpressionError(Msg("The expression is empty."), text)
     if len(text) > MAX_EXPRESSION_CHARS:
-        raise ExpressionError(f"The expression is longer than {MAX_EXPRESSION_CHARS:,} characters; "
-                              "split it into script lines.", text)
+        raise ExpressionError(Msg("The expression is longer than %(most)s characters; split it into script lines.",
+                                  most=format(MAX_EXPRESSION_CHARS, ",")), text)
     _check_nesting(text)
     try:
         tree = ast.parse(text, mode="eval")
@@ -94,8 +95,8 @@ def _compile(text: str) -> ast.Expression:
     except (RecursionError, MemoryError):
         raise ExpressionError(TOO_DEEP, text) from None
     except ValueError:  # NUL characters, unpaired surrogates
-        raise ExpressionError("The expression contains characters that cannot be read "
-                              "(NUL or unpaired surrogates).", text) from None
+        raise ExpressionError(Msg("The expression contains characters that cannot be read "
+                                  "(NUL or unpaired surrogates)."), text) from None
     _vet(tree, text)
     return tree
 
@@ -113,11 +114,11 @@ def _vet(tree: ast.Expression, text: str) -> None:
         node, depth = stack.pop()
         count += 1
         if count > MAX_NODES:
-            raise ExpressionError(f"The expression is too long (over {MAX_NODES:,} parts); "
-                                  "split it into script lines.", text)
+            raise ExpressionError(Msg("The expression is too long (over %(most)s parts); "
+                                      "split it into script lines.", most=format(MAX_NODES, ",")), text)
         if depth > MAX_DEPTH:
-            raise ExpressionError(f"The expression is nested too deeply (over {MAX_DEPTH} levels); "
-                                  "split it into script lines.", text)
+            raise ExpressionError(Msg("The expression is nested too deeply (over %(most)s levels); "
+                                      "split it into script lines.", most=MAX_DEPTH), text)
         if isinstance(node, ast.Call):
             called.add(id(node.func))  # the parent is vetted before its children
         _vet_node(node, node_called=id(node) in called, text=text)
@@ -127,34 +128,37 @@ def _vet(tree: ast.Expression, text: str) -> None:
 def _vet_node(node: ast.AST, node_called: bool, text: str) -> None:
     if not isinstance(node, ALLOWED_NODES):
         kind = type(node).__name__
-        what = f"{CONSTRUCTS[kind]} ({kind})" if kind in CONSTRUCTS else f"This construct ({kind})"
-        raise ExpressionError(f"{what} is not allowed in an expression.", text)
+        if kind in CONSTRUCTS:
+            raise ExpressionError(Msg("%(construct)s (%(kind)s) is not allowed in an expression.",
+                                      construct=CONSTRUCTS[kind], kind=kind), text)
+        raise ExpressionError(Msg("This construct (%(kind)s) is not allowed in an expression.", kind=kind), text)
     if isinstance(node, ast.Constant):
         _vet_constant(node.value, text)
     if isinstance(node, ast.Name) and (node.id.startswith("_") or node.id in {"self", "globals", "locals"}):
-        raise ExpressionError(f"The name '{node.id}' is not allowed.", text)
+        raise ExpressionError(Msg("The name '%(name)s' is not allowed.", name=node.id), text)
     if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-        raise ExpressionError(f"'.{node.attr}' is not allowed.", text)
+        raise ExpressionError(Msg("'.%(name)s' is not allowed.", name=node.attr), text)
     if isinstance(node, ast.Attribute) and node_called and node.attr not in SAFE_METHODS:
-        raise ExpressionError(
-            f"'.{node.attr}()' is not allowed; only {', '.join(sorted(SAFE_METHODS))} may be called "
-            f"after a dot (a plain '.{node.attr}' reads that field of a record).", text)
+        raise ExpressionError(Msg(
+            "'.%(name)s()' is not allowed; only %(methods)s may be called "
+            "after a dot (a plain '.%(name)s' reads that field of a record).",
+            name=node.attr, methods=", ".join(sorted(SAFE_METHODS))), text)
     if isinstance(node, ast.Call):
         func = node.func
         if isinstance(func, ast.Name) and func.id not in FUNCTIONS:
-            raise ExpressionError(
-                f"The function '{func.id}' is not available; use one of: {', '.join(sorted(FUNCTIONS))}.", text)
+            raise ExpressionError(Msg("The function '%(name)s' is not available; use one of: %(functions)s.",
+                                      name=func.id, functions=", ".join(sorted(FUNCTIONS))), text)
         if not isinstance(func, (ast.Name, ast.Attribute)):
-            raise ExpressionError("Only named functions may be called.", text)
+            raise ExpressionError(Msg("Only named functions may be called."), text)
 
 
 def _vet_constant(value: Any, text: str) -> None:
     if isinstance(value, int) and value.bit_length() > INT_BITS:
         raise ExpressionError(TOO_LARGE, text)
     if isinstance(value, complex):
-        raise ExpressionError("Imaginary numbers (such as 2j) are not allowed.", text)
+        raise ExpressionError(Msg("Imaginary numbers (such as 2j) are not allowed."), text)
     if isinstance(value, bytes):
-        raise ExpressionError("Byte strings (b'...') are not allowed; write text in quotes.", text)
+        raise ExpressionError(Msg("Byte strings (b'...') are not allowed; write text in quotes."), text)
 
 
 # what other languages' expressions look like, so the refusal says which language it saw
@@ -168,42 +172,47 @@ def _looks_like_javascript(text: str) -> bool:
         return False
 
 
-def _unreadable(text: str, exc: SyntaxError) -> str:
+def _unreadable(text: str, exc: SyntaxError) -> Msg:
     """Why an expression does not parse, in words (never Python's own SyntaxError text)."""
     fixed = _did_you_mean(text)
-    hint = f" Did you mean: {fixed[0]} ({fixed[1]})" if fixed is not None else ""
+    hint: str = ""
+    if fixed is not None:  # the hint carries its own leading space, so a translation may leave it out
+        hint = Msg(" Did you mean: %(expression)s (%(reasons)s)", expression=fixed[0], reasons=fixed[1])
     if _looks_like_javascript(text):
-        return ("JavaScript is not supported: write the expression in the engine's language, e.g. "
-                "amount > 1000 and approved (and/or/not, ==, no semicolons)." + hint)
+        return Msg("JavaScript is not supported: write the expression in the engine's language, e.g. "
+                   "amount > 1000 and approved (and/or/not, ==, no semicolons).%(hint)s", hint=hint)
     if "too many nested" in (exc.msg or "") or "too complex" in (exc.msg or ""):
         return TOO_DEEP
     if "never closed" in (exc.msg or "") or "unmatched" in (exc.msg or "") or "does not match" in (exc.msg or ""):
-        return f"The brackets do not match (near character {exc.offset or 1})."
+        return Msg("The brackets do not match (near character %(at)s).", at=exc.offset or 1)
     if fixed is not None:
-        return f"This is not a valid expression (near character {exc.offset or 1}).{hint}"
-    return f"This is not a valid expression (near character {exc.offset or 1}): e.g. amount > 1000 and approved."
+        return Msg("This is not a valid expression (near character %(at)s).%(hint)s", at=exc.offset or 1, hint=hint)
+    return Msg("This is not a valid expression (near character %(at)s): e.g. amount > 1000 and approved.",
+               at=exc.offset or 1)
 
 
 # common slips from other languages: (what to write instead, why), tried in order on the text outside quotes
-_SLIPS = (("===", "==", "== compares"), ("!==", "!=", "!= compares"), ("<>", "!=", "!= means 'is not'"),
-          ("&&", " and ", "write and"), ("||", " or ", "write or"))
+_SLIPS = (("===", "==", Msg("== compares")), ("!==", "!=", Msg("!= compares")),
+          ("<>", "!=", Msg("!= means 'is not'")), ("&&", " and ", Msg("write and")), ("||", " or ", Msg("write or")))
+_LONE_EQUALS = Msg("== compares; a single = only sets a value in a script line")
+_BANG = Msg("write not")
 
 
-def _did_you_mean(text: str) -> tuple[str, str] | None:
+def _did_you_mean(text: str) -> tuple[str, Msg] | None:
     """A corrected expression for a common slip (= for ==, &&, ||, !, <>, ===), when it then parses."""
     if len(text) > 2_000:
         return None
-    candidate, reasons = text, list[str]()
+    candidate, reasons = text, list[Msg]()
     for slip, fix, why in _SLIPS:
         replaced = _outside_quotes(candidate, partial(_swap, slip=slip, fix=fix))
         if replaced != candidate:
             candidate, reasons = replaced, [*reasons, why]
     replaced = _outside_quotes(candidate, _lone_equals)
     if replaced != candidate:
-        candidate, reasons = replaced, [*reasons, "== compares; a single = only sets a value in a script line"]
+        candidate, reasons = replaced, [*reasons, _LONE_EQUALS]
     replaced = _outside_quotes(candidate, _bang)
     if replaced != candidate:
-        candidate, reasons = replaced, [*reasons, "write not"]
+        candidate, reasons = replaced, [*reasons, _BANG]
     candidate = " ".join(candidate.split())
     if not reasons or candidate == text:
         return None
@@ -211,7 +220,15 @@ def _did_you_mean(text: str) -> tuple[str, str] | None:
         ast.parse(candidate, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return candidate, "; ".join(reasons)
+    return candidate, _listed(reasons)
+
+
+def _listed(reasons: list[Msg]) -> Msg:
+    """The reasons one after another, "a; b; c", each translated and the separator too."""
+    joined = reasons[0]
+    for reason in reasons[1:]:
+        joined = Msg("%(first)s; %(second)s", first=joined, second=reason)
+    return joined
 
 
 def _outside_quotes(text: str, change: Callable[[str], str]) -> str:
@@ -282,8 +299,8 @@ def parse_script(script: str) -> tuple[tuple[int, str, ast.Expression], ...]:
     """A script is lines of ``name = expression``; anything else is refused.
     Returns (line number, name, parsed expression) per assignment."""
     if len(script) > MAX_SCRIPT_CHARS:
-        raise ExpressionError(f"The script is longer than {MAX_SCRIPT_CHARS:,} characters; "
-                              "split it into several script tasks.", script)
+        raise ExpressionError(Msg("The script is longer than %(most)s characters; split it into several script tasks.",
+                                  most=format(MAX_SCRIPT_CHARS, ",")), script)
     return _parse_short(script) if len(script) <= 2_000 else _parse_long(script)
 
 
@@ -296,7 +313,7 @@ def _parse(script: str) -> tuple[tuple[int, str, ast.Expression], ...]:
             match = None
         if not match or not match.group(2).strip():
             raise ExpressionError(
-                "A script line must read 'name = expression' (no statements, loops or imports).",
+                Msg("A script line must read 'name = expression' (no statements, loops or imports)."),
                 line, number)
         name, expression = match.group(1), match.group(2).strip()
         try:

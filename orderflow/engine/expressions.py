@@ -30,6 +30,7 @@ from typing import Any
 
 import simpleeval
 
+from orderflow.core.i18n import Msg
 from orderflow.engine import json_clean
 from orderflow.engine.evaluator import Evaluator, for_thread, weight
 from orderflow.engine.expression_functions import FUNCTIONS
@@ -79,29 +80,31 @@ def evaluate(expression: str, data: dict[str, Any]) -> Any:
         ev.names = {}
 
 
-def failure_words(exc: BaseException) -> str:
+def failure_words(exc: BaseException) -> Msg:
     """Why an evaluation failed, in words: never Python's exception name or text."""
     if isinstance(exc, ZeroDivisionError):
-        return "It divides by zero."
+        return Msg("It divides by zero.")
     if isinstance(exc, ArithmeticError):
-        return "A number grows too large."
+        return Msg("A number grows too large.")
     if isinstance(exc, KeyError):
-        return f"The record has no field '{shortened(str(exc.args[0]) if exc.args else '', 60)}'."
+        return Msg("The record has no field '%(name)s'.",
+                   name=shortened(str(exc.args[0]) if exc.args else '', 60))
     if isinstance(exc, IndexError):
-        return "A list is shorter than the position the expression reads."
+        return Msg("A list is shorter than the position the expression reads.")
     if isinstance(exc, TypeError):
-        return "It combines values that do not fit together (e.g. a number and a text, or nothing)."
+        return Msg("It combines values that do not fit together (e.g. a number and a text, or nothing).")
     if isinstance(exc, ValueError):
-        return "A value is not in the form it needs (e.g. a date or a number written differently)."
+        return Msg("A value is not in the form it needs (e.g. a date or a number written differently).")
     if isinstance(exc, (RecursionError, MemoryError)):
-        return "The data is too large or too deeply nested for it."
+        return Msg("The data is too large or too deeply nested for it.")
     if isinstance(exc, simpleeval.NameNotDefined):
-        return f"'{getattr(exc, 'name', '')}' is not in the order data yet."
+        return Msg("'%(name)s' is not in the order data yet.", name=str(getattr(exc, 'name', '')))
     if isinstance(exc, simpleeval.NumberTooHigh):
-        return "A number grows too large (over the service's limit)."
+        return Msg("A number grows too large (over the service's limit).")
     if isinstance(exc, simpleeval.IterableTooLong):
-        return f"It builds too long a list or text (over {simpleeval.MAX_STRING_LENGTH:,} characters or items)."
-    return "It cannot be evaluated on the order's data as it is."
+        return Msg("It builds too long a list or text (over %(most)s characters or items).",
+                   most=format(simpleeval.MAX_STRING_LENGTH, ","))
+    return Msg("It cannot be evaluated on the order's data as it is.")
 
 
 def run_script(script: str, data: dict[str, Any]) -> None:
@@ -122,5 +125,6 @@ def run_script(script: str, data: dict[str, Any]) -> None:
             ev.names = {}
         found = json_clean.problem(value, name, limit=VALUE_LIMIT)
         if found:
-            raise ExpressionError(f"'{found[0]}' cannot be stored: {found[1]}", f"{name} = …", number)
+            raise ExpressionError(Msg("'%(name)s' cannot be stored: %(reason)s", name=found[0], reason=found[1]),
+                                  f"{name} = …", number)
         data[name] = json_clean.plain(value)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from orderflow.core.i18n import Msg
 from orderflow.engine import linear_re
 from orderflow.engine.expressions import ExpressionError, compile_expression
 
@@ -57,79 +58,85 @@ def condition_problems(schema: Mapping[str, Any]) -> Iterator[tuple[str, tuple]]
     for path, part in _ifs(schema):
         test = part.get("if")
         if not isinstance(test, dict):
-            yield '"then"/"else" need an "if": an object saying when they apply.', (*path, "if")
+            yield Msg('"then"/"else" need an "if": an object saying when they apply.'), (*path, "if")
             continue
         yield from _if_problems(test, fields, (*path, "if"))
         if "then" not in part and "else" not in part:
-            yield '"if" needs a "then" or an "else" saying what applies.', (*path, "if")
+            yield Msg('"if" needs a "then" or an "else" saying what applies.'), (*path, "if")
         for key in ("then", "else"):
             if key in part and not isinstance(part[key], dict):
-                yield f'"{key}" must be an object (properties, required).', (*path, key)
+                yield Msg('"%(key)s" must be an object (properties, required).', key=key), (*path, key)
     for path, branch in _branches(schema):
         yield from _branch_problems(branch, fields, path)
     dependent = schema.get("dependentSchemas")
     if dependent is not None and not isinstance(dependent, dict):
-        yield '"dependentSchemas" must map a field name to what applies once it is filled in.', ("dependentSchemas",)
+        yield (Msg('"dependentSchemas" must map a field name to what applies once it is filled in.'),
+               ("dependentSchemas",))
     for name in (dependent if isinstance(dependent, dict) else {}):
         if name not in fields:
-            yield (f"dependentSchemas names the field '{name}', which the form does not have.",
+            yield (Msg("dependentSchemas names the field '%(name)s', which the form does not have.", name=name),
                    ("dependentSchemas", name))
     needs = schema.get("dependentRequired")
     if needs is not None and not isinstance(needs, dict):
-        yield '"dependentRequired" must map a field name to the fields it makes required.', ("dependentRequired",)
+        yield (Msg('"dependentRequired" must map a field name to the fields it makes required.'),
+               ("dependentRequired",))
     for name, names in (needs.items() if isinstance(needs, dict) else ()):
         if name not in fields:
-            yield (f"dependentRequired names the field '{name}', which the form does not have.",
+            yield (Msg("dependentRequired names the field '%(name)s', which the form does not have.", name=name),
                    ("dependentRequired", name))
         if not isinstance(names, list) or any(n not in fields for n in names):
-            yield (f"dependentRequired of field '{name}' must list fields of the form, not {str(names)[:80]}.",
-                   ("dependentRequired", name))
+            yield (Msg("dependentRequired of field '%(name)s' must list fields of the form, not %(value)s.",
+                       name=name, value=str(names)[:80]), ("dependentRequired", name))
 
 
 def _if_problems(test: Mapping[str, Any], fields: Mapping[str, Any], path: tuple) -> Iterator[tuple[str, tuple]]:
     for key in sorted(set(test) - IF_KEYS):
-        yield (f"A condition may test only 'properties' and 'required' (so the page can follow it), "
-               f"not '{key}'.", (*path, key))
+        yield (Msg("A condition may test only 'properties' and 'required' (so the page can follow it), "
+                   "not '%(key)s'.", key=key), (*path, key))
     required = test.get("required", [])
     if not isinstance(required, list) or not all(isinstance(n, str) for n in required):
-        yield "The condition's 'required' must list field names.", (*path, "required")
+        yield Msg("The condition's 'required' must list field names."), (*path, "required")
     props = test.get("properties", {})
     if not isinstance(props, dict):
-        yield "The condition's 'properties' must map field names to tests.", (*path, "properties")
+        yield Msg("The condition's 'properties' must map field names to tests."), (*path, "properties")
         return
     for name, rule in props.items():
         if not isinstance(rule, dict) or not rule:
-            yield (f"The condition on field '{name}' must be an object such as {{\"const\": \"yes\"}}.",
-                   (*path, "properties", name))
+            yield (Msg("The condition on field '%(name)s' must be an object such as {\"const\": \"yes\"}.",
+                       name=name), (*path, "properties", name))
             continue
         for key in sorted(set(rule) - IF_TESTS):
-            yield (f"The condition on field '{name}' may use const, enum, minimum, maximum, exclusiveMinimum "
-                   f"or exclusiveMaximum, not '{key}'.", (*path, "properties", name, key))
+            yield (Msg("The condition on field '%(name)s' may use const, enum, minimum, maximum, exclusiveMinimum "
+                       "or exclusiveMaximum, not '%(key)s'.", name=name, key=key), (*path, "properties", name, key))
         if "enum" in rule and not isinstance(rule["enum"], list):
-            yield f"The condition on field '{name}': enum must be a list.", (*path, "properties", name, "enum")
+            yield (Msg("The condition on field '%(name)s': enum must be a list.", name=name),
+                   (*path, "properties", name, "enum"))
         if name in fields and name not in required and "const" in rule:
-            yield (f"The condition on field '{name}' holds while the field is empty too: add '{name}' "
-                   f"to the condition's required.", (*path, "required"))
+            yield (Msg("The condition on field '%(name)s' holds while the field is empty too: add '%(name)s' "
+                       "to the condition's required.", name=name), (*path, "required"))
 
 
 def _branch_problems(branch: Mapping[str, Any], fields: Mapping[str, Any], path: tuple) -> Iterator[tuple[str, tuple]]:
     for key in sorted(set(branch) - BRANCH_KEYS):
-        yield (f"What a condition makes apply may say only properties and required, not '{key}' "
-               f"(one level of conditions).", (*path, key))
+        yield (Msg("What a condition makes apply may say only properties and required, not '%(key)s' "
+                   "(one level of conditions).", key=key), (*path, key))
     props = branch.get("properties", {})
     if not isinstance(props, dict):
-        yield "The branch's 'properties' must map field names to fields.", (*path, "properties")
+        yield Msg("The branch's 'properties' must map field names to fields."), (*path, "properties")
     for name, prop in (props.items() if isinstance(props, dict) else ()):
         if not isinstance(prop, dict):
-            yield f"The field '{name}' in a condition's branch must be an object.", (*path, "properties", name)
+            yield (Msg("The field '%(name)s' in a condition's branch must be an object.", name=name),
+                   (*path, "properties", name))
     required = branch.get("required", [])
     for name in required if isinstance(required, list) else [required]:
         if not isinstance(name, str) or name not in fields:
-            yield f"The condition makes the field '{name}' required, which the form does not have.", (*path, "required")
+            yield (Msg("The condition makes the field '%(name)s' required, which the form does not have.",
+                       name=str(name)), (*path, "required"))
 
 
 def form_rule_problems(schema: Mapping[str, Any]) -> Iterator[tuple[str, tuple]]:
-    """(English message, path inside the form) for each problem (rules, ui.when/suggest, show-if)."""
+    """(message, path inside the form) for each problem (rules, ui.when/suggest, show-if); each
+    message a ``Msg``, so it reads in the owner's language."""
     yield from condition_problems(schema)
     yield from _rule_problems(schema)
 
@@ -138,25 +145,27 @@ def _rule_problems(schema: Mapping[str, Any]) -> Iterator[tuple[str, tuple]]:
     props = form_fields(schema)
     rules = schema.get("rules")
     if rules is not None and not isinstance(rules, list):
-        yield '"rules" must be a list of {field, check, when, message, message_zh}.', ("rules",)
+        yield Msg('"rules" must be a list of {field, check, when, message, message_zh}.'), ("rules",)
         rules = []
     for index, rule in enumerate(rules or []):
         path = ("rules", index)
         if not isinstance(rule, dict):
-            yield "A rule must be an object {field, check, when, message, message_zh}.", path
+            yield Msg("A rule must be an object {field, check, when, message, message_zh}."), path
             continue
         unknown = sorted(set(rule) - RULE_KEYS)
         if unknown:
-            yield f"A rule has no setting '{unknown[0]}'; use field, check, when, message, message_zh.", path
+            yield (Msg("A rule has no setting '%(key)s'; use field, check, when, message, message_zh.",
+                       key=unknown[0]), path)
         if rule.get("field") not in props:
-            yield f"The rule names the field '{rule.get('field')}', which the form does not have.", (*path, "field")
+            yield (Msg("The rule names the field '%(name)s', which the form does not have.",
+                       name=str(rule.get("field"))), (*path, "field"))
         if not isinstance(rule.get("check"), str):
-            yield "A rule needs 'check': an expression that must be true.", (*path, "check")
+            yield Msg("A rule needs 'check': an expression that must be true."), (*path, "check")
         for key in ("check", "when"):
             yield from _expression(rule.get(key), (*path, key))
         for key in ("message", "message_zh"):
             if key in rule and not isinstance(rule[key], str):
-                yield f"The rule's {key} must be text.", (*path, key)
+                yield Msg("The rule's %(key)s must be text.", key=key), (*path, key)
     ui = schema.get("ui")
     ui = ui if isinstance(ui, dict) else {}
     for section in ("when", "suggest"):
@@ -164,13 +173,15 @@ def _rule_problems(schema: Mapping[str, Any]) -> Iterator[tuple[str, tuple]]:
         if entries is None:
             continue
         if not isinstance(entries, dict):
-            yield f"ui.{section} must map field names to expressions.", ("ui", section)
+            yield Msg("ui.%(section)s must map field names to expressions.", section=section), ("ui", section)
             continue
         for name, expression in entries.items():
             if name not in props:
-                yield f"ui.{section} names the field '{name}', which the form does not have.", ("ui", section, name)
+                yield (Msg("ui.%(section)s names the field '%(name)s', which the form does not have.",
+                           section=section, name=name), ("ui", section, name))
             elif not isinstance(expression, str):
-                yield f"ui.{section}.{name} must be an expression (text).", ("ui", section, name)
+                yield (Msg("ui.%(section)s.%(name)s must be an expression (text).", section=section, name=name),
+                       ("ui", section, name))
             else:
                 yield from _expression(expression, ("ui", section, name))
 
@@ -181,7 +192,8 @@ def _expression(expression: Any, path: tuple) -> Iterator[tuple[str, tuple]]:
     try:
         compile_expression(expression)
     except ExpressionError as exc:
-        yield f"The expression '{expression[:80]}' cannot be used: {exc.message}", path
+        yield (Msg("The expression '%(expression)s' cannot be used: %(reason)s",
+                   expression=expression[:80], reason=exc.message), path)
 
 
 MAX_FORM_CHARS = 200_000  # as the form editor's (orderflow/workflow/form_editor.py)
@@ -216,17 +228,18 @@ def json_nesting(text: str, limit: int = MAX_FORM_DEPTH) -> int:
     return deepest
 
 
-def form_text_problem(text: str | bytes) -> str | None:
-    """Why a form's JSON text is refused before parsing (too long, nested too deeply), or None."""
+def form_text_problem(text: str | bytes) -> Msg | None:
+    """Why a form's JSON text is refused before parsing (too long, nested too deeply), or None;
+    the reason follows "The form 'x' "."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
-            return "is not UTF-8 text."
+            return Msg("is not UTF-8 text.")
     if len(text) > MAX_FORM_CHARS:
-        return f"is longer than {MAX_FORM_CHARS} characters."
+        return Msg("is longer than %(most)s characters.", most=MAX_FORM_CHARS)
     if json_nesting(text) > MAX_FORM_DEPTH:
-        return f"is nested more than {MAX_FORM_DEPTH} levels deep; a form needs only a few."
+        return Msg("is nested more than %(most)s levels deep; a form needs only a few.", most=MAX_FORM_DEPTH)
     return None
 
 
@@ -253,7 +266,7 @@ def _patterns(node: Any, path: tuple) -> Iterator[tuple[str, tuple]]:
 def _field_of(path: tuple) -> str:
     """The field a place in a form belongs to: the last name under ``properties``."""
     names = [path[i + 1] for i in range(len(path) - 1) if path[i] == "properties"]
-    return ".".join(map(str, names)) if names else ".".join(map(str, path[:-1])) or "(the form)"
+    return ".".join(map(str, names)) if names else ".".join(map(str, path[:-1])) or Msg("(the form)")
 
 
 def pattern_problems(schema: Any) -> Iterator[tuple[str, str, tuple]]:
@@ -263,10 +276,24 @@ def pattern_problems(schema: Any) -> Iterator[tuple[str, str, tuple]]:
         try:
             linear_re.compile(pattern)
         except linear_re.RegexError as exc:
-            yield _field_of(path), str(exc).removeprefix("The pattern "), path
+            yield _field_of(path), _pattern_reason(str(exc).removeprefix("The pattern ")), path
+
+
+def _pattern_reason(reason: str) -> str:
+    """linear_re's refusal (after "The pattern ") as a ``Msg`` of the same English text, so it
+    translates; RE2's own words inside it stay as they are. Any other text is passed on unchanged."""
+    start, end = "cannot be used (", "); back-references and look-arounds are not supported."
+    if reason.startswith(start) and reason.endswith(end) and len(reason) >= len(start) + len(end):
+        return Msg("cannot be used (%(reason)s); back-references and look-arounds are not supported.",
+                   reason=reason[len(start):len(reason) - len(end)])
+    start, end = "is longer than ", " characters."
+    if reason.startswith(start) and reason.endswith(end) and len(reason) >= len(start) + len(end):
+        return Msg("is longer than %(most)s characters.", most=reason[len(start):len(reason) - len(end)])
+    return reason
 
 
 def pattern_messages(form_key: str, schema: Any) -> Iterator[str]:
     """Deploy's words for each pattern of the form RE2 cannot run."""
     for field, reason, _path in pattern_problems(schema):
-        yield f"The pattern of field '{field}' in form '{form_key}' {reason}"
+        yield Msg("The pattern of field '%(field)s' in form '%(form)s' %(reason)s",
+                  field=field, form=form_key, reason=reason)

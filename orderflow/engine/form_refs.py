@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError, val
 from referencing import Registry
 from referencing.exceptions import NoSuchResource, Unresolvable
 
+from orderflow.core.i18n import Msg
 from orderflow.engine import linear_re
 from orderflow.engine.model import ElementInfo, Problem
 
@@ -120,7 +121,8 @@ def refs_outside(schema: Any) -> list[tuple[str, tuple]]:
 
 def lint_problems(info: ElementInfo, form_key: str, schema: Any, file: str | None) -> list[Problem]:
     """Deploy refuses a form that refers outside itself (engine/lint.py)."""
-    return [Problem(f"The form '{form_key}' refers to '{ref}' ({'.'.join(map(str, path))}): a form may only "
-                    "refer to its own parts ($ref starting with #); it is never fetched from a network "
-                    "or a file.", info.element_id, info.line, file)
+    return [Problem(Msg("The form '%(key)s' refers to '%(ref)s' (%(path)s): a form may only "
+                        "refer to its own parts ($ref starting with #); it is never fetched from a network "
+                        "or a file.", key=form_key, ref=ref, path=".".join(map(str, path))),
+                    info.element_id, info.line, file)
             for ref, path in refs_outside(schema)]

@@ -12,6 +12,7 @@ import jsonschema
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from orderflow.core.i18n import Msg
 from orderflow.engine import data_io, lint_events
 from orderflow.engine.durations import retry_delays
 from orderflow.engine.expressions import ISO_LITERAL, ExpressionError, check_expression, evaluate, parse_script
@@ -40,8 +41,8 @@ def _check_timer(text: str) -> str | None:
     or is a cycle repeating faster than ORDERFLOW_MIN_TIMER_CYCLE (engine/timer_limits.py)."""
     value = text.strip()
     if len(value) > MAX_TIMER_CHARS:  # before any parse or pattern looks at it
-        return (f"Timer value '{value[:40]}…' is longer than {MAX_TIMER_CHARS} characters; write a date, "
-                "a duration or a cycle such as R/P1D.")
+        return Msg("Timer value '%(value)s…' is longer than %(limit)s characters; write a date, "
+                   "a duration or a cycle such as R/P1D.", value=value[:40], limit=MAX_TIMER_CHARS)
     if not ISO_LITERAL.match(value):
         try:
             check_expression(value)
@@ -49,7 +50,8 @@ def _check_timer(text: str) -> str | None:
                 return None  # computed from data at run time; checked as an expression
             value = str(evaluate(value, {}))
         except ExpressionError as exc:
-            return f"Timer value '{text.strip()}' is not an ISO-8601 date, duration or cycle ({exc.message})."
+            return Msg("Timer value '%(value)s' is not an ISO-8601 date, duration or cycle (%(reason)s).",
+                       value=text.strip(), reason=exc.message)
     try:
         if value.upper().startswith("R"):
             TimerEventDefinition.parse_iso_recurring_interval(value)
@@ -58,7 +60,8 @@ def _check_timer(text: str) -> str | None:
     except TimerRefused as exc:
         return exc.message
     except Exception:
-        return f"Timer value '{value}' is not a valid ISO-8601 date, duration or cycle (e.g. PT2H, P3D, R3/PT10M)."
+        return Msg("Timer value '%(value)s' is not a valid ISO-8601 date, duration or cycle (e.g. PT2H, P3D, "
+                   "R3/PT10M).", value=value)
     return None
 
 
@@ -76,15 +79,18 @@ def _check_text(el: etree._Element, tag: str, text: str) -> str | None:
     if tag in _TIMER_TAGS:
         return _check_timer(text)
     if text.strip().startswith(("${", "#{")):
-        return f"'{text.strip()}' is a JUEL expression; write it as a plain expression, e.g. amount > 1000."
+        return Msg("'%(expression)s' is a JUEL expression; write it as a plain expression, e.g. amount > 1000.",
+                   expression=text.strip())
     try:
         if tag in _SCRIPT_TAGS:
             parse_script(text)
         else:
             check_expression(text)
     except ExpressionError as exc:
-        where = f" (script line {exc.line})" if exc.line else ""
-        return f"In '{exc.expression}'{where}: {exc.message}"
+        if exc.line:
+            return Msg("In '%(expression)s' (script line %(line)s): %(reason)s",
+                       expression=exc.expression, line=exc.line, reason=exc.message)
+        return Msg("In '%(expression)s': %(reason)s", expression=exc.expression, reason=exc.message)
     return None
 
 
@@ -115,9 +121,9 @@ def _check_gateways(process: etree._Element, file: str | None) -> list[Problem]:
             continue
         conditional = [f for f in outgoing if f.find("bpmn:conditionExpression", NS) is not None]
         if conditional and not gw.get("default"):
-            problems.append(Problem(
+            problems.append(Problem(Msg(
                 "This exclusive gateway has conditions but no default flow: an order whose data "
-                "matches none of them would stop here. Mark one outgoing flow as the default.",
+                "matches none of them would stop here. Mark one outgoing flow as the default."),
                 gw.get("id"), gw.sourceline, file))
     return problems
 
@@ -129,41 +135,43 @@ RELATED_ORDER_STATES = ("completed", "any")
 def _check_user_task(info: ElementInfo, find_form: Callable[[str], dict | None], file: str | None) -> list[Problem]:
     problems = []
     if info.kind == "userTask" and not info.group and not info.customer:  # a customer lane has its own fallback
-        problems.append(Problem("This user task has no group, so it goes to the default group's inbox "
-                                "(ORDERFLOW_DEFAULT_TASK_GROUP): put it in the lane of the department that does "
-                                "it, or choose its group in the panel (candidateGroups).",
+        problems.append(Problem(Msg("This user task has no group, so it goes to the default group's inbox "
+                                    "(ORDERFLOW_DEFAULT_TASK_GROUP): put it in the lane of the department that "
+                                    "does it, or choose its group in the panel (candidateGroups)."),
                                 info.element_id, info.line, file, "warning"))
     if info.foreign_form:
-        problems.append(Problem(f"The form '{info.foreign_form}' is a Camunda Tasklist form (HTML or Camunda Forms), "
-                                "which this service cannot show: the task gets a plain completion form. To ask for "
-                                "data, give it a JSON Schema form (formJsonSchemaFilename).", info.element_id,
-                                info.line, file, "warning"))
+        problems.append(Problem(Msg("The form '%(key)s' is a Camunda Tasklist form (HTML or Camunda Forms), "
+                                    "which this service cannot show: the task gets a plain completion form. To ask "
+                                    "for data, give it a JSON Schema form (formJsonSchemaFilename).",
+                                    key=info.foreign_form), info.element_id, info.line, file, "warning"))
     elif info.kind == "userTask" and not info.form_key:
-        problems.append(Problem("This user task has no form, so it shows only a Complete button: choose its form "
-                                "in the panel's Form list (formJsonSchemaFilename).", info.element_id, info.line, file,
-                                "warning"))
+        problems.append(Problem(Msg("This user task has no form, so it shows only a Complete button: choose its "
+                                    "form in the panel's Form list (formJsonSchemaFilename)."), info.element_id,
+                                info.line, file, "warning"))
     if info.customer and not info.form_key:
-        problems.append(Problem("This is the customer's step, and the customer's link shows only its form: "
-                                "choose its form in the panel's Form list (formJsonSchemaFilename).", info.element_id,
-                                info.line, file))
+        problems.append(Problem(Msg("This is the customer's step, and the customer's link shows only its form: "
+                                    "choose its form in the panel's Form list (formJsonSchemaFilename)."),
+                                info.element_id, info.line, file))
     if info.customer and info.signature:
-        problems.append(Problem("A customer's step cannot be an electronic signature: customers have no "
-                                "password to sign with.", info.element_id, info.line, file))
+        problems.append(Problem(Msg("A customer's step cannot be an electronic signature: customers have no "
+                                    "password to sign with."), info.element_id, info.line, file))
     if info.related_order and info.related_order not in RELATED_ORDER_STATES:
-        problems.append(Problem(f"relatedOrder must be one of {', '.join(RELATED_ORDER_STATES)}, "
-                                f"not '{info.related_order}'.", info.element_id, info.line, file))
+        problems.append(Problem(Msg("relatedOrder must be one of %(states)s, not '%(value)s'.",
+                                    states=", ".join(RELATED_ORDER_STATES), value=info.related_order),
+                                info.element_id, info.line, file))
     if info.form_key:
         schema = find_form(info.form_key)
         if schema is None:
-            problems.append(Problem(f"The form '{info.form_key}' is neither in the upload nor in forms/.",
-                                    info.element_id, info.line, file))
+            problems.append(Problem(Msg("The form '%(key)s' is neither in the upload nor in forms/.",
+                                        key=info.form_key), info.element_id, info.line, file))
         else:
             # patterns first: they run on RE2, and the meta-schema would compile them with re
             patterns = [Problem(message, info.element_id, info.line, file)
                         for message in pattern_messages(info.form_key, schema)]
             problems.extend(patterns or _schema_problems(info, schema, file))
             problems.extend(form_ref_problems(info, info.form_key, schema, file))  # no remote/file $ref
-            problems.extend(Problem(f"The form '{info.form_key}', {'.'.join(map(str, path))}: {message}",
+            problems.extend(Problem(Msg("The form '%(key)s', %(path)s: %(reason)s", key=info.form_key,
+                                        path=".".join(map(str, path)), reason=message),
                                     info.element_id, info.line, file)
                             for message, path in form_rule_problems(schema))
     return problems
@@ -173,10 +181,10 @@ def _schema_problems(info: ElementInfo, schema: Any, file: str | None) -> list[P
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
-        return [Problem(f"The form '{info.form_key}' is not a valid JSON Schema: {exc.message}",
-                        info.element_id, info.line, file)]
+        return [Problem(Msg("The form '%(key)s' is not a valid JSON Schema: %(reason)s", key=info.form_key,
+                            reason=exc.message), info.element_id, info.line, file)]
     except RecursionError:
-        return [Problem(f"The form '{info.form_key}' is nested too deeply to be checked.",
+        return [Problem(Msg("The form '%(key)s' is nested too deeply to be checked.", key=info.form_key),
                         info.element_id, info.line, file)]
     return []
 
@@ -197,22 +205,24 @@ def lint_process(process: etree._Element, elements: Mapping[str, ElementInfo], h
                 _check_retry_size(info.retry)
                 retry_delays(info.retry)
             except Exception:
-                problems.append(Problem(
-                    f"Retry policy '{info.retry[:100]}' is not R<count>/<duration> (at most {MAX_RETRIES} "
-                    "retries) or a list like PT10S,PT1M.",
+                problems.append(Problem(Msg(
+                    "Retry policy '%(value)s' is not R<count>/<duration> (at most %(limit)s "
+                    "retries) or a list like PT10S,PT1M.", value=info.retry[:100], limit=MAX_RETRIES),
                     info.element_id, info.line, file))
         if info.requires_signature_of:
             target = elements.get(info.requires_signature_of)
             if target is None or not target.signature:
-                problems.append(Problem(
-                    f"requiresSignatureOf names '{info.requires_signature_of}', which is not a signature "
-                    "step (a user task with signature=true) of this process.", info.element_id, info.line, file))
+                problems.append(Problem(Msg(
+                    "requiresSignatureOf names '%(step)s', which is not a signature "
+                    "step (a user task with signature=true) of this process.", step=info.requires_signature_of),
+                    info.element_id, info.line, file))
         if info.kind == "serviceTask":
             if not info.handler:
-                problems.append(Problem("This service task names no handler (serviceTaskOperator).",
+                problems.append(Problem(Msg("This service task names no handler (serviceTaskOperator)."),
                                         info.element_id, info.line, file))
             elif info.handler not in handlers:
-                problems.append(Problem(
-                    f"Unknown handler '{info.handler}'. Known handlers: {', '.join(sorted(handlers))}.",
+                problems.append(Problem(Msg(
+                    "Unknown handler '%(handler)s'. Known handlers: %(handlers)s.",
+                    handler=info.handler, handlers=", ".join(sorted(handlers))),
                     info.element_id, info.line, file))
     return problems

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from orderflow.core.i18n import Msg
 from orderflow.engine.model import Problem
 from orderflow.engine.xmlinfo import NS, local
 
@@ -35,7 +36,7 @@ def _start_events(process: etree._Element, file: str | None) -> list[Problem]:
         kinds = _kinds(start)
         if _event_subprocess(owner):
             if owner.getparent() is not process and any(k != "timerEventDefinition" for k in kinds):
-                problems.append(_problem(start, (
+                problems.append(_problem(start, Msg(
                     "An event sub-process inside a sub-process or called process starts here only on a timer: "
                     "SpiffWorkflow 3.2 starts message, signal, error, escalation and conditional event "
                     "sub-processes of the process itself only. Move it to the process's top level."), file))
@@ -43,15 +44,15 @@ def _start_events(process: etree._Element, file: str | None) -> list[Problem]:
         if owner is not process:
             continue  # an embedded sub-process's start: none start events only, SpiffWorkflow checks that
         if "conditionalEventDefinition" in kinds:
-            problems.append(_problem(start, (
+            problems.append(_problem(start, Msg(
                 "A process cannot start on a condition: nothing changes an order's data before it exists. "
                 "Start it plainly and wait with an intermediate conditional event."), file))
         elif "signalEventDefinition" in kinds:
-            problems.append(_problem(start, (
+            problems.append(_problem(start, Msg(
                 "A process cannot start on a signal: signals travel only inside one order here. "
                 "Use a message start event (POST /api/v1/messages/<name> starts it)."), file))
         elif kinds and set(kinds) <= {"errorEventDefinition", "escalationEventDefinition"}:
-            problems.append(_problem(start, (
+            problems.append(_problem(start, Msg(
                 "Error and escalation start events belong to event sub-processes; a process's own start "
                 "event would never fire."), file))
     return problems
@@ -69,11 +70,11 @@ def _event_gateways(process: etree._Element, file: str | None) -> list[Problem]:
                 targets.append(nodes[flow.get("targetRef")])
         kinds = [k for t in targets for k in _kinds(t)]
         if "conditionalEventDefinition" in kinds:
-            problems.append(_problem(gateway, (
+            problems.append(_problem(gateway, Msg(
                 "An event-based gateway cannot wait for a condition here: SpiffWorkflow 3.2 never fires a "
                 "conditional branch of an event-based gateway. Use messages, timers or signals."), file))
         if kinds.count("timerEventDefinition") > 1:
-            problems.append(_problem(gateway, (
+            problems.append(_problem(gateway, Msg(
                 "An event-based gateway can wait for one timer here: SpiffWorkflow 3.2 keeps one due time per "
                 "gateway, so a second timer would fire at the first one's time. Keep the earliest."), file))
     return problems
@@ -91,10 +92,11 @@ def _called_event_subprocesses(process: etree._Element, file: str | None) -> lis
         for esp in called.iterfind("bpmn:subProcess", NS):
             starts = esp.iterfind("bpmn:startEvent", NS) if _event_subprocess(esp) else []
             if any(k != "timerEventDefinition" for start in starts for k in _kinds(start)):
-                problems.append(_problem(call, (
-                    f"The called process '{called.get('id')}' has an event sub-process ('{esp.get('id')}') that "
+                problems.append(_problem(call, Msg(
+                    "The called process '%(called)s' has an event sub-process ('%(subprocess)s') that "
                     "starts on a message, signal, error, escalation or condition: SpiffWorkflow 3.2 never starts "
-                    "it in a called process, only on a timer. Move it into this process."), file))
+                    "it in a called process, only on a timer. Move it into this process.",
+                    called=called.get("id"), subprocess=esp.get("id")), file))
                 break
     return problems
 
@@ -109,9 +111,10 @@ def _unthrown_signals(process: etree._Element, file: str | None) -> list[Problem
         for event in process.iter(f"{{{_BPMN}}}{tag}"):
             for definition in event.iterfind("bpmn:signalEventDefinition", NS):
                 if definition.get("signalRef") not in thrown:
-                    problems.append(Problem(
-                        f"The signal '{definition.get('signalRef')}' is caught here but nothing in this file throws "
+                    problems.append(Problem(Msg(
+                        "The signal '%(signal)s' is caught here but nothing in this file throws "
                         "it, and signals do not travel between orders: this event will never fire.",
+                        signal=definition.get("signalRef")),
                         event.get("id"), event.sourceline, file, "warning"))
     return problems
 

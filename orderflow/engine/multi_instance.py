@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnBaseWorkflow
 from SpiffWorkflow.task import Task
 
+from orderflow.core.i18n import Msg
 from orderflow.engine.model import Problem
 from orderflow.engine.xmlinfo import NS
 
@@ -46,20 +47,21 @@ def rewrite_collection(el: etree._Element, file: str | None) -> list[Problem]:
     owner = el.getparent()
     owner_id = owner.get("id") if owner is not None else None
     if el.find("bpmn:loopCardinality", NS) is not None or el.find("bpmn:loopDataInputRef", NS) is not None:
-        return [Problem("This multi-instance names both camunda:collection and a cardinality or loop input; "
-                        "keep one of them.", owner_id, el.sourceline, file)]
+        return [Problem(Msg("This multi-instance names both camunda:collection and a cardinality or loop input; "
+                            "keep one of them."), owner_id, el.sourceline, file)]
     field = _field(collection)
     if field is None or (collection.strip().startswith("${") != collection.strip().endswith("}")):
-        return [Problem(f"camunda:collection=\"{collection}\" must name a data field holding a list (e.g. items "
-                        "or ${items}); expressions and method calls cannot run here.", owner_id, el.sourceline, file)]
+        return [Problem(Msg("camunda:collection=\"%(collection)s\" must name a data field holding a list (e.g. "
+                            "items or ${items}); expressions and method calls cannot run here.",
+                            collection=collection), owner_id, el.sourceline, file)]
     ref = etree.Element(f"{{{NS['bpmn']}}}loopDataInputRef")
     ref.text = field
     el.insert(0, ref)
     variable = el.get(f"{{{CAMUNDA}}}elementVariable")
     if variable:
         if not _is_name(variable):
-            return [Problem(f"camunda:elementVariable=\"{variable}\" must be a plain name (e.g. item).",
-                            owner_id, el.sourceline, file)]
+            return [Problem(Msg("camunda:elementVariable=\"%(variable)s\" must be a plain name (e.g. item).",
+                                variable=variable), owner_id, el.sourceline, file)]
         item = etree.Element(f"{{{NS['bpmn']}}}inputDataItem", id=variable, name=variable)
         ref.addnext(item)
     return []

@@ -21,6 +21,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from orderflow.core.i18n import Msg
 from orderflow.engine import camunda, data_io, dmn, linear_re, lint_refs
 from orderflow.engine.form_checks import form_text_problem
 from orderflow.engine.lint import lint_process
@@ -133,12 +134,13 @@ def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
             form_key = name[:-5].rsplit("/", 1)[-1]
             too_much = form_text_problem(content)  # before parsing: every later step recurses
             if too_much:
-                problems.append(Problem(f"The form '{form_key}' {too_much}", file=name))
+                problems.append(Problem(Msg("The form '%(key)s' %(problem)s", key=form_key, problem=too_much),
+                                        file=name))
                 continue
             try:
                 bundle_forms[form_key] = json.loads(content)
             except (ValueError, UnicodeDecodeError) as exc:
-                problems.append(Problem(f"The form is not valid JSON: {exc}", file=name))
+                problems.append(Problem(Msg("The form is not valid JSON: %(error)s", error=str(exc)), file=name))
             continue
         try:
             roots[name] = parse_xml(content)
@@ -146,11 +148,11 @@ def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
         except UnsafeXml as exc:
             problems.append(Problem(exc.message, line=exc.line, file=name))
         except UnicodeDecodeError:
-            problems.append(Problem("The file is not UTF-8 text.", file=name))
+            problems.append(Problem(Msg("The file is not UTF-8 text."), file=name))
     if problems:
         raise DeployRejected(problems)
     if not roots:
-        raise DeployRejected([Problem("No BPMN file was uploaded.")])
+        raise DeployRejected([Problem(Msg("No BPMN file was uploaded."))])
     generated: dict[str, dict] = {}
     for name, root in roots.items():
         try:
@@ -173,7 +175,8 @@ def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
             elif root.tag == f"{{{NS['bpmn']}}}definitions":
                 parser.add_bpmn_xml(root, filename=name)
             else:
-                problems.append(Problem(f"'{etree.QName(root).localname}' is not a BPMN or DMN document.", file=name))
+                problems.append(Problem(Msg("'%(tag)s' is not a BPMN or DMN document.",
+                                            tag=etree.QName(root).localname), file=name))
         if any(p.severity == "error" for p in problems):
             raise DeployRejected([p for p in problems if p.severity == "error"])
         process_ids = parser.get_process_ids()
@@ -182,7 +185,7 @@ def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
     except (KeyError, AttributeError, TypeError, ValueError, IndexError) as exc:  # the parser's own bugs
         raise DeployRejected([_crash_problem(exc, roots)]) from None
     if not process_ids:
-        raise DeployRejected([Problem("The upload has no executable process (isExecutable=\"true\").",
+        raise DeployRejected([Problem(Msg("The upload has no executable process (isExecutable=\"true\")."),
                                       file=", ".join(sorted(roots)))])
 
     bpmn_sources = dict(texts)
@@ -190,9 +193,9 @@ def _compile(files: Mapping[str, bytes | str], handlers: Mapping[str, Any],
     for key in process_ids:
         root_name, process_el = _find_process(roots, key)
         if not PROCESS_ID.match(key):  # it becomes a URL path, a download's file name and a log field
-            problems.append(Problem(f"The process id {key[:100]!r} may hold only letters, digits, '_', '-' and '.' "
-                                    "(at most 200, starting with a letter or '_').", key[:200],
-                                    process_el.sourceline, root_name))
+            problems.append(Problem(Msg("The process id %(id)s may hold only letters, digits, '_', '-' and '.' "
+                                        "(at most 200, starting with a letter or '_').", id=repr(key[:100])),
+                                    key[:200], process_el.sourceline, root_name))
             continue
         try:
             elements = describe_elements(process_el)

@@ -24,6 +24,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.task import Task
 
+from orderflow.core.i18n import Msg
 from orderflow.engine.clock import current  # the service's clock during an engine run
 
 MAX_TIMER_CHARS = 100       # the longest real timer, a cycle with start and end dates, is ~60
@@ -66,27 +67,31 @@ def minimum_from(config: Mapping[str, Any] | None) -> Iterator[None]:
         _min_cycle.reset(token)
 
 
-def _words(seconds: float) -> str:
+def _words(seconds: float) -> Msg:
     if seconds >= 3600 and seconds % 3600 == 0:
-        return f"{seconds / 3600:g} hour(s)"
+        return Msg("%(count)s hour(s)", count=format(seconds / 3600, "g"))
     if seconds >= 60 and seconds % 60 == 0:
-        return f"{seconds / 60:g} minute(s)"
-    return f"{seconds:g} second(s)"
+        return Msg("%(count)s minute(s)", count=format(seconds / 60, "g"))
+    return Msg("%(count)s second(s)", count=format(seconds, "g"))
 
 
 def check_length(expression: Any) -> None:
     if isinstance(expression, str) and len(expression) > MAX_TIMER_CHARS:
-        raise TimerRefused(f"The timer value is longer than {MAX_TIMER_CHARS} characters; a date, a duration "
-                           "or a cycle such as R/P1D is much shorter.")
+        raise TimerRefused(Msg("The timer value is longer than %(most)s characters; a date, a duration "
+                               "or a cycle such as R/P1D is much shorter.", most=MAX_TIMER_CHARS))
 
 
 def check_period(cycles: int, period_seconds: float, written: str = "") -> None:
     """A cycle that repeats (more than once) must not repeat more often than the minimum."""
     minimum = min_cycle_seconds()
     if cycles not in (0, 1) and period_seconds < minimum:
-        shown = f"'{written}' " if written else ""
-        raise TimerRefused(f"The timer cycle {shown}repeats every {_words(period_seconds)}; the shortest "
-                           f"period allowed is {_words(minimum)} (ORDERFLOW_MIN_TIMER_CYCLE).")
+        if written:
+            raise TimerRefused(Msg("The timer cycle '%(timer)s' repeats every %(period)s; the shortest "
+                                   "period allowed is %(minimum)s (ORDERFLOW_MIN_TIMER_CYCLE).",
+                                   timer=written, period=_words(period_seconds), minimum=_words(minimum)))
+        raise TimerRefused(Msg("The timer cycle repeats every %(period)s; the shortest "
+                               "period allowed is %(minimum)s (ORDERFLOW_MIN_TIMER_CYCLE).",
+                               period=_words(period_seconds), minimum=_words(minimum)))
 
 
 _ORIGINAL = {

@@ -9,6 +9,8 @@ import re
 
 from lxml import etree
 
+from orderflow.core.i18n import Msg
+
 _DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 
 
@@ -26,15 +28,15 @@ def parse_xml(data: bytes | str) -> etree._Element:
     match = _DOCTYPE.search(raw)
     if match:
         line = raw.count(b"\n", 0, match.start()) + 1
-        raise UnsafeXml("DOCTYPE and entity declarations are not accepted in uploaded XML.", line)
+        raise UnsafeXml(Msg("DOCTYPE and entity declarations are not accepted in uploaded XML."), line)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                              dtd_validation=False, huge_tree=False, remove_pis=True)
     try:
         root = etree.fromstring(raw, parser)
     except etree.XMLSyntaxError as exc:
-        raise UnsafeXml(f"The file is not well-formed XML: {exc.msg}", exc.lineno) from None
+        raise UnsafeXml(Msg("The file is not well-formed XML: %(reason)s", reason=exc.msg), exc.lineno) from None
     if root is None:
-        raise UnsafeXml("The file is empty.")
+        raise UnsafeXml(Msg("The file is empty."))
     if root.getroottree().docinfo.doctype:
-        raise UnsafeXml("DOCTYPE declarations are not accepted in uploaded XML.")
+        raise UnsafeXml(Msg("DOCTYPE declarations are not accepted in uploaded XML."))
     return root

@@ -61,12 +61,12 @@ def upload() -> tuple[Response, int]:
         session.rollback()
         flash(localize(exc.message), "danger")
         for problem in getattr(exc, "problems", [])[:5]:
-            flash(f"{problem.get('file') or ''} {problem.get('element_id') or ''}: {problem['message']}".strip(),
-                  "danger")
+            flash(f"{problem.get('file') or ''} {problem.get('element_id') or ''}: {localize(problem['message'])}"
+                  .strip(), "danger")
         return redirect(url_for("versions.index")), 303
     flash(_("Deployed: %(versions)s.", versions=", ".join(f"{r.key} v{r.version}" for r in rows)), "success")
     for warning in warnings[:5]:
-        flash(f"{warning.get('element_id') or ''}: {warning['message']}", "warning")
+        flash(f"{warning.get('element_id') or ''}: {localize(warning['message'])}", "warning")
     return redirect(url_for("versions.index")), 303
 
 

@@ -162,6 +162,21 @@ def _added_groups() -> dict[str, tuple[str, str | None]]:
     return g.added_groups
 
 
+def localized(obj: Any, depth: int = 0) -> Any:
+    """``obj`` with every ``Msg`` and ``Texts`` in it said in the reader's language, wherever it sits
+    (a deploy's problems, a check's message, a field's error): JSON answers pass through here
+    (web/security.py's provider), so the domain never needs to know who reads."""
+    if isinstance(obj, Msg | Texts):
+        return localize(obj)
+    if depth > 40:   # answers are shallow; a deeper one is passed on as it is
+        return obj
+    if isinstance(obj, dict):
+        return {key: localized(value, depth + 1) for key, value in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [localized(value, depth + 1) for value in obj]
+    return obj
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(duration=duration, local_time=local_time, bilingual=bilingual, label=label,
                                  localize=localize, form_shape=form_shape)

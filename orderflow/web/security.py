@@ -9,7 +9,7 @@ import math
 import re
 from typing import Any
 
-from flask import Flask, Request, Response, request
+from flask import Flask, Request, Response, has_request_context, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
@@ -20,6 +20,7 @@ from orderflow.core.errors import InvalidInput, TooLarge
 from orderflow.core.i18n import Msg
 from orderflow.engine import json_clean
 from orderflow.web.db_session import get_session
+from orderflow.web.present import localized
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
        "script-src 'self'; frame-ancestors 'none'; form-action 'self'")
@@ -84,6 +85,8 @@ class StrictJSONProvider(DefaultJSONProvider):
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         """Answers are strict JSON too: data stored before writes were checked (NaN, a huge
         integer, a lone surrogate) is shown as text rather than failing the page for good."""
+        if has_request_context():   # every Msg in the reader's language (present.localized)
+            obj = localized(obj)
         try:
             return super().dumps(obj, allow_nan=False, **kwargs)
         except ValueError:  # NaN or Infinity somewhere

@@ -19,7 +19,7 @@ from orderflow.web.csrf import csrf
 from orderflow.web.db_session import get_session
 from orderflow.web.present import iso, localize
 from orderflow.web.security import MAX_INT
-from orderflow.workflow import versions
+from orderflow.workflow import releases, versions
 
 bp = Blueprint("versions", __name__)
 
@@ -159,6 +159,21 @@ def diff_page(key: str):
     from_version = _version_arg(request.args.get("from") or max(1, to_version - 1), "from")
     changes = versions.diff(session, actor, key, from_version, to_version)
     return render_template("versions/process_diff.html", key=key, name=rows[-1].name, versions=rows, diff=changes)
+
+
+@bp.get("/processes/<key>/diff/draft")
+@login_required
+def draft_diff_page(key: str):
+    """Everything the draft changes against the latest version, as the diff page shows two versions."""
+    session, actor = get_session(), current_actor()
+    preview = releases.preview(session, actor, key)   # the process owner's, 404 without a draft
+    rows = versions.list_versions(session, actor, key) if preview.get("from") is not None else []
+    if not preview["ok"]:
+        raise InvalidInput(Msg("The draft does not compile, so it cannot be compared: Check in the modeler lists "
+                               "its problems."), problems=preview["problems"])
+    diff = {"process": key, "from": preview["from"], "to": None, **(preview["changes"] or {})}
+    return render_template("versions/process_diff.html", key=key, name=rows[-1].name if rows else key, versions=rows,
+                           diff=diff, draft=True, first=preview["changes"] is None)
 
 
 @bp.app_context_processor

@@ -66,7 +66,7 @@ def expression_check(text: str) -> dict[str, Any]:
     try:
         check_expression(text)
     except ExpressionError as exc:
-        return {"ok": False, "message": str(exc)}
+        return {"ok": False, "message": exc.message}   # a Msg: the answer speaks the reader's language
     return {"ok": True, "message": None}
 
 
@@ -170,7 +170,7 @@ def deploy(session: Session, actor: User, key: str, note: object = None) -> tupl
     if key not in {r.key for r in rows}:
         raise DeployFailed(Msg("The draft no longer defines the process '%(key)s' (its id changed?).", key=key),
                            [{"element_id": None, "line": None, "file": draft.main_file, "severity": "error",
-                             "message": f"No executable process with id '{key}'."}])
+                             "message": Msg("No executable process with id '%(key)s'.", key=key)}])
     audit.record(session, None, actor.username, "draft_deployed", None,
                  {"key": key, "from_version": draft.base_version,
                   "versions": [{"key": r.key, "version": r.version} for r in rows]})

@@ -78,7 +78,7 @@ def check(session: Session, actor: User, text: str, key: str, lang: str) -> dict
     try:
         check_expression(text)
     except ExpressionError as exc:
-        return {"ok": False, "message": str(exc), "reading": None, "unknown": []}
+        return {"ok": False, "message": exc.message, "reading": None, "unknown": []}
     known = fields(session, actor, key)
     by_name = {f["name"]: {"title": f["title"], "title_zh": f["title_zh"],
                            "choices": {c["value"]: (c["title"], c["title_zh"]) for c in f["choices"]

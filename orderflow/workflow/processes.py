@@ -148,8 +148,8 @@ def called_library(session: Session, files: Mapping[str, bytes | str]) -> tuple[
             name = name if name not in files and name not in found else f"deployed_{row.key}.bpmn"
             found[name] = text
             notes.append({"element_id": None, "line": None, "file": name, "severity": "warning",
-                          "message": f"The called process '{row.key}' is not in the upload: its deployed version "
-                                     f"{row.version} is used."})
+                          "message": Msg("The called process '%(key)s' is not in the upload: its deployed "
+                                         "version %(version)s is used.", key=row.key, version=row.version)})
     return found, notes
 
 

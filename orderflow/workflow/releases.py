@@ -52,7 +52,7 @@ def draft_definition(session: Session, key: str) -> ProcessDef:
     defs, _ = drafts.compiled(session, drafts.bundle(draft))
     new = next((d for d in defs if d.key == key), None)
     if new is None:
-        raise DeployRejected([Problem(f"No executable process with id '{key}'.", file=draft.main_file)])
+        raise DeployRejected([Problem(Msg("No executable process with id '%(key)s'.", key=key), file=draft.main_file)])
     return new
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderflow.access.permissions import group_may
+from orderflow.core.i18n import Msg
 from orderflow.core.models import Group, Membership, User
 from orderflow.engine import ProcessDef
 
@@ -39,41 +40,62 @@ def warnings_for(session: Session, defs: Iterable[ProcessDef]) -> list[dict]:
 
 def _group_messages(info, groups: set[str], staffed: set[str]) -> list[str]:
     if not info.group and info.kind == "startEvent":
-        return ["The start event is in no lane and names no candidateGroups: only administrators could start "
-                "this process. Put it in a lane named after the group that starts it (e.g. sales), or name "
-                "candidateGroups."]
-    messages = []
-    what = "start" if info.kind == "startEvent" else "see or complete this task"
+        return [Msg("The start event is in no lane and names no candidateGroups: only administrators could start "
+                    "this process. Put it in a lane named after the group that starts it (e.g. sales), or name "
+                    "candidateGroups.")]
+    messages: list[str] = []
+    start = info.kind == "startEvent"
     for group in (info.group, *info.groups) if info.group else ():
-        source = "candidateGroups" if group != info.group else info.group_from
-        if source == "lane id":
-            named = (f"Its lane has no usable name (a group id such as 'sales': lower-case letters, digits, '_'), "
-                     f"so the lane's id '{group}' is used as the group")
-        else:
-            named = f"The group '{group}' ({source or 'lane'})"
+        named = _named(group, "candidateGroups" if group != info.group else info.group_from)
         if group not in groups:
-            messages.append(f"{named}, and no such group exists: nobody could {what}. "
-                            "Create the group (Admin → Groups) or name an existing one.")
+            messages.append(
+                Msg("%(named)s, and no such group exists: nobody could start. "
+                    "Create the group (Admin → Groups) or name an existing one.", named=named) if start else
+                Msg("%(named)s, and no such group exists: nobody could see or complete this task. "
+                    "Create the group (Admin → Groups) or name an existing one.", named=named))
         elif group not in staffed:
-            messages.append(f"{named}, and nobody is in that group: nobody could {what} until someone is added.")
+            messages.append(
+                Msg("%(named)s, and nobody is in that group: nobody could start until someone is added.",
+                    named=named) if start else
+                Msg("%(named)s, and nobody is in that group: nobody could see or complete this task until someone "
+                    "is added.", named=named))
         elif info.kind == "userTask" and not group_may(group, "task.work"):
-            messages.append(f"{named}, whose members may not work on tasks (integration users): pick a "
-                            "department's group.")
+            messages.append(Msg("%(named)s, whose members may not work on tasks (integration users): pick a "
+                                "department's group.", named=named))
     return messages
+
+
+def _named(group: str, source: str | None) -> Msg:
+    """The group a message is about, with where the diagram names it (the start of the sentence)."""
+    if source == "lane id":
+        return Msg("Its lane has no usable name (a group id such as 'sales': lower-case letters, digits, '_'), "
+                   "so the lane's id '%(group)s' is used as the group", group=group)
+    if source == "candidateGroups":
+        return Msg("The group '%(group)s' (candidateGroups)", group=group)
+    if source == "lane name":
+        return Msg("The group '%(group)s' (lane name)", group=group)
+    if not source:
+        return Msg("The group '%(group)s' (lane)", group=group)
+    return Msg("The group '%(group)s' (%(source)s)", group=group, source=source)
 
 
 def _assignee_messages(info, users: dict[str, User]) -> list[str]:
     if not info.assignee or info.kind != "userTask":
         return []
     user = users.get(info.assignee)
-    if user is None or not user.active:
-        state = "does not exist" if user is None else "is deactivated"
-        return [f"The assignee '{info.assignee}' {state}: the task would wait for them and answer everyone else "
-                "with 409. Name an existing user, or remove the assignee so the group claims it."]
+    if user is None:
+        return [Msg("The assignee '%(user)s' does not exist: the task would wait for them and answer everyone else "
+                    "with 409. Name an existing user, or remove the assignee so the group claims it.",
+                    user=info.assignee)]
+    if not user.active:
+        return [Msg("The assignee '%(user)s' is deactivated: the task would wait for them and answer everyone else "
+                    "with 409. Name an existing user, or remove the assignee so the group claims it.",
+                    user=info.assignee)]
     allowed = {info.group, *info.groups} - {None}
     if allowed and not allowed & user.group_ids:
-        return [f"The assignee '{info.assignee}' is not in the task's group(s) ({', '.join(sorted(allowed))}), "
-                "so they could not complete it: add them to the group or name a member."]
+        return [Msg("The assignee '%(user)s' is not in the task's group(s) (%(groups)s), "
+                    "so they could not complete it: add them to the group or name a member.",
+                    user=info.assignee, groups=", ".join(sorted(allowed)))]
     return []
 
 

@@ -111,3 +111,14 @@ def assert_fits_the_width(page) -> None:
     page.wait_for_load_state("load")
     page.wait_for_function("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1",
                            timeout=PATIENCE_MS)
+
+
+def click_element(page, element_id: str) -> None:
+    """Bring the element into view (the whole flow is large) and click it like a person."""
+    page.evaluate("""id => {
+        const m = window.orderflowModeler, el = m.get('elementRegistry').get(id), canvas = m.get('canvas');
+        const box = canvas.viewbox(), w = box.outer.width, h = box.outer.height;
+        canvas.viewbox({x: el.x + el.width / 2 - w / 2, y: el.y + el.height / 2 - h / 2, width: w, height: h});
+    }""", element_id)
+    page.click(f".djs-shape[data-element-id='{element_id}']")
+    page.wait_for_selector(f"#modeler-panel[data-element-id='{element_id}']")

@@ -91,6 +91,7 @@ def visits(demo: Demo) -> list[Visit]:
         Visit("versions.index", "/processes", "owner1"),
         Visit("versions.versions_page", "/processes/order_flow/versions", "owner1"),
         Visit("versions.diff_page", "/processes/order_flow/diff?from=1&to=1", "owner1"),
+        Visit("versions.draft_diff_page", "/processes/order_flow/diff/draft", "owner1"),
         Visit("modeler.edit", "/processes/order_flow/edit", "owner1", ("#modeler-narrow", "#modeler-canvas")),
         Visit("modeler.new_process", "/processes/new", "owner1"),
         Visit("modeler.what_if_page", "/processes/order_flow/what-if", "owner1", ("#what-if-weeks",)),

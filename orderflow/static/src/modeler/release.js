@@ -14,6 +14,7 @@ export class ReleaseDialog {
     this.changes = dialog.querySelector('#modeler-release-changes');
     this.staying = dialog.querySelector('#modeler-release-staying');
     this.note = dialog.querySelector('#modeler-release-note');
+    this.links = dialog.querySelector('#modeler-release-links'); // the full diff and the what-if, in a new tab
     dialog.querySelector('#modeler-release-cancel').addEventListener('click', () => dialog.close('cancel'));
   }
 
@@ -21,6 +22,7 @@ export class ReleaseDialog {
   ask(preview) {
     this.changes.replaceChildren(...this.describe(preview));
     this.staying.textContent = this.stayingText(preview);
+    if (this.links) this.links.hidden = preview.from === null; // a first version has nothing to compare
     this.note.value = '';
     return new Promise((resolve) => {
       this.dialog.addEventListener('close', () => {
