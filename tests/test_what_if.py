@@ -141,3 +141,28 @@ def test_a_long_history_is_cut_to_the_latest_steps_and_the_rates_follow_the_span
     a = next(s for s in got["steps"] if s["element_id"] == "a")["today"]
     assert a["reached"] == 2 and a["mean_seconds"] == 4.5 * HOUR
     assert a["waiting"] == pytest.approx(2 / (13 / 24) * 4.5 / 24)   # 2 visits over the 13 h they span
+
+
+def test_a_step_no_order_reached_stays_unreached_and_an_unchanged_draft_changes_nothing(api: Api, clock):
+    branch = _diagram(
+        _task("a", "Check the order", "PT4H") + '<bpmn:exclusiveGateway id="gw" default="f_gw_b"/>'
+        + _task("e", "Rare exception") + _task("b", "Confirm the payment", "PT2H"),
+        _flows("start", "a", "gw") + _flows("b", "end") + _flows("e", "end")
+        + '<bpmn:sequenceFlow id="f_gw_b" sourceRef="gw" targetRef="b"/>'
+        + '<bpmn:sequenceFlow id="f_gw_e" sourceRef="gw" targetRef="e">'
+          '<bpmn:conditionExpression>1 == 2</bpmn:conditionExpression></bpmn:sequenceFlow>',
+        {"sales": ["start", "a", "e", "end"], "finance": ["b"]})
+    assert api.client.post("/api/v1/processes", data=branch.encode(), headers={
+        **api.auth("owner1"), "Content-Type": "application/xml"}).status_code == 201
+    for hours in (1, 3):
+        order = api.post("sales1", "/api/v1/processes/replay/instances", {"data": {}}).json["id"]
+        for element, user in (("a", "sales1"), ("b", "finance1")):
+            clock.advance(hours=hours)
+            task = api.task(order, element)
+            assert api.post(user, f"/api/v1/tasks/{task['id']}/complete", {"data": {}}).status_code == 200
+    api.client.put("/api/v1/processes/replay/draft", headers=api.auth("owner1"), json={"bpmn": branch})
+    got = api.get("owner1", "/api/v1/processes/replay/draft/what-if?weeks=1").json
+    rare = next(s for s in got["steps"] if s["element_id"] == "e")
+    assert rare["change"] == "same" and rare["today"]["reached"] == rare["draft"]["reached"] == 0
+    assert rare["draft"]["mean_seconds"] is None and rare["draft"]["basis"] == "history"
+    assert got["cycle_seconds"]["today"] == got["cycle_seconds"]["draft"] == 4 * HOUR   # (1+1, 3+3) h

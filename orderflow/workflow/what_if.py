@@ -161,12 +161,13 @@ class _Model:
     def draft(self, info: ElementInfo, old: ElementInfo | None, before: dict[str, frozenset[str]]) -> Side:
         own = self.history.get(info.element_id, [])
         group = step_group(self.config, info)
-        moved = old is not None and step_group(self.config, old) != group
-        if own and not (moved and self.by_group.get(group)):
+        if old is not None or own:   # a step orders know: its own visits (none in these weeks is none)
+            moved = old is not None and step_group(self.config, old) != group
+            if moved and self.by_group.get(group):
+                return self.side(info, self.by_group[group], "group", len(own))
             return self.side(info, own, "history", len(own))
-        times = self.by_group.get(group, [])
-        reached = len(own) if own else len(self.reached(info.element_id, before))
-        return self.side(info, times, "group" if times else "none", reached)
+        times = self.by_group.get(group, [])   # a new step: its group's pace, the orders before it
+        return self.side(info, times, "group" if times else "none", len(self.reached(info.element_id, before)))
 
     def reached(self, step: str, before: dict[str, frozenset[str]], seen: frozenset[str] = frozenset()) -> set[int]:
         """The orders a step without history is predicted to reach: those that reached a step right before it."""
@@ -213,7 +214,7 @@ class _Model:
         for ident, info in _people_steps(new).items():
             side = self.draft(info, old_steps.get(ident), before)
             if side.basis == "history":
-                for done in self.history[ident]:
+                for done in self.history.get(ident, []):
                     draft[done.order] += done.seconds
             elif side.basis == "group" and side.mean_seconds is not None:
                 own = self.history.get(ident)
