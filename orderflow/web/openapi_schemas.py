@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from orderflow.workflow.inbox import COLUMNS as INBOX_COLUMNS
+from orderflow.workflow.inbox import COUNT_CAP as INBOX_CAP
 
 STR: dict[str, Any] = {"type": "string"}
 INT: dict[str, Any] = {"type": "integer"}
@@ -152,7 +153,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                       waiting={**INT, "description": "what waiting=customer would show"},
                       mine={**INT, "description": "what claimed=me would show"},
                       capped={"type": "array", "items": STR,
-                              "description": "the counts that stopped at 10,000 (more match; they hold 10,000)"}),
+                              "description": f"the counts that stopped at {INBOX_CAP:,} (more match; they hold "
+                                             f"{INBOX_CAP:,})"}),
     "InboxColumns": obj(["columns", "choices"], columns=array(STR), choices=array(STR)),
     "InboxColumnsBody": obj(["columns"], columns={**array({"type": "string", "enum": list(INBOX_COLUMNS)}),
                                                   "description": "the columns to show, besides order and task"}),
