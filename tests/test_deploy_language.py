@@ -39,3 +39,14 @@ def test_lint_problems_and_condition_checks_speak_chinese(api: Api):
         **api.auth("owner1"), "Content-Type": "application/xml", "Accept-Language": "zh"})
     assert refused.status_code == 422
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in p["message"]) for p in refused.json["error"]["problems"])
+
+
+def test_a_step_that_fails_on_the_data_says_why_in_the_readers_language(api: Api):
+    deployed = api.client.post("/api/v1/processes", data=samples.script_process("total = 1 / 0", pid="zero").encode(),
+                               headers={**api.auth("owner1"), "Content-Type": "application/xml"})
+    assert deployed.status_code == 201, deployed.json
+    answers = {lang: api.client.post("/api/v1/processes/zero/instances", json={"data": {}}, headers={
+        **api.auth("admin"), "Accept-Language": lang}) for lang in ("en", "zh")}
+    assert answers["en"].status_code == answers["zh"].status_code and answers["en"].status_code >= 400
+    assert "Script failed (line 1): It divides by zero. Nothing was saved" in answers["en"].json["error"]["message"]
+    assert "脚本出错（第 1 行）：计算中除以了零。未保存任何内容" in answers["zh"].json["error"]["message"]

@@ -308,6 +308,15 @@ def _step_failed(exc: Exception, task: Task | None) -> StepFailed | InvalidInput
         detail = f"the timer's value ({definition.expression}) is not an ISO-8601 date, duration or cycle such as PT2H"
     if isinstance(cause, HandlerFailed):
         return _handler_failed(cause)
+    reason = _expression_reason(cause, detail)
+    if reason is not None:   # the expression's own words, translatable whole; the same English as below
+        if element_id:
+            message = Msg("The process stopped at '%(element)s': %(reason)s Nothing was saved; correct the input "
+                          "or ask the process owner to fix the diagram.", element=element_id, reason=reason)
+        else:
+            message = Msg("The process stopped: %(reason)s Nothing was saved; correct the input or ask the "
+                          "process owner to fix the diagram.", reason=reason)
+        return StepFailed(message, element_id, detail)
     if element_id:
         message = Msg("The process stopped at '%(element)s': %(detail)s. Nothing was saved; "
                       "correct the input or ask the process owner to fix the diagram.",
@@ -316,6 +325,26 @@ def _step_failed(exc: Exception, task: Task | None) -> StepFailed | InvalidInput
         message = Msg("The process stopped: %(detail)s. Nothing was saved; "
                       "correct the input or ask the process owner to fix the diagram.", detail=detail)
     return StepFailed(message, element_id, detail)
+
+
+def _expression_reason(cause: BaseException, detail: str) -> Msg | None:
+    """The failed expression's (or script line's) sentence as a Msg, when ``detail`` says just that:
+    its own words with the period the step's message adds after them."""
+    found: BaseException | None = cause
+    for _ in range(3):   # the scripting wrapper holds the ExpressionError, perhaps inside the parser's
+        if isinstance(found, ExpressionError) or found is None:
+            break
+        found = getattr(found, "expression_error", None) or getattr(found, "exception", None)
+    if not isinstance(found, ExpressionError) or not isinstance(found.message, Msg) or not found.message.endswith("."):
+        return None
+    words = found.message
+    if detail == words.rstrip(".").strip():
+        return words
+    if found.line and detail == f"Script failed (line {found.line}): {words.rstrip('.').strip()}":
+        return Msg("Script failed (line %(line)s): %(reason)s", line=found.line, reason=words)
+    if detail == f"Script failed: {words.rstrip('.').strip()}":
+        return Msg("Script failed: %(reason)s", reason=words)
+    return None
 
 
 def _handler_failed(exc: HandlerFailed) -> StepFailed | InvalidInput:

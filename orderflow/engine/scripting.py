@@ -181,7 +181,9 @@ class SafeScriptEngine(PythonScriptEngine):
             return self.environment.execute(script, task.data, external_context or {})
         except expressions.ExpressionError as exc:
             where = f" (line {exc.line})" if exc.line else ""
-            raise WorkflowTaskException(f"Script failed{where}: {exc.message}", task=task, exception=exc) from None
+            error = WorkflowTaskException(f"Script failed{where}: {exc.message}", task=task, exception=exc)
+            error.expression_error = exc   # SpiffWorkflow keeps only its class name: the step's message reads it
+            raise error from None
 
     def context(self, task: Task, idempotency_key: str | None = None) -> HandlerContext:
         element_id = task.task_spec.bpmn_id or task.task_spec.name
