@@ -15,8 +15,7 @@ from typing import Any
 
 from orderflow.engine.expression_functions import FUNCTIONS
 from orderflow.engine.expression_limits import MAX_SCRIPT_CHARS
-from orderflow.engine.xmlinfo import NS
-from orderflow.engine.xmlsafe import parse_xml
+from orderflow.engine.xmlinfo import NS, process_element
 
 _B, _S = f"{{{NS['bpmn']}}}", f"{{{NS['spiff']}}}"
 
@@ -34,20 +33,13 @@ WORDS = {
 def assigned_names(sources: Mapping[str, str], key: str) -> dict[str, str]:
     """Names the process's scripts assign and its service calls store (``resultVariable``): name -> element."""
     found: dict[str, str] = {}
-    for text in sources.values():
-        try:
-            root = parse_xml(text)
-        except Exception:
-            continue
-        for process in root.iter(f"{_B}process"):
-            if process.get("id") != key:
-                continue
-            for element in process.iter():
-                if element.tag in (f"{_B}script", f"{_S}preScript", f"{_S}postScript"):
-                    for name in _script_targets(element.text or ""):
-                        found.setdefault(name, _element_of(element))
-                elif element.get("resultVariable"):
-                    found.setdefault(element.get("resultVariable"), _element_of(element))
+    process = process_element(sources, key)   # a draft that does not parse has no names to offer
+    for element in process.iter() if process is not None else ():
+        if element.tag in (f"{_B}script", f"{_S}preScript", f"{_S}postScript"):
+            for name in _script_targets(element.text or ""):
+                found.setdefault(name, _element_of(element))
+        elif element.get("resultVariable"):
+            found.setdefault(element.get("resultVariable"), _element_of(element))
     return found
 
 

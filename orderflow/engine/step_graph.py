@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orderflow.engine.specs import ProcessDef
-from orderflow.engine.xmlinfo import NS
-from orderflow.engine.xmlsafe import parse_xml
+from orderflow.engine.xmlinfo import NS, process_element
 
 _SUBPROCESSES = ("subProcess", "transaction", "adHocSubProcess")
 START = ""   # stands for the process's start among a step's predecessors
@@ -23,7 +22,7 @@ _BPMN = f"{{{NS['bpmn']}}}"
 
 def steps_before(pdef: ProcessDef) -> dict[str, frozenset[str]]:
     """Each user task's id -> the ids of the user tasks (and ``START``) an order passes right before it."""
-    process = _process(pdef)
+    process = process_element(pdef.sources, pdef.key)
     if process is None:
         return {}
     incoming: dict[str, list[str]] = defaultdict(list)
@@ -98,9 +97,3 @@ class _Graph:
         return list(self.incoming.get(node, ()))
 
 
-def _process(pdef: ProcessDef) -> Any:
-    for text in pdef.sources.values():
-        for process in parse_xml(text).iter(f"{_BPMN}process"):
-            if process.get("id") == pdef.key:
-                return process
-    return None

@@ -18,8 +18,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 from orderflow.engine.model import ElementInfo
 from orderflow.engine.service_tasks import DeferrableServiceTask
 from orderflow.engine.specs import ProcessDef
-from orderflow.engine.xmlinfo import NS
-from orderflow.engine.xmlsafe import parse_xml
+from orderflow.engine.xmlinfo import NS, process_element
 
 # ElementInfo attributes compared between versions (the group is reported as a move)
 _ATTRIBUTES = (("name", "name"), ("kind", "kind"), ("form", "form_key"), ("sla", "sla"), ("handler", "handler"),
@@ -105,20 +104,15 @@ def without_name(value: Any) -> Any:
 
 def _flows(pdef: ProcessDef) -> dict[str, dict[str, Any]]:
     """Sequence flows of the process (and its embedded sub-processes): id -> source, target, condition."""
-    for text in pdef.sources.values():
-        root = parse_xml(text)
-        for process in root.iter(f"{{{NS['bpmn']}}}process"):
-            if process.get("id") != pdef.key:
-                continue
-            flows = {}
-            for flow in process.iter(f"{{{NS['bpmn']}}}sequenceFlow"):
-                condition = flow.find("bpmn:conditionExpression", NS)
-                flows[flow.get("id")] = {
-                    "flow_id": flow.get("id"), "name": flow.get("name") or None,
-                    "source": flow.get("sourceRef"), "target": flow.get("targetRef"),
-                    "condition": (condition.text or "").strip() or None if condition is not None else None}
-            return flows
-    return {}
+    process = process_element(pdef.sources, pdef.key)
+    flows = {}
+    for flow in process.iter(f"{{{NS['bpmn']}}}sequenceFlow") if process is not None else ():
+        condition = flow.find("bpmn:conditionExpression", NS)
+        flows[flow.get("id")] = {
+            "flow_id": flow.get("id"), "name": flow.get("name") or None,
+            "source": flow.get("sourceRef"), "target": flow.get("targetRef"),
+            "condition": (condition.text or "").strip() or None if condition is not None else None}
+    return flows
 
 
 def _diff_flows(old: dict[str, dict], new: dict[str, dict]) -> dict[str, list]:

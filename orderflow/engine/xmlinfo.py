@@ -7,6 +7,7 @@ per deploy.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from lxml import etree
 
@@ -180,14 +181,23 @@ def describe_elements(process: etree._Element) -> dict[str, ElementInfo]:
     return elements
 
 
+def process_element(sources: Mapping[str, str], process_key: str) -> etree._Element | None:
+    """The <bpmn:process> with id ``process_key`` in these files (no compiling: a draft's diagram may
+    not compile yet); None when no file that parses has it."""
+    for text in sources.values():
+        try:
+            root = parse_xml(text)
+        except ValueError:
+            continue
+        for process in root.iter(f"{{{NS['bpmn']}}}process"):
+            if process.get("id") == process_key:
+                return process
+    return None
+
+
 def form_keys_of(text: str, process_key: str) -> set[str]:
-    """The forms the steps of process ``process_key`` in this diagram name (no compiling: a draft's
-    diagram may not compile yet). A diagram that does not parse names none."""
-    try:
-        root = parse_xml(text)
-    except ValueError:
-        return set()
-    for process in root.iter(f"{{{NS['bpmn']}}}process"):
-        if process.get("id") == process_key:
-            return {info.form_key for info in describe_elements(process).values() if info.form_key}
-    return set()
+    """The forms the steps of process ``process_key`` in this diagram name. A diagram that does not
+    parse names none."""
+    process = process_element({"": text}, process_key)
+    return {info.form_key for info in describe_elements(process).values() if info.form_key} if process is not None \
+        else set()

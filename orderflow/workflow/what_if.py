@@ -128,8 +128,9 @@ def forecast(session: Session, actor: User, key: str, weeks: int = WEEKS) -> For
         .group_by(HumanTask.element_id)).all())
     result = Forecast(key, latest.version if latest else None, weeks, since, until, len(rows),
                       len({r[0] for r in rows}), capped)
-    result.steps = model.steps(old, new, waiting_now)
-    result.cycle_today, result.cycle_draft = model.cycles(old, new)
+    before = steps_before(new)   # read from the draft's XML once, for both
+    result.steps = model.steps(old, new, waiting_now, before)
+    result.cycle_today, result.cycle_draft = model.cycles(old, result.steps, before)
     return result
 
 
@@ -184,8 +185,8 @@ class _Model:
         self._reached[step] = orders
         return orders
 
-    def steps(self, old: ProcessDef | None, new: ProcessDef, waiting_now: dict[str, int]) -> list[StepForecast]:
-        before = steps_before(new)
+    def steps(self, old: ProcessDef | None, new: ProcessDef, waiting_now: dict[str, int],
+              before: dict[str, frozenset[str]]) -> list[StepForecast]:
         old_steps, new_steps = _people_steps(old), _people_steps(new)
         found = []
         for ident, info in new_steps.items():
@@ -200,19 +201,20 @@ class _Model:
                 found.append(StepForecast(ident, was.name, "removed", self.today(was), None, waiting_now.get(ident, 0)))
         return found
 
-    def cycles(self, old: ProcessDef | None, new: ProcessDef) -> tuple[float | None, float | None]:
-        """Mean seconds per order at the people's steps, today and with the draft."""
+    def cycles(self, old: ProcessDef | None, steps: list[StepForecast],
+               before: dict[str, frozenset[str]]) -> tuple[float | None, float | None]:
+        """Mean seconds per order at the people's steps, today and with the draft (``steps``' sides)."""
         if not self.orders:
             return None, None
-        before = steps_before(new)
-        old_steps: dict[str, ElementInfo | None] = {**_people_steps(old)} or dict.fromkeys(self.history)
         today: dict[int, float] = dict.fromkeys(self.orders, 0.0)
         draft: dict[int, float] = dict.fromkeys(self.orders, 0.0)
-        for ident in old_steps:
+        for ident in _people_steps(old) if old is not None else self.history:
             for done in self.history.get(ident, []):
                 today[done.order] += done.seconds
-        for ident, info in _people_steps(new).items():
-            side = self.draft(info, old_steps.get(ident), before)
+        for step in steps:
+            ident, side = step.element_id, step.draft
+            if side is None:   # removed by the draft
+                continue
             if side.basis == "history":
                 for done in self.history.get(ident, []):
                     draft[done.order] += done.seconds
