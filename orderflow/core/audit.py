@@ -23,8 +23,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -93,16 +93,25 @@ def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat()  # as stored: SQLite hands back UTC
 
 
+_HEADS = table_of(AuditHead)
+# built once: on a step's path, building a statement costs as much as running it
+_LOCK_TAIL = (update(_HEADS).where(_HEADS.c.instance_id == bindparam("chain")).values(events=_HEADS.c.events)
+              .returning(_HEADS.c.hash))   # locked and read in one statement
+_APPEND = (update(_HEADS).where(_HEADS.c.instance_id == bindparam("chain"))
+           .values(hash=bindparam("new_hash"), events=_HEADS.c.events + 1))
+_NEW_HEAD = insert(_HEADS).values(hash=None, events=0)
+
+
 def _insert_head(connection: Connection, instance_id: int) -> None:
     insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    connection.execute(insert(table_of(AuditHead)).values(instance_id=instance_id, hash=None, events=0)
+    connection.execute(insert(_HEADS).values(instance_id=instance_id, hash=None, events=0)
                        .on_conflict_do_nothing(index_elements=["instance_id"]))
 
 
 def new_chain(session: Session, instance_id: int) -> None:
     """The chain of an instance made in this transaction: its head is made now, so the first append
     needs no look-up (no one else sees the instance, nor appends to it, before the commit)."""
-    session.connection().execute(insert(table_of(AuditHead)).values(instance_id=instance_id, hash=None, events=0))
+    session.connection().execute(_NEW_HEAD, {"instance_id": instance_id})
     session.info.setdefault("audit_tails", {})[instance_id] = None
 
 
@@ -112,13 +121,10 @@ def _lock_tail(session: Session, instance_id: int) -> str | None:
     Core statements on ``session.connection()``: no autoflush, so the engine's pending changes
     flush where they always did."""
     conn = session.connection()
-    heads = table_of(AuditHead)
-    lock = (update(heads).where(heads.c.instance_id == instance_id).values(events=heads.c.events)
-            .returning(heads.c.hash))   # locked and read in one statement
-    head = conn.execute(lock).first()
+    head = conn.execute(_LOCK_TAIL, {"chain": instance_id}).first()
     if head is None:
         _insert_head(conn, instance_id)
-        head = conn.execute(lock).one()  # someone may have inserted it first: wait for their commit
+        head = conn.execute(_LOCK_TAIL, {"chain": instance_id}).one()  # someone may have inserted it first
     if head.hash is not None:
         return head.hash
     # a new head: adopt the chain so far (instances audited before heads existed)
@@ -126,7 +132,7 @@ def _lock_tail(session: Session, instance_id: int) -> str | None:
     last = conn.execute(select(events.c.hash).where(events.c.instance_id == instance_id)
                         .order_by(events.c.id.desc()).limit(1)).scalar()
     count = conn.execute(select(func.count()).where(events.c.instance_id == instance_id)).scalar()
-    conn.execute(update(heads).where(heads.c.instance_id == instance_id).values(hash=last, events=count))
+    conn.execute(update(_HEADS).where(_HEADS.c.instance_id == instance_id).values(hash=last, events=count))
     return last
 
 
@@ -143,9 +149,7 @@ def record(session: Session, instance_id: int | None, actor: str | None, action:
     session.add(event)
     if instance_id is not None:
         tails[instance_id] = event.hash
-        heads = table_of(AuditHead)
-        session.connection().execute(update(heads).where(heads.c.instance_id == instance_id)
-                                     .values(hash=event.hash, events=heads.c.events + 1))
+        session.connection().execute(_APPEND, {"chain": instance_id, "new_hash": event.hash})
     return event
 
 

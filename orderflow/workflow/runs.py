@@ -9,12 +9,13 @@ from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from orderflow.core import audit, metrics
+from orderflow.core.column_types import table_of
 from orderflow.core.db import rowcount
 from orderflow.core.errors import LostRace
 from orderflow.core.i18n import Msg
@@ -160,11 +161,17 @@ def _new_token(instance: Instance) -> bool:
     return first
 
 
+# built once: on a step's path, building a statement costs as much as running it
+_STATES = table_of(InstanceState)
+_REPLACE_STATE = update(_STATES).where(_STATES.c.instance_id == bindparam("instance")).values(state=bindparam("new"))
+_OPEN_ROWS = select(HumanTask).where(HumanTask.instance_id == bindparam("instance"), HumanTask.status == "ready")
+
+
 def _write_state_row(session: Session, instance: Instance, state: str, first: bool) -> None:
     """After the instances row is flushed: that row is the lock, taken first."""
-    if first or not rowcount(session.execute(update(InstanceState).where(InstanceState.instance_id == instance.id)
-                                             .values(state=state))):
-        session.execute(insert(InstanceState).values(instance_id=instance.id, state=state))
+    conn = session.connection()
+    if first or not rowcount(conn.execute(_REPLACE_STATE, {"instance": instance.id, "new": state})):
+        conn.execute(insert(_STATES).values(instance_id=instance.id, state=state))
 
 
 def keep_read(session: Session, instance: Instance, pdef: ProcessDef, workflow) -> None:
@@ -217,8 +224,11 @@ def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Sna
     """Make the ready rows of this instance equal the engine's ready user tasks (``first``: the
     instance's first store, with no rows to look up)."""
     now = platform_of(session).clock()
-    open_rows = {} if first else {t.task_uuid: t for t in session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
+    # no autoflush: the step's changes flush once, below; a row this step closed (still ready in
+    # the database) comes back from the session as it is now, and is left out
+    with session.no_autoflush:
+        open_rows = {} if first else {t.task_uuid: t for t in session.scalars(_OPEN_ROWS, {"instance": instance.id})
+                                      if t.status == "ready"}
     ready_ids = {r.task_uuid for r in snap.ready}
     left = []
     for uuid, row in open_rows.items():

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from orderflow.access import accounts
@@ -26,7 +26,7 @@ from orderflow.core import audit, metrics
 from orderflow.core.db import rowcount
 from orderflow.core.errors import Conflict, InvalidInput, LostRace, NotFound, TaskNotReady
 from orderflow.core.i18n import Msg, element_name, status_word
-from orderflow.core.models import Group, HumanTask, User
+from orderflow.core.models import Group, HumanTask, Instance, User
 from orderflow.core.platform import platform_of
 from orderflow.workflow import (
     attachments,
@@ -45,8 +45,12 @@ def is_overdue(task: HumanTask, now: datetime) -> bool:
     return task.status == "ready" and task.due_at is not None and task.due_at < now
 
 
+# a task's page and its completion read its order and the order's version: one statement for all three
+_WITH_VERSION = (joinedload(HumanTask.instance).joinedload(Instance.version),)
+
+
 def get(session: Session, actor: User, task_id: int) -> HumanTask:
-    task = session.get(HumanTask, task_id)
+    task = session.get(HumanTask, task_id, options=_WITH_VERSION)
     if task is None:
         raise NotFound(Msg("There is no task with id %(id)s.", id=task_id))
     require_task_viewer(actor, task)
