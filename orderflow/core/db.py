@@ -58,11 +58,13 @@ class Database:
     def _after_rollback(session: Session, _transaction) -> None:
         session.info.pop("wake_at", None)
         session.info.pop("audit_tails", None)
+        session.info.pop("open_tasks", None)
         metrics.rolled_back(session)  # what the transaction would have counted did not happen
 
     def _after_commit(self, session: Session) -> None:
         """Jobs created in the transaction are due at ``wake_at``: tell this process's scheduler."""
         session.info.pop("audit_tails", None)  # others may append once we have committed
+        session.info.pop("open_tasks", None)  # others may change them once we have committed
         metrics.committed(session)
         at = session.info.pop("wake_at", None)
         if at is not None and self.platform.wake is not None:

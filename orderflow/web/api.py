@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import bindparam, select
 
 from orderflow.access import accounts
 from orderflow.access.permissions import require, start_groups
@@ -33,6 +32,7 @@ from orderflow.workflow import (
     messages,
     processes,
     recovery,
+    runs,
     signatures,
     tasks,
 )
@@ -129,12 +129,8 @@ def start_instance(key: str):
     return jsonify(_instance_brief(instance)), 201
 
 
-_OPEN_TASKS = (select(HumanTask).where(HumanTask.instance_id == bindparam("instance"), HumanTask.status == "ready")
-               .order_by(HumanTask.id))  # built once: every start and step answers with it
-
-
 def _instance_brief(instance: Instance) -> dict[str, Any]:
-    open_tasks = get_session().scalars(_OPEN_TASKS, {"instance": instance.id})
+    open_tasks = runs.open_tasks(get_session(), instance)
     return {"id": instance.id, "business_key": instance.business_key, "status": instance.status,
             "open_tasks": [task_json(t) for t in open_tasks]}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from orderflow.access.permissions import group_word
 from orderflow.core import audit, timefmt
@@ -21,10 +21,12 @@ from orderflow.engine import due_at
 from orderflow.workflow import customer_links, definitions, incidents, jobs, notify, runs
 
 ACTIVE = {"running"}
+_WITH_VERSION = (joinedload(Instance.version),)
 
 
 def _instance(session: Session, job: Job) -> Instance | None:
-    instance = session.get(Instance, job.instance_id) if job.instance_id else None
+    # with its version in the same statement: the step runs the version's definition
+    instance = session.get(Instance, job.instance_id, options=_WITH_VERSION) if job.instance_id else None
     return instance if instance is not None and instance.status in ACTIVE else None
 
 

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, inspect, or_, select, update
+from sqlalchemy import bindparam, func, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from orderflow.core import metrics
@@ -54,6 +54,10 @@ def may_have_timer_job(instance: Instance) -> bool:
     return inspect(instance).persistent and instance.next_timer_at is not None
 
 
+_PENDING_TIMER = select(Job).where(Job.instance_id == bindparam("instance"), Job.kind == "timer",
+                                   Job.status == "pending")  # built once: timer jobs and steps look it up
+
+
 def sync_timer(session: Session, instance: Instance, may_have_job: bool = True) -> None:
     """Keep exactly one pending timer job per instance, due at its next timer. ``may_have_job``
     False (``may_have_timer_job`` before the change) spares the look-up when there is none."""
@@ -61,8 +65,7 @@ def sync_timer(session: Session, instance: Instance, may_have_job: bool = True) 
     due = instance.next_timer_at + TIMER_MARGIN if instance.status == "running" and instance.next_timer_at else None
     if not may_have_job and due is None:
         return
-    pending = session.scalar(select(Job).where(Job.instance_id == instance.id, Job.kind == "timer",
-                                               Job.status == "pending")) if may_have_job else None
+    pending = _pending_timer(session, instance) if may_have_job else None
     if due is None:
         if pending is not None:
             pending.status, pending.finished_at = "done", platform_of(session).clock()
@@ -72,6 +75,19 @@ def sync_timer(session: Session, instance: Instance, may_have_job: bool = True) 
     elif pending.due_at != due:
         pending.due_at = due
         wake(session, due)
+
+
+def _pending_timer(session: Session, instance: Instance) -> Job | None:
+    """The instance's pending timer job, as this transaction has it. Read without autoflush (the
+    step's changes flush once, after this): a job this transaction made or closed and has not
+    flushed yet is taken as it is in the session, not as the database still has it."""
+    made = [job for job in session.new if isinstance(job, Job) and job.instance_id == instance.id
+            and job.kind == "timer" and job.status == "pending"]
+    if made:
+        return made[0]
+    with session.no_autoflush:
+        found = session.scalar(_PENDING_TIMER, {"instance": instance.id})
+    return found if found is not None and found.status == "pending" else None
 
 
 def close_sla_jobs(session: Session, ended: list[HumanTask]) -> None:

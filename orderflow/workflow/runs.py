@@ -250,6 +250,9 @@ def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Sna
             assignee=info.assignee if info else None, customer_step=bool(info and info.customer),
             other_groups=[TaskGroup(group_id=g) for g in (info.groups if info else ())],  # candidateGroups="a,b"
             due_at=due_at(info.sla if info else None, now)))
+    # what the step's answer lists (``open_tasks``), without reading the rows back
+    session.info.setdefault("open_tasks", {})[instance.id] = [
+        *(row for row in open_rows.values() if row.status == "ready"), *new_rows]
     if not new_rows:
         return
     _drop_unknown_assignees(session, instance, new_rows)
@@ -260,6 +263,15 @@ def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Sna
             jobs.enqueue(session, "sla", row.due_at, instance.id, str(row.id), row.element_id)
         if row.customer_step:  # the customer gets their link by mail when the order knows an address
             customer_links.offer(session, row)
+
+
+def open_tasks(session: Session, instance: Instance) -> list[HumanTask]:
+    """The instance's ready task rows, oldest first: as this transaction's last store of it left
+    them (the rows themselves, so later changes show), else read."""
+    kept = session.info.get("open_tasks", {}).get(instance.id)
+    if kept is None:
+        return list(session.scalars(_OPEN_ROWS.order_by(HumanTask.id), {"instance": instance.id}))
+    return sorted((row for row in kept if row.status == "ready"), key=lambda row: row.id)
 
 
 def step_group(config: Mapping[str, Any], info: ElementInfo | None) -> str:
