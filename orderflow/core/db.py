@@ -4,12 +4,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import Session, sessionmaker
 
 from orderflow.core import metrics
 from orderflow.core.platform import Platform
+from orderflow.core.sqlite_turns import connection_factory
 
 
 def database_url(config: dict[str, Any], instance_path: str) -> str:
@@ -30,7 +31,11 @@ def rowcount(result: Result[Any]) -> int:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        connect_args: dict[str, Any] = {"timeout": 30, "check_same_thread": False}
+        path = make_url(url).database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            connect_args["factory"] = connection_factory(path)  # writers take turns, without sleeping
+        engine = create_engine(url, connect_args=connect_args)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # WAL: readers never wait for the writer
