@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -23,6 +23,7 @@ from orderflow.access.permissions import (
     require_task_viewer,
 )
 from orderflow.core import audit, metrics
+from orderflow.core.column_types import table_of
 from orderflow.core.db import rowcount
 from orderflow.core.errors import Conflict, InvalidInput, LostRace, NotFound, TaskNotReady
 from orderflow.core.i18n import Msg, element_name, status_word
@@ -165,6 +166,12 @@ def complete_for_customer(session: Session, task: HumanTask, data: Any, who: str
     return _advance(session, task, clean, who, "customer_link", None)
 
 
+_TASKS = table_of(HumanTask)
+_CLOSE = (update(_TASKS).where(_TASKS.c.id == bindparam("task"), _TASKS.c.status == "ready")
+          .values({name: bindparam(f"new_{name}") for name in
+                   ("status", "completed_at", "completed_by", "data", "completed_via", "rollup_pending")}))
+
+
 def _advance(session: Session, task: HumanTask, clean: dict[str, Any], by: str, via: str | None,
              sign) -> HumanTask:
     """Run the engine from this task on and store everything, in the caller's transaction. Timed from
@@ -172,14 +179,21 @@ def _advance(session: Session, task: HumanTask, clean: dict[str, Any], by: str, 
     started = time.perf_counter()
     pdef, workflow = runs.load(session, task.instance, by)
     runaway = runs.bounded(lambda: platform_of(session).runtime.complete(workflow, task.task_uuid, clean))
-    now = platform_of(session).clock()
-    task.status, task.completed_at, task.completed_by, task.data = "completed", now, by, clean
-    task.completed_via = via
     hooks = platform_of(session).hooks
-    task.rollup_pending = hooks.roll_up is not None   # counted later, out of this request (analytics)
+    closed = {"status": "completed", "completed_at": platform_of(session).clock(), "completed_by": by,
+              "data": clean, "completed_via": via,
+              "rollup_pending": hooks.roll_up is not None}  # counted later, out of this request (analytics)
+    # compare-and-set, one statement: the task's row locked before the order's audit chain, in the
+    # order a claim locks them; of two completions at the same moment only one finds it ready
+    won = session.connection().execute(_CLOSE, {f"new_{name}": value for name, value in closed.items()}
+                                       | {"task": task.id})
+    if rowcount(won) != 1:
+        raise LostRace(Msg("Someone else changed this order at the same moment; nothing of yours was saved. "
+                           "Reload the order and try again."))
+    for name, value in closed.items():
+        set_committed_value(task, name, value)
     hooks.task_completed(session, task)
     jobs.close_sla_jobs(session, [task])
-    session.flush()   # the task's row locked before the order's audit chain, in the order a claim locks them
     if sign is not None:
         sign()
     detail = {"task_id": task.id, "data": clean}
