@@ -8,7 +8,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
@@ -115,3 +115,19 @@ def test_a_finished_task_pointed_at_another_spec_is_converted_anew():
     finished.task_spec = workflow.spec.task_specs["Start"]
     assert store.dump(workflow) == store.dump(workflow, fresh=True)
     assert '"task_spec":"Start"' in store.as_json(store.dump(workflow))
+
+
+def test_the_workflow_dict_is_spiffworkflows_own_with_the_tasks_taken_as_kept():
+    """store.py writes the workflow's own fields as SpiffWorkflow's WorkflowConverter does (it only
+    skips the per-task dispatch for kept dicts): a SpiffWorkflow upgrade that adds or changes a
+    field shows here."""
+    workflow, more = _looping(3)
+    more()
+    store.dump(workflow)  # some dicts kept
+    more()
+    registry = store._SERIALIZER.registry
+    converter = registry.convert_to_dict[registry.typenames[BpmnWorkflow]].args[1].__self__
+    stock = WorkflowConverter.to_dict(converter, workflow)
+    ours = converter.to_dict(workflow)
+    assert {key: ours[key] for key in stock} == stock
+    assert set(ours) - set(stock) == {"subprocesses", "bpmn_events"}

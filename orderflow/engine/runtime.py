@@ -251,7 +251,8 @@ class Runtime:
                            t.task_spec.bpmn_name or t.task_spec.name, t.data) for t in tree.ready if t.task_spec.manual]
         finished = [t.task_spec.bpmn_id for t in tree.completed if t.task_spec.bpmn_id]
         data = order_data(workflow, tree.open)
-        completed = workflow.is_completed()
+        # what workflow.is_completed() would walk the tree again for (and remember, as it does)
+        completed = workflow.completed = bool(workflow.completed or tree.finished)
         pending = [] if completed else waits.pending(workflow, data, tree.started)
         messages = sorted({w.name for w in pending if w.kind == "message" and w.name})
         return Snapshot(ready=ready, completed=completed, data=data,

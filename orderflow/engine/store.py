@@ -18,9 +18,10 @@ import json
 import zlib
 from contextvars import ContextVar
 from copy import deepcopy
+from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, TaskConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -40,12 +41,9 @@ class _KeptTaskConverter(TaskConverter):
     against it, so a kept dict that went stale would show."""
 
     def to_dict(self, task: Task) -> dict:
-        parent = task.parent
-        if _FRESH.get() or task.state != TaskState.COMPLETED or (parent is not None
-                                                               and parent.state != TaskState.COMPLETED):
+        key = _settled_key(task)
+        if key is None or _FRESH.get():
             return super().to_dict(task)
-        # a version migration re-points finished tasks at the new version's specs: part of the key
-        key = (task.last_state_change, len(task._children), task.triggered, task.task_spec.name)
         kept = getattr(task, "_orderflow_dict", None)
         if kept is not None and kept[0] == key:
             return kept[1]
@@ -54,9 +52,37 @@ class _KeptTaskConverter(TaskConverter):
         return dct
 
 
+def _settled_key(task: Task) -> tuple | None:
+    """What a settled task's kept dict is valid for (None: the task is not settled). A version
+    migration re-points finished tasks at the new version's specs: part of the key."""
+    parent = task.parent
+    if task.state != TaskState.COMPLETED or (parent is not None and parent.state != TaskState.COMPLETED):
+        return None
+    return task.last_state_change, len(task._children), task.triggered, task.task_spec.name
+
+
+def _tasks_to_dict(registry: Any, tasks: dict) -> dict:
+    """``mapping_to_dict(workflow.tasks)``, a kept dict taken as it is: the registry's dispatch per
+    task, which grows with the history, is paid only for the tasks still open."""
+    convert, fresh, out = registry.convert, _FRESH.get(), {}
+    for task in tasks.values():
+        kept = None if fresh else getattr(task, "_orderflow_dict", None)
+        dct = kept[1] if kept is not None and kept[0] == _settled_key(task) else convert(task)
+        out[dct["id"]] = dct
+    return out
+
+
 class _SpecByReference(BpmnWorkflowConverter):
     def to_dict(self, workflow: BpmnWorkflow) -> dict:
-        dct = WorkflowConverter.to_dict(self, workflow)
+        dct = {  # WorkflowConverter.to_dict, with the tasks converted as _tasks_to_dict does
+            "data": self.registry.convert(self.registry.clean(workflow.data)),
+            "correlations": workflow.correlations,
+            "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "tasks": _tasks_to_dict(self.registry, workflow.tasks),
+            "root": str(workflow.task_tree.id),
+        }
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct

@@ -10,7 +10,10 @@ answer exactly as its own walk would have found it:
   states; a sub-process's tree is always entered;
 - a COMPLETED task counts as finished only where a walk asking for COMPLETED reaches it: through
   finished tasks and sub-process tasks alone (a multi-instance still running has completed
-  children that do not yet make its element finished).
+  children that do not yet make its element finished);
+- the workflow is complete when its own tree (its sub-processes' aside) has no unfinished task,
+  as ``Workflow.is_completed`` walks to find out (a predicted task is unfinished itself, so what
+  lies below one does not change the answer).
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-_FUTURE, _COMPLETED = TaskState.FUTURE, TaskState.COMPLETED
+_FUTURE, _COMPLETED = TaskState.FUTURE, TaskState.COMPLETED   # below COMPLETED: unfinished
 _OPEN = TaskState.READY | TaskState.WAITING
 
 
@@ -30,6 +33,7 @@ class Walk:
     open: list[Task] = field(default_factory=list)        # READY or WAITING, in tree order
     started: list[Task] = field(default_factory=list)     # STARTED
     completed: list[Task] = field(default_factory=list)   # COMPLETED, as get_tasks(state=COMPLETED) finds them
+    finished: bool = True    # no unfinished task in the workflow's own tree: Workflow.is_completed()
 
 
 def walk(workflow: BpmnWorkflow) -> Walk:
@@ -39,6 +43,8 @@ def walk(workflow: BpmnWorkflow) -> Walk:
     while stack:
         task, through_finished = stack.pop()
         state = task.state
+        if state < _COMPLETED and task.workflow is workflow:
+            found.finished = False
         if state == _COMPLETED:
             if through_finished:
                 found.completed.append(task)
