@@ -1,6 +1,8 @@
 """Alembic migrations and the models agree; old databases upgrade and keep their data."""
 from __future__ import annotations
 
+import json
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -9,7 +11,9 @@ from sqlalchemy import create_engine, inspect, text
 from orderflow import create_app
 from orderflow.core import schema
 from orderflow.core.models import Base, Instance
+from orderflow.engine import store
 from orderflow.workflow import runs
+from tests.support.orders import drive
 
 
 def _diff(engine) -> list:
@@ -79,3 +83,28 @@ def test_engine_states_move_to_their_own_table_and_back_and_orders_go_on(app, ap
     task = api.task(order["id"], "check_stock")
     assert api.complete("warehouse1", task["id"], "sufficient").status_code == 200
     assert "check_stock" not in {t["element_id"] for t in api.open_tasks(order["id"])}
+
+
+def test_state_deltas_fold_into_the_base_on_downgrade_and_orders_go_on(app, api):
+    """0020: the steps' deltas (instance_state_deltas) are folded into the base when the release
+    before is restored, as the service itself would read them; after the upgrade the order goes on."""
+    order = api.start_order()
+    db = app.extensions["orderflow.db"]
+    for _ in range(6):
+        task = api.open_tasks(order["id"])[0]
+        assert api.complete(f"{task['group']}1", task["id"]).status_code == 200
+    with db.session() as s:
+        before = store.as_json(runs.read_state(s, s.get_one(Instance, order["id"])))
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM instance_state_deltas")).scalar_one() > 0
+    db.engine.dispose()
+    schema.downgrade(db.engine, "0019")
+    with db.engine.connect() as conn:
+        assert "instance_state_deltas" not in inspect(conn).get_table_names()
+        stored = conn.execute(text("SELECT state FROM instance_states WHERE instance_id = :id"),
+                              {"id": order["id"]}).scalar_one()
+    assert json.loads(stored) == json.loads(before)
+    db.engine.dispose()
+    assert schema.upgrade(db.engine) == schema.head()
+    db.platform.runtime.live.clear()
+    assert drive(api, order["id"])

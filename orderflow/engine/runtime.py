@@ -33,7 +33,7 @@ from orderflow.engine import (  # timer_limits bounds SpiffWorkflow's timers on 
 from orderflow.engine.clock import engine_clock
 from orderflow.engine.events import close_event_subprocesses, fire_conditions, order_data, waiting_definitions
 from orderflow.engine.expressions import ExpressionError
-from orderflow.engine.live_cache import LiveWorkflows, size_of
+from orderflow.engine.live_cache import BYTES_PER_STATE_CHAR, LiveWorkflows, size_of
 from orderflow.engine.model import ReadyTask, Snapshot
 from orderflow.engine.scripting import HandlerFailed, SafeScriptEngine, Services, refuses_input
 from orderflow.engine.service_tasks import describe, store_result
@@ -83,7 +83,7 @@ class Runtime:
         entry = self.live.take(key, token, pdef) if key is not None else None
         if entry is None:
             text = state() if callable(state) else state
-            workflow, size = store.load(text, pdef), size_of(text)
+            workflow, size = store.load_stored(text, pdef), size_of(text)
         else:
             workflow, size = entry.workflow, entry.size
             if self.verify_cache:
@@ -94,11 +94,11 @@ class Runtime:
         return workflow
 
     def keep(self, key: Any, token: str | None, pdef: ProcessDef, workflow: BpmnWorkflow,
-             state: str | None = None) -> None:
-        """``workflow`` was stored under ``token`` as ``state`` (or read, unchanged: ``state`` None):
+             stored: store.Stored | None = None) -> None:
+        """``workflow`` was stored under ``token`` as ``stored`` (or read, unchanged: ``stored`` None):
         the next load of ``key`` naming that token may reuse it."""
-        if state is not None:
-            size: int | None = size_of(state)
+        if stored is not None:
+            size: int | None = stored.chars * BYTES_PER_STATE_CHAR
         else:
             with self._sizes_lock:
                 size = self._sizes.get(workflow)
@@ -106,6 +106,7 @@ class Runtime:
             self.live.put(key, token, pdef, workflow, size)
 
     dump = staticmethod(store.dump)
+    store_step = staticmethod(store.store_step)
 
     def start(self, workflow: BpmnWorkflow, data: dict[str, Any]) -> int:
         for task in workflow.get_tasks(state=TaskState.READY):

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Integer, String, bindparam, cast, delete, insert, literal, null, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -19,9 +19,18 @@ from orderflow.core.column_types import table_of
 from orderflow.core.db import rowcount
 from orderflow.core.errors import LostRace
 from orderflow.core.i18n import Msg
-from orderflow.core.models import HumanTask, Instance, InstanceState, ProcessVersion, Sequence, TaskGroup, User
+from orderflow.core.models import (
+    HumanTask,
+    Instance,
+    InstanceState,
+    InstanceStateDelta,
+    ProcessVersion,
+    Sequence,
+    TaskGroup,
+    User,
+)
 from orderflow.core.platform import platform_of
-from orderflow.engine import ElementInfo, ProcessDef, Runaway, Services, Snapshot, due_at, json_clean
+from orderflow.engine import ElementInfo, ProcessDef, Runaway, Services, Snapshot, due_at, json_clean, store
 from orderflow.workflow import attachments, correlations, customer_links, definitions, incidents, jobs, notify
 
 
@@ -135,23 +144,21 @@ def read_state(session: Session, instance: Instance) -> str:
     the one the instance row in hand names. Read with the row's current token in one statement: on
     PostgreSQL (read committed) another transaction may have stored a newer state since the row was
     read, and a workflow built from it must not pass for the row's (nor be kept under its token)."""
-    row = session.execute(select(InstanceState.state, Instance.state_token)
-                          .join(Instance, Instance.id == InstanceState.instance_id)
-                          .where(InstanceState.instance_id == instance.id)).first()
-    if row is None:
+    rows = session.execute(_READ_STATE, {"instance": instance.id}).all()  # base and deltas: one snapshot
+    if not rows or rows[0].seq != 0:
         raise LookupError(f"instance {instance.id} has no stored state")
-    if row.state_token != instance.state_token:
+    if rows[0].token != instance.state_token:
         raise LostRace(Msg("Someone else changed this order at the same moment; nothing of yours was saved. "
                            "Reload the order and try again."))
-    return row.state
+    return store.compose(rows[0].text, [row.text for row in rows[1:]])
 
 
 def write_state(session: Session, instance: Instance, state: str) -> None:
-    """Store ``state`` as the instance's engine state, under a new token (so no worker's kept
-    workflow passes for it)."""
+    """Store ``state`` (a whole state) as the instance's engine state, under a new token (so no
+    worker's kept workflow passes for it)."""
     first = _new_token(instance)
     session.flush()
-    _write_state_row(session, instance, state, first)
+    _write_state_row(session, instance, store.Stored(state, 0, True, store.json_length(state)), first)
 
 
 def _new_token(instance: Instance) -> bool:
@@ -163,15 +170,29 @@ def _new_token(instance: Instance) -> bool:
 
 # built once: on a step's path, building a statement costs as much as running it
 _STATES = table_of(InstanceState)
+_DELTAS = table_of(InstanceStateDelta)
 _REPLACE_STATE = update(_STATES).where(_STATES.c.instance_id == bindparam("instance")).values(state=bindparam("new"))
+_ADD_DELTA = insert(_DELTAS).values(instance_id=bindparam("instance"), seq=bindparam("number"), delta=bindparam("new"))
+_DROP_DELTAS = delete(_DELTAS).where(_DELTAS.c.instance_id == bindparam("instance"))
+_READ_STATE = union_all(
+    select(_STATES.c.state.label("text"), literal(0, Integer).label("seq"), Instance.state_token.label("token"))
+    .join(Instance, Instance.id == _STATES.c.instance_id).where(_STATES.c.instance_id == bindparam("instance")),
+    select(_DELTAS.c.delta, _DELTAS.c.seq, cast(null(), String))
+    .where(_DELTAS.c.instance_id == bindparam("instance"))).order_by("seq")
 _OPEN_ROWS = select(HumanTask).where(HumanTask.instance_id == bindparam("instance"), HumanTask.status == "ready")
 
 
-def _write_state_row(session: Session, instance: Instance, state: str, first: bool) -> None:
-    """After the instances row is flushed: that row is the lock, taken first."""
+def _write_state_row(session: Session, instance: Instance, stored: store.Stored, first: bool) -> None:
+    """After the instances row is flushed: that row is the lock, taken first. A delta goes after the
+    base; a whole state replaces the base and its deltas."""
     conn = session.connection()
-    if first or not rowcount(conn.execute(_REPLACE_STATE, {"instance": instance.id, "new": state})):
-        conn.execute(insert(_STATES).values(instance_id=instance.id, state=state))
+    if stored.seq:
+        conn.execute(_ADD_DELTA, {"instance": instance.id, "number": stored.seq, "new": stored.text})
+        return
+    if first or not rowcount(conn.execute(_REPLACE_STATE, {"instance": instance.id, "new": stored.text})):
+        conn.execute(insert(_STATES).values(instance_id=instance.id, state=stored.text))
+    if stored.drop_deltas and not first:
+        conn.execute(_DROP_DELTAS, {"instance": instance.id})
 
 
 def keep_read(session: Session, instance: Instance, pdef: ProcessDef, workflow) -> None:
@@ -191,7 +212,7 @@ def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workf
     now = platform.clock()
     timer_job = jobs.may_have_timer_job(instance)  # as last synced, before this store changes it
     first = _new_token(instance)  # its first store: no task rows yet
-    state = platform.runtime.dump(workflow)
+    stored = platform.runtime.store_step(workflow)
     instance.updated_at = now
     instance.next_timer_at = snap.next_timer_at
     platform.hooks.project(instance, snap.data)  # the business's columns (orderflow/orders/plug.py)
@@ -210,13 +231,13 @@ def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workf
         jobs.sync_timer(session, instance, timer_job)
         correlations.sync(session, instance, pdef, snap)
         session.flush()
-        _write_state_row(session, instance, state, first)
+        _write_state_row(session, instance, stored, first)
     except StaleDataError:  # the edge rolls the whole request back
         raise LostRace(Msg("Someone else changed this order at the same moment; nothing of yours was saved. "
                            "Reload the order and try again.")) from None
     # kept for the next step; should this transaction not commit, the database keeps the older token
     # and the next load, comparing, reads and deserializes the state stored under it instead
-    platform.runtime.keep(instance.id, instance.state_token, pdef, workflow, state)
+    platform.runtime.keep(instance.id, instance.state_token, pdef, workflow, stored)
     return snap
 
 

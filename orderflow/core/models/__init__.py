@@ -12,6 +12,7 @@ from orderflow.core.models.workflow import (
     Incident,
     Instance,
     InstanceState,
+    InstanceStateDelta,
     Job,
     Mail,
     Notification,
@@ -26,7 +27,8 @@ from orderflow.core.models.workflow import (
 
 __all__ = [
     "ApiToken", "Attachment", "AuditEvent", "AuditHead", "Base", "CorrelationKey", "CustomerLink", "Group",
-    "HumanTask", "Incident", "Instance", "InstanceState", "Job", "LoginFailure", "Mail", "Membership", "Notification",
+    "HumanTask", "Incident", "Instance", "InstanceState", "InstanceStateDelta", "Job", "LoginFailure", "Mail",
+    "Membership", "Notification",
     "ProcessDraft", "ProcessVersion", "SavedFilter", "Sequence", "Signature", "TaskGroup", "TaskStat", "User",
     "UtcDateTime",
 ]

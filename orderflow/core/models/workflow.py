@@ -120,6 +120,16 @@ class InstanceState(Base):
     state: Mapped[str] = mapped_column(Text)
 
 
+class InstanceStateDelta(Base):
+    """What a step changed in an instance's engine state, stored after the state in ``instance_states``
+    (the base) instead of the whole state again (``engine/store.py``, ``store_step``); the next full
+    state written replaces the base and removes its deltas."""
+    __tablename__ = "instance_state_deltas"
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    delta: Mapped[str] = mapped_column(Text)
+
+
 class HumanTask(Base):
     __tablename__ = "human_tasks"
     __table_args__ = (
