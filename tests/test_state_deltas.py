@@ -17,6 +17,7 @@ from orderflow.core.models import HumanTask, Instance, InstanceStateDelta, User
 from orderflow.engine import store
 from orderflow.workflow import instances, processes, runs, tasks
 from tests.support.helpers import Api
+from tests.support.orders import drive
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
@@ -172,3 +173,13 @@ def test_a_long_loop_keeps_its_deltas_bounded_and_loads_the_same_without_the_cac
         assert 0 < most <= store.MAX_DELTAS
         data = json.loads(store.as_json(runs.read_state(s, instance)))["data"]
     assert data.get("rounds") == rounds or data == {}   # the loop counted every round (where data is kept)
+
+
+def test_a_finished_order_keeps_its_state_whole_and_compact(app, api: Api):
+    order = api.start_order()
+    assert drive(api, order["id"])
+    state = _read(app, order["id"])
+    assert not state.startswith(store.DELTAS), "no deltas left behind a finished order"
+    with app.extensions["orderflow.db"].session() as s:
+        assert not s.scalar(select(func.count()).select_from(InstanceStateDelta)
+                            .where(InstanceStateDelta.instance_id == order["id"]))

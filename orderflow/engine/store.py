@@ -184,9 +184,10 @@ class Stored:
     chars: int             # the JSON the state amounts to, about (what a loaded workflow's size follows)
 
 
-def store_step(workflow: BpmnWorkflow) -> Stored:
+def store_step(workflow: BpmnWorkflow, whole: bool = False) -> Stored:
     """What to write for ``workflow`` after a step: a delta against what the database holds (known
-    from a load through ``load_stored`` or from the last ``store_step``), else a full state."""
+    from a load through ``load_stored`` or from the last ``store_step``), else (or ``whole``: a
+    finished instance's last state, kept compact) a full state."""
     basis: _Basis | None = getattr(workflow, "_orderflow_basis", None)
     dct = _to_dict(workflow, False)
     tasks = dct["tasks"]
@@ -201,7 +202,7 @@ def store_step(workflow: BpmnWorkflow) -> Stored:
     def as_stored() -> dict[str, Any]:
         return {task_id: now if _is_kept(task, now) else text_of(task_id) for task, (task_id, now) in pairs}
 
-    if basis is not None and basis.seq < MAX_DELTAS:
+    if basis is not None and basis.seq < MAX_DELTAS and not whole:
         was_of = basis.tasks.get
         changed = [f"{json.dumps(task_id)}:{text_of(task_id)}" for _, (task_id, now) in pairs
                    if (was := was_of(task_id)) is not now and (not isinstance(was, str) or was != text_of(task_id))]

@@ -212,7 +212,7 @@ def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workf
     now = platform.clock()
     timer_job = jobs.may_have_timer_job(instance)  # as last synced, before this store changes it
     first = _new_token(instance)  # its first store: no task rows yet
-    stored = platform.runtime.store_step(workflow)
+    stored = platform.runtime.store_step(workflow, whole=snap.completed)  # a finished order: compact
     instance.updated_at = now
     instance.next_timer_at = snap.next_timer_at
     platform.hooks.project(instance, snap.data)  # the business's columns (orderflow/orders/plug.py)
