@@ -169,7 +169,7 @@ def sign(session: Session, actor: User, task: HumanTask, schema: Mapping[str, An
                                            "content_sha256": digest})
     row = Signature(instance_id=task.instance_id, task_id=task.id, element_id=task.element_id,
                     signer=actor.username, printed_name=actor.display_name, meaning=meaning, refused=refused,
-                    signed_at=event.at, content=content, content_sha256=digest, audit_event=event)
+                    signed_at=event.at, content=content, content_sha256=digest, audit_event_id=event.id)
     session.add(row)
     return row
 
