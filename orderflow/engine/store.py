@@ -166,10 +166,10 @@ def dump(workflow: BpmnWorkflow, fresh: bool = False) -> str:
 
 @dataclass
 class _Basis:
-    """What the database holds of a workflow, kept on the workflow: each task as stored, a settled
-    task's kept dict itself (compared by identity), any other as its JSON text (its data may still
-    change in place, and JSON tells 1 from True where == does not); the base's size; the deltas
-    stored after it."""
+    """What the database holds of a workflow, kept on the workflow: each task as stored, compared by
+    its JSON text (JSON tells 1 from True where == does not): a settled task's kept dict itself (the
+    same object again means unchanged), a dict as loaded (nothing changes it), an open task's dict
+    as its text (its data may still change in place); the base's size; the deltas stored after it."""
     tasks: dict[str, Any]
     base_chars: int
     seq: int = 0           # the last delta's number; 0: the base alone
@@ -205,7 +205,8 @@ def store_step(workflow: BpmnWorkflow, whole: bool = False) -> Stored:
     if basis is not None and basis.seq < MAX_DELTAS and not whole:
         was_of = basis.tasks.get
         changed = [f"{json.dumps(task_id)}:{text_of(task_id)}" for _, (task_id, now) in pairs
-                   if (was := was_of(task_id)) is not now and (not isinstance(was, str) or was != text_of(task_id))]
+                   if (was := was_of(task_id)) is not now
+                   and (was is None or (was if isinstance(was, str) else _json(was)) != text_of(task_id))]
         removed = [task_id for task_id in basis.tasks if task_id not in tasks]
         text = (f'{{"format":"{DELTA_FORMAT}","tasks":{{{",".join(changed)}}},"removed":{json.dumps(removed)},'
                 f'"top":{_json({key: value for key, value in dct.items() if key != "tasks"})}}}')
@@ -288,7 +289,7 @@ def load(state: str, pdef: ProcessDef) -> BpmnWorkflow:
 def load_stored(state: str, pdef: ProcessDef) -> BpmnWorkflow:
     """The workflow the database holds as ``state``: its next ``store_step`` may write a delta."""
     dct, base_chars, delta_chars = _applied(state)
-    tasks = {task_id: _json(task) for task_id, task in dct["tasks"].items()}
+    tasks = dict(dct["tasks"])   # as read; restoring copies what it changes
     workflow = _restore(dct, pdef)
     seq = len(_parts(state)) - 1 if state.startswith(DELTAS) else 0
     workflow._orderflow_basis = _Basis(tasks, base_chars, seq, delta_chars)
