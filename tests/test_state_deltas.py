@@ -117,8 +117,15 @@ def test_a_full_state_comes_again_before_the_deltas_outweigh_it():
     assert 0 in seqs and max(seqs) <= store.MAX_DELTAS
 
 
-@pytest.mark.parametrize("state", [store.DELTAS + "not json", store.DELTAS + "[]", store.DELTAS + '["z1:3:AAAA", 5]',
-                                   store.DELTAS + json.dumps([store.dump(_looping()), "{}"])])
+_DELTA = json.dumps({"format": store.DELTA_FORMAT, "tasks": {}, "removed": [], "top": {}})
+
+
+@pytest.mark.parametrize("state", [
+    store.DELTAS + "not json", store.DELTAS + "[]", store.DELTAS + '["z1:3:AAAA", 5]',
+    store.DELTAS + json.dumps([store.dump(_looping(0)), "{}"]),                     # not a delta
+    store.DELTAS + json.dumps([store.dump(_looping(0)), _DELTA.replace("[]", "7")]),  # a delta's parts wrong
+    store.DELTAS + json.dumps(["[1, 2]", _DELTA]),                                   # a base without tasks
+    store.DELTAS + json.dumps([store.dump(_looping(0))] + [_DELTA] * (store.MAX_DELTAS + 1))])  # too many
 def test_a_damaged_base_or_delta_is_refused_by_name(state):
     with pytest.raises(store.StateUnreadable):
         store.as_json(state)

@@ -232,6 +232,8 @@ def _parts(state: str) -> list[str]:
         raise StateUnreadable(f"the stored state cannot be read: {exc}") from exc
     if not isinstance(parts, list) or not parts or not all(isinstance(p, str) for p in parts):
         raise StateUnreadable("the stored state is not a base and its deltas")
+    if len(parts) > MAX_DELTAS + 1:   # never written so: a damaged or foreign value is not worked through
+        raise StateUnreadable(f"the stored state has {len(parts) - 1} deltas, more than {MAX_DELTAS}")
     return parts
 
 
@@ -240,12 +242,15 @@ def _applied(state: str) -> tuple[dict, int, int]:
     parts = _parts(state) if state.startswith(DELTAS) else [state]
     base_text = as_json(parts[0])
     dct = json.loads(base_text)
+    if len(parts) > 1 and not (isinstance(dct, dict) and isinstance(dct.get("tasks"), dict)):
+        raise StateUnreadable("the stored base has no tasks to apply deltas to")
     delta_chars = 0
     for part in parts[1:]:
         text = as_json(part)
         delta_chars += len(text)
         delta = json.loads(text)
-        if not isinstance(delta, dict) or delta.get("format") != DELTA_FORMAT:
+        if not (isinstance(delta, dict) and delta.get("format") == DELTA_FORMAT and isinstance(delta.get("tasks"), dict)
+                and isinstance(delta.get("removed"), list) and isinstance(delta.get("top"), dict)):
             raise StateUnreadable("a stored delta is not one this service wrote")
         dct["tasks"].update(delta["tasks"])
         for task_id in delta["removed"]:
