@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
@@ -17,6 +16,7 @@ from orderflow.core.models import HumanTask, Instance, InstanceStateDelta, User
 from orderflow.engine import store
 from orderflow.workflow import instances, processes, runs, tasks
 from tests.support.helpers import Api
+from tests.support.looping import looping, one_round
 from tests.support.orders import drive
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
@@ -43,22 +43,7 @@ class _Pdef:
 def _looping(rounds: int = 30):
     """A rework loop some rounds in: its history outweighs a step's changes, as a real order's does
     (a young order's whole state is about one delta: stored whole again, which costs as little)."""
-    parser = SpiffBpmnParser()
-    parser.add_bpmn_file(str(BENCH / "looping.bpmn"))
-    workflow = BpmnWorkflow(parser.get_spec("bench_looping"))
-    for task in workflow.get_tasks(state=TaskState.READY):
-        task.data["limit"] = 1000
-    workflow.do_engine_steps()
-    for _ in range(rounds):
-        _round(workflow)
-    return workflow
-
-
-def _round(workflow: BpmnWorkflow, note: object = "again") -> None:
-    task = workflow.get_next_task(state=TaskState.READY, manual=True)
-    task.data["note"] = note
-    task.run()
-    workflow.do_engine_steps()
+    return looping(rounds)
 
 
 def test_a_delta_holds_the_changed_tasks_and_base_and_deltas_load_as_the_workflow_stored():
@@ -67,7 +52,7 @@ def test_a_delta_holds_the_changed_tasks_and_base_and_deltas_load_as_the_workflo
     assert first.seq == 0 and first.drop_deltas, "nothing known of the database: a full state"
     stored = [first.text]
     for _ in range(5):
-        _round(workflow)
+        one_round(workflow)
         step = store.store_step(workflow)
         assert step.seq == len(stored) and not step.drop_deltas
         delta = json.loads(store.as_json(step.text))
@@ -77,8 +62,8 @@ def test_a_delta_holds_the_changed_tasks_and_base_and_deltas_load_as_the_workflo
     assert store.as_json(state) == store.as_json(store.dump(workflow))
     loaded = store.load_stored(state, _Pdef(workflow))
     assert store.dump(loaded) == store.dump(workflow, fresh=True)
-    _round(loaded)
-    _round(workflow)
+    one_round(loaded)
+    one_round(workflow)
     after_load = store.store_step(loaded)
     assert after_load.seq == 6, "a workflow loaded from base and deltas goes on with deltas"
     assert store.as_json(store.compose(stored[0], [*stored[1:], after_load.text])) == \
@@ -105,7 +90,7 @@ def test_a_full_state_comes_again_before_the_deltas_outweigh_it():
     base = store.store_step(workflow)
     seqs, since_base = [], 0
     for _ in range(3 * store.MAX_DELTAS):
-        _round(workflow)
+        one_round(workflow)
         step = store.store_step(workflow)
         seqs.append(step.seq)
         if step.seq == 0:

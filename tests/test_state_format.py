@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from SpiffWorkflow.bpmn.serializer.default.workflow import TaskConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState
 
 from orderflow.core.models import Instance
 from orderflow.engine import store
 from orderflow.workflow import runs
 from tests.support.helpers import Api
+from tests.support.looping import looping, one_round
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
@@ -73,21 +73,8 @@ def test_a_damaged_state_is_refused_by_name_without_inflating_past_the_bound(mon
 
 
 def _looping(rounds: int):
-    parser = SpiffBpmnParser()
-    parser.add_bpmn_file(str(BENCH / "looping.bpmn"))
-    workflow = BpmnWorkflow(parser.get_spec("bench_looping"))
-    for task in workflow.get_tasks(state=TaskState.READY):
-        task.data["limit"] = 1000
-    workflow.do_engine_steps()
-    return workflow, lambda: _round(workflow, rounds)
-
-
-def _round(workflow, rounds: int) -> None:
-    for _ in range(rounds):
-        task = workflow.get_next_task(state=TaskState.READY, manual=True)
-        task.data["note"] = "again"
-        task.run()
-        workflow.do_engine_steps()
+    workflow = looping()
+    return workflow, lambda: [one_round(workflow) for _ in range(rounds)]
 
 
 def test_a_dump_converts_only_the_tasks_still_open_and_equals_a_fresh_one(monkeypatch):

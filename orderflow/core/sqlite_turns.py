@@ -84,18 +84,16 @@ class WriterTurns:
 
 class _Cursor(sqlite3.Cursor):
     def execute(self, sql: str, parameters: Any = (), /) -> _Cursor:
-        connection: TurnTakingConnection = self.connection  # type: ignore[assignment]
-        connection._before(sql)
-        try:
-            return super().execute(sql, parameters)
-        finally:
-            connection._after()
+        return self._in_turn(sql, super().execute, parameters)
 
     def executemany(self, sql: str, parameters: Any, /) -> _Cursor:
+        return self._in_turn(sql, super().executemany, parameters)
+
+    def _in_turn(self, sql: str, run: Any, parameters: Any) -> _Cursor:
         connection: TurnTakingConnection = self.connection  # type: ignore[assignment]
         connection._before(sql)
         try:
-            return super().executemany(sql, parameters)
+            return run(sql, parameters)
         finally:
             connection._after()
 
@@ -129,19 +127,18 @@ class TurnTakingConnection(sqlite3.Connection):
             self._holding = False
             self.turns.give()
 
-    def commit(self) -> None:
+    def _end(self, finish: Any) -> None:
         try:
-            super().commit()
+            finish()
         finally:
             if not self.in_transaction:
                 self._give()
 
+    def commit(self) -> None:
+        self._end(super().commit)
+
     def rollback(self) -> None:
-        try:
-            super().rollback()
-        finally:
-            if not self.in_transaction:
-                self._give()
+        self._end(super().rollback)
 
     def close(self) -> None:
         try:
