@@ -60,16 +60,20 @@ class Database:
         event.listen(self._factory, "after_soft_rollback", self._after_rollback)
 
     @staticmethod
-    def _after_rollback(session: Session, _transaction) -> None:
+    def _end_transaction(session: Session) -> None:
+        """What a transaction knew of rows others may change once it has ended: the audit chains'
+        tails it holds, the open tasks its stores left."""
+        for key in ("audit_tails", "open_tasks"):
+            session.info.pop(key, None)
+
+    def _after_rollback(self, session: Session, _transaction) -> None:
         session.info.pop("wake_at", None)
-        session.info.pop("audit_tails", None)
-        session.info.pop("open_tasks", None)
+        self._end_transaction(session)
         metrics.rolled_back(session)  # what the transaction would have counted did not happen
 
     def _after_commit(self, session: Session) -> None:
         """Jobs created in the transaction are due at ``wake_at``: tell this process's scheduler."""
-        session.info.pop("audit_tails", None)  # others may append once we have committed
-        session.info.pop("open_tasks", None)  # others may change them once we have committed
+        self._end_transaction(session)
         metrics.committed(session)
         at = session.info.pop("wake_at", None)
         if at is not None and self.platform.wake is not None:

@@ -41,7 +41,12 @@ class CacheStats:
 
 def size_of(state: str) -> int:
     """The bytes a workflow deserialized from ``state`` takes, about."""
-    return store.json_length(state) * BYTES_PER_STATE_CHAR
+    return size_of_json(store.json_length(state))
+
+
+def size_of_json(chars: int) -> int:
+    """The bytes a workflow whose state is ``chars`` of JSON takes, about."""
+    return chars * BYTES_PER_STATE_CHAR
 
 
 class LiveWorkflows:

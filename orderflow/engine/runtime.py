@@ -33,7 +33,7 @@ from orderflow.engine import (  # timer_limits bounds SpiffWorkflow's timers on 
 from orderflow.engine.clock import engine_clock
 from orderflow.engine.events import close_event_subprocesses, fire_conditions, order_data, waiting_definitions
 from orderflow.engine.expressions import ExpressionError
-from orderflow.engine.live_cache import BYTES_PER_STATE_CHAR, LiveWorkflows, size_of
+from orderflow.engine.live_cache import LiveWorkflows, size_of, size_of_json
 from orderflow.engine.model import ReadyTask, Snapshot
 from orderflow.engine.scripting import HandlerFailed, SafeScriptEngine, Services, refuses_input
 from orderflow.engine.service_tasks import describe, store_result
@@ -98,7 +98,7 @@ class Runtime:
         """``workflow`` was stored under ``token`` as ``stored`` (or read, unchanged: ``stored`` None):
         the next load of ``key`` naming that token may reuse it."""
         if stored is not None:
-            size: int | None = stored.chars * BYTES_PER_STATE_CHAR
+            size: int | None = size_of_json(stored.chars)
         else:
             with self._sizes_lock:
                 size = self._sizes.get(workflow)
