@@ -17,11 +17,13 @@ bench/throughput.py fills them). The floor is the bare SpiffWorkflow engine with
 in memory, measured in the same run over the same diagram and orders; each row's step cost (wall
 time per completed task) is shown against it.
 
-Server configurations: `--workers 2` is the recommended one for a 2-core machine (one gthread
-worker per core, `--threads 4` each); `--workers 1` is the comparison.
+Server configurations: `--workers 2 --threads 1` is the recommended one for a 2-core machine (one
+gthread worker per core, one thread each: the service's work is CPU-bound Python, and a second
+thread in a worker only adds contention for the interpreter's lock; the README has the figures);
+`--workers 1` and `--threads 4` are the comparisons.
 
 Usage: python bench/load.py [--orders N] [--clients 1,2,8] [--db sqlite,postgres]
-                            [--diagram small,order_flow] [--workers 1,2] [--threads 4]
+                            [--diagram small,order_flow] [--workers 1,2] [--threads 1,4]
 Progress goes to stderr, the figures to stdout. Exits 1 when a call fails or an order did not complete.
 """
 from __future__ import annotations
@@ -315,6 +317,7 @@ class Run:
     diagram: str
     workers: int
     clients: int
+    threads: int = 1
     orders: int = 0
     completions: int = 0
     seconds: float = 0.0
@@ -379,7 +382,7 @@ def verify(port: int, ids: list[int]) -> int:
 
 
 def measure(port: int, run: Run, orders: int, warm_up: bool = False) -> Run:
-    label = f"{run.db} w{run.workers} {run.diagram} c{run.clients}"
+    label = f"{run.db} {run.workers}x{run.threads} {run.diagram} c{run.clients}"
     progress(f"{label}: {orders} orders{' to warm up' if warm_up else ''} ...")
     seconds, pool, ids = drive(port, run.diagram, orders, run.clients, label)
     run.orders, run.seconds = len(ids), seconds
@@ -403,7 +406,7 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[int(rank) - 1]
 
 
-HEADER = (f"{'db':<9}{'diagram':<11}{'workers':>7}{'clients':>8}{'orders':>7}{'tasks/s':>9}{'ms/task':>9}"
+HEADER = (f"{'db':<9}{'diagram':<11}{'server':>7}{'clients':>8}{'orders':>7}{'tasks/s':>9}{'ms/task':>9}"
           f"{'floor':>7}{'x floor':>8}  {'start p50/p95/p99 ms':>20}  {'get task p50/p95/p99':>20}  "
           f"{'complete p50/p95/p99':>20}  verified")
 
@@ -413,7 +416,8 @@ def row(run: Run) -> str:
     cells = "  ".join(
         "{:>20}".format("/".join(f"{1000 * percentile(run.times[kind], p):.1f}" for p in (50, 95, 99)))
         for kind in KINDS)
-    return (f"{run.db:<9}{run.diagram:<11}{run.workers:>7}{run.clients:>8}{run.orders:>7}"
+    server = f"{run.workers}x{run.threads}"
+    return (f"{run.db:<9}{run.diagram:<11}{server:>7}{run.clients:>8}{run.orders:>7}"
             f"{run.completions / run.seconds:>9.1f}{per_task:>9.2f}"
             f"{run.floor_ms:>7.2f}{per_task / run.floor_ms:>8.2f}  {cells}  "
             f"{run.verified}/{run.orders} completed")
@@ -431,17 +435,17 @@ def goals(runs: list[Run]) -> list[str]:
             best = max(rows, key=lambda r: r.completions / r.seconds)
             rate = best.completions / best.seconds
             lines.append(f"goal: small on {db}, best configuration >= {target} tasks/s -> {verdict(rate >= target)} "
-                         f"({rate:.1f}, {best.workers} workers, {best.clients} clients)")
+                         f"({rate:.1f}, {best.workers} workers x {best.threads} threads, {best.clients} clients)")
         for r in (r for r in rows if r.clients == 1):
             p50, p95 = (1000 * percentile(r.times["complete"], p) for p in (50, 95))
-            lines.append(f"goal: small on {db}, {r.workers} workers, 1 client: complete p50 <= 5 ms and p95 <= 15 ms "
+            lines.append(f"goal: small on {db}, {r.workers} workers x {r.threads} threads, 1 client: complete p50 <= 5 ms and p95 <= 15 ms "
                          f"-> {verdict(p50 <= 5 and p95 <= 15)} ({p50:.1f} / {p95:.1f} ms)")
     flow = [r for r in runs if r.diagram == "order_flow"]
     if flow:
         best = min(flow, key=lambda r: r.seconds / max(r.completions, 1) / r.floor_ms)
         cost = 1000 * best.seconds / max(best.completions, 1) / best.floor_ms
         lines.append(f"goal: order_flow over HTTP, a task <= 2x the in-memory engine's -> {verdict(cost <= 2)} "
-                     f"({cost:.2f}x at best: {best.db}, {best.workers} workers, {best.clients} clients)")
+                     f"({cost:.2f}x at best: {best.db}, {best.workers} workers x {best.threads} threads, {best.clients} clients)")
     return lines
 
 
@@ -465,9 +469,10 @@ def main() -> int:
     parser.add_argument("--diagram", type=lambda t: _csv(t, ("small", "order_flow")), default=["small", "order_flow"])
     parser.add_argument("--workers", type=lambda t: _csv(t, cast=int), default=[1, 2],
                         help="gunicorn worker processes, comma-separated (default 1,2)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
+    parser.add_argument("--threads", type=lambda t: _csv(t, cast=int), default=[1],
+                        help="threads per gunicorn worker, comma-separated (default 1)")
     args = parser.parse_args()
-    if args.orders < 1 or min(args.clients) < 1 or min(args.workers) < 1 or args.threads < 1:
+    if args.orders < 1 or min(args.clients) < 1 or min(args.workers) < 1 or min(args.threads) < 1:
         parser.error("--orders, --clients, --workers and --threads must be at least 1")
 
     def interrupted(signum: int, _frame: Any) -> None:  # SIGTERM cleans up like Ctrl-C does
@@ -494,25 +499,25 @@ def main() -> int:
                     progress(skipped[-1])
                     continue
                 cluster = stack.enter_context(postgres_cluster()) if db == "postgres" else None
-                for workers in args.workers:
+                for workers, threads in ((w, t) for w in args.workers for t in args.threads):
                     if cluster is None:
-                        url = f"sqlite:///{folder}/load-w{workers}.sqlite"
+                        url = f"sqlite:///{folder}/load-{workers}x{threads}.sqlite"
                     else:
                         url = postgres_database(cluster)
-                    progress(f"{db} w{workers}: a fresh database (init-db, deploy, seed-demo) ...")
+                    progress(f"{db} {workers}x{threads}: a fresh database (init-db, deploy, seed-demo) ...")
                     initialise(url, folder)
-                    with gunicorn(url, folder, workers, args.threads) as port:
+                    with gunicorn(url, folder, workers, threads) as port:
                         if "small" in args.diagram:
                             deploy_small(port)
                         for diagram in args.diagram:
                             # warm up every worker: imports, parsed diagram, compiled forms, connections
                             # (one order alone first: the first order of a day creates its number sequence)
-                            measure(port, Run(db, diagram, workers, 1), 1, warm_up=True)
+                            measure(port, Run(db, diagram, workers, 1, threads), 1, warm_up=True)
                             if workers > 1:
-                                measure(port, Run(db, diagram, workers, workers), workers, warm_up=True)
+                                measure(port, Run(db, diagram, workers, workers, threads), workers, warm_up=True)
                             floor_ms = floor(diagram)  # the server idle, just before its rows
                             for clients in args.clients:
-                                run = Run(db, diagram, workers, clients, floor_ms=floor_ms)
+                                run = Run(db, diagram, workers, clients, threads, floor_ms=floor_ms)
                                 runs.append(measure(port, run, args.orders))
     except (CallFailed, RuntimeError) as exc:
         print(f"load: {exc}", file=sys.stderr)
@@ -520,7 +525,7 @@ def main() -> int:
     except KeyboardInterrupt:
         print("load: interrupted; servers and clusters stopped", file=sys.stderr)
         return 130
-    print(f"{args.orders} orders per row; gunicorn gthread, {args.threads} threads per worker; "
+    print(f"{args.orders} orders per row; gunicorn gthread, server: workers x threads per worker; "
           f"scheduler off; {os.cpu_count()} CPUs; load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     if os.environ.get("ORDERFLOW_WORKFLOW_CACHE_VERIFY", "0").lower() not in ("0", "", "false", "off"):
         print("note: ORDERFLOW_WORKFLOW_CACHE_VERIFY is on: the servers check every kept workflow (slower)")
@@ -541,7 +546,7 @@ def main() -> int:
     incomplete = [run for run in runs if run.verified != run.orders]
     for run in incomplete:
         print(f"NOT completed: {run.orders - run.verified} of {run.orders} orders in "
-              f"{run.db} w{run.workers} {run.diagram} c{run.clients}")
+              f"{run.db} {run.workers}x{run.threads} {run.diagram} c{run.clients}")
     if runs and not failed and not incomplete:
         print(f"verified: all {sum(run.orders for run in runs)} orders completed")
     return 1 if failed or incomplete else 0

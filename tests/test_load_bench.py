@@ -23,7 +23,7 @@ def test_the_load_benchmark_drives_both_diagrams_through_a_real_server_and_verif
                            "--diagram", "small,order_flow"], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     rows = {m.group(1): m.group(0) for m in re.finditer(
-        r"^sqlite\s+(small|order_flow)\s+1\s+2\s+2(\s+[\d.]+){4}(\s+[\d.]+/[\d.]+/[\d.]+){3}\s+2/2 completed$",
+        r"^sqlite\s+(small|order_flow)\s+1x1\s+2\s+2(\s+[\d.]+){4}(\s+[\d.]+/[\d.]+/[\d.]+){3}\s+2/2 completed$",
         done.stdout, re.M)}
     assert set(rows) == {"small", "order_flow"}, done.stdout
     for diagram, tasks in (("small", 6), ("order_flow", 25)):

@@ -21,6 +21,17 @@ def database_url(config: dict[str, Any], instance_path: str) -> str:
     return f"sqlite:///{Path(instance_path) / 'orderflow.sqlite'}"
 
 
+# a session whose info holds this key refuses to flush, with its value as the reason (one listener on
+# every session of the factory: listening on a session of its own cost ~0.05 ms per request)
+WRITES_REFUSED = "writes_refused"
+
+
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    reason = session.info.get(WRITES_REFUSED)
+    if reason is not None:
+        raise RuntimeError(reason)
+
+
 def rowcount(result: Result[Any]) -> int:
     """Rows an UPDATE or DELETE matched. ``Session.execute`` is typed to return a plain ``Result``;
     for these statements it is a ``CursorResult``, which has the count."""
@@ -58,6 +69,7 @@ class Database:
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
         event.listen(self._factory, "after_commit", self._after_commit)
         event.listen(self._factory, "after_soft_rollback", self._after_rollback)
+        event.listen(self._factory, "before_flush", _refuse_writes)
 
     @staticmethod
     def _end_transaction(session: Session) -> None:

@@ -22,10 +22,9 @@ from typing import Any, cast
 from flask import Flask, current_app, g
 from flask.globals import request_ctx
 from flask.typing import ResponseReturnValue
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from orderflow.core.db import Database, open_database
+from orderflow.core.db import WRITES_REFUSED, Database, open_database
 
 
 class OrderflowApp(Flask):
@@ -57,12 +56,8 @@ def end_unit_of_work(commit: bool) -> None:
             session.commit()  # the edge: the request's one commit
     else:
         session.rollback()
-    event.listen(session, "before_flush", _refuse_late_write)
-
-
-def _refuse_late_write(session: Session, _context: Any, _instances: Any) -> None:
-    raise RuntimeError("the request's unit of work has ended (committed or rolled back at the edge): "
-                       "write in the view, not in a streamed body or an after_request hook")
+    session.info[WRITES_REFUSED] = ("the request's unit of work has ended (committed or rolled back at the edge): "
+                                    "write in the view, not in a streamed body or an after_request hook")
 
 
 def init_app(app: Flask) -> Database:

@@ -11,6 +11,8 @@ from typing import Any
 
 from flask import Flask, Request, Response, has_request_context, request
 from flask.json.provider import DefaultJSONProvider
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.routing import IntegerConverter
@@ -29,6 +31,12 @@ SERVER_BANNER = "orderflow"  # the Server header: no product versions for a scan
 PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
                       "microphone=(), payment=(), usb=()")
 HSTS = "max-age=31536000"
+# on every answer unless the view set its own
+ALWAYS_HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+                  ("Referrer-Policy", "same-origin"), ("Content-Security-Policy", CSP),
+                  ("Permissions-Policy", PERMISSIONS_POLICY), ("Cross-Origin-Opener-Policy", "same-origin"),
+                  ("Cross-Origin-Resource-Policy", "same-origin"))
+ALWAYS_HEADERS_SECURE = (*ALWAYS_HEADERS, ("Strict-Transport-Security", HSTS))
 # the largest id, version or count a query may carry: INTEGER columns are 32-bit on PostgreSQL
 # (64 on SQLite), so larger values are refused here rather than overflowing the driver
 MAX_INT = 2**31 - 1
@@ -111,6 +119,20 @@ class BoundedRequest(Request):
     form_data_parser_class = BoundedFormParser
 
 
+class KeptSerializerSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie sessions, their signing serializer made once per key rather than on
+    every request (building it was a tenth of a small request's time). A key change makes a new one."""
+
+    _kept: tuple[tuple, URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        kept = self._kept
+        if kept is None or kept[0] != keys:
+            kept = self._kept = (keys, super().get_signing_serializer(app))
+        return kept[1]
+
+
 class ReadableResponse(Response):
     """A page or answer showing stored text with a lone surrogate (not UTF-8) shows '?' in its
     place instead of failing to encode: such an order's pages would otherwise answer 500 for good."""
@@ -128,6 +150,7 @@ def init_app(app: Flask) -> None:
     vars(strict).update({k: v for k, v in vars(app.json).items() if k != "_app"})  # ensure_ascii, …
     app.json = strict
     app.request_class, app.response_class = BoundedRequest, ReadableResponse
+    app.session_interface = KeptSerializerSessions()
     secure = bool(app.config.get("ORDERFLOW_SECURE_COOKIES"))
     app.config["SESSION_COOKIE_SECURE"] = secure
     app.config["SESSION_COOKIE_HTTPONLY"] = True
@@ -151,15 +174,9 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def security_headers(response):
         headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
-        if request.is_secure or secure:
-            headers.setdefault("Strict-Transport-Security", HSTS)
+        present = {name.lower() for name, _ in headers.items()}  # one pass: setdefault scans per header
+        headers.extend([(name, value) for name, value in (ALWAYS_HEADERS_SECURE if request.is_secure or secure
+                                                          else ALWAYS_HEADERS) if name.lower() not in present])
         if not {"gunicorn.socket", "werkzeug.socket"} & request.environ.keys():  # those send their own
             headers["Server"] = SERVER_BANNER  # (gunicorn's is version-free, werkzeug's set above)
         return response
