@@ -438,14 +438,16 @@ def goals(runs: list[Run]) -> list[str]:
                          f"({rate:.1f}, {best.workers} workers x {best.threads} threads, {best.clients} clients)")
         for r in (r for r in rows if r.clients == 1):
             p50, p95 = (1000 * percentile(r.times["complete"], p) for p in (50, 95))
-            lines.append(f"goal: small on {db}, {r.workers} workers x {r.threads} threads, 1 client: complete p50 <= 5 ms and p95 <= 15 ms "
+            lines.append(f"goal: small on {db}, {r.workers} workers x {r.threads} threads, 1 client: "
+                         "complete p50 <= 5 ms and p95 <= 15 ms "
                          f"-> {verdict(p50 <= 5 and p95 <= 15)} ({p50:.1f} / {p95:.1f} ms)")
     flow = [r for r in runs if r.diagram == "order_flow"]
     if flow:
         best = min(flow, key=lambda r: r.seconds / max(r.completions, 1) / r.floor_ms)
         cost = 1000 * best.seconds / max(best.completions, 1) / best.floor_ms
         lines.append(f"goal: order_flow over HTTP, a task <= 2x the in-memory engine's -> {verdict(cost <= 2)} "
-                     f"({cost:.2f}x at best: {best.db}, {best.workers} workers x {best.threads} threads, {best.clients} clients)")
+                     f"({cost:.2f}x at best: {best.db}, {best.workers} workers x {best.threads} threads, "
+                     f"{best.clients} clients)")
     return lines
 
 
