@@ -215,3 +215,31 @@ def test_a_timer_start_event_runs_on_its_cycle_and_a_new_version_replaces_it(app
     deploy(api, TIMER_START.replace("R3/PT24H", "R5/PT6H"))       # version 3 retires version 2's waiting one
     items = api.get("manager1", "/api/v1/instances?process=daily_report").json["items"]
     assert [(i["version"], i["status"]) for i in items] == [(3, "running"), (2, "terminated"), (1, "completed")]
+
+
+def test_an_incident_reads_in_the_readers_language_and_one_stored_before_in_its_english(app, api):
+    from orderflow.core.models import Incident
+    from tests.support.helpers import login
+    app.config["ORDERFLOW_MAX_ENGINE_STEPS"] = 200
+    app.extensions["orderflow.platform"].runtime.max_steps = 200
+    deploy(api, samples.LOOP_FOREVER)
+    started = start(api, "looping")
+
+    def message(language: str) -> str:
+        resp = api.client.get(f"/api/v1/instances/{started['id']}",
+                              headers={**api.auth("manager1"), "Accept-Language": language})
+        return resp.json["incidents"][0]["message"]
+    english, chinese = message("en"), message("zh-CN")
+    assert english.startswith("The process ran 200 steps without waiting for anyone")
+    assert chinese.startswith("流程连续运行了 200 步") and "looping" not in chinese
+    client = app.test_client()
+    login(client, "manager1")
+    page = client.get(f"/orders/{started['id']}", headers={"Accept-Language": "zh-CN"}).data.decode()
+    card = page[page.index('id="incidents"'):page.index("</section>", page.index('id="incidents"'))]
+    assert "流程连续运行了 200 步" in card and "The process ran" not in card  # (the audit record keeps its English)
+    with app.extensions["orderflow.db"].session() as s:   # as an incident opened before message_data
+        incident = s.scalars(select(Incident).where(Incident.instance_id == started["id"])).one()
+        assert incident.message == english   # the English text stays beside the key and parameters
+        incident.message_data = None
+        s.commit()
+    assert message("zh-CN") == english

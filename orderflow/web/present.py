@@ -16,6 +16,7 @@ from orderflow.core import timefmt
 from orderflow.core.i18n import Msg, Texts, element_name
 from orderflow.core.models import HumanTask, Instance
 from orderflow.web.db_session import get_session
+from orderflow.workflow import incidents
 from orderflow.workflow.form_conditions import shape as form_shape
 from orderflow.workflow.tasks import is_overdue
 
@@ -85,7 +86,8 @@ def signature_json(state) -> dict[str, Any]:
 
 def incident_json(incident) -> dict[str, Any]:
     return {"id": incident.id, "instance_id": incident.instance_id, "element_id": incident.element_id,
-            "handler": incident.handler, "message": incident.message, "traceback": incident.traceback,
+            "handler": incident.handler, "message": incidents.readable_message(incident),  # the reader's language
+            "traceback": incident.traceback,
             "attempts": incident.attempts, "created_at": iso(incident.created_at),
             "resolved_at": iso(incident.resolved_at), "resolved_by": incident.resolved_by,
             "resolution": incident.resolution}
@@ -179,6 +181,7 @@ def localized(obj: Any, depth: int = 0) -> Any:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(duration=duration, local_time=local_time, bilingual=bilingual, label=label,
-                                 localize=localize, form_shape=form_shape)
+                                 localize=localize, form_shape=form_shape,
+                                 incident_message=lambda incident: localize(incidents.readable_message(incident)))
     app.jinja_env.globals.update(now=now, is_overdue=is_overdue, lang=lang, group_label=group_label,
                                  reader_zone=lambda: reader_zone().key)

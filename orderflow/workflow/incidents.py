@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from orderflow.access.permissions import require
 from orderflow.core import audit
+from orderflow.core.i18n import Msg, Texts, from_data, to_data
 from orderflow.core.models import Incident, Instance, Job, User
 from orderflow.core.platform import platform_of
 
@@ -18,6 +19,7 @@ def open_incident(session: Session, instance: Instance, job: Job, message: str, 
     job.status, job.finished_at, job.last_error = "failed", now, message
     incident = Incident(instance_id=instance.id, job=job, element_id=job.element_id, task_ref=job.task_ref,
                         handler=handler, message=message, traceback=traceback,
+                        message_data=to_data(message) if isinstance(message, (Msg, Texts)) else None,
                         attempts=max(job.attempts, 1), created_at=now)
     session.add(incident)
     if instance.status == "running":
@@ -25,6 +27,13 @@ def open_incident(session: Session, instance: Instance, job: Job, message: str, 
     audit.record(session, instance.id, None, "incident_opened", job.element_id,
                  {"message": message, "attempts": incident.attempts, "handler": handler})
     return incident
+
+
+def readable_message(incident: Incident) -> str:
+    """The incident's message as a ``Msg`` the edge shows in the reader's language; an incident stored
+    before its key and parameters were (or with unreadable ones): its English text."""
+    found = from_data(incident.message_data) if incident.message_data else None
+    return found if isinstance(found, str) and found else incident.message
 
 
 def unresolved(session: Session, instance_id: int) -> list[Incident]:

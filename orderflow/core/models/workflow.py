@@ -274,7 +274,9 @@ class Incident(Base):
     element_id: Mapped[str | None] = mapped_column(String(200))
     task_ref: Mapped[str | None] = mapped_column(String(64))
     handler: Mapped[str | None] = mapped_column(String(200))
-    message: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)   # English: logs, search, older clients
+    # the message as core.i18n.to_data gives it (key and parameters): each reader sees their language
+    message_data: Mapped[dict | None] = mapped_column(JSON)
     traceback: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
