@@ -101,7 +101,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.steps < 2 * WINDOW:
         parser.error(f"--steps must be at least {2 * WINDOW}")
-    rows = {}
+    rows: dict[str, tuple[float, float]] = {}
     size = 0
     for run in range(args.repeat):
         print(f"[looping] run {run + 1}/{args.repeat}: {args.steps} steps, service then bare engine",

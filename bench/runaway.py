@@ -29,7 +29,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser  # noqa: E402
 
 from handlers import REGISTRY  # noqa: E402
-from orderflow.engine import Runaway, Runtime, compile_bundle  # noqa: E402
+from orderflow.engine import Runaway, Runtime, Services, compile_bundle  # noqa: E402
 from tests.support import bpmn_samples  # noqa: E402
 
 WIDE = bpmn_samples.process('''
@@ -56,7 +56,7 @@ class _Stop(Exception):
 def service(key: str, xml: str) -> tuple[float, int]:
     pdef = next(d for d in compile_bundle({"case.bpmn": xml}, REGISTRY, lambda k: None) if d.key == key)
     runtime = Runtime(REGISTRY)
-    workflow = runtime.new(pdef, None)
+    workflow = runtime.new(pdef, Services())
     began = time.process_time()
     try:
         steps = runtime.start(workflow, {})

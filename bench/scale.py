@@ -170,7 +170,7 @@ def load(db, orders: int, seed: int = 1, now: datetime | None = None,
             conn.exec_driver_sql("PRAGMA synchronous=OFF")
             conn.exec_driver_sql("PRAGMA cache_size=-262144")
         # indexes are built once at the end: much faster than keeping them up to date row by row
-        indexes = [ix for table in (Instance.__table__, HumanTask.__table__) for ix in table.indexes]
+        indexes = [ix for table in (Instance.__table__, HumanTask.__table__) for ix in table.indexes]  # type: ignore[attr-defined]
         for ix in indexes:
             ix.drop(conn, checkfirst=True)
         session.commit()
@@ -317,7 +317,7 @@ def measure(app, repeat: int = 50, warmup: int = 3, budget: float = 30.0) -> lis
     """(label, path, p50, p95, goal, note) per endpoint; a slow endpoint gets fewer timed
     requests (at least 10) so that it takes about ``budget`` seconds, and says so in the note."""
     client = app.test_client()
-    results = []
+    results: list[tuple[str, str, float | None, float | None, int | None, str | None]] = []
     for label, user, path, goal in ENDPOINTS:
         headers = _auth(user)
         t0 = time.perf_counter()

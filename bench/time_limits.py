@@ -81,7 +81,7 @@ def with_boundary_timers(xml: bytes) -> bytes:
     return etree.tostring(root)
 
 
-def run(xml: bytes, orders: int) -> tuple[float, float, int, int, int]:
+def run(xml: bytes, orders: int) -> tuple[float, float, int, int, int, int]:
     parser = SpiffBpmnParser()
     parser.add_bpmn_xml(etree.fromstring(xml), filename="order_flow.bpmn")
     parser.add_dmn_file(str(ROOT / "processes" / "approval_level.dmn"))

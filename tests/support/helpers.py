@@ -96,7 +96,7 @@ class Api:
         detail = self.get(user, f"/api/v1/tasks/{task_id}")
         assert detail.status_code == 200, detail.json
         data = fill(detail.json["form"], detail.json["values"], decision, **values)
-        body = {"data": data}
+        body: dict[str, Any] = {"data": data}
         if password is not None:
             body["password"] = password
         return self.post(user, f"/api/v1/tasks/{task_id}/complete", body)
@@ -146,11 +146,14 @@ def fill(schema: dict, values: dict, decision: str | None = None, **overrides) -
 def login(client, user: str, password: str = "demo") -> str:
     """Log in through the form like a person; returns a CSRF token for later posts."""
     import re
-    page = client.get("/login").data.decode()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    def token_in(page: str) -> str:
+        found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert found is not None, page[:300]
+        return found.group(1)
+    token = token_in(client.get("/login").data.decode())
     resp = client.post("/login", data={"username": user, "password": password, "csrf_token": token})
     assert resp.status_code == 302, resp.data[:300]
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/inbox").data.decode()).group(1)
+    return token_in(client.get("/inbox").data.decode())
 
 
 def run_jobs(app) -> int:
