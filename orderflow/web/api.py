@@ -141,8 +141,7 @@ def list_instances():
     wanted = listing.InstanceFilter(process=args.get("process"), status=args.get("status"),
                                     business_key=args.get("business_key"), element=args.get("element"),
                                     due_before=now() if args.get("overdue") in {"1", "true", "yes"} else None)
-    limit, offset = page_args()
-    return paged_json(listing.instances_query(current_actor(), wanted), instance_summary, limit, offset)
+    return paged_json(listing.instances_query(current_actor(), wanted), instance_summary, page_args())
 
 
 @bp.get("/instances/<int:instance_id>")
@@ -187,10 +186,8 @@ def instance_audit(instance_id: int):
 def list_tasks():
     wanted = inbox.InboxFilter.from_args(request.args)
     query = inbox.query(get_session(), current_actor(), wanted)
-    limit, offset = page_args()
     today, _, _ = inbox.today_bounds(get_session(), now())
-
-    rows, cursor = paged_rows(query, limit, offset)
+    rows, cursor = paged_rows(query, page_args())
     names = accounts.display_names(get_session(), (t.assignee for t in rows))
     return jsonify(items=[_inbox_task_json(t, names, today) for t in rows], next_cursor=cursor)
 
@@ -345,8 +342,7 @@ def list_incidents():
     query = incidents.listing(get_session(), current_actor(), request.args.get("resolved") in {"1", "true"})
     if request.args.get("instance_id"):
         query = query.where(Incident.instance_id == int_arg("instance_id"))
-    limit, offset = page_args()
-    return paged_json(query, incident_json, limit, offset)
+    return paged_json(query, incident_json, page_args())
 
 
 @bp.post("/incidents/<int:incident_id>/retry")

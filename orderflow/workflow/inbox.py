@@ -17,7 +17,7 @@ from sqlalchemy import Select, case, func, or_, select, true
 from sqlalchemy.orm import Session, object_session
 
 from orderflow.access.permissions import can, ready_for_groups
-from orderflow.core import timefmt
+from orderflow.core import keyset, timefmt
 from orderflow.core.errors import Forbidden, InvalidInput, NotFound
 from orderflow.core.i18n import Msg
 from orderflow.core.models import HumanTask, Instance, SavedFilter, User
@@ -191,10 +191,9 @@ def query(session: Session, actor: User, f: InboxFilter) -> Select:
         found = found.where(HumanTask.assignee.is_(None))
     column = {"due": HumanTask.due_at, "promised": Instance.promised_date, "value": Instance.order_total,
               "age": HumanTask.ready_at}[f.sort]
-    order = column.desc() if f.desc else column.asc()
-    tie = HumanTask.id.desc() if f.desc else HumanTask.id.asc()
-    # NULLS LAST keeps the (status, group_id, due_at) index usable where "due_at IS NULL" would not
-    return found.order_by(order.nulls_last(), tie)
+    # ties by id; NULLS LAST keeps the (status, group_id, due_at) index usable where "due_at IS NULL"
+    # would not; the API pages after the last task shown (core/keyset.py)
+    return keyset.ordered(found, keyset.Key(column, f.desc), keyset.Key(HumanTask.id, f.desc))
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from orderflow.access.permissions import require
-from orderflow.core import audit
+from orderflow.core import audit, keyset
 from orderflow.core.i18n import Msg, Texts, from_data, to_data
 from orderflow.core.models import Incident, Instance, Job, User
 from orderflow.core.platform import platform_of
@@ -43,7 +43,7 @@ def unresolved(session: Session, instance_id: int) -> list[Incident]:
 
 def listing(session: Session, actor: User, include_resolved: bool = False):
     require(actor, "incident.read")
-    query = select(Incident).order_by(Incident.id.desc())
+    query = keyset.ordered(select(Incident), keyset.Key(Incident.id, descending=True))
     if not include_resolved:
         query = query.where(Incident.resolved_at.is_(None))
     return query

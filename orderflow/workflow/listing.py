@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Select, exists, select
 
 from orderflow.access.permissions import visible_orders
+from orderflow.core import keyset
 from orderflow.core.models import HumanTask, Instance, User
 
 
@@ -39,4 +40,4 @@ def instances_query(actor: User, f: InstanceFilter) -> Select[Instance]:
         query = query.where(waiting.where(HumanTask.element_id == f.element))
     if f.due_before is not None:
         query = query.where(waiting.where(HumanTask.due_at < f.due_before))
-    return query.order_by(Instance.id.desc())
+    return keyset.ordered(query, keyset.Key(Instance.id, descending=True))
