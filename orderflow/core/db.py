@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.util import identity_key
 
 from orderflow.core import metrics
 from orderflow.core.platform import Platform
@@ -30,6 +31,17 @@ def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
     reason = session.info.get(WRITES_REFUSED)
     if reason is not None:
         raise RuntimeError(reason)
+
+
+def by_id(session: Session, statement: Any, model: type, id_: int) -> Any:
+    """``session.get(model, id_)`` through a statement built once (``select(model).options(...)
+    .where(model.id == bindparam("id"))``): a row the session holds is returned as it is, else the
+    statement reads it. ``session.get`` with options builds its statement anew on every call, which
+    cost about as much as running it."""
+    held = session.identity_map.get(identity_key(model, id_))
+    if held is not None:
+        return held
+    return session.execute(statement, {"id": id_}).scalar_one_or_none()
 
 
 def rowcount(result: Result[Any]) -> int:

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from orderflow.access.permissions import group_word
 from orderflow.core import audit, timefmt
+from orderflow.core.db import by_id
 from orderflow.core.errors import StepFailed, TaskNotReady
 from orderflow.core.i18n import Msg, element_name
 from orderflow.core.models import HumanTask, Instance, Job
@@ -21,12 +23,12 @@ from orderflow.engine import due_at
 from orderflow.workflow import customer_links, definitions, incidents, jobs, notify, runs
 
 ACTIVE = {"running"}
-_WITH_VERSION = (joinedload(Instance.version),)
+_INSTANCE = select(Instance).options(joinedload(Instance.version)).where(Instance.id == bindparam("id"))
 
 
 def _instance(session: Session, job: Job) -> Instance | None:
     # with its version in the same statement: the step runs the version's definition
-    instance = session.get(Instance, job.instance_id, options=_WITH_VERSION) if job.instance_id else None
+    instance = by_id(session, _INSTANCE, Instance, job.instance_id) if job.instance_id else None
     return instance if instance is not None and instance.status in ACTIVE else None
 
 

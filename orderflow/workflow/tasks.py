@@ -24,7 +24,7 @@ from orderflow.access.permissions import (
 )
 from orderflow.core import audit, metrics
 from orderflow.core.column_types import table_of
-from orderflow.core.db import rowcount
+from orderflow.core.db import by_id, rowcount
 from orderflow.core.errors import Conflict, InvalidInput, LostRace, NotFound, TaskNotReady
 from orderflow.core.i18n import Msg, element_name, status_word
 from orderflow.core.models import Group, HumanTask, Instance, User
@@ -48,10 +48,11 @@ def is_overdue(task: HumanTask, now: datetime) -> bool:
 
 # a task's page and its completion read its order and the order's version: one statement for all three
 _WITH_VERSION = (joinedload(HumanTask.instance).joinedload(Instance.version),)
+_TASK = select(HumanTask).options(*_WITH_VERSION).where(HumanTask.id == bindparam("id"))
 
 
 def get(session: Session, actor: User, task_id: int) -> HumanTask:
-    task = session.get(HumanTask, task_id, options=_WITH_VERSION)
+    task = by_id(session, _TASK, HumanTask, task_id)
     if task is None:
         raise NotFound(Msg("There is no task with id %(id)s.", id=task_id))
     require_task_viewer(actor, task)
