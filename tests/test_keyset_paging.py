@@ -98,6 +98,7 @@ def test_a_cursor_of_another_order_or_a_forged_one_is_refused_and_an_older_count
     assert other.status_code == 422 and "another order" in other.json["error"]["message"]
     mark = json.loads(base64.urlsafe_b64decode(due.encode()))["s"]
     for forged in (_cursor({"s": mark, "k": [1]}), _cursor({"s": mark, "k": [{"t": "yesterday"}, 1]}),
+                   _cursor({"s": mark, "k": [{"t": "2026-01-01T00:00:00"}, 1]}), _cursor({"s": mark, "k": [{"d": "2026-01-01"}, 1]}),
                    _cursor({"s": mark, "k": [None, 2**40]}), _cursor({"s": mark, "k": [None, True]}),
                    _cursor({"s": mark, "k": "ab"}), _cursor([1, 2]), _cursor({"o": -1}), _cursor({"o": "2"}),
                    "not base64 !", "A" * 700):

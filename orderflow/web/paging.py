@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import math
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -21,6 +22,7 @@ from flask import Response, current_app, jsonify, request
 from orderflow.core import keyset
 from orderflow.core.errors import InvalidInput
 from orderflow.core.i18n import Msg
+from orderflow.engine import json_clean
 from orderflow.web.db_session import get_session
 from orderflow.web.security import MAX_INT
 
@@ -39,11 +41,12 @@ def int_arg(name: str) -> int | None:
     return number
 
 
+@dataclass(frozen=True)
 class Page:
-    """``limit`` and where the page starts: after a row's key values, or (an older cursor) a count."""
+    """``limit`` and where the page starts: the cursor as sent (a row's key values, or a count)."""
 
-    def __init__(self, limit: int, cursor: dict[str, Any] | None):
-        self.limit, self.cursor = limit, cursor
+    limit: int
+    cursor: dict[str, Any] | None
 
 
 def page_args() -> Page:
@@ -95,7 +98,10 @@ def _decode(value: Any, key: keyset.Key) -> Any:
         return None
     kind = _python_type(key)
     if kind is datetime and isinstance(value, dict) and isinstance(value.get("t"), str):
-        return datetime.fromisoformat(value["t"])
+        found = datetime.fromisoformat(value["t"])
+        if found.tzinfo is None:   # the service's times carry their zone; a naive one was never given out
+            raise ValueError(value)
+        return found
     if kind is date and isinstance(value, dict) and isinstance(value.get("d"), str):
         return date.fromisoformat(value["d"])
     if kind is Decimal and isinstance(value, dict) and isinstance(value.get("n"), str) and len(value["n"]) < 60:
@@ -107,7 +113,7 @@ def _decode(value: Any, key: keyset.Key) -> Any:
         return value
     if kind is float and isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return value
-    if kind is str and isinstance(value, str) and len(value) <= 400:
+    if kind is str and isinstance(value, str) and len(value) <= 400 and json_clean.problem(value) is None:
         return value
     raise ValueError(value)
 
