@@ -98,10 +98,10 @@ def _decode(value: Any, key: keyset.Key) -> Any:
         return None
     kind = _python_type(key)
     if kind is datetime and isinstance(value, dict) and isinstance(value.get("t"), str):
-        found = datetime.fromisoformat(value["t"])
-        if found.tzinfo is None:   # the service's times carry their zone; a naive one was never given out
+        moment = datetime.fromisoformat(value["t"])
+        if moment.tzinfo is None:   # the service's times carry their zone; a naive one was never given out
             raise ValueError(value)
-        return found
+        return moment
     if kind is date and isinstance(value, dict) and isinstance(value.get("d"), str):
         return date.fromisoformat(value["d"])
     if kind is Decimal and isinstance(value, dict) and isinstance(value.get("n"), str) and len(value["n"]) < 60:
