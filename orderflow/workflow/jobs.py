@@ -134,6 +134,13 @@ def next_due_at(session: Session) -> datetime | None:
     return session.scalar(select(func.min(Job.due_at)).where(Job.status == "pending"))
 
 
+# a job that ran and changed nothing else of its own row is marked done by one statement built once:
+# flushing the one row through the unit of work cost ~0.4 ms, a tenth of a timer job
+_JOBS = Job.__table__
+_FINISH = (update(_JOBS).where(_JOBS.c.id == bindparam("job"))
+           .values(status="done", finished_at=bindparam("at"), lock_owner=None, lock_expires_at=None))
+
+
 def run_one(db, job_id: int, owner: str) -> str:
     """Run a claimed job in its own transaction; returns the job's status afterwards."""
     with db.session() as session:
@@ -143,6 +150,10 @@ def run_one(db, job_id: int, owner: str) -> str:
         metrics.job_began(job.kind, job.due_at, platform_of(session).clock())
         try:
             KINDS[job.kind](session, job)
+            if job.status == "running" and not inspect(job).modified:
+                session.execute(_FINISH, {"job": job_id, "at": platform_of(session).clock()})
+                session.commit()
+                return "done"
             if job.status == "running":
                 job.status, job.finished_at = "done", platform_of(session).clock()
             job.lock_owner = job.lock_expires_at = None
