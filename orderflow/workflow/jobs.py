@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, func, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from orderflow.core import metrics
+from orderflow.core.column_types import table_of
 from orderflow.core.errors import LostRace
 from orderflow.core.models import HumanTask, Instance, Job
 from orderflow.core.platform import platform_of
@@ -136,7 +137,7 @@ def next_due_at(session: Session) -> datetime | None:
 
 # a job that ran and changed nothing else of its own row is marked done by one statement built once:
 # flushing the one row through the unit of work cost ~0.4 ms, a tenth of a timer job
-_JOBS = Job.__table__
+_JOBS = table_of(Job)
 _FINISH = (update(_JOBS).where(_JOBS.c.id == bindparam("job"))
            .values(status="done", finished_at=bindparam("at"), lock_owner=None, lock_expires_at=None))
 
