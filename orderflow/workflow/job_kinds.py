@@ -43,8 +43,14 @@ def _park(session: Session, job: Job, exc: StepFailed) -> None:
                             getattr(exc, "handler", None))
 
 
-def _advance(session: Session, job: Job, step: Callable, on_failure: Callable | None = None) -> None:
-    """Load the job's instance, let ``step(runtime, workflow, instance)`` move it, store it.
+Audited = list[tuple[str, str | None, dict]]   # (action, element id, detail) to record after the step
+
+
+def _advance(session: Session, job: Job, step: Callable[..., Audited | None],
+             on_failure: Callable | None = None) -> None:
+    """Load the job's instance, let ``step(runtime, workflow, instance)`` move it, store it, and
+    record what the step returned in the audit trail (after the store's own work is done and
+    before its writes: on SQLite the write turn is then held for the writes alone).
 
     A failing step rolls back and goes to ``on_failure`` (default: park behind an incident).
     """
@@ -53,30 +59,34 @@ def _advance(session: Session, job: Job, step: Callable, on_failure: Callable | 
         return
     pdef, workflow = runs.load(session, instance, None)
     try:
-        step(platform_of(session).runtime, workflow, instance)
+        audited = step(platform_of(session).runtime, workflow, instance) or []
     except TaskNotReady:  # someone finished the step by other means (by hand, a message)
         return
     except StepFailed as exc:
         (on_failure or _park)(session, job, exc)
         return
-    runs.store_workflow(session, instance, pdef, workflow)
+    prepared = runs.prepare_store(session, instance, workflow)
+    for action, element_id, detail in audited:
+        audit.record(session, instance.id, None, action, element_id, detail)
+    runs.store_workflow(session, instance, pdef, workflow, prepared=prepared)
 
 
 def run_timer(session: Session, job: Job) -> None:
-    def step(runtime, workflow, instance) -> None:
-        for element_id in runtime.fire_timers(workflow):
-            audit.record(session, instance.id, None, "timer_fired", element_id, {"job_id": job.id})
+    def step(runtime, workflow, instance) -> Audited:
+        return [("timer_fired", element_id, {"job_id": job.id}) for element_id in runtime.fire_timers(workflow)]
     _advance(session, job, step)
 
 
 def run_resume(session: Session, job: Job) -> None:
-    _advance(session, job, lambda runtime, workflow, instance: runtime.resume(workflow))
+    def step(runtime, workflow, instance) -> None:
+        runtime.resume(workflow)
+    _advance(session, job, step)
 
 
 def run_service(session: Session, job: Job) -> None:
-    def step(runtime, workflow, instance) -> None:
+    def step(runtime, workflow, instance) -> Audited:
         runtime.finish_service(workflow, job.task_ref, idempotency_key=f"{instance.id}:{job.task_ref}")
-        audit.record(session, instance.id, None, "service_completed", job.element_id, {"attempts": job.attempts + 1})
+        return [("service_completed", job.element_id, {"attempts": job.attempts + 1})]
     _advance(session, job, step, _retry_or_park)
 
 

@@ -5,6 +5,7 @@ caller's edge commits. The commands people and integrations call (``instances``,
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from uuid import uuid4
@@ -200,19 +201,39 @@ def keep_read(session: Session, instance: Instance, pdef: ProcessDef, workflow) 
     platform_of(session).runtime.keep(instance.id, instance.state_token, pdef, workflow)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What storing a workflow works out before it writes anything (``prepare_store``)."""
+    snap: Snapshot
+    stored: store.Stored
+    first: bool        # the instance's first store: no task rows yet
+    timer_job: bool    # it may have a pending timer job, as last synced
+
+
+def prepare_store(session: Session, instance: Instance, workflow) -> Prepared:
+    """The part of storing a workflow that is CPU alone: the projection's walk and the state's dump.
+    A step calls it before its first write: on SQLite a transaction holds the one write turn from
+    its first write to its commit, so the other workers wait for the writes only."""
+    platform = platform_of(session)
+    snap = platform.runtime.snapshot(workflow)
+    timer_job = jobs.may_have_timer_job(instance)  # before this store changes next_timer_at
+    first = _new_token(instance)
+    stored = platform.runtime.store_step(workflow, whole=snap.completed)  # a finished order: compact
+    return Prepared(snap, stored, first, timer_job)
+
+
 def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workflow,
-                   runaway: Runaway | None = None) -> Snapshot:
+                   runaway: Runaway | None = None, prepared: Prepared | None = None) -> Snapshot:
     """Persist the workflow and project it to the rows people query; one flush, no commit.
 
     ``runaway``: the run was stopped at the step bound; the instance waits behind an incident
-    whose retry resumes it.
+    whose retry resumes it. ``prepared``: ``prepare_store`` of this workflow as it is now, done
+    before the step's first write.
     """
     platform = platform_of(session)
-    snap = platform.runtime.snapshot(workflow)
+    ready = prepared or prepare_store(session, instance, workflow)
+    snap, stored, first, timer_job = ready.snap, ready.stored, ready.first, ready.timer_job
     now = platform.clock()
-    timer_job = jobs.may_have_timer_job(instance)  # as last synced, before this store changes it
-    first = _new_token(instance)  # its first store: no task rows yet
-    stored = platform.runtime.store_step(workflow, whole=snap.completed)  # a finished order: compact
     instance.updated_at = now
     instance.next_timer_at = snap.next_timer_at
     platform.hooks.project(instance, snap.data)  # the business's columns (orderflow/orders/plug.py)
