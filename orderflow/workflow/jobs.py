@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, func, inspect, or_, select, update
 from sqlalchemy.orm import Session
@@ -59,14 +60,18 @@ _PENDING_TIMER = select(Job).where(Job.instance_id == bindparam("instance"), Job
                                    Job.status == "pending")  # built once: timer jobs and steps look it up
 
 
-def sync_timer(session: Session, instance: Instance, may_have_job: bool = True) -> None:
+_UNREAD: Any = object()   # pending_timer's "not looked up yet"
+
+
+def sync_timer(session: Session, instance: Instance, may_have_job: bool = True, looked_up: Any = _UNREAD) -> None:
     """Keep exactly one pending timer job per instance, due at its next timer. ``may_have_job``
-    False (``may_have_timer_job`` before the change) spares the look-up when there is none."""
+    False (``may_have_timer_job`` before the change) spares the look-up when there is none;
+    ``looked_up``: what ``pending_timer`` found earlier in this transaction (None: nothing)."""
     # SpiffWorkflow fires a timer only once its time has strictly passed: look just after it
     due = instance.next_timer_at + TIMER_MARGIN if instance.status == "running" and instance.next_timer_at else None
     if not may_have_job and due is None:
         return
-    pending = _pending_timer(session, instance) if may_have_job else None
+    pending = pending_timer(session, instance, looked_up) if may_have_job else None
     if due is None:
         if pending is not None:
             pending.status, pending.finished_at = "done", platform_of(session).clock()
@@ -78,16 +83,19 @@ def sync_timer(session: Session, instance: Instance, may_have_job: bool = True) 
         wake(session, due)
 
 
-def _pending_timer(session: Session, instance: Instance) -> Job | None:
+def pending_timer(session: Session, instance: Instance, looked_up: Any = _UNREAD) -> Job | None:
     """The instance's pending timer job, as this transaction has it. Read without autoflush (the
-    step's changes flush once, after this): a job this transaction made or closed and has not
-    flushed yet is taken as it is in the session, not as the database still has it."""
+    step's changes flush once, after this), unless ``looked_up`` gives an earlier reading of this
+    transaction: a job this transaction made or closed and has not flushed yet is taken as it is
+    in the session, not as the database still has it."""
     made = [job for job in session.new if isinstance(job, Job) and job.instance_id == instance.id
             and job.kind == "timer" and job.status == "pending"]
     if made:
         return made[0]
-    with session.no_autoflush:
-        found = session.scalar(_PENDING_TIMER, {"instance": instance.id})
+    found = looked_up
+    if found is _UNREAD:
+        with session.no_autoflush:
+            found = session.scalar(_PENDING_TIMER, {"instance": instance.id})
     return found if found is not None and found.status == "pending" else None
 
 

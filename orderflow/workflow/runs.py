@@ -25,6 +25,7 @@ from orderflow.core.models import (
     Instance,
     InstanceState,
     InstanceStateDelta,
+    Job,
     ProcessVersion,
     Sequence,
     TaskGroup,
@@ -208,18 +209,25 @@ class Prepared:
     stored: store.Stored
     first: bool        # the instance's first store: no task rows yet
     timer_job: bool    # it may have a pending timer job, as last synced
+    open_rows: list[HumanTask]   # its task rows that were ready when it was prepared
+    pending_timer: Job | None    # its pending timer job then (looked up only if it may have one)
 
 
 def prepare_store(session: Session, instance: Instance, workflow) -> Prepared:
-    """The part of storing a workflow that is CPU alone: the projection's walk and the state's dump.
-    A step calls it before its first write: on SQLite a transaction holds the one write turn from
-    its first write to its commit, so the other workers wait for the writes only."""
+    """What storing a workflow does before it writes: the projection's walk, the state's dump, and
+    the reads of the rows the store will change (the open task rows, the pending timer job). A
+    step calls it before its first write: on SQLite a transaction holds the one write turn from its
+    first write to its commit, so the other workers wait for the writes only. (A concurrent step of
+    the same order is still caught: it moved the order's lock_version, which the store's write checks.)"""
     platform = platform_of(session)
     snap = platform.runtime.snapshot(workflow)
     timer_job = jobs.may_have_timer_job(instance)  # before this store changes next_timer_at
     first = _new_token(instance)
     stored = platform.runtime.store_step(workflow, whole=snap.completed)  # a finished order: compact
-    return Prepared(snap, stored, first, timer_job)
+    with session.no_autoflush:
+        open_rows = [] if first else list(session.scalars(_OPEN_ROWS, {"instance": instance.id}))
+    pending = jobs.pending_timer(session, instance) if timer_job else None
+    return Prepared(snap, stored, first, timer_job, open_rows, pending)
 
 
 def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workflow,
@@ -232,7 +240,7 @@ def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workf
     """
     platform = platform_of(session)
     ready = prepared or prepare_store(session, instance, workflow)
-    snap, stored, first, timer_job = ready.snap, ready.stored, ready.first, ready.timer_job
+    snap, stored, first = ready.snap, ready.stored, ready.first
     now = platform.clock()
     instance.updated_at = now
     instance.next_timer_at = snap.next_timer_at
@@ -248,8 +256,8 @@ def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workf
         session.flush()
         incidents.open_incident(session, instance, job, runaway.message, None)
     try:  # any flush may be the one that finds the stored copy changed under us
-        sync_tasks(session, instance, pdef, snap, first)
-        jobs.sync_timer(session, instance, timer_job)
+        sync_tasks(session, instance, pdef, snap, ready.open_rows)
+        jobs.sync_timer(session, instance, ready.timer_job, ready.pending_timer)
         correlations.sync(session, instance, pdef, snap)
         session.flush()
         _write_state_row(session, instance, stored, first)
@@ -262,15 +270,13 @@ def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workf
     return snap
 
 
-def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Snapshot, first: bool = False) -> None:
-    """Make the ready rows of this instance equal the engine's ready user tasks (``first``: the
-    instance's first store, with no rows to look up)."""
+def sync_tasks(session: Session, instance: Instance, pdef: ProcessDef, snap: Snapshot,
+               rows: list[HumanTask]) -> None:
+    """Make the ready rows of this instance equal the engine's ready user tasks. ``rows``: its rows
+    that were ready when the store was prepared (read without autoflush: the step's changes flush
+    once, below); a row this step has closed since is taken as the session has it now, and left out."""
     now = platform_of(session).clock()
-    # no autoflush: the step's changes flush once, below; a row this step closed (still ready in
-    # the database) comes back from the session as it is now, and is left out
-    with session.no_autoflush:
-        open_rows = {} if first else {t.task_uuid: t for t in session.scalars(_OPEN_ROWS, {"instance": instance.id})
-                                      if t.status == "ready"}
+    open_rows = {t.task_uuid: t for t in rows if t.status == "ready"}
     ready_ids = {r.task_uuid for r in snap.ready}
     left = []
     for uuid, row in open_rows.items():
