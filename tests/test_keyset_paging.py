@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import update
 
 from orderflow.core.models import HumanTask, Instance
+from tests.support import bpmn_samples as samples
 from tests.support.helpers import Api
 
 SORTS = ("due", "-due", "promised", "-promised", "value", "-value", "age", "-age")
@@ -87,9 +88,19 @@ def test_working_through_the_inbox_page_by_page_misses_nothing(app, api: Api, or
     assert seen == everything   # with a row count as the cursor, every second page would have been skipped
 
 
-def test_instances_and_incidents_page_newest_first_by_id(api: Api, orders):
+def test_instances_and_incidents_page_newest_first_by_id(app, api: Api, orders):
     pages = _pages(api, "/api/v1/instances", 4)
     assert [i for page in pages for i in page] == sorted(orders, reverse=True)
+    app.config["ORDERFLOW_MAX_ENGINE_STEPS"] = 50
+    app.extensions["orderflow.platform"].runtime.max_steps = 50
+    resp = api.client.post("/api/v1/processes", data=samples.LOOP_FOREVER.encode(),
+                           headers={**api.auth("owner1"), "Content-Type": "application/xml"})
+    assert resp.status_code == 201, resp.json
+    for _ in range(5):   # each loops to the step bound: an incident
+        assert api.post("admin", "/api/v1/processes/looping/instances", {"data": {}}).status_code == 201
+    whole = [item["id"] for item in api.get("manager1", "/api/v1/incidents?limit=100").json["items"]]
+    assert len(whole) == 5 and whole == sorted(whole, reverse=True)
+    assert [i for page in _pages(api, "/api/v1/incidents", 2) for i in page] == whole
 
 
 def test_a_cursor_of_another_order_or_a_forged_one_is_refused_and_an_older_count_still_reads(api: Api, orders):
