@@ -15,7 +15,10 @@ Diagrams: `small` (bench/small.bpmn: six user tasks in a line with a one-field f
 through the API) and `order_flow` (processes/order_flow.bpmn's happy path, the forms filled as
 bench/throughput.py fills them). The floor is the bare SpiffWorkflow engine with the workflow kept
 in memory, measured in the same run over the same diagram and orders; each row's step cost (wall
-time per completed task) is shown against it.
+time per completed task) is shown against it. Each row also shows the CPU spent per task by the app
+server (gunicorn's master and workers, from /proc), by the database server (PostgreSQL's postmaster
+and backends; SQLite works inside the app) and by this client: on a machine whose cores the three
+share, that says where a row's time went.
 
 Server configurations: `--workers 2 --threads 1` is the recommended one for a 2-core machine (one
 gthread worker per core, one thread each: the service's work is CPU-bound Python, and a second
@@ -226,8 +229,9 @@ def initialise(url: str, folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def gunicorn(url: str, folder: Path, workers: int, threads: int) -> Iterator[int]:
-    """A gunicorn server on a free port, in its own process group; stopped however the block ends."""
+def gunicorn(url: str, folder: Path, workers: int, threads: int) -> Iterator[tuple[int, int]]:
+    """A gunicorn server on a free port, in its own process group; stopped however the block ends.
+    Yields the port and the master's pid (its process group)."""
     port = free_port()
     log = folder / f"gunicorn-{port}.log"
     args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
@@ -253,13 +257,36 @@ def gunicorn(url: str, folder: Path, workers: int, threads: int) -> Iterator[int
                 raise RuntimeError(f"gunicorn did not answer: {log.read_text(errors='replace')[-2000:]}")
             time.sleep(0.2)
         progress(f"gunicorn (process group {process.pid}) on port {port}: {workers} workers x {threads} threads")
-        yield port
+        yield port, process.pid
     except Exception:  # the server's own account of a failure (not on Ctrl-C)
         if log.exists():
             print(f"--- the end of {log.name} ---\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
         raise
     finally:
         _stop_group(process)
+
+
+def tree_cpu(root: int | None) -> float:
+    """CPU seconds (user + system) of a live process and its children, from /proc: a server's master
+    and its workers, or PostgreSQL's postmaster and its backends."""
+    if root is None:
+        return 0.0
+    total = 0
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            pid, rest = Path(stat).read_text().split(" ", 1)
+            fields = rest.rsplit(")", 1)[1].split()  # after the name: state, ppid, ..., utime (11), stime (12)
+            if int(pid) == root or int(fields[1]) == root:
+                total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def postmaster(cluster_url: str) -> int | None:
+    """The cluster's postmaster pid, from its data folder's postmaster.pid."""
+    folder = Path(f"/tmp/orderflow-load-pg-{os.getpid()}") / "data" / "postmaster.pid"
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int(folder.read_text().split()[0])
+    return None
 
 
 def postgres_installed() -> bool:
@@ -324,6 +351,7 @@ class Run:
     times: dict[str, list[float]] = field(default_factory=lambda: {kind: [] for kind in KINDS})
     verified: int = 0
     reconnects: int = 0
+    cpu: tuple[float, float, float] = (0.0, 0.0, 0.0)  # CPU seconds of the app server, the database server, the client
     floor_ms: float = float("nan")  # the bare engine in memory, measured just before this server's rows
 
 
@@ -381,10 +409,16 @@ def verify(port: int, ids: list[int]) -> int:
         client.close()
 
 
-def measure(port: int, run: Run, orders: int, warm_up: bool = False) -> Run:
+def measure(port: int, run: Run, orders: int, warm_up: bool = False,
+            servers: tuple[int | None, int | None] = (None, None)) -> Run:
+    """servers: the app server's and the database server's main processes, whose CPU (theirs and their
+    children's) is counted."""
     label = f"{run.db} {run.workers}x{run.threads} {run.diagram} c{run.clients}"
     progress(f"{label}: {orders} orders{' to warm up' if warm_up else ''} ...")
+    before = (*(tree_cpu(pid) for pid in servers), time.process_time())
     seconds, pool, ids = drive(port, run.diagram, orders, run.clients, label)
+    after = (*(tree_cpu(pid) for pid in servers), time.process_time())
+    run.cpu = (after[0] - before[0], after[1] - before[1], after[2] - before[2])
     run.orders, run.seconds = len(ids), seconds
     for client in pool:
         for kind in KINDS:
@@ -407,7 +441,8 @@ def percentile(values: list[float], p: float) -> float:
 
 
 HEADER = (f"{'db':<9}{'diagram':<11}{'server':>7}{'clients':>8}{'orders':>7}{'tasks/s':>9}{'ms/task':>9}"
-          f"{'floor':>7}{'x floor':>8}  {'start p50/p95/p99 ms':>20}  {'get task p50/p95/p99':>20}  "
+          f"{'floor':>7}{'x floor':>8}{'cpu app/db/client':>19}  "
+          f"{'start p50/p95/p99 ms':>20}  {'get task p50/p95/p99':>20}  "
           f"{'complete p50/p95/p99':>20}  verified")
 
 
@@ -417,9 +452,10 @@ def row(run: Run) -> str:
         "{:>20}".format("/".join(f"{1000 * percentile(run.times[kind], p):.1f}" for p in (50, 95, 99)))
         for kind in KINDS)
     server = f"{run.workers}x{run.threads}"
+    cpu = "/".join(f"{1000 * part / max(run.completions, 1):.2f}" for part in run.cpu)
     return (f"{run.db:<9}{run.diagram:<11}{server:>7}{run.clients:>8}{run.orders:>7}"
             f"{run.completions / run.seconds:>9.1f}{per_task:>9.2f}"
-            f"{run.floor_ms:>7.2f}{per_task / run.floor_ms:>8.2f}  {cells}  "
+            f"{run.floor_ms:>7.2f}{per_task / run.floor_ms:>8.2f}{cpu:>19}  {cells}  "
             f"{run.verified}/{run.orders} completed")
 
 
@@ -508,7 +544,8 @@ def main() -> int:
                         url = postgres_database(cluster)
                     progress(f"{db} {workers}x{threads}: a fresh database (init-db, deploy, seed-demo) ...")
                     initialise(url, folder)
-                    with gunicorn(url, folder, workers, threads) as port:
+                    with gunicorn(url, folder, workers, threads) as (port, app_pid):
+                        servers = (app_pid, postmaster(cluster) if cluster else None)
                         if "small" in args.diagram:
                             deploy_small(port)
                         for diagram in args.diagram:
@@ -520,7 +557,7 @@ def main() -> int:
                             floor_ms = floor(diagram)  # the server idle, just before its rows
                             for clients in args.clients:
                                 run = Run(db, diagram, workers, clients, threads, floor_ms=floor_ms)
-                                runs.append(measure(port, run, args.orders))
+                                runs.append(measure(port, run, args.orders, servers=servers))
     except (CallFailed, RuntimeError) as exc:
         print(f"load: {exc}", file=sys.stderr)
         failed = True
@@ -535,6 +572,8 @@ def main() -> int:
         print(f"{diagram}: {tasks} tasks per order")
     print("floor: ms per task of the bare SpiffWorkflow engine, workflow in memory, one thread, the same "
           "orders, measured just before each server's rows; x floor: the row's ms/task over it")
+    print("cpu app/db/client: CPU ms per task of the app server (all its processes), the database server "
+          "(PostgreSQL's; SQLite runs inside the app) and this client, measured over the row")
     print(HEADER)
     for run in runs:
         print(row(run))

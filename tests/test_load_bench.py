@@ -22,10 +22,13 @@ def test_the_load_benchmark_drives_both_diagrams_through_a_real_server_and_verif
     done = subprocess.run([*LOAD, "--orders", "2", "--clients", "2", "--db", "sqlite", "--workers", "1",
                            "--diagram", "small,order_flow"], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
-    rows = {m.group(1): m.group(0) for m in re.finditer(
-        r"^sqlite\s+(small|order_flow)\s+1x1\s+2\s+2(\s+[\d.]+){4}(\s+[\d.]+/[\d.]+/[\d.]+){3}\s+2/2 completed$",
-        done.stdout, re.M)}
+    rows = {m.group(1): m for m in re.finditer(
+        r"^sqlite\s+(small|order_flow)\s+1x1\s+2\s+2(?:\s+[\d.]+){4}\s+([\d.]+)/([\d.]+)/([\d.]+)"
+        r"(?:\s+[\d.]+/[\d.]+/[\d.]+){3}\s+2/2 completed$", done.stdout, re.M)}
     assert set(rows) == {"small", "order_flow"}, done.stdout
+    for row in rows.values():   # CPU per task: the server's is counted (SQLite has no server of its own)
+        app_cpu, db_cpu, client_cpu = (float(row.group(n)) for n in (2, 3, 4))
+        assert app_cpu > 0 and db_cpu == 0 and client_cpu > 0, row.group(0)
     for diagram, tasks in (("small", 6), ("order_flow", 25)):
         assert re.search(rf"^{diagram}: {tasks} tasks per order$", done.stdout, re.M), done.stdout
     assert "verified: all 4 orders completed" in done.stdout

@@ -144,3 +144,33 @@ def test_authentication_reads_the_group_ids_with_the_user_and_a_change_of_groups
         nobody = accounts.create_user(session, "loner", "demo", [], hash_method="pbkdf2:sha256:1000")
         assert accounts.authenticate(session, "loner", "demo", "10.0.0.1") is nobody
         assert nobody.group_ids == frozenset()
+
+
+def test_an_order_flow_step_reads_before_its_first_write_and_writes_its_order_once(app, api):
+    """The order flow indexes its message waits and gives its steps time limits: a step reads the
+    index rows and the open tasks before it writes anything (on SQLite the write turn is held from the
+    first write to the commit), writes the order's row once, and closes the task's time-limit jobs."""
+    from sqlalchemy import select
+
+    from orderflow.core.models import Job
+
+    app.extensions["orderflow.platform"].runtime.verify_cache = False
+    order = api.start_order()
+    task = api.open_tasks(order["id"])[0]
+    with app.extensions["orderflow.db"].session() as session:
+        pending = session.scalars(select(Job).where(Job.kind == "sla", Job.task_ref == str(task["id"]))).all()
+        assert pending and {job.status for job in pending} == {"pending"}   # the task has a time limit
+    counter = Statements(app)
+    with counter:
+        done = api.complete(f"{task['group']}1", task["id"])
+    assert done.status_code == 200, done.json
+    seen = [s for s in counter.seen if not s.startswith("SELECT users.id")]   # the two requests' log-ins
+    writes = [n for n, s in enumerate(seen) if s.split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    reads_of = {table: [n for n, s in enumerate(seen) if s.startswith(f"SELECT {table}.")]
+                for table in ("correlation_keys", "human_tasks")}
+    assert reads_of["correlation_keys"] and reads_of["human_tasks"], "\n".join(seen)
+    assert max(reads_of["correlation_keys"] + reads_of["human_tasks"]) < writes[0], "\n".join(seen)
+    assert sum(s.startswith("UPDATE instances ") for s in seen) == 1, "\n".join(seen)
+    with app.extensions["orderflow.db"].session() as session:
+        closed = session.scalars(select(Job).where(Job.kind == "sla", Job.task_ref == str(task["id"]))).all()
+        assert {job.status for job in closed} == {"done"}

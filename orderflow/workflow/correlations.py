@@ -5,7 +5,7 @@ Every waiting message can be correlated by ``business_key``; a diagram's correla
 (e.g. ``order_no``) are looked up in the instance's data."""
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import bindparam, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from orderflow.core.errors import Conflict, NotFound
@@ -13,8 +13,24 @@ from orderflow.core.i18n import Msg
 from orderflow.core.models import CorrelationKey, Instance
 from orderflow.engine import ProcessDef, Snapshot
 
+_KEYS = select(CorrelationKey).where(CorrelationKey.instance_id == bindparam("instance"))  # built once
 
-def sync(session: Session, instance: Instance, pdef: ProcessDef, snap: Snapshot) -> None:
+
+def current(session: Session, instance: Instance, pdef: ProcessDef, first: bool) -> list[CorrelationKey]:
+    """The instance's index rows as this transaction has them: read without autoflush, so a store
+    reads them before its first write (``runs.prepare_store``), with the ones it added and not yet
+    flushed. None to read where the diagram defines no messages, or before the instance's first store."""
+    if not pdef.message_keys or first:
+        return []
+    made = [row for row in session.new if isinstance(row, CorrelationKey) and row.instance_id == instance.id]
+    with session.no_autoflush:
+        stored = list(session.scalars(_KEYS, {"instance": instance.id}))
+    return [row for row in stored if row not in session.deleted] + made
+
+
+def sync(session: Session, instance: Instance, pdef: ProcessDef, snap: Snapshot,
+         rows: list[CorrelationKey]) -> None:
+    """Make the index rows (``rows``: ``current``'s reading) say what the instance waits for now."""
     if not pdef.message_keys:  # the diagram defines no messages: nothing to index
         return
     wanted: set[tuple[str, str, str]] = set()
@@ -26,11 +42,13 @@ def sync(session: Session, instance: Instance, pdef: ProcessDef, snap: Snapshot)
                 wanted.add((wait.name, "business_key", instance.business_key))
             for prop, value in wait.correlation.items():
                 wanted.add((wait.name, prop, value))
-    rows = list(session.scalars(select(CorrelationKey).where(CorrelationKey.instance_id == instance.id)))
     have = {(r.message, r.property, r.value): r for r in rows}
     for key, row in have.items():
         if key not in wanted:
-            session.delete(row)
+            if row in session.new:
+                session.expunge(row)
+            else:
+                session.delete(row)
     for message, prop, value in wanted - set(have):
         session.add(CorrelationKey(instance_id=instance.id, message=message, property=prop, value=value))
 

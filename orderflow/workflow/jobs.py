@@ -99,15 +99,25 @@ def pending_timer(session: Session, instance: Instance, looked_up: Any = _UNREAD
     return found if found is not None and found.status == "pending" else None
 
 
+_JOBS = table_of(Job)
+_CLOSE_SLA = (update(_JOBS).where(_JOBS.c.kind == "sla", _JOBS.c.status == "pending",
+                                  _JOBS.c.task_ref.in_(bindparam("refs", expanding=True)))
+              .values(status="done", finished_at=bindparam("now")))  # built once: every completion runs it
+
+
 def close_sla_jobs(session: Session, ended: list[HumanTask]) -> None:
     """SLA reminders end with their task. Only a task with a due time has them: they are made when a
     step with a time limit becomes ready (or a migration gives it one), and a migration that takes
-    the limit away closes them."""
+    the limit away closes them. One statement without autoflush (a step flushes once, later): a
+    reminder this transaction made and has not flushed yet is closed in the session."""
     refs = [str(task.id) for task in ended if task.due_at is not None]
-    if refs:
-        session.execute(update(Job).where(Job.kind == "sla", Job.status == "pending", Job.task_ref.in_(refs))
-                        .values(status="done", finished_at=platform_of(session).clock())
-                        .execution_options(synchronize_session=False))
+    if not refs:
+        return
+    now = platform_of(session).clock()
+    for job in session.new:
+        if isinstance(job, Job) and job.kind == "sla" and job.status == "pending" and job.task_ref in refs:
+            job.status, job.finished_at = "done", now
+    session.connection().execute(_CLOSE_SLA, {"refs": refs, "now": now})
 
 
 def close_instance_jobs(session: Session, instance_id: int) -> None:

@@ -12,7 +12,7 @@ from uuid import uuid4
 
 from sqlalchemy import Integer, String, bindparam, cast, delete, insert, literal, null, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
 from orderflow.core import audit, metrics
@@ -21,6 +21,7 @@ from orderflow.core.db import rowcount
 from orderflow.core.errors import LostRace
 from orderflow.core.i18n import Msg
 from orderflow.core.models import (
+    CorrelationKey,
     HumanTask,
     Instance,
     InstanceState,
@@ -181,7 +182,11 @@ _READ_STATE = union_all(
     .join(Instance, Instance.id == _STATES.c.instance_id).where(_STATES.c.instance_id == bindparam("instance")),
     select(_DELTAS.c.delta, _DELTAS.c.seq, cast(null(), String))
     .where(_DELTAS.c.instance_id == bindparam("instance"))).order_by("seq")
-_OPEN_ROWS = select(HumanTask).where(HumanTask.instance_id == bindparam("instance"), HumanTask.status == "ready")
+# the rows' instance is the one being stored, held by the session: not joined in again (building the
+# joined loader's row processors cost more than the read)
+_OPEN_ROWS = (select(HumanTask).options(lazyload(HumanTask.instance))
+              .where(HumanTask.instance_id == bindparam("instance"), HumanTask.status == "ready"))
+_OPEN_ROWS_IN_ORDER = _OPEN_ROWS.order_by(HumanTask.id)
 
 
 def _write_state_row(session: Session, instance: Instance, stored: store.Stored, first: bool) -> None:
@@ -211,11 +216,13 @@ class Prepared:
     timer_job: bool    # it may have a pending timer job, as last synced
     open_rows: list[HumanTask]   # its task rows that were ready when it was prepared
     pending_timer: Job | None    # its pending timer job then (looked up only if it may have one)
+    correlation_rows: list[CorrelationKey]  # its message index rows then (``correlations.current``)
 
 
-def prepare_store(session: Session, instance: Instance, workflow) -> Prepared:
+def prepare_store(session: Session, instance: Instance, pdef: ProcessDef, workflow) -> Prepared:
     """What storing a workflow does before it writes: the projection's walk, the state's dump, and
-    the reads of the rows the store will change (the open task rows, the pending timer job). A
+    the reads of the rows the store will change (the open task rows, the pending timer job, the
+    message index). A
     step calls it before its first write: on SQLite a transaction holds the one write turn from its
     first write to its commit, so the other workers wait for the writes only. (A concurrent step of
     the same order is still caught: it moved the order's lock_version, which the store's write checks.)"""
@@ -227,7 +234,8 @@ def prepare_store(session: Session, instance: Instance, workflow) -> Prepared:
     with session.no_autoflush:
         open_rows = [] if first else list(session.scalars(_OPEN_ROWS, {"instance": instance.id}))
     pending = jobs.pending_timer(session, instance) if timer_job else None
-    return Prepared(snap, stored, first, timer_job, open_rows, pending)
+    return Prepared(snap, stored, first, timer_job, open_rows, pending,
+                    correlations.current(session, instance, pdef, first))
 
 
 def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workflow,
@@ -239,7 +247,7 @@ def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workf
     before the step's first write.
     """
     platform = platform_of(session)
-    ready = prepared or prepare_store(session, instance, workflow)
+    ready = prepared or prepare_store(session, instance, pdef, workflow)
     snap, stored, first = ready.snap, ready.stored, ready.first
     now = platform.clock()
     instance.updated_at = now
@@ -258,7 +266,7 @@ def store_workflow(session: Session, instance: Instance, pdef: ProcessDef, workf
     try:  # any flush may be the one that finds the stored copy changed under us
         sync_tasks(session, instance, pdef, snap, ready.open_rows)
         jobs.sync_timer(session, instance, ready.timer_job, ready.pending_timer)
-        correlations.sync(session, instance, pdef, snap)
+        correlations.sync(session, instance, pdef, snap, ready.correlation_rows)
         session.flush()
         _write_state_row(session, instance, stored, first)
     except StaleDataError:  # the edge rolls the whole request back
@@ -318,7 +326,7 @@ def open_tasks(session: Session, instance: Instance) -> list[HumanTask]:
     them (the rows themselves, so later changes show), else read."""
     kept = session.info.get("open_tasks", {}).get(instance.id)
     if kept is None:
-        return list(session.scalars(_OPEN_ROWS.order_by(HumanTask.id), {"instance": instance.id}))
+        return list(session.scalars(_OPEN_ROWS_IN_ORDER, {"instance": instance.id}))
     return sorted((row for row in kept if row.status == "ready"), key=lambda row: row.id)
 
 

@@ -180,7 +180,7 @@ def _advance(session: Session, task: HumanTask, clean: dict[str, Any], by: str, 
     started = time.perf_counter()
     pdef, workflow = runs.load(session, task.instance, by)
     runaway = runs.bounded(lambda: platform_of(session).runtime.complete(workflow, task.task_uuid, clean))
-    prepared = runs.prepare_store(session, task.instance, workflow)  # before the step's first write
+    prepared = runs.prepare_store(session, task.instance, pdef, workflow)  # before the step's first write
     hooks = platform_of(session).hooks
     closed = {"status": "completed", "completed_at": platform_of(session).clock(), "completed_by": by,
               "data": clean, "completed_via": via,
