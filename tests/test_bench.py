@@ -49,3 +49,16 @@ def test_the_looping_benchmark_runs_an_order_round_its_loop():
     assert rows == {"service", "memory"}, done.stdout
     assert re.search(r"^state after 20 steps: \d+ bytes of JSON$", done.stdout, re.M), done.stdout
     assert re.search(r"^goal: step 20 <= 2x step 10 -> (met|NOT met)", done.stdout, re.M), done.stdout
+
+
+def test_the_timers_benchmark_fires_every_timer_through_a_worker_process():
+    """bench/timers.py with ten timers and one `flask worker`: every timer fires and the report is
+    printed. The lead is long enough for a loaded machine to move ten timers before the first falls
+    due; lateness is printed, never asserted."""
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "timers.py"), "--timers", "10", "--spread", "1",
+                           "--lead", "15", "--workers", "1", "--db", "sqlite"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert re.search(r"^sqlite: 10 timers due within 1 s, fired by 1 worker process\(es\)", done.stdout, re.M)
+    assert re.search(r"^sqlite: lateness\s+p50\s+-?\d+ ms\s+p99\s+-?\d+ ms\s+max\s+-?\d+ ms", done.stdout, re.M)
+    assert re.search(r"^sqlite: throughput\s+\d+ timer jobs/s while firing$", done.stdout, re.M), done.stdout
