@@ -12,6 +12,8 @@ from typing import Any
 DEFAULTS: dict[str, Any] = {
     # SQLAlchemy URL; empty means the SQLite file instance/orderflow.sqlite
     "ORDERFLOW_DATABASE_URL": "",
+    # Seconds a pooled PostgreSQL connection may rest before it is checked before use (0: always)
+    "ORDERFLOW_DB_PING_AFTER_IDLE": 5,
     # Secret for session cookies and CSRF tokens; set it in production (instance/config.py or env)
     "SECRET_KEY": "",
     # Folders deployed by `flask deploy` and searched for forms a diagram names

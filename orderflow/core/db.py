@@ -1,10 +1,11 @@
 """Database engine and sessions: one session per request or job, committed once at the edge."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, make_url
+from sqlalchemy import create_engine, event, exc, make_url
 from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.util import identity_key
@@ -52,7 +53,34 @@ def rowcount(result: Result[Any]) -> int:
     return result.rowcount
 
 
-def make_engine(url: str) -> Engine:
+def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
+    """Check a pooled connection before use only when it has been idle longer than ``idle_seconds``.
+
+    A server restart or an idle timeout cuts connections while nobody uses them; SQLAlchemy's
+    ``pool_pre_ping`` checks every checkout for that, a round trip per request. Under load a
+    connection goes back to the pool and out again within milliseconds, so this pings only one that
+    rested longer (0: every time, as ``pool_pre_ping``). A failed ping discards it and the pool
+    takes another, as with ``pool_pre_ping``; a connection cut while busy fails that one request."""
+    @event.listens_for(engine, "checkin")
+    def _rested_from(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _still_there(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("checked_in_at")
+        if since is not None and time.monotonic() - since <= idle_seconds:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError(f"the database connection is gone: {error}") from error
+        if not alive:
+            raise exc.DisconnectionError("the database connection is gone")
+
+
+def make_engine(url: str, ping_after_idle: float = 0.0) -> Engine:
+    """``ping_after_idle``: seconds a pooled server connection may rest before it is checked before
+    use (``_ping_after_idle``); SQLite's file needs no check."""
     if url.startswith("sqlite"):
         connect_args: dict[str, Any] = {"timeout": 30, "check_same_thread": False}
         path = make_url(url).database
@@ -70,13 +98,15 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA cache_size=-65536")  # 64 MB: managers' queries walk large indexes
             cur.close()
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+    _ping_after_idle(engine, max(float(ping_after_idle), 0.0))
+    return engine
 
 
 class Database:
-    def __init__(self, url: str, platform: Platform):
+    def __init__(self, url: str, platform: Platform, ping_after_idle: float = 0.0):
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, ping_after_idle)
         self.platform = platform
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
         event.listen(self._factory, "after_commit", self._after_commit)
@@ -111,4 +141,5 @@ class Database:
 
 def open_database(config: dict[str, Any], instance_path: str, platform: Platform) -> Database:
     """The service's database as its settings name it (a SQLite file in the instance folder by default)."""
-    return Database(database_url(config, instance_path), platform)
+    return Database(database_url(config, instance_path), platform,
+                    float(config.get("ORDERFLOW_DB_PING_AFTER_IDLE", 5)))

@@ -65,6 +65,17 @@ class TooManyAttempts(OrderflowError):
         self.retry_after = retry_after
 
 
+class Unavailable(OrderflowError):
+    """Something the service needs is briefly out of reach (the database connection was lost):
+    nothing was saved; worth trying again after ``retry_after`` seconds."""
+
+    status, code = 503, "unavailable"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
 class InvalidInput(OrderflowError):
     """Form or JSON input that fails validation: ``fields`` maps field name to message."""
 

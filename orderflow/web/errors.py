@@ -21,7 +21,7 @@ from orderflow.core.errors import (
     NotFound,
     OrderflowError,
     TooLarge,
-    TooManyAttempts,
+    Unavailable,
 )
 from orderflow.core.i18n import N_, Msg
 from orderflow.web.db_session import get_session
@@ -74,12 +74,11 @@ def respond(error: OrderflowError) -> tuple[Response | str, int]:
 def init_app(app: Flask) -> None:
     @app.errorhandler(OrderflowError)
     def _domain(error: OrderflowError):
-        return respond(error)
-
-    @app.errorhandler(TooManyAttempts)
-    def _throttled(error: TooManyAttempts):
+        retry_after = getattr(error, "retry_after", None)   # TooManyAttempts, Unavailable
+        if retry_after is None:
+            return respond(error)
         response = make_response(respond(error))
-        response.headers["Retry-After"] = str(error.retry_after)
+        response.headers["Retry-After"] = str(retry_after)
         return response
 
     @app.errorhandler(CSRFError)
@@ -116,7 +115,12 @@ def init_app(app: Flask) -> None:
     def _busy(error):
         # PostgreSQL's deadlock detector may pick us (two writers locking an order's row and its
         # audit chain in opposite orders): rolled back like any other lost race
-        if not any(sign in str(error) for sign in ("locked", "could not serialize", "deadlock detected")):
+        if error.connection_invalidated:   # the server went away (a restart, a cut connection)
+            log.warning("database connection lost: %s", error.orig)
+            return _domain(Unavailable(Msg("The connection to the database was lost; nothing was saved. "
+                                           "Try again in a moment."), retry_after=1))
+        # the driver's own words: the statement's text (a column named ``…_locked_from``) says nothing
+        if not any(sign in str(error.orig) for sign in ("locked", "could not serialize", "deadlock detected")):
             return _unexpected(error)
         log.warning("database busy: %s", error)
         e = Conflict(Msg("The database was busy; nothing was saved. Try again in a moment."))
