@@ -174,3 +174,27 @@ def test_an_order_flow_step_reads_before_its_first_write_and_writes_its_order_on
     with app.extensions["orderflow.db"].session() as session:
         closed = session.scalars(select(Job).where(Job.kind == "sla", Job.task_ref == str(task["id"]))).all()
         assert {job.status for job in closed} == {"done"}
+
+
+def test_a_steps_reads_and_writes_of_its_orders_rows_search_that_orders_index():
+    """A step closes its task's time-limit jobs, looks up its order's timer job, and reads its open
+    task rows and message index: each searches the rows of that one order by an index, never the
+    pending rows of every order (closing the time-limit jobs by the task alone searched every pending
+    job). SQLite's plan, read without statistics."""
+    from sqlalchemy import create_engine
+
+    from orderflow.core.models import Base
+    from orderflow.workflow import correlations, jobs, runs
+
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    expected = {jobs.CLOSE_SLA: "jobs USING INDEX ix_jobs_instance (instance_id=? AND kind=? AND status=?)",
+                jobs._PENDING_TIMER: "jobs USING INDEX ix_jobs_instance (instance_id=? AND kind=? AND status=?)",
+                runs._OPEN_ROWS: "human_tasks USING INDEX ix_human_tasks_instance (instance_id=? AND status=?)",
+                correlations._KEYS: "correlation_keys USING INDEX ix_correlation_keys_instance_id (instance_id=?)"}
+    with engine.connect() as conn:
+        for statement, search in expected.items():
+            compiled = statement.compile(dialect=engine.dialect)
+            blanks = (None,) * len(compiled.positiontup or ())
+            plan = " | ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", blanks))
+            assert plan == f"SEARCH {search}", plan

@@ -100,24 +100,28 @@ def pending_timer(session: Session, instance: Instance, looked_up: Any = _UNREAD
 
 
 _JOBS = table_of(Job)
-_CLOSE_SLA = (update(_JOBS).where(_JOBS.c.kind == "sla", _JOBS.c.status == "pending",
-                                  _JOBS.c.task_ref.in_(bindparam("refs", expanding=True)))
-              .values(status="done", finished_at=bindparam("now")))  # built once: every completion runs it
+# by the task's order first: its index (instance, kind, status) finds the task's few jobs, where the
+# task alone would scan every pending job of every order. Built once: every completion runs it
+CLOSE_SLA = (update(_JOBS).where(_JOBS.c.instance_id == bindparam("instance"), _JOBS.c.kind == "sla",
+                                 _JOBS.c.status == "pending", _JOBS.c.task_ref == bindparam("ref"))
+             .values(status="done", finished_at=bindparam("now")))
 
 
 def close_sla_jobs(session: Session, ended: list[HumanTask]) -> None:
     """SLA reminders end with their task. Only a task with a due time has them: they are made when a
     step with a time limit becomes ready (or a migration gives it one), and a migration that takes
-    the limit away closes them. One statement without autoflush (a step flushes once, later): a
-    reminder this transaction made and has not flushed yet is closed in the session."""
-    refs = [str(task.id) for task in ended if task.due_at is not None]
-    if not refs:
+    the limit away closes them. No autoflush (a step flushes once, later): a reminder this
+    transaction made and has not flushed yet is closed in the session."""
+    timed = [task for task in ended if task.due_at is not None]
+    if not timed:
         return
     now = platform_of(session).clock()
+    refs = {str(task.id) for task in timed}
     for job in session.new:
         if isinstance(job, Job) and job.kind == "sla" and job.status == "pending" and job.task_ref in refs:
             job.status, job.finished_at = "done", now
-    session.connection().execute(_CLOSE_SLA, {"refs": refs, "now": now})
+    session.connection().execute(CLOSE_SLA, [{"instance": task.instance_id, "ref": str(task.id), "now": now}
+                                             for task in timed])
 
 
 def close_instance_jobs(session: Session, instance_id: int) -> None:
