@@ -243,3 +243,43 @@ def test_an_incident_reads_in_the_readers_language_and_one_stored_before_in_its_
         incident.message_data = None
         s.commit()
     assert message("zh-CN") == english
+
+
+def test_a_claim_takes_lapsed_jobs_then_due_ones_in_due_order_without_sorting_every_due_job(tmp_path):
+    """A worker's claim reads along the jobs' index (status, due_at): a crashed worker's jobs whose
+    lease ran out first, then pending ones in due order. With thousands of timers due at once, the
+    single search with an OR it replaced collected every due job and sorted them at every claim."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.orm import Session
+
+    from orderflow.core.models import Base, Job
+    from orderflow.core.platform import Platform
+    from orderflow.workflow import jobs
+
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    engine = create_engine(f"sqlite:///{tmp_path / 'jobs.sqlite'}")
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        made = {name: Job(kind="timer", due_at=now + timedelta(minutes=minutes), status=status,
+                          lock_expires_at=None if lease is None else now + timedelta(minutes=lease))
+                for name, minutes, status, lease in (("later", -1, "pending", None), ("first", -9, "pending", None),
+                                                     ("not due", 5, "pending", None), ("lapsed", -2, "running", -1),
+                                                     ("leased", -30, "running", 1), ("third", -1, "pending", None))}
+        made["third"].due_at = now - timedelta(seconds=30)
+        session.add_all(made.values())
+        session.commit()
+        ids = {job.id: name for name, job in made.items()}
+    searches: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_: searches.append(statement) if statement.startswith("SELECT") else None)
+    with Session(engine) as session:
+        session.info["platform"] = Platform(config={}, handlers={}, forms_dir=tmp_path, clock=lambda: now)
+        claimed = jobs.claim(session, "worker-1", limit=3)
+    assert [ids[i] for i in claimed] == ["lapsed", "first", "later"]
+    with engine.connect() as conn:
+        for statement in searches:
+            blanks = (None,) * statement.count("?")
+            plan = " | ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", blanks))
+            assert "TEMP B-TREE" not in plan, (statement, plan)

@@ -134,12 +134,19 @@ def close_instance_jobs(session: Session, instance_id: int) -> None:
 def claim(session: Session, owner: str, limit: int = 50) -> list[int]:
     """Take up to ``limit`` due jobs for ``owner``; commit before running them."""
     now = platform_of(session).clock()
-    due = (select(Job.id).where(Job.due_at <= now, or_(
-        Job.status == "pending", (Job.status == "running") & (Job.lock_expires_at < now)))
-        .order_by(Job.due_at).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    ids = list(session.scalars(due))
+    # two searches along the index (status, due_at), each in its order: a crashed worker's jobs
+    # (their lease ran out) first, then the pending ones due. One search with an OR of the two was
+    # answered by collecting every due job and sorting them: with thousands of timers due at once,
+    # each claim of 50 sorted them all
+    lapsed = select(Job.id).where(Job.status == "running", Job.lock_expires_at < now).order_by(Job.due_at)
+    due = select(Job.id).where(Job.status == "pending", Job.due_at <= now).order_by(Job.due_at)
+    ids: list[int] = []
+    for search in (lapsed, due):
+        if len(ids) < limit:
+            search = search.limit(limit - len(ids))
+            if session.get_bind().dialect.name == "postgresql":
+                search = search.with_for_update(skip_locked=True)
+            ids += session.scalars(search)
     if not ids:
         return []
     # the status guard makes the claim safe where SKIP LOCKED is not available (SQLite
@@ -147,10 +154,10 @@ def claim(session: Session, owner: str, limit: int = 50) -> list[int]:
     session.execute(update(Job).where(Job.id.in_(ids), or_(
         Job.status == "pending", (Job.status == "running") & (Job.lock_expires_at < now)))
         .values(status="running", lock_owner=owner, lock_expires_at=now + LEASE))
-    claimed = list(session.scalars(select(Job.id).where(Job.id.in_(ids), Job.lock_owner == owner,
-                                                        Job.status == "running")))
+    claimed = set(session.scalars(select(Job.id).where(Job.id.in_(ids), Job.lock_owner == owner,
+                                                       Job.status == "running")))
     session.commit()
-    return claimed
+    return [job_id for job_id in ids if job_id in claimed]   # run in the order they were found
 
 
 def next_due_at(session: Session) -> datetime | None:
