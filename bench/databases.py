@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine
 
-from bench.load import postgres_cluster, postgres_database, postgres_installed
+from bench.servers import postgres_cluster, postgres_database, postgres_installed
 
 
 class NoPostgres(RuntimeError):

@@ -32,21 +32,15 @@ Progress goes to stderr, the figures to stdout. Exits 1 when a call fails or an 
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
-import glob
-import http.client
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,15 +49,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # the client fills forms as bench/throughput.py does; the engine is imported only for the floor
+from bench.load_client import KINDS, SMALL_START, CallFailed, Client, deploy_small, drive_order  # noqa: E402
+from bench.servers import (  # noqa: E402
+    gunicorn,
+    initialise,
+    postgres_cluster,
+    postgres_database,
+    postgres_installed,
+    postmaster,
+    progress,
+    tree_cpu,
+)
 from bench.throughput import _Engine, _Env, form_data  # noqa: E402
 from bench.throughput import memory as order_flow_memory  # noqa: E402
-from tests.support.helpers import NEW_ORDER  # noqa: E402
-
-SMALL_FILES = ("small.bpmn", "bench_small_start.json", "bench_small_step.json")
-SMALL_START = {"reference": "load bench"}
-KINDS = ("start", "get", "complete")
-PATIENCE = 120.0  # seconds a server may take to start, a call to answer
-
 
 # -- the floor: the bare engine, workflow in memory -----------------------------------------------
 
@@ -95,246 +93,9 @@ def small_memory(orders: int) -> tuple[float, int]:
 
 
 FLOORS: dict[str, Callable[[int], tuple[float, int]]] = {"small": small_memory, "order_flow": order_flow_memory}
-PROCESS_KEYS = {"small": "bench_small", "order_flow": "order_flow"}
 
 
-# -- an HTTP client -----------------------------------------------------------------------------
-
-class CallFailed(Exception):
-    pass
-
-
-def _auth(user: str, password: str = "demo") -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-class Client:
-    """One keep-alive connection; every call is timed by kind."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.conn: http.client.HTTPConnection | None = None
-        self.times: dict[str, list[float]] = {kind: [] for kind in KINDS}
-        self.reconnects = 0
-
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
-
-    def call(self, method: str, path: str, user: str, body: Any = None, kind: str | None = None,
-             expect: int = 200, raw: bytes | None = None, content_type: str = "application/json") -> Any:
-        payload = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        headers = {"Authorization": _auth(user), "Accept": "application/json"}
-        if payload is not None:
-            headers["Content-Type"] = content_type
-        for attempt in (1, 2):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=PATIENCE)
-            started = time.perf_counter()
-            try:
-                self.conn.request(method, path, body=payload, headers=headers)
-                response = self.conn.getresponse()
-                data = response.read()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                # the server closed an idle keep-alive connection before reading the request
-                self.close()
-                if attempt == 2:
-                    raise
-                self.reconnects += 1
-                continue
-            elapsed = time.perf_counter() - started
-            if response.status != expect:
-                raise CallFailed(f"{method} {path} as {user}: {response.status} {data[:500]!r}")
-            if kind is not None:
-                self.times[kind].append(elapsed)
-            return json.loads(data) if data else None
-        raise AssertionError("unreachable")
-
-
-_FILLED: dict[str, dict] = {}
-_FILLED_LOCK = threading.Lock()
-
-
-def filled(form: dict, values: dict) -> dict:
-    """form_data, remembered for identical (form, values): the small diagram's forms repeat, and the
-    client's own work should take as little of the machine's two cores from the server as it can."""
-    key = json.dumps([form, values], sort_keys=True, default=str)
-    with _FILLED_LOCK:
-        found = _FILLED.get(key)
-    if found is None:
-        found = form_data(form, values)
-        with _FILLED_LOCK:
-            if len(_FILLED) < 10_000:
-                _FILLED[key] = found
-    return found
-
-
-def drive_order(client: Client, diagram: str) -> int:
-    """One whole order: start it, then per open task get its form and complete it. Its instance id."""
-    key = PROCESS_KEYS[diagram]
-    start = SMALL_START if diagram == "small" else NEW_ORDER
-    started = client.call("POST", f"/api/v1/processes/{key}/instances", "sales1", {"data": start},
-                          kind="start", expect=201)
-    open_tasks = started["open_tasks"]
-    while open_tasks:
-        task = open_tasks[0]
-        user = f"{task['group']}1"
-        form = client.call("GET", f"/api/v1/tasks/{task['id']}", user, kind="get")
-        body = {"data": filled(form["form"], form["values"]), "password": "demo"}
-        done = client.call("POST", f"/api/v1/tasks/{task['id']}/complete", user, body, kind="complete")
-        open_tasks = done["open_tasks"]
-    return int(started["id"])
-
-
-# -- servers and databases ----------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def progress(message: str) -> None:
-    print(f"[load {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def _stop_group(process: subprocess.Popen) -> None:
-    """SIGTERM the process group (gunicorn's master and workers), SIGKILL if it lingers."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
-
-
-def _env(url: str, folder: Path) -> dict[str, str]:
-    return {**os.environ, "ORDERFLOW_DATABASE_URL": url, "ORDERFLOW_SECRET_KEY": "load-bench",
-            "ORDERFLOW_INSTANCE_PATH": str(folder / "instance"), "ORDERFLOW_SCHEDULER": "off",
-            "FLASK_APP": "app"}
-
-
-def initialise(url: str, folder: Path) -> None:
-    """What `make run` does to a new database: the schema, processes/ deployed, the demo users."""
-    for command in (["init-db"], ["deploy"], ["seed-demo"]):
-        done = subprocess.run([sys.executable, "-m", "flask", *command], cwd=ROOT, env=_env(url, folder),
-                              capture_output=True, text=True, timeout=600, start_new_session=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"flask {command[0]} failed: {done.stdout[-1500:]}{done.stderr[-1500:]}")
-
-
-@contextlib.contextmanager
-def gunicorn(url: str, folder: Path, workers: int, threads: int) -> Iterator[tuple[int, int]]:
-    """A gunicorn server on a free port, in its own process group; stopped however the block ends.
-    Yields the port and the master's pid (its process group)."""
-    port = free_port()
-    log = folder / f"gunicorn-{port}.log"
-    args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-            "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5",
-            "--timeout", str(int(PATIENCE)), "app:app"]
-    with open(log, "ab") as out:
-        process = subprocess.Popen(args, cwd=ROOT, env=_env(url, folder), stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-    try:
-        end = time.monotonic() + PATIENCE
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {log.read_text(errors='replace')[-2000:]}")
-            with contextlib.suppress(OSError):
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                try:
-                    conn.request("GET", "/healthz")
-                    if conn.getresponse().status == 200:
-                        break
-                finally:
-                    conn.close()
-            if time.monotonic() > end:
-                raise RuntimeError(f"gunicorn did not answer: {log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.2)
-        progress(f"gunicorn (process group {process.pid}) on port {port}: {workers} workers x {threads} threads")
-        yield port, process.pid
-    except Exception:  # the server's own account of a failure (not on Ctrl-C)
-        if log.exists():
-            print(f"--- the end of {log.name} ---\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
-        raise
-    finally:
-        _stop_group(process)
-
-
-def tree_cpu(root: int | None) -> float:
-    """CPU seconds (user + system) of a live process and its children, from /proc: a server's master
-    and its workers, or PostgreSQL's postmaster and its backends."""
-    if root is None:
-        return 0.0
-    total = 0
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            pid, rest = Path(stat).read_text().split(" ", 1)
-            fields = rest.rsplit(")", 1)[1].split()  # after the name: state, ppid, ..., utime (11), stime (12)
-            if int(pid) == root or int(fields[1]) == root:
-                total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def postmaster(cluster_url: str) -> int | None:
-    """The cluster's postmaster pid, from its data folder's postmaster.pid."""
-    folder = Path(f"/tmp/orderflow-load-pg-{os.getpid()}") / "data" / "postmaster.pid"
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        return int(folder.read_text().split()[0])
-    return None
-
-
-def postgres_installed() -> bool:
-    return bool(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-
-
-@contextlib.contextmanager
-def postgres_cluster() -> Iterator[str]:
-    """A throwaway cluster (tools/pg-test-cluster.sh) on a free port; removed however the block ends.
-    Under /tmp itself: as root the server runs as 'postgres', which must reach the folder."""
-    folder = Path(f"/tmp/orderflow-load-pg-{os.getpid()}")
-    port = free_port()
-    script = str(ROOT / "tools" / "pg-test-cluster.sh")
-    try:
-        done = subprocess.run([script, "start", str(folder), str(port)], capture_output=True, text=True,
-                              timeout=300, start_new_session=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"the PostgreSQL cluster did not start: {done.stderr[-2000:]}")
-        yield done.stdout.strip().splitlines()[-1]
-    finally:
-        subprocess.run([script, "stop", str(folder)], capture_output=True, timeout=120)
-
-
-def postgres_database(cluster_url: str) -> str:
-    """A new empty database in the cluster; its URL."""
-    import psycopg
-    name = f"load_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(cluster_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return cluster_url.rsplit("/", 1)[0] + "/" + name
-
-
-def deploy_small(port: int) -> None:
-    """bench/small.bpmn and its two forms, deployed through the API as the process owner."""
-    boundary = uuid.uuid4().hex
-    parts = []
-    for name in SMALL_FILES:
-        kind = "application/xml" if name.endswith(".bpmn") else "application/json"
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
-                     f"Content-Type: {kind}\r\n\r\n".encode() + (ROOT / "bench" / name).read_bytes() + b"\r\n")
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    client = Client(port)
-    try:
-        client.call("POST", "/api/v1/processes", "owner1", raw=body, expect=201,
-                    content_type=f"multipart/form-data; boundary={boundary}")
-    finally:
-        client.close()
-
+# -- the HTTP client (bench/load_client.py) and the servers (bench/servers.py) ------------------
 
 # -- one configuration --------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ import click  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 
 from bench.databases import bulk_insert, database, size_mb  # noqa: E402
-from bench.load import postgres_installed  # noqa: E402
+from bench.servers import postgres_installed  # noqa: E402
 from orderflow.core.models import HumanTask, Instance, TaskStat  # noqa: E402
 from orderflow.demo.demo_data import CUSTOMERS  # noqa: E402
 from orderflow.demo.simulate import MAIN_PATH, MEDIAN, SIGMA  # noqa: E402

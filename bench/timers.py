@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select  # noqa: E402
 
 from bench.databases import database  # noqa: E402
-from bench.load import _stop_group, postgres_installed  # noqa: E402
+from bench.servers import postgres_installed, stop_group  # noqa: E402
 from orderflow import create_app  # noqa: E402
 from orderflow.core.models import AuditEvent, Instance, User  # noqa: E402
 from orderflow.workflow import instances, processes, runs  # noqa: E402
@@ -80,7 +80,7 @@ def workers(count: int, url: str, folder: Path) -> Iterator[list[subprocess.Pope
         yield started
     finally:
         for process in started:
-            _stop_group(process)
+            stop_group(process)
 
 
 def run(kind: str, args: argparse.Namespace) -> bool:
