@@ -389,3 +389,22 @@ def test_who_is_told_about_an_overdue_step_may_open_the_order(app, api, clock):
     assert api.get("sales_manager1", path).status_code == 200
     assert order["id"] in [o["id"] for o in api.get("sales_manager1", "/api/v1/instances").json["items"]]
     assert api.get("quality1", path).status_code == 403                      # told nothing
+
+
+@pytest.mark.parametrize("mode", ["outbox", "smtp"])
+def test_a_sweep_with_no_mail_to_handle_writes_nothing(app, db, mode):
+    """Every scheduler sweep delivers mail: with none queued (nor left half-sent) it only reads, by
+    the status index: on SQLite a write, even of no row, would wait for the writers' turn."""
+    from sqlalchemy import event
+
+    engine, seen = app.extensions["orderflow.db"].engine, []
+    config = {**app.config, "ORDERFLOW_MAIL_MODE": mode}
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement.split()[0])
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert notify.deliver_mail(db, config, send=lambda message: None) == 0
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert seen and set(seen) == {"SELECT"}, seen

@@ -276,6 +276,8 @@ def deliver_mail(session: Session, config: Mapping[str, Any], send: Sender | Non
         if mode != "smtp":
             if mode != "outbox":
                 log.warning("unknown ORDERFLOW_MAIL_MODE %r: keeping mails in the outbox", mode)
+            if not _any(session, Mail.status == "queued"):
+                return 0
             kept = rowcount(session.execute(update(Mail).where(Mail.status == "queued").values(status="kept"),
                                             execution_options={"synchronize_session": False})) or 0
             session.commit()
@@ -298,12 +300,22 @@ def _reclaim(session: Session, config: Mapping[str, Any]) -> int:
         stale = timedelta(seconds=float(config.get("ORDERFLOW_MAIL_RESEND_AFTER_SECONDS") or 600))
     except (TypeError, ValueError):
         stale = timedelta(seconds=600)
+    if not _any(session, Mail.status == "sending", Mail.claimed_at < _now(session) - stale):
+        return 0
     result = session.execute(
         update(Mail).where(Mail.status == "sending", Mail.claimed_at < _now(session) - stale)
         .values(status="queued", claimed_at=None, error="sent again: the sender stopped while sending it"),
         execution_options={"synchronize_session": False})
     session.commit()
     return rowcount(result) or 0
+
+
+def _any(session: Session, *where: Any) -> bool:
+    """Whether a mail matches, by its status index, in a read that is then ended. Every sweep asks
+    before it writes: on SQLite any write, even of no row, waits for the writers' turn."""
+    found = session.scalar(select(Mail.id).where(*where).limit(1))
+    session.rollback()  # end the read: on SQLite a read transaction may not become a write after another commit
+    return found is not None
 
 
 def _claim(session: Session) -> list[int]:
