@@ -19,7 +19,8 @@ _KEYS = select(CorrelationKey).where(CorrelationKey.instance_id == bindparam("in
 def current(session: Session, instance: Instance, pdef: ProcessDef, first: bool) -> list[CorrelationKey]:
     """The instance's index rows as this transaction has them: read without autoflush, so a store
     reads them before its first write (``runs.prepare_store``), with the ones it added and not yet
-    flushed. None to read where the diagram defines no messages, or before the instance's first store."""
+    flushed. Nothing is read where the diagram defines no messages, nor before the instance's first
+    store (it has no rows yet)."""
     if not pdef.message_keys or first:
         return []
     made = [row for row in session.new if isinstance(row, CorrelationKey) and row.instance_id == instance.id]
