@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from orderflow.core.models import AuditEvent, Job, Notification
 from orderflow.workflow import jobs
 from tests.support import bpmn_samples as samples
-from tests.support.helpers import Api, run_jobs
+from tests.support.helpers import Api, run_jobs, sqlite_plan
 
 
 def deploy(api: Api, xml: str) -> None:
@@ -280,6 +280,5 @@ def test_a_claim_takes_lapsed_jobs_then_due_ones_in_due_order_without_sorting_ev
     assert [ids[i] for i in claimed] == ["lapsed", "first", "later"]
     with engine.connect() as conn:
         for statement in searches:
-            blanks = (None,) * statement.count("?")
-            plan = " | ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", blanks))
+            plan = sqlite_plan(conn, statement)
             assert "TEMP B-TREE" not in plan, (statement, plan)

@@ -15,7 +15,7 @@ from sqlalchemy import event
 
 from orderflow.core.models import ProcessVersion
 from orderflow.workflow import definitions
-from tests.support.helpers import Api
+from tests.support.helpers import Api, sqlite_plan
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 FILES = ("small.bpmn", "bench_small_start.json", "bench_small_step.json")
@@ -194,7 +194,5 @@ def test_a_steps_reads_and_writes_of_its_orders_rows_search_that_orders_index():
                 correlations._KEYS: "correlation_keys USING INDEX ix_correlation_keys_instance_id (instance_id=?)"}
     with engine.connect() as conn:
         for statement, search in expected.items():
-            compiled = statement.compile(dialect=engine.dialect)
-            blanks = (None,) * len(compiled.positiontup or ())
-            plan = " | ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", blanks))
+            plan = sqlite_plan(conn, str(statement.compile(dialect=engine.dialect)))
             assert plan == f"SEARCH {search}", plan

@@ -167,3 +167,9 @@ def seed(app) -> None:
     for command in (["init-db"], ["deploy"], ["seed-demo"]):
         result = runner.invoke(args=command)
         assert result.exit_code == 0, result.output
+
+
+def sqlite_plan(conn, sql: str) -> str:
+    """SQLite's plan of ``sql`` (its ``?`` parameters left blank), its steps joined by ' | '."""
+    rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", (None,) * sql.count("?"))
+    return " | ".join(row[-1] for row in rows)
