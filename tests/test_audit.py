@@ -153,6 +153,47 @@ def test_concurrent_appends_leave_one_unbroken_chain(app, api: Api):
         assert all(ks == list(range(per_thread)) for ks in per_worker.values())
 
 
+def test_a_transaction_moves_its_chains_head_once_and_a_rollback_leaves_it(app, api: Api):
+    """The head (the chain's last hash and count) is written once per transaction, at the commit,
+    however many events it appended; what a rolled-back transaction appended leaves no trace; a
+    check inside the transaction sees its own appends."""
+    from sqlalchemy import event
+
+    started = api.start_order()
+    heads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if "audit_heads" in statement and not statement.lstrip().startswith("SELECT"):
+            heads.append(statement.split()[0])   # the writes of the head
+
+    engine = _db(app).engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with _db(app).session() as s:
+            for k in range(3):
+                audit.record(s, started["id"], "tester", "test_append", None, {"k": k})
+            assert audit.verify_chain(s, started["id"]) is None    # its own appends, before the commit
+            audit.record(s, started["id"], "tester", "test_append", None, {"k": 3})
+            s.commit()
+        assert heads == ["UPDATE", "UPDATE", "UPDATE"], heads   # lock, the check's write, the commit's
+        heads.clear()
+        with _db(app).session() as s:
+            for k in range(3):
+                audit.record(s, started["id"], "tester", "test_append", None, {"k": k})
+            s.commit()
+        assert heads == ["UPDATE", "UPDATE"], heads   # the lock with the tail, the new tail once
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    kept = len(_event_ids(app, started["id"]))
+    with _db(app).session() as s:
+        audit.record(s, started["id"], "tester", "test_append", None, {"k": "gone"})
+        s.rollback()
+        audit.record(s, started["id"], "tester", "test_append", None, {"k": "after"})
+        s.commit()
+    assert len(_event_ids(app, started["id"])) == kept + 1
+    assert _broken(app, started["id"]) is None
+
+
 def test_audit_csv_export_content_and_permissions(app, api: Api, client):
     started = api.start_order()
     api.drive_to(started["id"], "confirm_sample")

@@ -98,8 +98,11 @@ _HEADS = table_of(AuditHead)
 _LOCK_TAIL = (update(_HEADS).where(_HEADS.c.instance_id == bindparam("chain")).values(events=_HEADS.c.events)
               .returning(_HEADS.c.hash))   # locked and read in one statement
 _APPEND = (update(_HEADS).where(_HEADS.c.instance_id == bindparam("chain"))
-           .values(hash=bindparam("new_hash"), events=_HEADS.c.events + 1))
-_NEW_HEAD = insert(_HEADS).values(hash=None, events=0)
+           .values(hash=bindparam("new_hash"), events=_HEADS.c.events + bindparam("added")))
+_NEW_HEAD = insert(_HEADS).values(hash=bindparam("new_hash"), events=bindparam("added"))
+# session.info keys, cleared when a transaction ends (db.py): each chain's tail as this transaction
+# left it, the events it appended to each chain, the chains it made
+TAILS, HEADS_DUE, NEW_HEADS = "audit_tails", "audit_heads_due", "audit_new_heads"
 _APPEND_EVENT = insert(table_of(AuditEvent)).returning(table_of(AuditEvent).c.id)
 
 
@@ -110,10 +113,12 @@ def _insert_head(connection: Connection, instance_id: int) -> None:
 
 
 def new_chain(session: Session, instance_id: int) -> None:
-    """The chain of an instance made in this transaction: its head is made now, so the first append
-    needs no look-up (no one else sees the instance, nor appends to it, before the commit)."""
-    session.connection().execute(_NEW_HEAD, {"instance_id": instance_id})
-    session.info.setdefault("audit_tails", {})[instance_id] = None
+    """The chain of an instance made in this transaction: its first append needs no look-up, and its
+    head is made at the commit, with its tail then (no one else sees the instance, nor appends to
+    it, before the commit)."""
+    session.info.setdefault(TAILS, {})[instance_id] = None
+    session.info.setdefault(NEW_HEADS, set()).add(instance_id)
+    session.info.setdefault(HEADS_DUE, {}).setdefault(instance_id, 0)
 
 
 def _lock_tail(session: Session, instance_id: int) -> str | None:
@@ -140,7 +145,7 @@ def _lock_tail(session: Session, instance_id: int) -> str | None:
 def record(session: Session, instance_id: int | None, actor: str | None, action: str,
            element_id: str | None = None, detail: dict[str, Any] | None = None) -> AuditEvent:
     prev = None
-    tails = session.info.setdefault("audit_tails", {})  # cleared at commit and rollback (db.py)
+    tails = session.info.setdefault(TAILS, {})
     if instance_id is not None:
         prev = tails[instance_id] if instance_id in tails else _lock_tail(session, instance_id)
     at = platform_of(session).clock()
@@ -151,8 +156,26 @@ def record(session: Session, instance_id: int | None, actor: str | None, action:
     event = AuditEvent(id=session.connection().execute(_APPEND_EVENT, row).scalar_one(), **row)
     if instance_id is not None:
         tails[instance_id] = event.hash
-        session.connection().execute(_APPEND, {"chain": instance_id, "new_hash": event.hash})
+        due = session.info.setdefault(HEADS_DUE, {})
+        due[instance_id] = due.get(instance_id, 0) + 1
     return event
+
+
+@sa_event.listens_for(Session, "before_commit")
+def write_heads(session: Session) -> None:
+    """Move each chain's head to its new tail, once per transaction: the first append locked the head
+    (``_lock_tail``), so no one else appends meanwhile; a step that records several events (a timer
+    fired, the order completed) updates its head once, not per event."""
+    due, made = session.info.pop(HEADS_DUE, None), session.info.pop(NEW_HEADS, set())
+    if not due:
+        return
+    tails, conn = session.info[TAILS], session.connection()
+    if made:
+        conn.execute(_NEW_HEAD, [{"instance_id": chain, "new_hash": tails[chain], "added": due[chain]}
+                                 for chain in made])
+    if appended := [{"chain": chain, "new_hash": tails[chain], "added": added}
+                    for chain, added in due.items() if chain not in made]:
+        conn.execute(_APPEND, appended)
 
 
 def events(session: Session, instance_id: int) -> list[AuditEvent]:
@@ -165,6 +188,7 @@ def verify_chain(session: Session, instance_id: int) -> AuditEvent | None:
 
     Events cut off the end leave a chain that no longer ends where the instance's head says: then
     the last event still present is returned (an unsaved placeholder if none is left)."""
+    write_heads(session)   # this transaction's own appends, if any, as a commit would leave them
     prev, chain = None, events(session, instance_id)
     for e in chain:
         if e.prev_hash != prev or e.hash != _digest(prev, e.at, e.actor, e.action, e.element_id, e.detail):

@@ -10,7 +10,7 @@ from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.util import identity_key
 
-from orderflow.core import metrics
+from orderflow.core import audit, metrics
 from orderflow.core.platform import Platform
 from orderflow.core.sqlite_turns import connection_factory
 
@@ -117,7 +117,7 @@ class Database:
     def _end_transaction(session: Session) -> None:
         """What a transaction knew of rows others may change once it has ended: the audit chains'
         tails it holds, the open tasks its stores left."""
-        for key in ("audit_tails", "open_tasks"):
+        for key in (audit.TAILS, audit.HEADS_DUE, audit.NEW_HEADS, "open_tasks"):
             session.info.pop(key, None)
 
     def _after_rollback(self, session: Session, _transaction) -> None:

@@ -308,9 +308,10 @@ def release_task(task_id: int):
 
 @bp.post("/tasks/<int:task_id>/complete")
 def complete_task(task_id: int):
-    # held while the request lasts: the session keeps loaded rows only while something refers to them
-    task = tasks.get(get_session(), current_actor(), task_id)
-    body = _body(task.instance_id)
+    # files are stored with the task's order before the step: only then is the task read beforehand
+    # (a JSON body leaves the first read to the step, which reads the order's open rows with it)
+    multipart = request.mimetype == "multipart/form-data"
+    body = _body(tasks.get(get_session(), current_actor(), task_id).instance_id if multipart else None)
     if "data" in body and not isinstance(body["data"], dict):
         raise InvalidInput(Msg("'data' must be a JSON object of the form's fields."),
                            fields={"data": Msg("not an object")})

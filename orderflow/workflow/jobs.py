@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, inspect, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from orderflow.core import metrics
 from orderflow.core.column_types import table_of
@@ -171,10 +171,16 @@ _FINISH = (update(_JOBS).where(_JOBS.c.id == bindparam("job"))
            .values(status="done", finished_at=bindparam("at"), lock_owner=None, lock_expires_at=None))
 
 
+# the job with its order and the order's version: the one read most kinds need before they start
+_JOB_AND_ORDER = (select(Job, Instance).outerjoin(Instance, Instance.id == Job.instance_id)
+                  .options(joinedload(Instance.version)).where(Job.id == bindparam("job")))
+
+
 def run_one(db, job_id: int, owner: str) -> str:
     """Run a claimed job in its own transaction; returns the job's status afterwards."""
     with db.session() as session:
-        job = session.get(Job, job_id)
+        found = session.execute(_JOB_AND_ORDER, {"job": job_id}).first()
+        job = found[0] if found is not None else None
         if job is None or job.lock_owner != owner or job.status != "running":
             return "skipped"
         metrics.job_began(job.kind, job.due_at, platform_of(session).clock())

@@ -219,20 +219,26 @@ class Prepared:
     correlation_rows: list[CorrelationKey]  # its message index rows then (``correlations.current``)
 
 
-def prepare_store(session: Session, instance: Instance, pdef: ProcessDef, workflow) -> Prepared:
+def prepare_store(session: Session, instance: Instance, pdef: ProcessDef, workflow,
+                  open_rows: list[HumanTask] | None = None) -> Prepared:
     """What storing a workflow does before it writes: the projection's walk, the state's dump, and
     the reads of the rows the store will change (the open task rows, the pending timer job, the
     message index). A
     step calls it before its first write: on SQLite a transaction holds the one write turn from its
     first write to its commit, so the other workers wait for the writes only. (A concurrent step of
-    the same order is still caught: it moved the order's lock_version, which the store's write checks.)"""
+    the same order is still caught: it moved the order's lock_version, which the store's write checks.)
+    ``open_rows``: the order's ready task rows as this transaction read them already (a completion
+    reads them with its task), else read here."""
     platform = platform_of(session)
     snap = platform.runtime.snapshot(workflow)
     timer_job = jobs.may_have_timer_job(instance)  # before this store changes next_timer_at
     first = _new_token(instance)
     stored = platform.runtime.store_step(workflow, whole=snap.completed)  # a finished order: compact
-    with session.no_autoflush:
-        open_rows = [] if first else list(session.scalars(_OPEN_ROWS, {"instance": instance.id}))
+    if first:
+        open_rows = []
+    elif open_rows is None:
+        with session.no_autoflush:
+            open_rows = list(session.scalars(_OPEN_ROWS, {"instance": instance.id}))
     pending = jobs.pending_timer(session, instance) if timer_job else None
     return Prepared(snap, stored, first, timer_job, open_rows, pending,
                     correlations.current(session, instance, pdef, first))

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from orderflow.access import accounts
 from orderflow.access.permissions import (
@@ -49,6 +50,13 @@ def is_overdue(task: HumanTask, now: datetime) -> bool:
 # a task's page and its completion read its order and the order's version: one statement for all three
 _WITH_VERSION = (joinedload(HumanTask.instance).joinedload(Instance.version),)
 _TASK = select(HumanTask).options(*_WITH_VERSION).where(HumanTask.id == bindparam("id"))
+# completing: the task and its order's other open rows (which the step's store compares with the
+# engine's ready tasks), in the same statement
+_SIBLING = table_of(HumanTask).alias("sibling")
+_TASK_AND_OPEN = select(HumanTask).options(*_WITH_VERSION).where(or_(
+    HumanTask.id == bindparam("id"),
+    (HumanTask.instance_id == select(_SIBLING.c.instance_id).where(_SIBLING.c.id == bindparam("id"))
+     .scalar_subquery()) & (HumanTask.status == "ready")))
 
 
 def get(session: Session, actor: User, task_id: int) -> HumanTask:
@@ -57,6 +65,19 @@ def get(session: Session, actor: User, task_id: int) -> HumanTask:
         raise NotFound(Msg("There is no task with id %(id)s.", id=task_id))
     require_task_viewer(actor, task)
     return task
+
+
+def _get_with_open(session: Session, actor: User, task_id: int) -> tuple[HumanTask, list[HumanTask] | None]:
+    """``get``, and the task's order's ready rows as they were read with it (None: not read, as the
+    session held the task already)."""
+    if session.identity_map.get(identity_key(HumanTask, task_id)) is not None:
+        return get(session, actor, task_id), None
+    rows = list(session.scalars(_TASK_AND_OPEN, {"id": task_id}))
+    task = next((row for row in rows if row.id == task_id), None)
+    if task is None:
+        raise NotFound(Msg("There is no task with id %(id)s.", id=task_id))
+    require_task_viewer(actor, task)
+    return task, [row for row in rows if row.status == "ready"]
 
 
 @dataclass
@@ -120,7 +141,7 @@ def release(session: Session, actor: User, task_id: int) -> HumanTask:
 
 def complete(session: Session, actor: User, task_id: int, data: Any, password: str | None = None) -> HumanTask:
     """Validate, run the engine from this task on, store; raises before anything is stored."""
-    task = get(session, actor, task_id)
+    task, open_rows = _get_with_open(session, actor, task_id)
     _open_for(actor, task)
     if task.assignee and task.assignee != actor.username:
         raise Conflict(Msg("%(user)s has claimed this task; ask them or a manager to release it.",
@@ -147,7 +168,7 @@ def complete(session: Session, actor: User, task_id: int, data: Any, password: s
 
     # staff doing the customer's own step: recorded as done for the customer
     return _advance(session, task, clean, actor.username, "on_behalf" if task.customer_step else None,
-                    sign if view.signature else None)
+                    sign if view.signature else None, open_rows)
 
 
 def complete_by_link(session: Session, token: str, data: Any, client: str | None = None) -> HumanTask:
@@ -174,13 +195,14 @@ _CLOSE = (update(_TASKS).where(_TASKS.c.id == bindparam("task"), _TASKS.c.status
 
 
 def _advance(session: Session, task: HumanTask, clean: dict[str, Any], by: str, via: str | None,
-             sign) -> HumanTask:
+             sign, open_rows: list[HumanTask] | None = None) -> HumanTask:
     """Run the engine from this task on and store everything, in the caller's transaction. Timed from
-    the load to the store: the step's engine work, counted when the transaction commits."""
+    the load to the store: the step's engine work, counted when the transaction commits.
+    ``open_rows``: the order's ready rows, read with the task (else the store reads them)."""
     started = time.perf_counter()
     pdef, workflow = runs.load(session, task.instance, by)
     runaway = runs.bounded(lambda: platform_of(session).runtime.complete(workflow, task.task_uuid, clean))
-    prepared = runs.prepare_store(session, task.instance, pdef, workflow)  # before the step's first write
+    prepared = runs.prepare_store(session, task.instance, pdef, workflow, open_rows)  # before the first write
     hooks = platform_of(session).hooks
     closed = {"status": "completed", "completed_at": platform_of(session).clock(), "completed_by": by,
               "data": clean, "completed_via": via,
