@@ -1,6 +1,8 @@
 """Timers, SLA escalation, deferred and failing service calls, incidents, runaway loops."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from orderflow.core.models import AuditEvent, Job, Notification
@@ -282,3 +284,60 @@ def test_a_claim_takes_lapsed_jobs_then_due_ones_in_due_order_without_sorting_ev
         for statement in searches:
             plan = sqlite_plan(conn, statement)
             assert "TEMP B-TREE" not in plan, (statement, plan)
+
+
+def _timer_jobs(app, instance_id: int) -> list[tuple[str, object]]:
+    with app.extensions["orderflow.db"].session() as s:
+        return [(job.status, job.due_at) for job in s.scalars(
+            select(Job).where(Job.instance_id == instance_id, Job.kind == "timer").order_by(Job.id))]
+
+
+def test_a_timer_job_that_loses_the_race_leaves_its_order_one_pending_timer_job(app, api, clock):
+    """While a timer job runs, someone else stores its order (a message, a migration): that store
+    finds no pending timer job, as this one is running, and makes a new one. The job that lost the
+    race then ends instead of going back to pending: the order has one pending timer job, which
+    fires once."""
+    from orderflow.core.models import Instance
+    from orderflow.workflow import runs
+
+    deploy(api, samples.timer_process("PT30M"))
+    started = start(api, "timed")
+    clock.advance(minutes=31)
+    db = app.extensions["orderflow.db"]
+    runtime = app.extensions["orderflow.platform"].runtime
+    fire = runtime.fire_timers
+
+    def someone_else_stores_first(workflow):
+        runtime.fire_timers = fire                      # once
+        with db.session() as other:
+            order = other.get(Instance, started["id"])
+            pdef, theirs = runs.load(other, order, None)
+            runs.store_workflow(other, order, pdef, theirs)
+            other.commit()
+        return fire(workflow)
+
+    runtime.fire_timers = someone_else_stores_first
+    assert run_jobs(app) == 1
+    assert [status for status, _ in _timer_jobs(app, started["id"])] == ["done", "pending"]
+    assert instance(api, started["id"])["status"] == "running"
+    assert run_jobs(app) == 1                               # the other store's timer job fires it
+    assert instance(api, started["id"])["status"] == "completed"
+    assert audit_count(app, started["id"], "timer_fired") == 1
+    assert [status for status, _ in _timer_jobs(app, started["id"])] == ["done", "done"]
+
+
+def test_a_timer_job_reads_its_orders_other_pending_timer_job_with_itself(app, api, clock):
+    """An order that has a second pending timer job (as a store made one while this job ran, before
+    the rule above) still ends with none once its timer fired: the job reads the other one with
+    itself and the store closes it."""
+    deploy(api, samples.timer_process("PT30M"))
+    started = start(api, "timed")
+    db = app.extensions["orderflow.db"]
+    with db.session() as s:
+        (first,) = s.scalars(select(Job).where(Job.instance_id == started["id"], Job.kind == "timer"))
+        jobs.enqueue(s, "timer", first.due_at + timedelta(hours=5), started["id"])
+        s.commit()
+    clock.advance(minutes=31)
+    assert run_jobs(app) == 1
+    assert instance(api, started["id"])["status"] == "completed"
+    assert [status for status, _ in _timer_jobs(app, started["id"])] == ["done", "done"]

@@ -202,3 +202,8 @@ def test_a_steps_reads_and_writes_of_its_orders_rows_search_that_orders_index():
         plan = sqlite_plan(conn, str(tasks._TASK_AND_OPEN.compile(dialect=engine.dialect)))
         assert plan.startswith("MULTI-INDEX OR") and "SCAN" not in plan, plan
         assert "SEARCH human_tasks USING INDEX ix_human_tasks_instance (instance_id=? AND status=?)" in plan, plan
+        # a job is read with its order and the id of the order's other pending timer job
+        plan = sqlite_plan(conn, str(jobs._JOB_AND_ORDER.compile(dialect=engine.dialect)))
+        assert plan.startswith("SEARCH jobs USING INTEGER PRIMARY KEY") and "SCAN" not in plan, plan
+        assert "SEARCH other_timer USING COVERING INDEX ix_jobs_instance (instance_id=? AND kind=? AND status=?)" \
+            in plan, plan

@@ -8,6 +8,7 @@ refuses the write with its answer.
 """
 from __future__ import annotations
 
+import copy
 import math
 import re
 from typing import Any
@@ -127,3 +128,17 @@ def readable(value: Any, depth: int = 1) -> Any:
     if isinstance(value, (list, tuple)):
         return [readable(v, depth + 1) for v in value]
     return readable(str(value))
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of decoded JSON (dicts, lists and scalars), a few times faster than
+    ``copy.deepcopy``, which looks up how to copy each value and keeps a memo: forms are handed out
+    as copies on every task page and completion. Anything else is copied by ``copy.deepcopy``."""
+    kind = type(value)
+    if kind is dict:
+        return {key: copy_json(item) for key, item in value.items()}
+    if kind is list:
+        return [copy_json(item) for item in value]
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    return copy.deepcopy(value)

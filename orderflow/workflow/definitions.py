@@ -2,7 +2,6 @@
 (deploying), which everything that runs an instance looks versions up in."""
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -15,6 +14,7 @@ from orderflow.core.i18n import Msg
 from orderflow.core.models import ProcessVersion
 from orderflow.core.platform import platform_of
 from orderflow.engine import ProcessDef
+from orderflow.engine.json_clean import copy_json
 
 
 def latest_version(session: Session, key: str) -> ProcessVersion | None:
@@ -70,7 +70,7 @@ def forms_of(session: Session, row: ProcessVersion) -> Mapping[str, Any]:
 def form(session: Session, row: ProcessVersion, key: str | None) -> dict[str, Any] | None:
     """One form of the version (the caller's own copy), or None when it has no such form."""
     found = forms_of(session, row).get(key or "")
-    return copy.deepcopy(found) if found is not None else None
+    return copy_json(found) if found is not None else None
 
 
 def deployed_element_ids(session: Session, key: str) -> dict[str, int]:

@@ -17,13 +17,13 @@ service's clock. Expressions are checked at deploy (``engine.form_checks``).
 """
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from orderflow.core.i18n import Msg, Texts
 from orderflow.engine import ExpressionError, engine_clock, evaluate
+from orderflow.engine.json_clean import copy_json
 
 Clock = Callable[[], datetime]
 
@@ -58,7 +58,7 @@ def applicable(schema: Mapping[str, Any], data: Mapping[str, Any], clock: Clock 
                if isinstance(expression, str) and _holds(expression, data, clock) is False}
     if not dropped:
         return dict(schema)
-    form = copy.deepcopy(dict(schema))
+    form = copy_json(dict(schema))
     for name in dropped:
         form.get("properties", {}).pop(name, None)
     if "required" in form:

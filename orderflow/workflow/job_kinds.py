@@ -65,7 +65,8 @@ def _advance(session: Session, job: Job, step: Callable[..., Audited | None],
     except StepFailed as exc:
         (on_failure or _park)(session, job, exc)
         return
-    prepared = runs.prepare_store(session, instance, pdef, workflow)
+    prepared = runs.prepare_store(session, instance, pdef, workflow,
+                                  timer_job_read=jobs.pending_timer_read_with(session, job))
     for action, element_id, detail in audited:
         audit.record(session, instance.id, None, action, element_id, detail)
     runs.store_workflow(session, instance, pdef, workflow, prepared=prepared)

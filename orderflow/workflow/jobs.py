@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, inspect, or_, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from orderflow.core import metrics
 from orderflow.core.column_types import table_of
@@ -60,10 +60,10 @@ _PENDING_TIMER = select(Job).where(Job.instance_id == bindparam("instance"), Job
                                    Job.status == "pending")  # built once: timer jobs and steps look it up
 
 
-_UNREAD: Any = object()   # pending_timer's "not looked up yet"
+NOT_READ: Any = object()   # pending_timer's "not looked up yet"
 
 
-def sync_timer(session: Session, instance: Instance, may_have_job: bool = True, looked_up: Any = _UNREAD) -> None:
+def sync_timer(session: Session, instance: Instance, may_have_job: bool = True, looked_up: Any = NOT_READ) -> None:
     """Keep exactly one pending timer job per instance, due at its next timer. ``may_have_job``
     False (``may_have_timer_job`` before the change) spares the look-up when there is none;
     ``looked_up``: what ``pending_timer`` found earlier in this transaction (None: nothing)."""
@@ -83,7 +83,7 @@ def sync_timer(session: Session, instance: Instance, may_have_job: bool = True, 
         wake(session, due)
 
 
-def pending_timer(session: Session, instance: Instance, looked_up: Any = _UNREAD) -> Job | None:
+def pending_timer(session: Session, instance: Instance, looked_up: Any = NOT_READ) -> Job | None:
     """The instance's pending timer job, as this transaction has it. Read without autoflush (the
     step's changes flush once, after this), unless ``looked_up`` gives an earlier reading of this
     transaction: a job this transaction made or closed and has not flushed yet is taken as it is
@@ -93,7 +93,7 @@ def pending_timer(session: Session, instance: Instance, looked_up: Any = _UNREAD
     if made:
         return made[0]
     found = looked_up
-    if found is _UNREAD:
+    if found is NOT_READ:
         with session.no_autoflush:
             found = session.scalar(_PENDING_TIMER, {"instance": instance.id})
     return found if found is not None and found.status == "pending" else None
@@ -171,9 +171,25 @@ _FINISH = (update(_JOBS).where(_JOBS.c.id == bindparam("job"))
            .values(status="done", finished_at=bindparam("at"), lock_owner=None, lock_expires_at=None))
 
 
-# the job with its order and the order's version: the one read most kinds need before they start
-_JOB_AND_ORDER = (select(Job, Instance).outerjoin(Instance, Instance.id == Job.instance_id)
-                  .options(joinedload(Instance.version)).where(Job.id == bindparam("job")))
+# the job with its order, the order's version and the id of the order's (other) pending timer job:
+# what most kinds read before they start and what their store looks up, in one statement
+_OTHER = aliased(Job, name="other_timer")
+_JOB_AND_ORDER = (select(Job, Instance, select(_OTHER.id).where(
+    _OTHER.instance_id == Job.instance_id, _OTHER.kind == "timer", _OTHER.status == "pending", _OTHER.id != Job.id)
+    .limit(1).scalar_subquery())
+    .outerjoin(Instance, Instance.id == Job.instance_id)
+    .options(joinedload(Instance.version)).where(Job.id == bindparam("job")))
+_TIMER_READ = "job_pending_timer"   # session.info: {job id: its order's pending timer job id or None}
+
+
+def pending_timer_read_with(session: Session, job: Job) -> Any:
+    """The pending timer job of ``job``'s order as ``run_one`` read it with the job (None: there was
+    none), for ``pending_timer``'s ``looked_up``; ``NOT_READ`` if it was not read with it."""
+    found = session.info.get(_TIMER_READ, {}).pop(job.id, NOT_READ)
+    if found is NOT_READ or found is None:
+        return found
+    with session.no_autoflush:
+        return session.get(Job, found)
 
 
 def run_one(db, job_id: int, owner: str) -> str:
@@ -181,6 +197,8 @@ def run_one(db, job_id: int, owner: str) -> str:
     with db.session() as session:
         found = session.execute(_JOB_AND_ORDER, {"job": job_id}).first()
         job = found[0] if found is not None else None
+        if found is not None and found[1] is not None:
+            session.info.setdefault(_TIMER_READ, {})[job_id] = found[2]
         if job is None or job.lock_owner != owner or job.status != "running":
             return "skipped"
         metrics.job_began(job.kind, job.due_at, platform_of(session).clock())
@@ -197,13 +215,29 @@ def run_one(db, job_id: int, owner: str) -> str:
             return job.status
         except LostRace:  # a person changed the instance meanwhile: try again shortly, no attempt spent
             session.rollback()
-            _release(session, job_id, owner, timedelta(milliseconds=200), None, count=False)
-            return "retry"
+            return _after_lost_race(session, job_id, owner)
         except Exception as exc:  # an unexpected failure must not stop the worker
             log.exception("job %s (%s) failed", job_id, job.kind if job else "?")
             session.rollback()
             _release(session, job_id, owner, timedelta(seconds=30), f"{type(exc).__name__}: {exc}", count=True)
             return "error"
+
+
+def _after_lost_race(session: Session, job_id: int, owner: str) -> str:
+    """Another transaction stored the job's order while the job ran. Its store synced the order's
+    timer job, and as this one was running, not pending, it made a new one if the order still waits
+    for a timer: this timer job then ends here, so the order keeps exactly one pending timer job.
+    Any other job (or a timer job no store replaced) is tried again shortly, no attempt spent."""
+    job = session.get(Job, job_id)
+    if job is not None and job.kind == "timer" and job.lock_owner == owner and job.instance_id is not None:
+        replaced = session.scalar(_PENDING_TIMER.with_only_columns(Job.id), {"instance": job.instance_id})
+        if replaced is not None:
+            job.status, job.finished_at = "done", platform_of(session).clock()
+            job.lock_owner = job.lock_expires_at = None
+            session.commit()
+            return "replaced"
+    _release(session, job_id, owner, timedelta(milliseconds=200), None, count=False)
+    return "retry"
 
 
 def _release(session: Session, job_id: int, owner: str, delay: timedelta, error: str | None, count: bool) -> None:

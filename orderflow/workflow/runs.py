@@ -220,7 +220,7 @@ class Prepared:
 
 
 def prepare_store(session: Session, instance: Instance, pdef: ProcessDef, workflow,
-                  open_rows: list[HumanTask] | None = None) -> Prepared:
+                  open_rows: list[HumanTask] | None = None, timer_job_read: Any = jobs.NOT_READ) -> Prepared:
     """What storing a workflow does before it writes: the projection's walk, the state's dump, and
     the reads of the rows the store will change (the open task rows, the pending timer job, the
     message index). A
@@ -228,7 +228,8 @@ def prepare_store(session: Session, instance: Instance, pdef: ProcessDef, workfl
     first write to its commit, so the other workers wait for the writes only. (A concurrent step of
     the same order is still caught: it moved the order's lock_version, which the store's write checks.)
     ``open_rows``: the order's ready task rows as this transaction read them already (a completion
-    reads them with its task), else read here."""
+    reads them with its task), else read here; ``timer_job_read`` likewise its pending timer job (a
+    job reads it with itself: ``jobs.pending_timer_read_with``)."""
     platform = platform_of(session)
     snap = platform.runtime.snapshot(workflow)
     timer_job = jobs.may_have_timer_job(instance)  # before this store changes next_timer_at
@@ -239,7 +240,7 @@ def prepare_store(session: Session, instance: Instance, pdef: ProcessDef, workfl
     elif open_rows is None:
         with session.no_autoflush:
             open_rows = list(session.scalars(_OPEN_ROWS, {"instance": instance.id}))
-    pending = jobs.pending_timer(session, instance) if timer_job else None
+    pending = jobs.pending_timer(session, instance, timer_job_read) if timer_job else None
     return Prepared(snap, stored, first, timer_job, open_rows, pending,
                     correlations.current(session, instance, pdef, first))
 
