@@ -5,6 +5,7 @@ than anything (enable_sort, enable_incremental_sort and enable_seqscan off): a p
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -56,3 +57,42 @@ def test_each_sort_pages_from_an_index_on_postgresql(app):
             plan = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, params).scalar()
             plan = json.loads(plan) if isinstance(plan, str) else plan
             assert not list(_sort_nodes(plan[0]["Plan"])), f"{label} sorts:\n{statement}\n{plan}"
+
+
+def _searches(plan: dict) -> Iterator[str]:
+    """How each table is read: 'Seq Scan on t', or the index and its condition."""
+    if plan["Node Type"] == "Seq Scan":
+        yield f"Seq Scan on {plan.get('Relation Name', '?')}"
+    if "Index Cond" in plan:
+        yield f"{plan['Index Name']}: {plan['Index Cond']}"
+    for child in plan.get("Plans", ()):
+        yield from _searches(child)
+
+
+def test_a_steps_reads_of_its_orders_rows_use_an_index_on_postgresql(app):
+    """What every step and job runs on its order's rows (the task with its order's open rows, the job
+    with its order's other pending timer job, the time-limit jobs, the pending timer job, the open
+    rows, the message index) searches by a row's key or its order on PostgreSQL too: with table scans
+    priced out, every search's index condition names the key or the order (an index on the status
+    alone would read every order's open rows; SQLite's plans: tests/test_step_statements.py)."""
+    from orderflow.workflow import correlations, jobs, runs, tasks
+
+    engine = app.extensions["orderflow.db"].engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's plans")
+    statements = {"task and open rows": (tasks._OPEN_WITH_TASK, {"id": 1}),
+                  "job and order": (jobs._JOB_AND_ORDER, {"job": 1}),
+                  "close time limits": (jobs.CLOSE_SLA, {"instance": 1, "ref": "1", "now": None}),
+                  "pending timer": (jobs._PENDING_TIMER, {"instance": 1}),
+                  "open rows": (runs._OPEN_ROWS, {"instance": 1}),
+                  "message index": (correlations._KEYS, {"instance": 1})}
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        for label, (statement, params) in statements.items():
+            compiled = statement.compile(dialect=engine.dialect)
+            plan = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled),
+                                        compiled.construct_params(params)).scalar()
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            searches = list(_searches(plan[0]["Plan"]))
+            assert searches and all(re.search(r"\b(instance_)?id = ", search) for search in searches), \
+                f"{label}: {searches}\n{compiled}"

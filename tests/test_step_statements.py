@@ -197,11 +197,11 @@ def test_a_steps_reads_and_writes_of_its_orders_rows_search_that_orders_index():
         for statement, search in expected.items():
             plan = sqlite_plan(conn, str(statement.compile(dialect=engine.dialect)))
             assert plan == f"SEARCH {search}", plan
-        # a completion reads its task and, in the same statement, its order's open rows: by the
-        # task's key and the order's index, each side of the OR by its own
-        plan = sqlite_plan(conn, str(tasks._TASK_AND_OPEN.compile(dialect=engine.dialect)))
-        assert plan.startswith("MULTI-INDEX OR") and "SCAN" not in plan, plan
-        assert "SEARCH human_tasks USING INDEX ix_human_tasks_instance (instance_id=? AND status=?)" in plan, plan
+        # a completion reads its task's order's open rows, the task among them, by the task's key
+        # and the order's index
+        plan = sqlite_plan(conn, str(tasks._OPEN_WITH_TASK.compile(dialect=engine.dialect)))
+        assert plan.startswith("SEARCH human_tasks USING INDEX ix_human_tasks_instance (instance_id=? AND status=?) "
+                               "| SCALAR SUBQUERY 1 | SEARCH given USING INTEGER PRIMARY KEY (rowid=?)"), plan
         # a job is read with its order and the id of the order's other pending timer job
         plan = sqlite_plan(conn, str(jobs._JOB_AND_ORDER.compile(dialect=engine.dialect)))
         assert plan.startswith("SEARCH jobs USING INTEGER PRIMARY KEY") and "SCAN" not in plan, plan
