@@ -68,8 +68,13 @@ def gunicorn(url: str, folder: Path, workers: int, threads: int) -> Iterator[tup
     args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
             "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5",
             "--timeout", str(int(PATIENCE)), "app:app"]
+    env = _env(url, folder)
+    if workers > 1:  # as the README's Operations runs several workers: their metrics in shared files
+        metrics = folder / f"metrics-{port}"
+        metrics.mkdir()
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
     with open(log, "ab") as out:
-        process = subprocess.Popen(args, cwd=ROOT, env=_env(url, folder), stdout=out, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     try:
         end = time.monotonic() + PATIENCE
