@@ -58,6 +58,7 @@ def may_have_timer_job(instance: Instance) -> bool:
 
 _PENDING_TIMER = select(Job).where(Job.instance_id == bindparam("instance"), Job.kind == "timer",
                                    Job.status == "pending")  # built once: timer jobs and steps look it up
+_PENDING_TIMER_ID = _PENDING_TIMER.with_only_columns(Job.id)
 
 
 NOT_READ: Any = object()   # pending_timer's "not looked up yet"
@@ -166,7 +167,6 @@ def next_due_at(session: Session) -> datetime | None:
 
 # a job that ran and changed nothing else of its own row is marked done by one statement built once:
 # flushing the one row through the unit of work cost ~0.4 ms, a tenth of a timer job
-_JOBS = table_of(Job)
 _FINISH = (update(_JOBS).where(_JOBS.c.id == bindparam("job"))
            .values(status="done", finished_at=bindparam("at"), lock_owner=None, lock_expires_at=None))
 
@@ -230,7 +230,7 @@ def _after_lost_race(session: Session, job_id: int, owner: str) -> str:
     Any other job (or a timer job no store replaced) is tried again shortly, no attempt spent."""
     job = session.get(Job, job_id)
     if job is not None and job.kind == "timer" and job.lock_owner == owner and job.instance_id is not None:
-        replaced = session.scalar(_PENDING_TIMER.with_only_columns(Job.id), {"instance": job.instance_id})
+        replaced = session.scalar(_PENDING_TIMER_ID, {"instance": job.instance_id})
         if replaced is not None:
             job.status, job.finished_at = "done", platform_of(session).clock()
             job.lock_owner = job.lock_expires_at = None
